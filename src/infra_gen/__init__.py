@@ -1,0 +1,35 @@
+"""infra_gen: one self-contained CloudFormation stack for nginx on ECS Fargate.
+
+Build the template with :func:`build_template` and a :class:`Config`; render it
+with :func:`render`. Each concern (``add_network``, ``add_service``, ...) can be
+called on its own by other generators; see README.
+"""
+
+from .builder import build_template
+from .cloudmap import Discovery, add_discovery
+from .config import Config, ConfigError
+from .ecs import Service, add_service
+from .loadbalancer import LoadBalancer, add_load_balancer
+from .loggroups import LogSettings, add_log_settings
+from .network import Network, add_network
+from .render import render
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Discovery",
+    "LoadBalancer",
+    "LogSettings",
+    "Network",
+    "Service",
+    "__version__",
+    "add_discovery",
+    "add_load_balancer",
+    "add_log_settings",
+    "add_network",
+    "add_service",
+    "build_template",
+    "render",
+]

@@ -1,0 +1,66 @@
+"""Cloud Map: a private DNS namespace in the VPC and the service the tasks register in.
+
+Inside the VPC, ``<service>.<namespace>`` resolves to the A records of the
+healthy tasks (multivalue answers, up to eight per query).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Join, Template, servicediscovery
+
+from .config import Config
+from .network import Network
+
+__all__ = ["Discovery", "add_discovery"]
+
+NAMESPACE = "DiscoveryNamespace"
+SERVICE = "DiscoveryService"
+
+
+@dataclass(frozen=True, eq=False)
+class Discovery:
+    namespace: servicediscovery.PrivateDnsNamespace
+    service: servicediscovery.Service
+
+    @property
+    def service_name(self) -> GetAtt:
+        return GetAtt(self.service, "Name")
+
+    @property
+    def namespace_name(self) -> str:
+        # PrivateDnsNamespace has no Name attribute; the name is fixed at generation time.
+        return str(self.namespace.Name)
+
+    @property
+    def dns_name(self) -> Join:
+        """The name clients resolve: ``<service>.<namespace>``."""
+        return Join(".", [self.service_name, self.namespace_name])
+
+
+def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
+    namespace = t.add_resource(
+        servicediscovery.PrivateDnsNamespace(
+            NAMESPACE,
+            Name=cfg.discovery.namespace,
+            Vpc=network.vpc.ref(),
+            Description="Service discovery for the stack's services",
+        )
+    )
+    service = t.add_resource(
+        servicediscovery.Service(
+            SERVICE,
+            Name=cfg.service.name,
+            NamespaceId=namespace.ref(),
+            Description="nginx tasks of the ECS service",
+            DnsConfig=servicediscovery.DnsConfig(
+                # awsvpc tasks register their own IP: A records, every healthy one answered.
+                RoutingPolicy="MULTIVALUE",
+                DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=cfg.discovery.dns_ttl)],
+            ),
+            # ECS reports task health to Cloud Map; unhealthy tasks leave the answers.
+            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+        )
+    )
+    return Discovery(namespace=namespace, service=service)

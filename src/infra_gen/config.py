@@ -1,0 +1,448 @@
+"""The stack's configuration: frozen, typed, validated once at construction.
+
+Every field documents its default; the defaults deploy as they are. Errors are
+:class:`ConfigError` with one line naming the dotted key, the bad value and what
+is allowed. Concern modules trust a constructed :class:`Config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlarmsConfig",
+    "ClusterConfig",
+    "Config",
+    "ConfigError",
+    "DiscoveryConfig",
+    "NetworkConfig",
+    "ProbeConfig",
+    "SecurityConfig",
+    "ServiceConfig",
+    "FARGATE_TASK_SIZES",
+    "LOG_RETENTION_DAYS",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed. ``str()`` is one line naming the key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def _mib_range(start_gib: int, stop_gib: int, step_gib: int) -> tuple[int, ...]:
+    return tuple(g * 1024 for g in range(start_gib, stop_gib + 1, step_gib))
+
+
+# Fargate's supported task sizes (Linux): CPU units -> allowed memory in MiB.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_TASK_SIZES: Mapping[int, tuple[int, ...]] = types.MappingProxyType(
+    {
+        256: (512, 1024, 2048),
+        512: _mib_range(1, 4, 1),
+        1024: _mib_range(2, 8, 1),
+        2048: _mib_range(4, 16, 1),
+        4096: _mib_range(8, 30, 1),
+        8192: _mib_range(16, 60, 4),
+        16384: _mib_range(32, 120, 8),
+    }
+)
+
+# The values CloudWatch Logs accepts for RetentionInDays.
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# rate(N unit) with singular unit for 1 and plural otherwise, or a 6-field cron().
+SCHEDULE_PATTERN = (
+    r"^(rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
+    r"|cron\(\S+( \S+){5}\))$"
+)
+
+# registry/repository[:tag][@sha256:digest], lower-case repository path as OCI requires.
+IMAGE_PATTERN = (
+    r"^([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_METRIC_NAMESPACE = re.compile(r"^[A-Za-z0-9 ._#:/-]{1,255}$")
+_HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_range(key: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(key, f"{value!r} is out of range; allowed {low}..{high}")
+
+
+def _check_choice(key: str, value: object, allowed: typing.Iterable[object]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ConfigError(key, f"{value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
+
+
+def _check_pattern(key: str, value: str, pattern: str | re.Pattern[str], what: str) -> None:
+    if not re.match(pattern, value):
+        raise ConfigError(key, f"{value!r} is not {what}")
+
+
+def _network(key: str, value: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        raise ConfigError(key, f"{value!r} is not an IPv4 CIDR block like 10.0.0.0/16") from None
+    if not 16 <= net.prefixlen <= 28:
+        raise ConfigError(key, f"{value!r} has prefix /{net.prefixlen}; allowed /16../28")
+    return net
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _type_ok(value: object, expected: Any) -> bool:
+    if typing.get_origin(expected) is tuple:
+        (item, _) = typing.get_args(expected)
+        return isinstance(value, tuple) and all(_type_ok(v, item) for v in value)
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _type_name(expected: Any) -> str:
+    if typing.get_origin(expected) is tuple:
+        return f"a list of {_TYPE_NAMES[typing.get_args(expected)[0]].split(' ', 1)[1]}s"
+    return _TYPE_NAMES[expected]
+
+
+class _Section:
+    """Shared behaviour of the config sections: type checks and mapping input."""
+
+    section: ClassVar[str]
+
+    def _check_types(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if not _type_ok(value, hints[f.name]):
+                raise ConfigError(
+                    f"{self.section}.{f.name}",
+                    f"expected {_type_name(hints[f.name])}, got {value!r}",
+                )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Any:
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        for key in sorted(data):
+            if key not in names:
+                raise ConfigError(f"{cls.section}.{key}", _unknown(key, names))
+        hints = typing.get_type_hints(cls)
+        values = {
+            k: tuple(v) if typing.get_origin(hints[k]) is tuple and isinstance(v, list) else v
+            for k, v in data.items()
+        }
+        return cls(**values)
+
+
+def _unknown(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key{hint}; allowed: {', '.join(allowed)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig(_Section):
+    """The VPC and its public subnets, one per Availability Zone."""
+
+    section: ClassVar[str] = "network"
+
+    vpc_cidr: str = "10.0.0.0/16"
+    """The VPC's IPv4 block, /16 to /28."""
+    az_count: int = 2
+    """Availability Zones, one public subnet each; an ALB needs at least 2."""
+    subnet_cidrs: tuple[str, ...] = ()
+    """One block per AZ inside ``vpc_cidr``; empty carves them from the VPC's start."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        vpc = _network("network.vpc_cidr", self.vpc_cidr)
+        _check_range("network.az_count", self.az_count, 2, 3)
+        if not self.subnet_cidrs:
+            return
+        if len(self.subnet_cidrs) != self.az_count:
+            raise ConfigError(
+                "network.subnet_cidrs",
+                f"has {len(self.subnet_cidrs)} blocks; network.az_count={self.az_count} "
+                f"needs exactly {self.az_count}",
+            )
+        nets = [_network("network.subnet_cidrs", c) for c in self.subnet_cidrs]
+        for net in nets:
+            if not net.subnet_of(vpc):
+                raise ConfigError(
+                    "network.subnet_cidrs",
+                    f"{net} does not fit inside network.vpc_cidr {vpc}",
+                )
+        for i, a in enumerate(nets):
+            for b in nets[i + 1 :]:
+                if a.overlaps(b):
+                    raise ConfigError("network.subnet_cidrs", f"{a} overlaps {b}")
+
+    @property
+    def subnets(self) -> tuple[str, ...]:
+        """The subnet blocks in AZ order, carved from the VPC when none are given."""
+        if self.subnet_cidrs:
+            return self.subnet_cidrs
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        # Four bits of room: 16 subnets, so adding an AZ later never renumbers one.
+        new_prefix = min(vpc.prefixlen + 4, 28)
+        carved = vpc.subnets(new_prefix=new_prefix)
+        return tuple(str(next(carved)) for _ in range(self.az_count))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterConfig(_Section):
+    """The ECS cluster's default capacity provider strategy (FARGATE and FARGATE_SPOT)."""
+
+    section: ClassVar[str] = "cluster"
+
+    fargate_weight: int = 1
+    """Relative share of tasks placed on on-demand Fargate."""
+    fargate_spot_weight: int = 1
+    """Relative share of tasks placed on Fargate Spot."""
+    fargate_base: int = 0
+    """Tasks always placed on on-demand Fargate before the weights apply."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        _check_range("cluster.fargate_weight", self.fargate_weight, 0, 1000)
+        _check_range("cluster.fargate_spot_weight", self.fargate_spot_weight, 0, 1000)
+        _check_range("cluster.fargate_base", self.fargate_base, 0, 100000)
+        if self.fargate_weight == 0 and self.fargate_spot_weight == 0:
+            raise ConfigError(
+                "cluster.fargate_weight",
+                "and cluster.fargate_spot_weight are both 0; at least one must be 1..1000",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig(_Section):
+    """The ECS service running nginx. Image, size, count and retention are Parameters."""
+
+    section: ClassVar[str] = "service"
+
+    name: str = "nginx"
+    """Container name and Cloud Map service name (a DNS label)."""
+    image: str = "public.ecr.aws/docker/library/nginx:stable-alpine"
+    """Default for the ``ServiceImage`` Parameter: the official image's ECR Public mirror."""
+    container_port: int = 80
+    """The port the container listens on."""
+    cpu: int = 256
+    """Default for ``TaskCpu``, in CPU units."""
+    memory: int = 512
+    """Default for ``TaskMemory``, in MiB; must be a size Fargate offers with ``cpu``."""
+    desired_count: int = 2
+    """Default for ``DesiredCount``: tasks kept running."""
+    health_check_path: str = "/"
+    """Path the target group's health check requests."""
+    log_retention_days: int = 30
+    """Default for ``LogRetentionDays``, applied to every log group of the stack."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        _check_pattern("service.name", self.name, _DNS_LABEL, "a lower-case DNS label")
+        _check_pattern(
+            "service.image", self.image, IMAGE_PATTERN,
+            "an image reference like public.ecr.aws/docker/library/nginx:stable-alpine",
+        )  # fmt: skip
+        _check_range("service.container_port", self.container_port, 1, 65535)
+        _check_choice("service.cpu", self.cpu, FARGATE_TASK_SIZES)
+        allowed = FARGATE_TASK_SIZES[self.cpu]
+        if self.memory not in allowed:
+            raise ConfigError(
+                "service.memory",
+                f"{self.memory} is not offered by Fargate with service.cpu={self.cpu}; "
+                f"allowed: {', '.join(map(str, allowed))}",
+            )
+        _check_range("service.desired_count", self.desired_count, 1, 100)
+        _check_pattern("service.health_check_path", self.health_check_path, _HTTP_PATH, "a path")
+        _check_choice("service.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscoveryConfig(_Section):
+    """The Cloud Map private DNS namespace the service registers in."""
+
+    section: ClassVar[str] = "discovery"
+
+    namespace: str = "infra-gen.internal"
+    """Private DNS namespace; the service resolves as ``<service.name>.<namespace>``."""
+    dns_ttl: int = 10
+    """TTL of the A records, seconds: low so callers see task replacements soon."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        labels = self.namespace.split(".")
+        if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+            raise ConfigError(
+                "discovery.namespace",
+                f"{self.namespace!r} is not a lower-case DNS name like infra-gen.internal",
+            )
+        _check_range("discovery.dns_ttl", self.dns_ttl, 1, 3600)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeConfig(_Section):
+    """The scheduled Lambda that probes every task found through Cloud Map."""
+
+    section: ClassVar[str] = "probe"
+
+    schedule: str = "rate(1 minute)"
+    """Default for the ``ProbeSchedule`` Parameter: an EventBridge rate() or cron()."""
+    request_timeout_seconds: float = 2.0
+    """Total deadline of one request (connect, headers, body)."""
+    path: str = "/"
+    """Path requested on each task."""
+    max_body_bytes: int = 65536
+    """A larger response body counts as a failed probe."""
+    metric_namespace: str = "InfraGen/Probe"
+    """CloudWatch namespace of the probe's custom metrics."""
+    memory_mb: int = 128
+    """The function's memory."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        _check_pattern(
+            "probe.schedule", self.schedule, SCHEDULE_PATTERN,
+            "a schedule like rate(1 minute), rate(5 minutes) or cron(0/5 * * * ? *)",
+        )  # fmt: skip
+        _check_range("probe.request_timeout_seconds", self.request_timeout_seconds, 0.1, 30)
+        _check_pattern("probe.path", self.path, _HTTP_PATH, "a path")
+        _check_range("probe.max_body_bytes", self.max_body_bytes, 1, 10 * 1024 * 1024)
+        _check_pattern(
+            "probe.metric_namespace", self.metric_namespace, _METRIC_NAMESPACE,
+            "a CloudWatch namespace (1-255 of letters, digits and . - _ / # : space)",
+        )  # fmt: skip
+        if self.metric_namespace.startswith("AWS/"):
+            raise ConfigError("probe.metric_namespace", "the AWS/ prefix is reserved by AWS")
+        _check_range("probe.memory_mb", self.memory_mb, 128, 10240)
+
+    @property
+    def function_timeout_seconds(self) -> int:
+        """Lambda timeout: name resolution and one request, both bounded, plus start-up."""
+        return int(2 * self.request_timeout_seconds) + 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmsConfig(_Section):
+    """Thresholds of the CloudWatch alarms; see README for what each one watches."""
+
+    section: ClassVar[str] = "alarms"
+
+    period_seconds: int = 60
+    """Period of every alarm's metric."""
+    evaluation_periods: int = 5
+    """Periods looked at per evaluation."""
+    datapoints_to_alarm: int = 3
+    """Breaching periods among ``evaluation_periods`` that raise the alarm."""
+    probe_failed_requests: int = 1
+    """Failed probe requests per period that count as breaching."""
+    alb_5xx_count: int = 5
+    """Load balancer and target 5xx responses per period."""
+    response_time_seconds: float = 1.0
+    """p90 target response time."""
+    cpu_percent: float = 80.0
+    """Service average CPU utilisation."""
+    memory_percent: float = 80.0
+    """Service average memory utilisation."""
+    email: str = ""
+    """Default for the ``AlarmEmail`` Parameter; empty sends to no one but the topic."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        _check_choice("alarms.period_seconds", self.period_seconds, (10, 30, 60, 300, 900, 3600))
+        _check_range("alarms.evaluation_periods", self.evaluation_periods, 1, 100)
+        _check_range("alarms.datapoints_to_alarm", self.datapoints_to_alarm, 1,
+                     self.evaluation_periods)  # fmt: skip
+        _check_range("alarms.probe_failed_requests", self.probe_failed_requests, 1, 1000)
+        _check_range("alarms.alb_5xx_count", self.alb_5xx_count, 1, 100000)
+        _check_range("alarms.response_time_seconds", self.response_time_seconds, 0.01, 60)
+        _check_range("alarms.cpu_percent", self.cpu_percent, 1, 100)
+        _check_range("alarms.memory_percent", self.memory_percent, 1, 100)
+        if self.email:
+            _check_pattern("alarms.email", self.email, _EMAIL, "an e-mail address")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityConfig(_Section):
+    """Hardening switches; each one that costs money is off by default."""
+
+    section: ClassVar[str] = "security"
+
+    flow_logs: bool = False
+    """VPC flow logs (all traffic) to a CloudWatch log group."""
+    kms_logs: bool = False
+    """Encrypt every log group with a customer managed KMS key of the stack."""
+    alb_access_logs: bool = False
+    """ALB access logs to an S3 bucket of the stack (retained on stack deletion)."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "network": NetworkConfig,
+    "cluster": ClusterConfig,
+    "service": ServiceConfig,
+    "discovery": DiscoveryConfig,
+    "probe": ProbeConfig,
+    "alarms": AlarmsConfig,
+    "security": SecurityConfig,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """The whole stack's configuration. ``Config()`` is the documented default stack."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    def __post_init__(self) -> None:
+        for name, cls in _SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(name, f"expected a {cls.__name__}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Config:
+        """Build from nested mappings as read from TOML: ``{"service": {"cpu": 512}}``."""
+        sections = {}
+        for name in sorted(data):
+            if name not in _SECTIONS:
+                raise ConfigError(name, _unknown(name, list(_SECTIONS)))
+            value = data[name]
+            if not isinstance(value, Mapping):
+                raise ConfigError(name, f"expected a table of keys, got {value!r}")
+            sections[name] = _SECTIONS[name].from_mapping(value)
+        return cls(**sections)
+
+    def to_mapping(self) -> dict[str, dict[str, Any]]:
+        """The nested mapping form, as ``from_mapping`` reads it."""
+        return {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}  # type: ignore[call-overload]

@@ -1,0 +1,310 @@
+"""The internet-facing Application Load Balancer in front of the service.
+
+HTTP always; HTTPS with an HTTP->HTTPS redirect when the ``CertificateArn``
+Parameter is given. The world reaches only this load balancer's security group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import s3 as s3_actions
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from troposphere import (
+    Equals,
+    FindInMap,
+    GetAtt,
+    If,
+    Not,
+    NoValue,
+    Or,
+    Ref,
+    Sub,
+    Template,
+    ec2,
+    s3,
+)
+from troposphere import elasticloadbalancingv2 as elb
+
+from .config import Config
+from .network import Network
+from .params import GROUP_SECURITY, add_parameter
+
+__all__ = ["LoadBalancer", "add_load_balancer", "HAS_CERTIFICATE", "TLS_POLICY"]
+
+SECURITY_GROUP = "LoadBalancerSecurityGroup"
+HTTP_INGRESS = "LoadBalancerHttpIngress"
+HTTPS_INGRESS = "LoadBalancerHttpsIngress"
+LOAD_BALANCER = "LoadBalancer"
+TARGET_GROUP = "LoadBalancerTargetGroup"
+HTTP_LISTENER = "LoadBalancerHttpListener"
+HTTPS_LISTENER = "LoadBalancerHttpsListener"
+ACCESS_LOG_BUCKET = "LoadBalancerAccessLogBucket"
+ACCESS_LOG_BUCKET_POLICY = "LoadBalancerAccessLogBucketPolicy"
+CERTIFICATE_ARN = "CertificateArn"
+DELETION_PROTECTION = "DeletionProtection"
+HAS_CERTIFICATE = "HasCertificate"
+LEGACY_ELB_REGION = "IsLegacyElbLogRegion"
+ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
+
+# TLS 1.3 with TLS 1.2 fallback and forward secrecy only: the current ELB recommendation.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# A rule no packet can match: it replaces the default allow-all egress of a group
+# whose real egress rules are added by the concerns it talks to.
+NO_EGRESS = ec2.SecurityGroupRule(
+    IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
+    Description="Disallow all traffic",
+)  # fmt: skip
+
+# Regions opened before August 2022 deliver access logs from a regional ELB account;
+# newer Regions use the log delivery service principal.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+_ELB_ACCOUNTS = {
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-south-1": "718504428378",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-north-1": "897822967062",
+    "eu-south-1": "635631232127",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class LoadBalancer:
+    security_group: ec2.SecurityGroup
+    load_balancer: elb.LoadBalancer
+    target_group: elb.TargetGroup
+    http_listener: elb.Listener
+    https_listener: elb.Listener
+
+    @property
+    def active_listener(self) -> If:
+        """The listener that forwards to the target group: HTTPS with a certificate."""
+        return If(HAS_CERTIFICATE, self.https_listener.ref(), self.http_listener.ref())
+
+
+def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBalancer:
+    certificate = add_parameter(
+        t,
+        CERTIFICATE_ARN,
+        group=GROUP_SECURITY,
+        label="ACM certificate ARN (optional)",
+        description="ACM certificate for an HTTPS listener; empty serves plain HTTP only.",
+        Type="String",
+        Default="",
+        AllowedPattern=r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$",
+        ConstraintDescription="must be empty or an ACM certificate ARN",
+    )
+    protection = add_parameter(
+        t,
+        DELETION_PROTECTION,
+        group=GROUP_SECURITY,
+        label="Load balancer deletion protection",
+        description="true blocks deleting the load balancer (and so the stack) until unset.",
+        Type="String",
+        Default="false",
+        AllowedValues=["false", "true"],
+    )
+    t.add_condition(HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
+
+    group = t.add_resource(
+        ec2.SecurityGroup(
+            SECURITY_GROUP,
+            GroupDescription="Load balancer: HTTP(S) from the internet",
+            VpcId=network.vpc.ref(),
+            SecurityGroupEgress=[NO_EGRESS],
+        )
+    )
+    t.add_resource(_world_ingress(HTTP_INGRESS, group, 80))
+    https_ingress = _world_ingress(HTTPS_INGRESS, group, 443)
+    https_ingress.Condition = HAS_CERTIFICATE
+    t.add_resource(https_ingress)
+
+    attributes = {
+        # Drop headers that are not valid HTTP field names instead of passing them on.
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "routing.http.desync_mitigation_mode": "defensive",
+        "deletion_protection.enabled": protection.ref(),
+    }
+    if cfg.security.alb_access_logs:
+        bucket = _add_access_log_bucket(t)
+        attributes["access_logs.s3.enabled"] = "true"
+        attributes["access_logs.s3.bucket"] = bucket.ref()
+
+    load_balancer = t.add_resource(
+        elb.LoadBalancer(
+            LOAD_BALANCER,
+            Type="application",
+            Scheme="internet-facing",
+            Subnets=network.subnet_ids,
+            SecurityGroups=[group.ref()],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(attributes.items())
+            ],
+            # The ALB needs a route to the internet before it can become active.
+            DependsOn=[network.default_route],
+        )
+    )
+    if cfg.security.alb_access_logs:
+        load_balancer.DependsOn.append(ACCESS_LOG_BUCKET_POLICY)
+    target_group = t.add_resource(
+        elb.TargetGroup(
+            TARGET_GROUP,
+            VpcId=network.vpc.ref(),
+            TargetType="ip",  # awsvpc tasks register by IP address
+            Protocol="HTTP",
+            Port=cfg.service.container_port,
+            HealthCheckProtocol="HTTP",
+            HealthCheckPath=cfg.service.health_check_path,
+            HealthCheckIntervalSeconds=15,
+            HealthCheckTimeoutSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=3,
+            Matcher=elb.Matcher(HttpCode="200-399"),
+            TargetGroupAttributes=[
+                # nginx drains in seconds; the 300 s default only slows deployments.
+                elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
+            ],
+        )
+    )
+    forward = elb.Action(Type="forward", TargetGroupArn=target_group.ref())
+    redirect = elb.Action(
+        Type="redirect",
+        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+    )
+    http_listener = t.add_resource(
+        elb.Listener(
+            HTTP_LISTENER,
+            LoadBalancerArn=load_balancer.ref(),
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[If(HAS_CERTIFICATE, redirect, forward)],
+        )
+    )
+    https_listener = t.add_resource(
+        elb.Listener(
+            HTTPS_LISTENER,
+            Condition=HAS_CERTIFICATE,
+            LoadBalancerArn=load_balancer.ref(),
+            Protocol="HTTPS",
+            Port=443,
+            SslPolicy=TLS_POLICY,
+            Certificates=[elb.Certificate(CertificateArn=certificate.ref())],
+            DefaultActions=[forward],
+        )
+    )
+    return LoadBalancer(
+        security_group=group,
+        load_balancer=load_balancer,
+        target_group=target_group,
+        http_listener=http_listener,
+        https_listener=https_listener,
+    )
+
+
+def _world_ingress(logical_id: str, group: ec2.SecurityGroup, port: int) -> ec2.SecurityGroupIngress:
+    return ec2.SecurityGroupIngress(
+        logical_id,
+        GroupId=group.ref(),
+        IpProtocol="tcp",
+        FromPort=port,
+        ToPort=port,
+        CidrIp="0.0.0.0/0",
+        Description=f"Listener port {port} from the internet",
+    )
+
+
+def _add_access_log_bucket(t: Template) -> s3.Bucket:
+    t.add_mapping(ELB_ACCOUNTS, {region: {"Account": a} for region, a in _ELB_ACCOUNTS.items()})
+    regions = [Equals(Ref("AWS::Region"), r) for r in sorted(_ELB_ACCOUNTS)]
+    # Fn::Or takes 2 to 10 conditions: nest in chunks.
+    chunks = [Or(*regions[i : i + 10]) for i in range(0, len(regions), 10)]
+    t.add_condition(LEGACY_ELB_REGION, Or(*chunks))
+    bucket = t.add_resource(
+        s3.Bucket(
+            ACCESS_LOG_BUCKET,
+            # Access logs are evidence: they outlive the stack.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(
+                        # ELB access log delivery supports SSE-S3 only.
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                            SSEAlgorithm="AES256"
+                        )
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True,
+                BlockPublicPolicy=True,
+                IgnorePublicAcls=True,
+                RestrictPublicBuckets=True,
+            ),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-access-logs",
+                        Status="Enabled",
+                        ExpirationInDays=365,
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                            NoncurrentDays=30
+                        ),
+                    )
+                ]
+            ),
+        )
+    )
+    objects = Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/AWSLogs/${AWS::AccountId}/*")
+    put_from_legacy_account = Statement(
+        Effect=Allow,
+        Principal=Principal(
+            "AWS",
+            [Sub("arn:${AWS::Partition}:iam::${Account}:root",
+                 Account=FindInMap(ELB_ACCOUNTS, Ref("AWS::Region"), "Account"))],
+        ),  # fmt: skip
+        Action=[s3_actions.PutObject],
+        Resource=[objects],
+    )
+    policy = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", ["logdelivery.elasticloadbalancing.amazonaws.com"]),
+                Action=[s3_actions.PutObject],
+                Resource=[objects],
+            ),
+            If(LEGACY_ELB_REGION, put_from_legacy_account, NoValue),
+            Statement(
+                Sid="DenyInsecureTransport",
+                Effect="Deny",
+                Principal=Principal("*"),
+                Action=[s3_actions.Action("*")],
+                Resource=[GetAtt(bucket, "Arn"), Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/*")],
+                Condition={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+        ],
+    )
+    t.add_resource(s3.BucketPolicy(ACCESS_LOG_BUCKET_POLICY, Bucket=bucket.ref(), PolicyDocument=policy))
+    return bucket

@@ -1,0 +1,117 @@
+"""The VPC: public subnets, one per Availability Zone, routed to an internet gateway.
+
+There is no NAT gateway: tasks get public IPs and pull their image through the
+internet gateway; the probe reaches the tasks inside the VPC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAZs, GetAtt, Ref, Select, Sub, Tags, Template, ec2
+from troposphere.iam import Policy, Role
+
+from . import iam
+from .config import Config
+from .loggroups import LogSettings
+
+__all__ = ["Network", "add_network"]
+
+VPC = "NetworkVpc"
+INTERNET_GATEWAY = "NetworkInternetGateway"
+GATEWAY_ATTACHMENT = "NetworkGatewayAttachment"
+ROUTE_TABLE = "NetworkPublicRouteTable"
+DEFAULT_ROUTE = "NetworkPublicDefaultRoute"
+SUBNET = "NetworkPublicSubnet{}"  # 1-based, in AZ order
+SUBNET_ROUTE_TABLE = "NetworkPublicSubnet{}RouteTableAssociation"
+FLOW_LOG = "NetworkFlowLog"
+FLOW_LOG_GROUP = "NetworkFlowLogGroup"
+FLOW_LOG_ROLE = "NetworkFlowLogRole"
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """What the other concerns need of the network."""
+
+    vpc: ec2.VPC
+    subnets: tuple[ec2.Subnet, ...]
+    default_route: ec2.Route
+
+    @property
+    def subnet_ids(self) -> list[Ref]:
+        return [s.ref() for s in self.subnets]
+
+def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Network:
+    vpc = t.add_resource(
+        ec2.VPC(
+            VPC,
+            CidrBlock=cfg.network.vpc_cidr,
+            # Both are required for Cloud Map private DNS names to resolve in the VPC.
+            EnableDnsSupport=True,
+            EnableDnsHostnames=True,
+            Tags=Tags(Name=Sub("${AWS::StackName}")),
+        )
+    )
+    igw = t.add_resource(ec2.InternetGateway(INTERNET_GATEWAY))
+    attachment = t.add_resource(
+        ec2.VPCGatewayAttachment(GATEWAY_ATTACHMENT, VpcId=vpc.ref(), InternetGatewayId=igw.ref())
+    )
+    table = t.add_resource(ec2.RouteTable(ROUTE_TABLE, VpcId=vpc.ref()))
+    route = t.add_resource(
+        ec2.Route(
+            DEFAULT_ROUTE,
+            # The route cannot use the gateway before it is attached to the VPC.
+            DependsOn=attachment,
+            RouteTableId=table.ref(),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=igw.ref(),
+        )
+    )
+    subnets = []
+    for index, cidr in enumerate(cfg.network.subnets):
+        number = index + 1
+        subnet = t.add_resource(
+            ec2.Subnet(
+                SUBNET.format(number),
+                VpcId=vpc.ref(),
+                CidrBlock=cidr,
+                AvailabilityZone=Select(index, GetAZs("")),
+                # Only what asks for a public IP gets one (the tasks do, explicitly).
+                MapPublicIpOnLaunch=False,
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-public-{number}")),
+            )
+        )
+        t.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                SUBNET_ROUTE_TABLE.format(number), SubnetId=subnet.ref(), RouteTableId=table.ref()
+            )
+        )
+        subnets.append(subnet)
+    if cfg.security.flow_logs:
+        _add_flow_logs(t, vpc, log_settings)
+    return Network(vpc=vpc, subnets=tuple(subnets), default_route=route)
+
+def _add_flow_logs(t: Template, vpc: ec2.VPC, log_settings: LogSettings) -> None:
+    group = t.add_resource(log_settings.log_group(FLOW_LOG_GROUP))
+    role = t.add_resource(
+        Role(
+            FLOW_LOG_ROLE,
+            AssumeRolePolicyDocument=iam.assume_role("vpc-flow-logs.amazonaws.com"),
+            Policies=[
+                Policy(
+                    PolicyName="deliver-flow-logs",
+                    PolicyDocument=iam.deliver_flow_logs(GetAtt(group, "Arn")),
+                )
+            ],
+        )
+    )
+    t.add_resource(
+        ec2.FlowLog(
+            FLOW_LOG,
+            ResourceId=vpc.ref(),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=group.ref(),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+        )
+    )
