@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from troposphere import Template
 
+from .alarms import add_alarms
 from .cloudmap import add_discovery
+from .dashboard import add_dashboard
 from .config import Config
 from .ecs import add_service
 from .loadbalancer import add_load_balancer
 from .loggroups import add_log_settings
 from .network import add_network
 from .outputs import add_outputs
+from .probe import add_probe
 from .params import GROUP_ALARMS, GROUP_PROBE, GROUP_SECURITY, GROUP_SERVICE
 
 __all__ = ["build_template"]
@@ -44,6 +47,16 @@ def build_template(cfg: Config | None = None) -> Template:
         discovery=discovery,
         log_settings=log_settings,
     )
+    probe = add_probe(
+        t,
+        cfg,
+        network=network,
+        discovery=discovery,
+        service=service,
+        log_settings=log_settings,
+    )
+    add_alarms(t, cfg, load_balancer=load_balancer, service=service, probe=probe)
+    add_dashboard(t, load_balancer=load_balancer, service=service, probe=probe)
     add_outputs(t, load_balancer=load_balancer, service=service, discovery=discovery)
     groups[:] = [g for g in groups if g["Parameters"]]
     return t

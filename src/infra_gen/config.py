@@ -250,9 +250,9 @@ class ServiceConfig(_Section):
     container_port: int = 80
     """The port the container listens on."""
     cpu: int = 256
-    """Default for ``TaskCpu``, in CPU units."""
+    """CPU units; with ``memory`` the default of the ``TaskSize`` Parameter."""
     memory: int = 512
-    """Default for ``TaskMemory``, in MiB; must be a size Fargate offers with ``cpu``."""
+    """MiB; must be a size Fargate offers with ``cpu``."""
     desired_count: int = 2
     """Default for ``DesiredCount``: tasks kept running."""
     health_check_path: str = "/"
@@ -340,6 +340,14 @@ class ProbeConfig(_Section):
         _check_range("probe.memory_mb", self.memory_mb, 128, 10240)
 
     @property
+    def rate_minutes(self) -> int | None:
+        """Minutes between runs of a rate() schedule; None for cron()."""
+        match = re.match(r"^rate\((\d+) (minute|hour|day)s?\)$", self.schedule)
+        if match is None:
+            return None
+        return int(match[1]) * {"minute": 1, "hour": 60, "day": 1440}[match[2]]
+
+    @property
     def function_timeout_seconds(self) -> int:
         """Lambda timeout: name resolution and one request, both bounded, plus start-up."""
         return int(2 * self.request_timeout_seconds) + 5
@@ -367,6 +375,8 @@ class AlarmsConfig(_Section):
     """Service average CPU utilisation."""
     memory_percent: float = 80.0
     """Service average memory utilisation."""
+    probe_missing_minutes: int = 5
+    """The probe-not-running alarm fires after this long without an invocation."""
     email: str = ""
     """Default for the ``AlarmEmail`` Parameter; empty sends to no one but the topic."""
 
@@ -381,6 +391,7 @@ class AlarmsConfig(_Section):
         _check_range("alarms.response_time_seconds", self.response_time_seconds, 0.01, 60)
         _check_range("alarms.cpu_percent", self.cpu_percent, 1, 100)
         _check_range("alarms.memory_percent", self.memory_percent, 1, 100)
+        _check_range("alarms.probe_missing_minutes", self.probe_missing_minutes, 1, 1440)
         if self.email:
             _check_pattern("alarms.email", self.email, _EMAIL, "an e-mail address")
 
@@ -429,6 +440,13 @@ class Config:
         for name, cls in _SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
+        interval = self.probe.rate_minutes
+        if interval is not None and self.alarms.probe_missing_minutes < interval:
+            raise ConfigError(
+                "alarms.probe_missing_minutes",
+                f"{self.alarms.probe_missing_minutes} is shorter than probe.schedule "
+                f"{self.probe.schedule!r}; allowed {interval}..1440",
+            )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Config:

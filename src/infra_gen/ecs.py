@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import And, Equals, GetAtt, Or, Ref, Tags, Template, ec2, ecs, logs
+from troposphere import GetAtt, Ref, Select, Split, Tags, Template, ec2, ecs, logs
 from troposphere.iam import Policy, Role
 
 from . import iam
@@ -33,9 +33,7 @@ LOAD_BALANCER_EGRESS = "EcsLoadBalancerEgressToService"
 SERVICE = "EcsService"
 IMAGE = "ServiceImage"
 DESIRED_COUNT = "DesiredCount"
-TASK_CPU = "TaskCpu"
-TASK_MEMORY = "TaskMemory"
-TASK_SIZE_RULE = "FargateTaskSize"
+TASK_SIZE = "TaskSize"
 
 # nginx's official image writes only here; with these on task storage the root
 # file system can be read-only (documented by the image's maintainers).
@@ -252,7 +250,7 @@ def allow_client(
     )
 
 
-def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref, Ref, Ref]:
+def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref, Select, Select]:
     image = add_parameter(
         t,
         IMAGE,
@@ -275,46 +273,20 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref, Ref, Ref]:
         MinValue=1,
         MaxValue=100,
     )
-    cpu = add_parameter(
+    # One Parameter for the pair: CloudFormation then rejects a size Fargate does
+    # not offer before any resource changes.
+    size = add_parameter(
         t,
-        TASK_CPU,
+        TASK_SIZE,
         group=GROUP_SERVICE,
-        label="Task CPU units",
-        description="Fargate task CPU units; TaskMemory must be a size Fargate offers with it.",
+        label="Task size (CPU units/memory MiB)",
+        description="Fargate task size as cpu/memory, e.g. 256/512 or 1024/4096.",
         Type="String",
-        Default=str(cfg.service.cpu),
-        AllowedValues=[str(c) for c in FARGATE_TASK_SIZES],
+        Default=f"{cfg.service.cpu}/{cfg.service.memory}",
+        AllowedValues=[f"{c}/{m}" for c, sizes in FARGATE_TASK_SIZES.items() for m in sizes],
     )
-    all_memory = sorted({m for sizes in FARGATE_TASK_SIZES.values() for m in sizes})
-    memory = add_parameter(
-        t,
-        TASK_MEMORY,
-        group=GROUP_SERVICE,
-        label="Task memory (MiB)",
-        description="Fargate task memory in MiB.",
-        Type="String",
-        Default=str(cfg.service.memory),
-        AllowedValues=[str(m) for m in all_memory],
-    )
-    # Rules check the pair before any resource changes.
-    pairs = [
-        And(
-            Equals(cpu.ref(), str(c)),
-            {"Fn::Contains": [[str(m) for m in sizes], memory.ref()]},
-        )
-        for c, sizes in FARGATE_TASK_SIZES.items()
-    ]
-    t.add_rule(
-        TASK_SIZE_RULE,
-        {
-            "Assertions": [
-                {
-                    "Assert": Or(*pairs),
-                    "AssertDescription": "TaskMemory must be a size Fargate offers with TaskCpu",
-                }
-            ]
-        },
-    )
-    return image.ref(), desired.ref(), cpu.ref(), memory.ref()
+    cpu = Select(0, Split("/", size.ref()))
+    memory = Select(1, Split("/", size.ref()))
+    return image.ref(), desired.ref(), cpu, memory
 
 

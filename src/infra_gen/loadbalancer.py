@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import s3 as s3_actions
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, Bool, Condition, PolicyDocument, Principal, Statement
 from troposphere import (
     Equals,
     FindInMap,
     GetAtt,
     If,
     Not,
-    NoValue,
     Or,
     Ref,
     Sub,
@@ -232,8 +231,9 @@ def _world_ingress(logical_id: str, group: ec2.SecurityGroup, port: int) -> ec2.
 def _add_access_log_bucket(t: Template) -> s3.Bucket:
     t.add_mapping(ELB_ACCOUNTS, {region: {"Account": a} for region, a in _ELB_ACCOUNTS.items()})
     regions = [Equals(Ref("AWS::Region"), r) for r in sorted(_ELB_ACCOUNTS)]
-    # Fn::Or takes 2 to 10 conditions: nest in chunks.
-    chunks = [Or(*regions[i : i + 10]) for i in range(0, len(regions), 10)]
+    # Fn::Or takes 2 to 10 conditions: nest in even chunks of at most 10.
+    size = -(-len(regions) // -(-len(regions) // 10))
+    chunks = [Or(*regions[i : i + size]) for i in range(0, len(regions), size)]
     t.add_condition(LEGACY_ELB_REGION, Or(*chunks))
     bucket = t.add_resource(
         s3.Bucket(
@@ -286,25 +286,28 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
         Action=[s3_actions.PutObject],
         Resource=[objects],
     )
-    policy = PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", ["logdelivery.elasticloadbalancing.amazonaws.com"]),
-                Action=[s3_actions.PutObject],
-                Resource=[objects],
-            ),
-            If(LEGACY_ELB_REGION, put_from_legacy_account, NoValue),
-            Statement(
-                Sid="DenyInsecureTransport",
-                Effect="Deny",
-                Principal=Principal("*"),
-                Action=[s3_actions.Action("*")],
-                Resource=[GetAtt(bucket, "Arn"), Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/*")],
-                Condition={"Bool": {"aws:SecureTransport": "false"}},
-            ),
-        ],
+    put_from_service = Statement(
+        Effect=Allow,
+        Principal=Principal("Service", ["logdelivery.elasticloadbalancing.amazonaws.com"]),
+        Action=[s3_actions.PutObject],
+        Resource=[objects],
+    )
+    deny_insecure = Statement(
+        Sid="DenyInsecureTransport",
+        Effect="Deny",
+        Principal=Principal("*"),
+        Action=[s3_actions.Action("*")],
+        Resource=[GetAtt(bucket, "Arn"), Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/*")],
+        Condition=Condition(Bool("aws:SecureTransport", "false")),
+    )
+
+    def document(*statements: Statement) -> PolicyDocument:
+        return PolicyDocument(Version="2012-10-17", Statement=list(statements))
+
+    policy = If(
+        LEGACY_ELB_REGION,
+        document(put_from_service, put_from_legacy_account, deny_insecure),
+        document(put_from_service, deny_insecure),
     )
     t.add_resource(s3.BucketPolicy(ACCESS_LOG_BUCKET_POLICY, Bucket=bucket.ref(), PolicyDocument=policy))
     return bucket

@@ -1,0 +1,34 @@
+# Two entry points, each self-contained on a machine with Python 3.11+ and make:
+#   make stack   writes out/stack.yaml and out/stack.json
+#   make test    runs the full suite (installs nginx and dnsmasq for the probe tests)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: stack test services bench clean
+
+# A project-local venv: it does not see the system site-packages.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]' tox
+	touch $@
+
+stack: $(VENV)/.installed
+	$(BIN)/python -m infra_gen --format yaml -o out/stack.yaml
+	$(BIN)/python -m infra_gen --format json -o out/stack.json
+
+services:
+	./scripts/install-services.sh
+
+test: services $(VENV)/.installed
+	$(BIN)/tox run -e lint,checkov,test
+
+bench: $(VENV)/.installed services
+	$(BIN)/python bench/bench_generate.py
+	$(BIN)/python bench/bench_probe.py
+
+clean:
+	rm -rf $(VENV) .tox out/stack.yaml out/stack.json

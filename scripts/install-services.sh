@@ -1,0 +1,14 @@
+#!/usr/bin/env sh
+# Installs the real services the probe tests run against: Debian's nginx and
+# dnsmasq (only the binaries; the tests start and stop their own instances).
+set -eu
+need=""
+[ -x /usr/sbin/nginx ] || need="$need nginx-light"
+[ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
+[ -n "$need" ] || exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $need \
+  || { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $need; }

@@ -1,0 +1,115 @@
+"""A CloudWatch dashboard of the stack: probe, load balancer, service and function."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import GetAtt, Output, Sub, Template, cloudwatch
+
+from .ecs import Service
+from .loadbalancer import LoadBalancer
+from .probe import SERVICE_DIMENSION, Probe
+
+__all__ = ["add_dashboard"]
+
+DASHBOARD = "Dashboard"
+DASHBOARD_URL = "DashboardUrl"
+
+
+@dataclass(frozen=True)
+class _Widget:
+    title: str
+    metrics: list[list[Any]]
+
+
+def _metric(namespace: str, name: str, dims: dict[str, str], **options: Any) -> list[Any]:
+    row: list[Any] = [namespace, name]
+    for key, value in dims.items():
+        row += [key, value]
+    return row + ([options] if options else [])
+
+
+def _body(metric_namespace: str) -> str:
+    # ${...} are Fn::Sub variables: the stack's own resource names.
+    probe = {SERVICE_DIMENSION: "${ProbeService}"}
+    lb = {"LoadBalancer": "${LoadBalancer}"}
+    tg = {"TargetGroup": "${TargetGroup}", "LoadBalancer": "${LoadBalancer}"}
+    svc = {"ClusterName": "${Cluster}", "ServiceName": "${Service}"}
+    fn = {"FunctionName": "${Function}"}
+    right = "right"
+    widgets = [
+        _Widget("Probe: requests and latency", [
+            _metric(metric_namespace, "SuccessfulRequests", probe, stat="Sum"),
+            _metric(metric_namespace, "FailedRequests", probe, stat="Sum"),
+            _metric(metric_namespace, "DiscoveredInstances", probe, stat="Minimum"),
+            _metric(metric_namespace, "Latency", probe, stat="p90", yAxis=right),
+        ]),
+        _Widget("Load balancer: requests, 5xx, latency", [
+            _metric("AWS/ApplicationELB", "RequestCount", lb, stat="Sum"),
+            _metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, stat="Sum"),
+            _metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", tg, stat="Sum"),
+            _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat="p90", yAxis=right),
+        ]),
+        _Widget("Service: CPU, memory, tasks", [
+            _metric("AWS/ECS", "CPUUtilization", svc, stat="Average"),
+            _metric("AWS/ECS", "MemoryUtilization", svc, stat="Average"),
+            _metric("ECS/ContainerInsights", "RunningTaskCount", svc, stat="Average", yAxis=right),
+        ]),
+        _Widget("Probe function: invocations, errors, duration", [
+            _metric("AWS/Lambda", "Invocations", fn, stat="Sum"),
+            _metric("AWS/Lambda", "Errors", fn, stat="Sum"),
+            _metric("AWS/Lambda", "Duration", fn, stat="p90", yAxis=right),
+        ]),
+    ]  # fmt: skip
+    body = {
+        "widgets": [
+            {
+                "type": "metric",
+                "x": 12 * (i % 2),
+                "y": 6 * (i // 2),
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": w.title,
+                    "region": "${AWS::Region}",
+                    "period": 60,
+                    "view": "timeSeries",
+                    "metrics": w.metrics,
+                },
+            }
+            for i, w in enumerate(widgets)
+        ]
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
+def add_dashboard(
+    t: Template, *, load_balancer: LoadBalancer, service: Service, probe: Probe
+) -> cloudwatch.Dashboard:
+    dashboard = t.add_resource(
+        cloudwatch.Dashboard(
+            DASHBOARD,
+            DashboardBody=Sub(
+                _body(probe.metric_namespace),
+                ProbeService=probe.service_name,
+                LoadBalancer=GetAtt(load_balancer.load_balancer, "LoadBalancerFullName"),
+                TargetGroup=GetAtt(load_balancer.target_group, "TargetGroupFullName"),
+                Cluster=service.cluster.ref(),
+                Service=GetAtt(service.service, "Name"),
+                Function=probe.function.ref(),
+            ),
+        )
+    )
+    t.add_output(
+        Output(
+            DASHBOARD_URL,
+            Description="CloudWatch dashboard of the stack",
+            Value=Sub(
+                "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
+                "?region=${AWS::Region}#dashboards:name=${" + DASHBOARD + "}"
+            ),
+        )
+    )
+    return dashboard

@@ -1,0 +1,210 @@
+"""The scheduled probe: a Lambda function in the VPC that requests every task.
+
+It finds the tasks through the Cloud Map DNS name (the VPC resolver answers it,
+so neither a NAT gateway nor a VPC endpoint is needed), probes them concurrently
+and writes one log line per probe plus one Embedded Metric Format line per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from awacs import ec2 as ec2_actions
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Template, awslambda, ec2, events, logs
+from troposphere.iam import Policy, Role
+
+from . import iam
+from .cloudmap import Discovery
+from .config import SCHEDULE_PATTERN, Config
+from .ecs import Service, allow_client
+from .loadbalancer import NO_EGRESS
+from .loggroups import LogSettings
+from .network import Network
+from .params import GROUP_PROBE, add_parameter
+
+__all__ = ["Probe", "add_probe", "handler_source", "RUNTIME"]
+
+SCHEDULE = "ProbeSchedule"
+LOG_GROUP = "ProbeLogGroup"
+ROLE = "ProbeRole"
+SECURITY_GROUP = "ProbeSecurityGroup"
+SERVICE_INGRESS = "ProbeServiceIngress"
+SERVICE_EGRESS = "ProbeEgressToService"
+FUNCTION = "ProbeFunction"
+INVOKE_CONFIG = "ProbeInvokeConfig"
+RULE = "ProbeScheduleRule"
+PERMISSION = "ProbeInvokePermission"
+
+RUNTIME = "python3.14"
+# Dimension of every custom metric; its value is the Cloud Map service name.
+SERVICE_DIMENSION = "Service"
+
+
+def handler_source() -> str:
+    """``lambda/probe.py`` byte for byte: the code the template inlines."""
+    return resources.files("infra_gen.lambda_src").joinpath("probe.py").read_text("utf-8")
+
+
+@dataclass(frozen=True, eq=False)
+class Probe:
+    function: awslambda.Function
+    rule: events.Rule
+    log_group: logs.LogGroup
+    security_group: ec2.SecurityGroup
+    metric_namespace: str
+    service_name: GetAtt
+    """Value of the ``Service`` dimension of the custom metrics."""
+
+
+def add_probe(
+    t: Template,
+    cfg: Config,
+    *,
+    network: Network,
+    discovery: Discovery,
+    service: Service,
+    log_settings: LogSettings,
+) -> Probe:
+    schedule = add_parameter(
+        t,
+        SCHEDULE,
+        group=GROUP_PROBE,
+        label="Probe schedule",
+        description="EventBridge schedule of the probe: rate(1 minute), cron(0/5 * * * ? *), ...",
+        Type="String",
+        Default=cfg.probe.schedule,
+        AllowedPattern=SCHEDULE_PATTERN,
+        ConstraintDescription="must be rate(N minute[s]|hour[s]|day[s]) or a 6-field cron()",
+    )
+    log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
+    group = t.add_resource(
+        ec2.SecurityGroup(
+            SECURITY_GROUP,
+            GroupDescription="Probe function: reaches the service tasks only",
+            VpcId=network.vpc.ref(),
+            SecurityGroupEgress=[NO_EGRESS],
+        )
+    )
+    allow_client(
+        t,
+        service_group=service.security_group,
+        client_group=group,
+        port=cfg.service.container_port,
+        ingress_id=SERVICE_INGRESS,
+        egress_id=SERVICE_EGRESS,
+        description="probe function",
+    )
+    role = t.add_resource(
+        Role(
+            ROLE,
+            AssumeRolePolicyDocument=iam.assume_role("lambda.amazonaws.com"),
+            Policies=[
+                Policy(
+                    PolicyName="write-probe-logs",
+                    PolicyDocument=iam.write_logs([GetAtt(log_group, "Arn")]),
+                ),
+                Policy(PolicyName="vpc-network-interfaces", PolicyDocument=_vpc_access()),
+            ],
+        )
+    )
+    function = t.add_resource(
+        awslambda.Function(
+            FUNCTION,
+            Description="Probes every nginx task found through Cloud Map",
+            Runtime=RUNTIME,
+            Architectures=["arm64"],
+            Handler="index.handler",  # CloudFormation stores ZipFile code as index.py
+            Code=awslambda.Code(ZipFile=handler_source()),
+            Role=GetAtt(role, "Arn"),
+            MemorySize=cfg.probe.memory_mb,
+            Timeout=cfg.probe.function_timeout_seconds,
+            VpcConfig=awslambda.VPCConfig(
+                SubnetIds=network.subnet_ids, SecurityGroupIds=[group.ref()]
+            ),
+            LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group.ref()),
+            Environment=awslambda.Environment(
+                Variables={
+                    "PROBE_SERVICE_NAME": discovery.service_name,
+                    "PROBE_NAMESPACE": discovery.namespace_name,
+                    "PROBE_PORT": str(cfg.service.container_port),
+                    "PROBE_PATH": cfg.probe.path,
+                    "PROBE_TIMEOUT_SECONDS": str(cfg.probe.request_timeout_seconds),
+                    "PROBE_MAX_BODY_BYTES": str(cfg.probe.max_body_bytes),
+                    "PROBE_METRIC_NAMESPACE": cfg.probe.metric_namespace,
+                }
+            ),
+        )
+    )
+    # A failed run is not replayed: the next scheduled run is the retry.
+    t.add_resource(
+        awslambda.EventInvokeConfig(
+            INVOKE_CONFIG,
+            FunctionName=function.ref(),
+            Qualifier="$LATEST",
+            MaximumRetryAttempts=0,
+            MaximumEventAgeInSeconds=60,
+        )
+    )
+    rule = t.add_resource(
+        events.Rule(
+            RULE,
+            Description="Runs the probe function",
+            ScheduleExpression=schedule.ref(),
+            State="ENABLED",
+            Targets=[
+                events.Target(
+                    Id="probe",
+                    Arn=GetAtt(function, "Arn"),
+                    RetryPolicy=events.RetryPolicy(
+                        MaximumRetryAttempts=0, MaximumEventAgeInSeconds=60
+                    ),
+                )
+            ],
+        )
+    )
+    t.add_resource(
+        awslambda.Permission(
+            PERMISSION,
+            FunctionName=function.ref(),
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=GetAtt(rule, "Arn"),
+        )
+    )
+    return Probe(
+        function=function,
+        rule=rule,
+        log_group=log_group,
+        security_group=group,
+        metric_namespace=cfg.probe.metric_namespace,
+        service_name=discovery.service_name,
+    )
+
+
+def _vpc_access() -> PolicyDocument:
+    """The network interface actions a VPC function's role needs.
+
+    Resource "*": Lambda creates and deletes the interfaces on the role's behalf,
+    their IDs do not exist ahead of time, and the Describe actions support no
+    resource-level permissions. The set is that of AWSLambdaVPCAccessExecutionRole
+    without its log statements (logs are scoped to the probe's group above).
+    """
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Action=[
+                    ec2_actions.AssignPrivateIpAddresses,
+                    ec2_actions.CreateNetworkInterface,
+                    ec2_actions.DeleteNetworkInterface,
+                    ec2_actions.DescribeNetworkInterfaces,
+                    ec2_actions.DescribeSubnets,
+                    ec2_actions.UnassignPrivateIpAddresses,
+                ],
+                Resource=["*"],
+            )
+        ],
+    )
