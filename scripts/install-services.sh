@@ -3,7 +3,8 @@
 # dnsmasq (only the binaries; the tests start and stop their own instances).
 set -eu
 need=""
-[ -x /usr/sbin/nginx ] || need="$need nginx-light"
+# nginx-light brings the echo module the tests use for delayed answers.
+[ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_http_echo_module.so ] || need="$need nginx-light"
 [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
 [ -n "$need" ] || exit 0
 sudo=""

@@ -5,30 +5,55 @@ with :func:`render`. Each concern (``add_network``, ``add_service``, ...) can be
 called on its own by other generators; see README.
 """
 
+from .alarms import Alarms, add_alarms
 from .builder import build_template
 from .cloudmap import Discovery, add_discovery
-from .config import Config, ConfigError
+from .config import (
+    AlarmsConfig,
+    ClusterConfig,
+    Config,
+    ConfigError,
+    DiscoveryConfig,
+    NetworkConfig,
+    ProbeConfig,
+    SecurityConfig,
+    ServiceConfig,
+)
+from .dashboard import add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
 from .loggroups import LogSettings, add_log_settings
 from .network import Network, add_network
+from .probe import Probe, add_probe
 from .render import render
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alarms",
+    "AlarmsConfig",
+    "ClusterConfig",
     "Config",
     "ConfigError",
+    "DiscoveryConfig",
+    "NetworkConfig",
+    "Probe",
+    "ProbeConfig",
+    "SecurityConfig",
+    "ServiceConfig",
     "Discovery",
     "LoadBalancer",
     "LogSettings",
     "Network",
     "Service",
     "__version__",
+    "add_alarms",
+    "add_dashboard",
     "add_discovery",
     "add_load_balancer",
     "add_log_settings",
     "add_network",
+    "add_probe",
     "add_service",
     "build_template",
     "render",

@@ -18,6 +18,7 @@ from .ecs import Service
 from .loadbalancer import LoadBalancer
 from .params import GROUP_ALARMS, add_parameter
 from .probe import SERVICE_DIMENSION, Probe
+from .scanner import skip_checks
 
 __all__ = ["Alarms", "add_alarms"]
 
@@ -71,9 +72,10 @@ def add_alarms(
         ConstraintDescription="must be empty or an e-mail address",
     )
     t.add_condition(HAS_EMAIL, Not(Equals(email.ref(), "")))
-    # Not encrypted: with the AWS managed SNS key CloudWatch cannot publish, and the
-    # notifications carry alarm names and states only.
     topic = t.add_resource(sns.Topic(TOPIC, DisplayName=Sub("${AWS::StackName} alarms")))
+    skip_checks(topic, {"CKV_AWS_26": (
+        "CloudWatch cannot publish under the AWS managed SNS key; messages hold alarm states"
+    )})  # fmt: skip
     t.add_resource(
         sns.TopicPolicy(
             TOPIC_POLICY,
@@ -135,16 +137,15 @@ def add_alarms(
     alarms = [
         alarm(
             PROBE_FAILED_REQUESTS,
-            "Probe requests to nginx tasks fail (refused, timeout, 5xx or oversized body). "
-            "Look first at the probe log group: one JSON line per task with its error.",
+            "Probe requests to tasks fail. Look first at the probe log group: one line per "
+            "task with its error.",
             Namespace=probe.metric_namespace, MetricName="FailedRequests", Dimensions=probe_dims,
             Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
             Threshold=a.probe_failed_requests, TreatMissingData="notBreaching",
         ),
         alarm(
             PROBE_NO_INSTANCES,
-            "The probe finds no task in Cloud Map: the service runs no healthy task or its "
-            "DNS name does not resolve. Look first at the ECS service events.",
+            "The probe finds no task in Cloud Map DNS. Look first at the ECS service events.",
             Namespace=probe.metric_namespace, MetricName="DiscoveredInstances",
             Dimensions=probe_dims, Statistic="Minimum", ComparisonOperator=LESS, Threshold=1,
             TreatMissingData="notBreaching",
@@ -152,64 +153,56 @@ def add_alarms(
         # No data is the symptom here: a probe that stops running must alarm.
         alarm(
             PROBE_NOT_RUNNING,
-            "The probe function has not run: check the EventBridge schedule rule is enabled "
-            "and the function exists. Without it the service is unwatched.",
+            "The probe has not run: the service is unwatched. Look first at the schedule rule.",
             Namespace="AWS/Lambda", MetricName="Invocations", Dimensions=function_dims,
             Statistic="Sum", ComparisonOperator=LESS, Threshold=1, TreatMissingData="breaching",
             Period=a.probe_missing_minutes * 60, EvaluationPeriods=1, DatapointsToAlarm=1,
         ),
         alarm(
             PROBE_ERRORS,
-            "The probe function itself fails (an error or a timeout, not a failed request). "
-            "Look first at the probe log group for the error.",
+            "The probe function itself fails. Look first at the probe log group for the error.",
             Namespace="AWS/Lambda", MetricName="Errors", Dimensions=function_dims,
             Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
             TreatMissingData="notBreaching",
         ),
         alarm(
             PROBE_THROTTLES,
-            "The probe function is throttled: the account's Lambda concurrency is exhausted. "
-            "Look first at the account's concurrent executions.",
+            "The probe is throttled. Look first at the account's Lambda concurrent executions.",
             Namespace="AWS/Lambda", MetricName="Throttles", Dimensions=function_dims,
             Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
             TreatMissingData="notBreaching",
         ),
         alarm(
             LOAD_BALANCER_5XX,
-            "The load balancer answers 5xx itself (502/503/504: no healthy target or a target "
-            "dropped the connection). Look first at the target group's health.",
+            "The load balancer answers 5xx itself. Look first at the target group's health.",
             Namespace="AWS/ApplicationELB", MetricName="HTTPCode_ELB_5XX_Count",
             Dimensions=lb_dims, Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
             Threshold=a.alb_5xx_count, TreatMissingData="notBreaching",
         ),
         alarm(
             TARGET_5XX,
-            "nginx tasks answer 5xx through the load balancer. Look first at the service "
-            "log group for the failing requests.",
+            "Tasks answer 5xx. Look first at the service log group for the failing requests.",
             Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
             Dimensions=tg_dims, Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
             Threshold=a.alb_5xx_count, TreatMissingData="notBreaching",
         ),
         alarm(
             UNHEALTHY_TARGETS,
-            "Targets fail the load balancer health check. Look first at the target group's "
-            "health descriptions, then at the service log group.",
+            "Targets fail the health check. Look first at the target group's target health.",
             Namespace="AWS/ApplicationELB", MetricName="UnHealthyHostCount", Dimensions=tg_dims,
             Statistic="Maximum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
             TreatMissingData="notBreaching",
         ),
         alarm(
             RESPONSE_TIME,
-            "p90 target response time is degraded. Look first at the service CPU and memory, "
-            "then at the running task count.",
+            "p90 response time is degraded. Look first at the service CPU and task count.",
             Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime", Dimensions=tg_dims,
             ExtendedStatistic="p90", ComparisonOperator=GREATER,
             Threshold=a.response_time_seconds, TreatMissingData="notBreaching",
         ),
         alarm(
             RUNNING_TASKS,
-            "The service runs fewer tasks than desired. Look first at the ECS service events "
-            "(failed image pulls, failing health checks, Spot interruptions).",
+            "Fewer tasks run than desired. Look first at the ECS service events.",
             Metrics=[
                 _insights("desired", "DesiredTaskCount", service_dims, a.period_seconds),
                 _insights("running", "RunningTaskCount", service_dims, a.period_seconds),
@@ -222,16 +215,14 @@ def add_alarms(
         ),
         alarm(
             SERVICE_CPU,
-            "Service CPU is saturated. Look first at the request count on the dashboard; "
-            "raise TaskSize or DesiredCount.",
+            "Service CPU saturates. Look first at the dashboard's request count.",
             Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=service_dims,
             Statistic="Average", ComparisonOperator=GREATER, Threshold=a.cpu_percent,
             TreatMissingData="notBreaching",
         ),
         alarm(
             SERVICE_MEMORY,
-            "Service memory is saturated; tasks risk being stopped out of memory. Look first "
-            "at stopped task reasons; raise TaskSize.",
+            "Service memory saturates. Look first at the stopped tasks' reasons.",
             Namespace="AWS/ECS", MetricName="MemoryUtilization", Dimensions=service_dims,
             Statistic="Average", ComparisonOperator=GREATER, Threshold=a.memory_percent,
             TreatMissingData="notBreaching",

@@ -6,15 +6,15 @@ from troposphere import Template
 
 from .alarms import add_alarms
 from .cloudmap import add_discovery
-from .dashboard import add_dashboard
 from .config import Config
+from .dashboard import add_dashboard
 from .ecs import add_service
 from .loadbalancer import add_load_balancer
 from .loggroups import add_log_settings
 from .network import add_network
 from .outputs import add_outputs
-from .probe import add_probe
 from .params import GROUP_ALARMS, GROUP_PROBE, GROUP_SECURITY, GROUP_SERVICE
+from .probe import add_probe
 
 __all__ = ["build_template"]
 

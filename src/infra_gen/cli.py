@@ -9,7 +9,7 @@ import tempfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import __version__
 from .builder import build_template
@@ -27,14 +27,17 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="infra-gen",
         description="Write the CloudFormation template of the nginx-on-Fargate stack.",
-        epilog="Example: infra-gen --config stack.toml --set service.desired_count=3 -o out/stack.yaml",
+        epilog="example: infra-gen --config stack.toml --set service.desired_count=3 "
+        "-o out/stack.yaml",
     )
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="output format (default: from the -o suffix, else yaml)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, help="write here atomically instead of stdout")
     p.add_argument("--config", type=Path, help="TOML file with [network], [service], ... tables")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one key, e.g. service.cpu=512 (repeatable; wins over --config)")  # fmt: skip
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override one key, e.g. service.cpu=512 (repeatable; beats --config)",
+    )  # fmt: skip
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -85,7 +88,9 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    fmt = args.format or ("json" if args.output and args.output.suffix == ".json" else "yaml")
+    fmt: Literal["yaml", "json"] = args.format or (
+        "json" if args.output and args.output.suffix == ".json" else "yaml"
+    )
     try:
         cfg = load_config(args.config, args.overrides)
         text = render(build_template(cfg), fmt)

@@ -463,4 +463,4 @@ class Config:
 
     def to_mapping(self) -> dict[str, dict[str, Any]]:
         """The nested mapping form, as ``from_mapping`` reads it."""
-        return {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}  # type: ignore[call-overload]
+        return {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}

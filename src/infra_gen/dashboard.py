@@ -31,6 +31,21 @@ def _metric(namespace: str, name: str, dims: dict[str, str], **options: Any) -> 
     return row + ([options] if options else [])
 
 
+def _shorthand(rows: list[list[Any]]) -> list[list[Any]]:
+    """CloudWatch's "." shorthand: repeat the previous row's value at the same position.
+
+    It keeps the dashboard body, and so the template, small.
+    """
+    out = [rows[0]]
+    for previous, row in zip(rows, rows[1:], strict=False):
+        out.append([
+            "." if i != 1 and i < len(previous) and not isinstance(v, dict) and v == previous[i]
+            else v
+            for i, v in enumerate(row)
+        ])  # fmt: skip
+    return out
+
+
 def _body(metric_namespace: str) -> str:
     # ${...} are Fn::Sub variables: the stack's own resource names.
     probe = {SERVICE_DIMENSION: "${ProbeService}"}
@@ -75,8 +90,7 @@ def _body(metric_namespace: str) -> str:
                     "title": w.title,
                     "region": "${AWS::Region}",
                     "period": 60,
-                    "view": "timeSeries",
-                    "metrics": w.metrics,
+                    "metrics": _shorthand(w.metrics),
                 },
             }
             for i, w in enumerate(widgets)

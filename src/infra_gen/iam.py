@@ -15,23 +15,24 @@ from troposphere import AWSHelperFn, Ref, Sub
 __all__ = ["assume_role", "deliver_flow_logs", "write_logs"]
 
 
-def assume_role(service: str) -> PolicyDocument:
-    """Trust policy for an AWS service principal, limited to this account.
+def assume_role(service: str, *, source_account: bool = True) -> PolicyDocument:
+    """Trust policy for an AWS service principal.
 
-    ``aws:SourceAccount`` guards against the confused-deputy problem: another
-    account's resource cannot make the service assume this role.
+    With ``source_account``, ``aws:SourceAccount`` guards against the confused
+    deputy: another account's resource cannot make the service assume this role.
+    Only for services that set the key when they assume a role: a condition on a
+    key the service leaves out denies every attempt.
     """
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", [service]),
-                Action=[sts.AssumeRole],
-                Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
-            )
-        ],
+    statement = Statement(
+        Effect=Allow,
+        Principal=Principal("Service", [service]),
+        Action=[sts.AssumeRole],
     )
+    if source_account:
+        statement.Condition = Condition(
+            StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})
+        )
+    return PolicyDocument(Version="2012-10-17", Statement=[statement])
 
 
 def write_logs(log_group_arns: list[Any | AWSHelperFn]) -> PolicyDocument:

@@ -21,6 +21,7 @@ from troposphere import GetAtt, Parameter, Ref, Sub, Template, kms, logs
 
 from .config import LOG_RETENTION_DAYS, Config
 from .params import GROUP_SERVICE, add_parameter
+from .scanner import skip_checks
 
 __all__ = ["LogSettings", "add_log_settings"]
 
@@ -38,6 +39,10 @@ class LogSettings:
         group = logs.LogGroup(logical_id, RetentionInDays=Ref(self.retention))
         if self.key is not None:
             group.KmsKeyId = GetAtt(self.key, "Arn")
+        else:
+            skip_checks(group, {"CKV_AWS_158": (
+                "Option security.kms_logs, off by default (a key costs money); encrypted anyway"
+            )})  # fmt: skip
         return group
 
 
@@ -91,7 +96,9 @@ def _logs_key() -> kms.Key:
             Statement(
                 Sid="AccountAdministersKey",
                 Effect=Allow,
-                Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+                Principal=Principal(
+                    "AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]
+                ),
                 Action=_KEY_ADMIN_ACTIONS,
                 Resource=["*"],
             ),

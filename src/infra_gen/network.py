@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAZs, GetAtt, Ref, Select, Sub, Tags, Template, ec2
+from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2
 from troposphere.iam import Policy, Role
 
 from . import iam

@@ -1,0 +1,361 @@
+"""The probe handler against real nginx instances, found through real DNS (dnsmasq).
+
+Every run goes through ``run_probe``, which checks what any run must satisfy: it returns,
+prints nothing on stderr, prints only JSON lines with one valid EMF line last, and its
+metrics, log lines and summary agree. The tests then assert what the scenario means.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import harness
+import pytest
+from emf import EmfError, validate_emf
+
+TIMEOUT = 1.0
+# Room for thread start and scheduling around a deadline; far below a second timeout.
+MARGIN = 0.5
+PROBE_KEYS = [
+    "level",
+    "event",
+    "service",
+    "address",
+    "port",
+    "ok",
+    "status",
+    "latency_ms",
+    "bytes",
+    "error",
+]
+DISCOVERY_KEYS = ["level", "event", "service", "name", "instances", "error", "detail"]
+COUNT_METRICS = ["DiscoveredInstances", "SuccessfulRequests", "FailedRequests"]
+
+
+def run_probe(
+    world: harness.ProbeWorld,
+    service: str,
+    code_path: Path = harness.PROBE_SOURCE,
+    *,
+    blackhole_dns: bool = False,
+    **env: str,
+) -> harness.RunResult:
+    """Run the handler for one service and check the invariants of every run."""
+    env.setdefault("PROBE_TIMEOUT_SECONDS", str(TIMEOUT))
+    before_ms = int(time.time() * 1000)
+    result = world.run(code_path, world.env(service, **env), blackhole_dns=blackhole_dns)
+    after_ms = int(time.time() * 1000)
+
+    assert result.exit_status == 0, result.error or result.stderr
+    assert result.stderr == ""
+    assert result.stdout_lines, "the handler printed nothing"
+    emf = validate_emf(result.stdout_lines[-1])
+    assert len(result.emf) == 1, "exactly one EMF line per run, printed last"
+    for line in result.lines[:-1]:
+        assert line["event"] in ("probe", "discovery")
+
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert before_ms <= emf["_aws"]["Timestamp"] <= after_ms
+    assert directive["Namespace"] == env.get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe")
+    assert directive["Dimensions"] == [["Service"]]
+    assert emf["Service"] == service
+
+    ok = [probe for probe in result.probes if probe["ok"]]
+    failed = [probe for probe in result.probes if not probe["ok"]]
+    assert [emf[name] for name in COUNT_METRICS] == [len(result.probes), len(ok), len(failed)]
+    declared = [metric["Name"] for metric in directive["Metrics"]]
+    if ok:
+        assert declared == [*COUNT_METRICS, "Latency"]
+        assert emf["Latency"] == [probe["latency_ms"] for probe in ok]
+    else:
+        assert declared == COUNT_METRICS
+        assert "Latency" not in emf
+    assert result.return_value == {
+        "service": service,
+        "instances": len(result.probes),
+        "ok": len(ok),
+        "failed": len(failed),
+    }
+
+    for probe in result.probes:
+        assert list(probe) == PROBE_KEYS
+        assert probe["service"] == service
+        assert probe["port"] == world.port
+        assert probe["level"] == ("INFO" if probe["ok"] else "WARNING")
+        assert (probe["error"] is None) == probe["ok"]
+    return result
+
+
+def by_address(result: harness.RunResult) -> dict[str, dict[str, Any]]:
+    return {probe["address"]: probe for probe in result.probes}
+
+
+@pytest.fixture(params=["module", "index.py copy"])
+def code_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The module itself, and a byte copy named like the inlined code in a template."""
+    if request.param == "module":
+        return harness.PROBE_SOURCE
+    copy_path = tmp_path / "index.py"
+    shutil.copyfile(harness.PROBE_SOURCE, copy_path)
+    return copy_path
+
+
+def test_healthy_instances_are_all_discovered_and_succeed(
+    probe_world: harness.ProbeWorld, code_path: Path
+) -> None:
+    result = run_probe(probe_world, "healthy", code_path)
+
+    # Sorted by address value, one line per instance.
+    assert [probe["address"] for probe in result.probes] == harness.HEALTHY
+    assert result.discovery == []
+    for probe in result.probes:
+        assert (probe["ok"], probe["status"], probe["bytes"], probe["error"]) == (
+            True,
+            200,
+            len(b"ok\n"),
+            None,
+        )
+        assert 0 < probe["latency_ms"] < TIMEOUT * 1000
+    assert result.return_value == {"service": "healthy", "instances": 3, "ok": 3, "failed": 0}
+
+
+def test_requests_carry_the_discovery_name_as_host(probe_world: harness.ProbeWorld) -> None:
+    # nginx answers 421 to any other Host; its access log records the Host it was sent.
+    run_probe(probe_world, "healthy")
+    log = (probe_world.workdir / "nginx-access.log").read_text().splitlines()
+    for address in harness.HEALTHY:
+        assert f'{address} "healthy.{harness.NAMESPACE}" "GET / HTTP/1.1" 200 3' in log
+
+
+FAULTS = [
+    pytest.param("refused", "connection_refused", None, id="refused"),
+    pytest.param("http-503", "http_503", 503, id="http-503"),
+    pytest.param("silent", "timeout", None, id="never-answers"),
+    pytest.param("stalled", "timeout", None, id="slower-than-timeout"),
+    pytest.param("trickle", "timeout", 200, id="trickling-body"),
+    pytest.param("huge", "body_too_large", 200, id="huge-body"),
+]
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["alone", "with-2-healthy"])
+@pytest.mark.parametrize(("fault", "error", "status"), FAULTS)
+def test_fault_is_recorded_and_the_run_ends_within_its_timeout(
+    probe_world: harness.ProbeWorld, fault: str, error: str, status: int | None, mixed: bool
+) -> None:
+    service = f"{fault}-mixed" if mixed else fault
+    result = run_probe(probe_world, service)
+
+    probes = by_address(result)
+    faulty = probes.pop(harness.FAULTS[fault])
+    assert (faulty["ok"], faulty["error"], faulty["status"]) == (False, error, status)
+    assert sorted(probes) == (sorted(harness.HEALTHY[:2]) if mixed else [])
+    assert all(probe["ok"] for probe in probes.values())
+    assert result.return_value["ok"] == (2 if mixed else 0)
+    assert result.return_value["failed"] == 1
+    assert result.duration_s < TIMEOUT + MARGIN
+    if error == "timeout":
+        # The shared deadline starts just before the probe thread does.
+        assert faulty["latency_ms"] >= 0.9 * TIMEOUT * 1000
+
+
+def test_huge_body_read_stops_at_the_limit(probe_world: harness.ProbeWorld) -> None:
+    result = run_probe(probe_world, "huge", PROBE_MAX_BODY_BYTES="1000")
+    (probe,) = result.probes
+    assert probe["error"] == "body_too_large"
+    assert probe["bytes"] == 1001  # one byte past the limit proves it, no more is read
+
+
+def test_trickling_body_is_cut_at_the_deadline(probe_world: harness.ProbeWorld) -> None:
+    # Every gap is shorter than the timeout: only a deadline over the whole body stops it.
+    result = run_probe(probe_world, "trickle")
+    (probe,) = result.probes
+    assert probe["error"] == "timeout"
+    assert 0 < probe["bytes"] < harness.TRICKLE_PIECES * len(b"piece\n")
+    assert result.duration_s < TIMEOUT + MARGIN
+
+
+@pytest.mark.parametrize("service", ["slow", "slow-mixed"])
+def test_slow_answer_within_the_timeout_succeeds_with_its_latency(
+    probe_world: harness.ProbeWorld, service: str
+) -> None:
+    result = run_probe(probe_world, service)
+    slow = by_address(result)[harness.FAULTS["slow"]]
+    assert slow["ok"] and slow["status"] == 200
+    assert harness.SLOW_SECONDS * 1000 <= slow["latency_ms"] < TIMEOUT * 1000
+    assert result.return_value["failed"] == 0
+
+
+def test_instances_are_probed_concurrently(probe_world: harness.ProbeWorld) -> None:
+    result = run_probe(probe_world, "slow-many")
+    assert result.return_value["ok"] == 3
+    # In sequence the three answers would take three times as long.
+    assert result.duration_s < 2 * harness.SLOW_SECONDS
+
+
+def test_nothing_healthy_does_not_fail_the_invocation(probe_world: harness.ProbeWorld) -> None:
+    result = run_probe(probe_world, "down")
+    assert {address: probe["error"] for address, probe in by_address(result).items()} == {
+        "127.0.0.5": "http_503",
+        "127.0.0.10": "timeout",
+        "127.0.0.11": "connection_refused",
+    }
+    assert result.return_value == {"service": "down", "instances": 3, "ok": 0, "failed": 3}
+    assert result.duration_s < TIMEOUT + MARGIN
+
+
+def test_unknown_name_reports_zero_instances(probe_world: harness.ProbeWorld) -> None:
+    result = run_probe(probe_world, "absent")
+    (line,) = result.discovery
+    assert list(line) == DISCOVERY_KEYS
+    assert line["level"] == "WARNING"
+    assert line["name"] == f"absent.{harness.NAMESPACE}"
+    assert (line["instances"], line["error"]) == (0, "name_not_found")
+    assert result.probes == []
+    assert result.return_value == {"service": "absent", "instances": 0, "ok": 0, "failed": 0}
+    assert result.duration_s < TIMEOUT
+
+
+def test_resolver_that_never_answers_is_cut_at_the_timeout(
+    probe_world: harness.ProbeWorld,
+) -> None:
+    # That resolv.conf would retry for 10 s; the handler stops waiting at its timeout.
+    result = run_probe(probe_world, "healthy", blackhole_dns=True, PROBE_TIMEOUT_SECONDS="0.5")
+    (line,) = result.discovery
+    assert line["error"] == "dns_timeout"
+    assert result.probes == []
+    assert result.duration_s < 0.5 + MARGIN
+
+
+@pytest.mark.parametrize(
+    ("path", "ok", "status"),
+    [("/private/", False, 403), ("/moved", True, 301)],
+    ids=["4xx-fails", "3xx-succeeds"],
+)
+def test_probe_path_is_requested(
+    probe_world: harness.ProbeWorld, path: str, ok: bool, status: int
+) -> None:
+    result = run_probe(probe_world, "healthy", PROBE_PATH=path)
+    assert [(probe["ok"], probe["status"]) for probe in result.probes] == [(ok, status)] * 3
+    if not ok:
+        assert {probe["error"] for probe in result.probes} == {f"http_{status}"}
+
+
+def test_metric_namespace_comes_from_the_environment(probe_world: harness.ProbeWorld) -> None:
+    result = run_probe(probe_world, "healthy", PROBE_METRIC_NAMESPACE="Custom/Probe")
+    assert result.emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Custom/Probe"
+
+
+def test_unexpected_error_costs_only_the_probe(probe_world: harness.ProbeWorld) -> None:
+    # http.client cannot encode a non-ASCII path: an error no handler branch expects.
+    result = run_probe(probe_world, "healthy", PROBE_PATH="/caf\u00e9")
+    assert {probe["error"] for probe in result.probes} == {"unexpected:UnicodeEncodeError"}
+    assert result.return_value["failed"] == 3
+
+
+def test_missing_configuration_fails_the_invocation(probe_world: harness.ProbeWorld) -> None:
+    # A misconfigured probe is the probe breaking: it shows in the Lambda Errors metric.
+    env = probe_world.env("healthy")
+    del env["PROBE_SERVICE_NAME"]
+    result = probe_world.run(harness.PROBE_SOURCE, env)
+    assert result.exit_status == 1
+    assert result.error is not None and "KeyError: 'PROBE_SERVICE_NAME'" in result.error
+    assert result.stdout_lines == []
+
+
+def test_source_imports_only_the_standard_library() -> None:
+    tree = ast.parse(harness.PROBE_SOURCE.read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert imported
+    assert imported <= sys.stdlib_module_names
+
+
+# The example document of the EMF specification.
+VALID_EMF: dict[str, Any] = {
+    "_aws": {
+        "Timestamp": 1574109732004,
+        "CloudWatchMetrics": [
+            {
+                "Namespace": "lambda-function-metrics",
+                "Dimensions": [["functionVersion"]],
+                "Metrics": [{"Name": "time", "Unit": "Milliseconds"}],
+            }
+        ],
+    },
+    "functionVersion": "$LATEST",
+    "time": 100,
+    "requestId": "989ffbf8-9ace-4817-a57c-e4dd734019ee",
+}
+
+
+def _directive(doc: dict[str, Any]) -> dict[str, Any]:
+    directive: dict[str, Any] = doc["_aws"]["CloudWatchMetrics"][0]
+    return directive
+
+
+BREAKAGES: dict[str, Callable[[dict[str, Any]], object]] = {
+    "no _aws": lambda d: d.pop("_aws"),
+    "float timestamp": lambda d: d["_aws"].update(Timestamp=1.5),
+    "string timestamp": lambda d: d["_aws"].update(Timestamp="1574109732004"),
+    "no timestamp": lambda d: d["_aws"].pop("Timestamp"),
+    "directives not array": lambda d: d["_aws"].update(CloudWatchMetrics={}),
+    "empty namespace": lambda d: _directive(d).update(Namespace=""),
+    "long namespace": lambda d: _directive(d).update(Namespace="n" * 256),
+    "no dimensions": lambda d: _directive(d).update(Dimensions=[]),
+    "flat dimensions": lambda d: _directive(d).update(Dimensions=["functionVersion"]),
+    "dimension not at root": lambda d: d.pop("functionVersion"),
+    "dimension not string": lambda d: d.update(functionVersion=1),
+    "31 dimensions": lambda d: _directive(d).update(Dimensions=[["functionVersion"] * 31]),
+    "101 metrics": lambda d: _directive(d).update(Metrics=[{"Name": "time"}] * 101),
+    "metric without name": lambda d: _directive(d).update(Metrics=[{"Unit": "Count"}]),
+    "unknown unit": lambda d: _directive(d)["Metrics"][0].update(Unit="Millis"),
+    "metric not at root": lambda d: d.pop("time"),
+    "metric is string": lambda d: d.update(time="100"),
+    "metric is boolean": lambda d: d.update(time=True),
+    "101 values": lambda d: d.update(time=[1] * 101),
+    "empty values": lambda d: d.update(time=[]),
+    "extra directive member": lambda d: _directive(d).update(Unit="Count"),
+}
+
+
+def test_emf_validator_accepts_the_specification_example() -> None:
+    assert validate_emf(json.dumps(VALID_EMF)) == VALID_EMF
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_emf_validator_rejects_a_broken_document(breakage: str) -> None:
+    document = copy.deepcopy(VALID_EMF)
+    BREAKAGES[breakage](document)
+    with pytest.raises(EmfError):
+        validate_emf(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not json",
+        json.dumps(VALID_EMF) + " trailing",
+        json.dumps(VALID_EMF).replace("100", "NaN"),
+        "[1, 2]",
+    ],
+    ids=["not-json", "trailing-data", "nan", "not-object"],
+)
+def test_emf_validator_rejects_a_line_that_is_no_json_object(line: str) -> None:
+    with pytest.raises(EmfError):
+        validate_emf(line)

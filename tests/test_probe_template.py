@@ -1,0 +1,122 @@
+"""The probe's wiring in the template: schedule, permission, network, code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stack import of_type, props, template
+
+from infra_gen import Config
+from infra_gen.probe import handler_source
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def t() -> dict:
+    return template()
+
+
+def test_inlined_code_is_the_lambda_file_byte_for_byte(t: dict) -> None:
+    source = (ROOT / "lambda" / "probe.py").read_text(encoding="utf-8")
+    assert handler_source() == source
+    assert props(t, "ProbeFunction")["Code"] == {"ZipFile": source}
+
+
+def test_function_runtime_and_handler(t: dict) -> None:
+    fn = props(t, "ProbeFunction")
+    assert fn["Runtime"] == "python3.14"
+    assert fn["Architectures"] == ["arm64"]
+    assert fn["Handler"] == "index.handler"
+    assert fn["LoggingConfig"] == {"LogGroup": {"Ref": "ProbeLogGroup"}}
+    assert props(t, "ProbeLogGroup")["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_function_sits_in_the_vpc_with_its_own_group(t: dict) -> None:
+    vpc = props(t, "ProbeFunction")["VpcConfig"]
+    assert vpc["SubnetIds"] == [{"Ref": "NetworkPublicSubnet1"}, {"Ref": "NetworkPublicSubnet2"}]
+    assert vpc["SecurityGroupIds"] == [{"Ref": "ProbeSecurityGroup"}]
+
+
+def test_service_group_admits_the_probe_on_the_container_port_only(t: dict) -> None:
+    ingress = props(t, "ProbeServiceIngress")
+    assert ingress["GroupId"] == {"Ref": "EcsServiceSecurityGroup"}
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "ProbeSecurityGroup"}
+    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 80, 80)
+    egress = props(t, "ProbeEgressToService")
+    assert egress["GroupId"] == {"Ref": "ProbeSecurityGroup"}
+    assert egress["DestinationSecurityGroupId"] == {"Ref": "EcsServiceSecurityGroup"}
+
+
+def test_environment_names_the_cloud_map_service_from_the_stack(t: dict) -> None:
+    env = props(t, "ProbeFunction")["Environment"]["Variables"]
+    assert env["PROBE_SERVICE_NAME"] == {"Fn::GetAtt": ["DiscoveryService", "Name"]}
+    assert env["PROBE_NAMESPACE"] == props(t, "DiscoveryNamespace")["Name"]
+    assert env["PROBE_PORT"] == "80"
+    assert env["PROBE_METRIC_NAMESPACE"] == "InfraGen/Probe"
+    assert float(env["PROBE_TIMEOUT_SECONDS"]) == 2.0
+
+
+def test_schedule_targets_the_function_and_the_permission_is_scoped(t: dict) -> None:
+    (rule_id,) = of_type(t, "AWS::Events::Rule")
+    rule = props(t, rule_id)
+    assert rule["ScheduleExpression"] == {"Ref": "ProbeSchedule"}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ProbeFunction", "Arn"]}
+    (permission,) = of_type(t, "AWS::Lambda::Permission").values()
+    p = permission["Properties"]
+    assert p["FunctionName"] == {"Ref": "ProbeFunction"}
+    assert p["Principal"] == "events.amazonaws.com"
+    assert p["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+
+
+def test_failed_runs_are_not_replayed(t: dict) -> None:
+    (target,) = props(t, "ProbeScheduleRule")["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    invoke = props(t, "ProbeInvokeConfig")
+    assert invoke["FunctionName"] == {"Ref": "ProbeFunction"}
+    assert invoke["MaximumRetryAttempts"] == 0
+    assert invoke["MaximumEventAgeInSeconds"] <= 60
+
+
+@pytest.mark.parametrize("timeout", [0.5, 2, 10, 30])
+def test_function_timeout_outlasts_resolution_plus_one_request(timeout: float) -> None:
+    cfg = Config.from_mapping({"probe": {"request_timeout_seconds": timeout}})
+    fn = props(template(cfg), "ProbeFunction")
+    # Resolution and the requests are each bounded by the request timeout and run one
+    # after the other; the rest is start-up.
+    assert fn["Timeout"] >= 2 * timeout + 1
+    assert fn["Timeout"] <= 2 * timeout + 10
+
+
+def test_schedule_parameter_rejects_malformed_expressions(t: dict) -> None:
+    import re
+
+    pattern = t["Parameters"]["ProbeSchedule"]["AllowedPattern"]
+    for good in ["rate(1 minute)", "rate(10 minutes)", "rate(2 hours)", "cron(0/5 * * * ? *)"]:
+        assert re.fullmatch(pattern, good), good
+    for bad in [
+        "rate(1 minutes)",
+        "rate(0 minutes)",
+        "rate(5 minute)",
+        "every minute",
+        "cron(* *)",
+    ]:
+        assert not re.fullmatch(pattern, bad), bad
+
+
+def test_the_code_in_the_template_probes_real_nginx(probe_world, tmp_path: Path) -> None:
+    """The exact ZipFile string, saved as CloudFormation saves it, run as Lambda runs it."""
+    from emf import validate_emf
+
+    code = props(template(), "ProbeFunction")["Code"]["ZipFile"]
+    index = tmp_path / "index.py"
+    index.write_text(code, encoding="utf-8")
+    result = probe_world.run(index, probe_world.env("healthy"))
+    assert result.exit_status == 0, result.error
+    assert result.return_value == {"service": "healthy", "instances": 3, "ok": 3, "failed": 0}
+    validate_emf(result.stdout_lines[-1])
+    mixed = probe_world.run(index, probe_world.env("refused-mixed"))
+    assert mixed.return_value["failed"] == 1
+    assert [p["error"] for p in mixed.probes].count("connection_refused") == 1
