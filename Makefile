@@ -12,9 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The package alone: what generating the stack needs.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]' tox
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+
+# tox builds the test, lint and checkov environments itself (see tox.ini).
+$(BIN)/tox: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'tox>=4.11'
 
 stack: $(VENV)/.installed
 	$(BIN)/python -m infra_gen --format yaml -o out/stack.yaml
@@ -23,10 +28,10 @@ stack: $(VENV)/.installed
 services:
 	./scripts/install-services.sh
 
-test: services $(VENV)/.installed
+test: services $(BIN)/tox
 	$(BIN)/tox run -e lint,checkov,test
 
-bench: $(VENV)/.installed services
+bench: services $(VENV)/.installed
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_probe.py
 

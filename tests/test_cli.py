@@ -67,6 +67,17 @@ def test_output_file_format_follows_the_suffix(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "nested").iterdir()) == ["stack.json"]
 
 
+def test_output_file_gets_the_usual_mode(tmp_path: Path) -> None:
+    target = tmp_path / "stack.yaml"
+    result = subprocess.run(
+        ["sh", "-c", f'umask 022 && exec "{sys.executable}" -m infra_gen -o "{target}"'],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
 def test_same_inputs_give_identical_bytes(tmp_path: Path) -> None:
     for fmt in ("yaml", "json"):
         first = run("--format", fmt, "--set", "security.kms_logs=true", env={"PYTHONHASHSEED": "1"})

@@ -51,3 +51,20 @@ def test_parameters_table_lists_every_parameter() -> None:
     doc = yaml.safe_load(build_template().to_json())
     for name in doc["Parameters"]:
         assert f"`{name}`" in README, name
+
+
+def test_every_checkov_skip_is_listed_with_its_resource() -> None:
+    from stack import template
+
+    from infra_gen import Config
+
+    table = README.split("### checkov skips", 1)[1].split("###", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| CKV_")]
+    hardened = {"security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True}}
+    for cfg in (Config(), Config.from_mapping(hardened)):
+        for logical_id, resource in template(cfg)["Resources"].items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                listed = [r for r in rows if skip["id"] in r.split("|")[1].strip().split(", ")]
+                assert listed, skip["id"]
+                where = listed[0].split("|")[2]
+                assert logical_id in where or "log group" in where, (skip["id"], logical_id)
