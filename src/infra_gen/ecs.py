@@ -7,7 +7,6 @@ FARGATE_SPOT; the service uses it (it names no launch type of its own).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from troposphere import GetAtt, Ref, Select, Split, Tags, Template, ec2, ecs, logs
 from troposphere.iam import Policy, Role
@@ -20,7 +19,7 @@ from .loggroups import LogSettings
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
 
-__all__ = ["Service", "add_service", "allow_client"]
+__all__ = ["Service", "add_service"]
 
 CLUSTER = "EcsCluster"
 LOG_GROUP = "EcsServiceLogGroup"
@@ -47,7 +46,45 @@ class Service:
     task_definition: ecs.TaskDefinition
     security_group: ec2.SecurityGroup
     log_group: logs.LogGroup
-    desired_count: Any
+    port: int
+    """The container port, the only one the tasks' group ever opens."""
+
+    def admit(
+        self,
+        t: Template,
+        client_group: ec2.SecurityGroup,
+        *,
+        ingress_id: str,
+        egress_id: str,
+        description: str,
+    ) -> None:
+        """Let ``client_group`` reach the tasks on the container port: both sides' rules.
+
+        Separate rule resources, so that neither group's definition refers to the
+        other. The client concern calls this and owns the two logical IDs.
+        """
+        t.add_resource(
+            ec2.SecurityGroupIngress(
+                ingress_id,
+                GroupId=self.security_group.ref(),
+                SourceSecurityGroupId=client_group.ref(),
+                IpProtocol="tcp",
+                FromPort=self.port,
+                ToPort=self.port,
+                Description=f"Container port from the {description}",
+            )
+        )
+        t.add_resource(
+            ec2.SecurityGroupEgress(
+                egress_id,
+                GroupId=client_group.ref(),
+                DestinationSecurityGroupId=self.security_group.ref(),
+                IpProtocol="tcp",
+                FromPort=self.port,
+                ToPort=self.port,
+                Description="Container port of the service tasks",
+            )
+        )
 
 
 def add_service(
@@ -153,15 +190,6 @@ def add_service(
             ],
         )
     )
-    allow_client(
-        t,
-        service_group=group,
-        client_group=load_balancer.security_group,
-        port=port,
-        ingress_id=INGRESS_FROM_LOAD_BALANCER,
-        egress_id=LOAD_BALANCER_EGRESS,
-        description="load balancer",
-    )
 
     service = t.add_resource(
         ecs.Service(
@@ -202,52 +230,22 @@ def add_service(
             Tags=Tags({"infra-gen:listener": load_balancer.active_listener}),
         )
     )
-    return Service(
+    handle = Service(
         cluster=cluster,
         service=service,
         task_definition=task_definition,
         security_group=group,
         log_group=log_group,
-        desired_count=desired,
+        port=port,
     )
-
-
-def allow_client(
-    t: Template,
-    *,
-    service_group: ec2.SecurityGroup,
-    client_group: ec2.SecurityGroup,
-    port: int,
-    ingress_id: str,
-    egress_id: str,
-    description: str,
-) -> None:
-    """Let ``client_group`` reach ``service_group`` on ``port``: both sides' rules.
-
-    Separate rule resources, so that neither group's definition refers to the other.
-    """
-    t.add_resource(
-        ec2.SecurityGroupIngress(
-            ingress_id,
-            GroupId=service_group.ref(),
-            SourceSecurityGroupId=client_group.ref(),
-            IpProtocol="tcp",
-            FromPort=port,
-            ToPort=port,
-            Description=f"Container port from the {description}",
-        )
+    handle.admit(
+        t,
+        load_balancer.security_group,
+        ingress_id=INGRESS_FROM_LOAD_BALANCER,
+        egress_id=LOAD_BALANCER_EGRESS,
+        description="load balancer",
     )
-    t.add_resource(
-        ec2.SecurityGroupEgress(
-            egress_id,
-            GroupId=client_group.ref(),
-            DestinationSecurityGroupId=service_group.ref(),
-            IpProtocol="tcp",
-            FromPort=port,
-            ToPort=port,
-            Description="Container port of the service tasks",
-        )
-    )
+    return handle
 
 
 def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref, Select, Select]:

@@ -28,7 +28,7 @@ from troposphere import (
 from troposphere import elasticloadbalancingv2 as elb
 
 from .config import Config
-from .network import Network
+from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
 from .scanner import skip_checks
 
@@ -51,12 +51,6 @@ ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
 # TLS 1.3 with TLS 1.2 fallback and forward secrecy only: the current ELB recommendation.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# A rule no packet can match: it replaces the default allow-all egress of a group
-# whose real egress rules are added by the concerns it talks to.
-NO_EGRESS = ec2.SecurityGroupRule(
-    IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
-    Description="Disallow all traffic",
-)  # fmt: skip
 
 # Regions opened before August 2022 deliver access logs from a regional ELB account;
 # newer Regions use the log delivery service principal.

@@ -15,7 +15,7 @@ from . import iam
 from .config import Config
 from .loggroups import LogSettings
 
-__all__ = ["Network", "add_network"]
+__all__ = ["NO_EGRESS", "Network", "add_network"]
 
 VPC = "NetworkVpc"
 INTERNET_GATEWAY = "NetworkInternetGateway"
@@ -27,6 +27,14 @@ SUBNET_ROUTE_TABLE = "NetworkPublicSubnet{}RouteTableAssociation"
 FLOW_LOG = "NetworkFlowLog"
 FLOW_LOG_GROUP = "NetworkFlowLogGroup"
 FLOW_LOG_ROLE = "NetworkFlowLogRole"
+
+# A rule no packet can match: it replaces the default allow-all egress of a group
+# whose real egress rules are added by the concerns it talks to.
+NO_EGRESS = ec2.SecurityGroupRule(
+    IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
+    Description="Disallow all traffic",
+)  # fmt: skip
+
 
 @dataclass(frozen=True, eq=False)
 class Network:

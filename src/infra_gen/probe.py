@@ -18,10 +18,9 @@ from troposphere.iam import Policy, Role
 from . import iam
 from .cloudmap import Discovery
 from .config import SCHEDULE_PATTERN, Config
-from .ecs import Service, allow_client
-from .loadbalancer import NO_EGRESS
+from .ecs import Service
 from .loggroups import LogSettings
-from .network import Network
+from .network import NO_EGRESS, Network
 from .params import GROUP_PROBE, add_parameter
 from .scanner import skip_checks
 
@@ -88,11 +87,9 @@ def add_probe(
             SecurityGroupEgress=[NO_EGRESS],
         )
     )
-    allow_client(
+    service.admit(
         t,
-        service_group=service.security_group,
-        client_group=group,
-        port=cfg.service.container_port,
+        group,
         ingress_id=SERVICE_INGRESS,
         egress_id=SERVICE_EGRESS,
         description="probe function",
