@@ -89,8 +89,9 @@ BAD = [
     ({"service": {"name": "Nginx_1"}}, "service.name", "DNS label"),
     ({"discovery": {"namespace": "local"}}, "discovery.namespace", "DNS name"),
     ({"service": {"log_retention_days": 10}}, "service.log_retention_days", "allowed: 1, 3"),
-    ({"probe": {"schedule": "rate(1 minutes)"}}, "probe.schedule", "not a schedule"),
-    ({"probe": {"schedule": "every minute"}}, "probe.schedule", "not a schedule"),
+    ({"probe": {"schedule": "rate(1 minutes)"}}, "probe.schedule", "allowed: rate(1 minute)"),
+    ({"probe": {"schedule": "every minute"}}, "probe.schedule", "is not allowed"),
+    ({"probe": {"schedule": "cron(0/5 * * * ? *)"}}, "probe.schedule", "is not allowed"),
     ({"probe": {"metric_namespace": "AWS/Probe"}}, "probe.metric_namespace", "reserved"),
     ({"probe": {"request_timeout_seconds": 0}}, "probe.request_timeout_seconds", "0.1..30"),
     (
@@ -126,7 +127,7 @@ def test_direct_construction_is_validated_too() -> None:
 
 
 @pytest.mark.parametrize(
-    "schedule", ["rate(1 minute)", "rate(5 minutes)", "rate(1 hour)", "cron(0/5 * * * ? *)"]
+    "schedule", ["rate(1 minute)", "rate(5 minutes)", "rate(30 minutes)", "rate(1 hour)"]
 )
 def test_valid_schedules(schedule: str) -> None:
     cfg = Config.from_mapping(

@@ -1404,6 +1404,8 @@ def test_parameter_defaults_satisfy_their_own_constraints(name: str) -> None:
         ("ProbeSchedule", "rate(5 minute)"),
         ("ProbeSchedule", "cron(0/5 * * * ?)"),
         ("ProbeSchedule", "rate(5 minutes) "),
+        ("ProbeSchedule", "rate(10 minutes)"),  # slower than the not-running alarm's window
+        ("ProbeSchedule", "cron(0/5 * * * ? *)"),
         ("TaskSize", "256/4096"),
         ("TaskSize", "256"),
         ("TaskSize", "512/512"),
@@ -1433,9 +1435,8 @@ def test_bad_override_is_rejected(
     ("name", "value"),
     [
         ("ProbeSchedule", "rate(1 minute)"),
+        ("ProbeSchedule", "rate(2 minutes)"),
         ("ProbeSchedule", "rate(5 minutes)"),
-        ("ProbeSchedule", "rate(1 hour)"),
-        ("ProbeSchedule", "cron(0/5 * * * ? *)"),
         ("TaskSize", "1024/4096"),
         ("TaskSize", "16384/122880"),
         ("DesiredCount", "1"),

@@ -36,8 +36,8 @@ MATRIX = {
                     "image": "docker.io/library/nginx:1.27-alpine"},
         "discovery": {"namespace": "shop.example.internal", "dns_ttl": 60},
     },
-    "slow-probe-cron": {
-        "probe": {"schedule": "cron(0/15 * * * ? *)", "request_timeout_seconds": 10,
+    "slow-probe": {
+        "probe": {"schedule": "rate(15 minutes)", "request_timeout_seconds": 10,
                   "metric_namespace": "Shop/Probe", "memory_mb": 256},
         "alarms": {"period_seconds": 300, "probe_missing_minutes": 30},
     },

@@ -90,20 +90,18 @@ def test_function_timeout_outlasts_resolution_plus_one_request(timeout: float) -
     assert fn["Timeout"] <= 2 * timeout + 10
 
 
-def test_schedule_parameter_rejects_malformed_expressions(t: dict) -> None:
-    import re
-
-    pattern = t["Parameters"]["ProbeSchedule"]["AllowedPattern"]
-    for good in ["rate(1 minute)", "rate(10 minutes)", "rate(2 hours)", "cron(0/5 * * * ? *)"]:
-        assert re.fullmatch(pattern, good), good
-    for bad in [
-        "rate(1 minutes)",
-        "rate(0 minutes)",
-        "rate(5 minute)",
-        "every minute",
-        "cron(* *)",
-    ]:
-        assert not re.fullmatch(pattern, bad), bad
+def test_schedule_parameter_offers_only_rates_the_heartbeat_alarm_covers(t: dict) -> None:
+    param = t["Parameters"]["ProbeSchedule"]
+    assert param["AllowedValues"] == ["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"]
+    assert props(t, "AlarmProbeNotRunning")["Period"] == 5 * 60
+    slower = template(
+        Config.from_mapping(
+            {"probe": {"schedule": "rate(30 minutes)"}, "alarms": {"probe_missing_minutes": 45}}
+        )
+    )
+    offered = slower["Parameters"]["ProbeSchedule"]["AllowedValues"]
+    assert offered[-1] == "rate(30 minutes)" and "rate(1 hour)" not in offered
+    assert props(slower, "AlarmProbeNotRunning")["Period"] == 45 * 60
 
 
 def test_the_code_in_the_template_probes_real_nginx(probe_world, tmp_path: Path) -> None:

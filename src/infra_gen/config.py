@@ -29,6 +29,7 @@ __all__ = [
     "ServiceConfig",
     "FARGATE_TASK_SIZES",
     "LOG_RETENTION_DAYS",
+    "PROBE_SCHEDULES",
 ]
 
 
@@ -64,15 +65,26 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
-# rate(N unit) with singular unit for 1 and plural otherwise, or a 6-field cron().
-SCHEDULE_PATTERN = (
-    r"^(rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
-    r"|cron\(\S+( \S+){5}\))$"
+# The probe's schedules (EventBridge rate expressions) and their minutes between runs.
+# A closed list: every value is one EventBridge accepts, and the probe-not-running
+# alarm can be checked against each.
+PROBE_SCHEDULES: Mapping[str, int] = types.MappingProxyType(
+    {
+        "rate(1 minute)": 1,
+        "rate(2 minutes)": 2,
+        "rate(5 minutes)": 5,
+        "rate(10 minutes)": 10,
+        "rate(15 minutes)": 15,
+        "rate(30 minutes)": 30,
+        "rate(1 hour)": 60,
+    }
 )
 
-# registry/repository[:tag][@sha256:digest], lower-case repository path as OCI requires.
+# registry/repository[:tag][@sha256:digest]; path components and their separators
+# (".", "_", "__", one or more "-") as the OCI distribution spec defines them.
 IMAGE_PATTERN = (
-    r"^([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"^([a-zA-Z0-9.-]+(:[0-9]+)?/)?"
+    r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
 
@@ -310,7 +322,7 @@ class ProbeConfig(_Section):
     section: ClassVar[str] = "probe"
 
     schedule: str = "rate(1 minute)"
-    """Default for the ``ProbeSchedule`` Parameter: an EventBridge rate() or cron()."""
+    """Default for the ``ProbeSchedule`` Parameter, one of ``PROBE_SCHEDULES``."""
     request_timeout_seconds: float = 2.0
     """Total deadline of one request (connect, headers, body)."""
     path: str = "/"
@@ -324,10 +336,7 @@ class ProbeConfig(_Section):
 
     def __post_init__(self) -> None:
         self._check_types()
-        _check_pattern(
-            "probe.schedule", self.schedule, SCHEDULE_PATTERN,
-            "a schedule like rate(1 minute), rate(5 minutes) or cron(0/5 * * * ? *)",
-        )  # fmt: skip
+        _check_choice("probe.schedule", self.schedule, PROBE_SCHEDULES)
         _check_range("probe.request_timeout_seconds", self.request_timeout_seconds, 0.1, 30)
         _check_pattern("probe.path", self.path, _HTTP_PATH, "a path")
         _check_range("probe.max_body_bytes", self.max_body_bytes, 1, 10 * 1024 * 1024)
@@ -338,14 +347,6 @@ class ProbeConfig(_Section):
         if self.metric_namespace.startswith("AWS/"):
             raise ConfigError("probe.metric_namespace", "the AWS/ prefix is reserved by AWS")
         _check_range("probe.memory_mb", self.memory_mb, 128, 10240)
-
-    @property
-    def rate_minutes(self) -> int | None:
-        """Minutes between runs of a rate() schedule; None for cron()."""
-        match = re.match(r"^rate\((\d+) (minute|hour|day)s?\)$", self.schedule)
-        if match is None:
-            return None
-        return int(match[1]) * {"minute": 1, "hour": 60, "day": 1440}[match[2]]
 
     @property
     def function_timeout_seconds(self) -> int:
@@ -440,8 +441,8 @@ class Config:
         for name, cls in _SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
-        interval = self.probe.rate_minutes
-        if interval is not None and self.alarms.probe_missing_minutes < interval:
+        interval = PROBE_SCHEDULES[self.probe.schedule]
+        if self.alarms.probe_missing_minutes < interval:
             raise ConfigError(
                 "alarms.probe_missing_minutes",
                 f"{self.alarms.probe_missing_minutes} is shorter than probe.schedule "

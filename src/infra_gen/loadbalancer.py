@@ -64,6 +64,7 @@ _ELB_ACCOUNTS = {
     "ap-south-1": "718504428378",
     "ap-southeast-1": "114774131450",
     "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
     "ca-central-1": "985666609251",
     "eu-central-1": "054676820928",
     "eu-north-1": "897822967062",

@@ -66,6 +66,7 @@ _KEY_ADMIN_ACTIONS = [
     kms_actions.CancelKeyDeletion,
     kms_actions.DescribeKey,
     kms_actions.DisableKey,
+    kms_actions.DisableKeyRotation,  # CloudFormation needs it to turn rotation off later
     kms_actions.EnableKey,
     kms_actions.EnableKeyRotation,
     kms_actions.GetKeyPolicy,

@@ -17,7 +17,7 @@ from troposphere.iam import Policy, Role
 
 from . import iam
 from .cloudmap import Discovery
-from .config import SCHEDULE_PATTERN, Config
+from .config import PROBE_SCHEDULES, Config
 from .ecs import Service
 from .loggroups import LogSettings
 from .network import NO_EGRESS, Network
@@ -72,12 +72,16 @@ def add_probe(
         SCHEDULE,
         group=GROUP_PROBE,
         label="Probe schedule",
-        description="EventBridge schedule of the probe: rate(1 minute), cron(0/5 * * * ? *), ...",
+        description="How often the probe runs.",
         Type="String",
         Default=cfg.probe.schedule,
-        AllowedPattern=SCHEDULE_PATTERN,
-        ConstraintDescription="must be rate(N minute[s]|hour[s]|day[s]) or a 6-field cron()",
-    )
+        # Only the rates the probe-not-running alarm's window covers: a slower
+        # schedule would keep that alarm in ALARM.
+        AllowedValues=[
+            rate for rate, minutes in PROBE_SCHEDULES.items()
+            if minutes <= cfg.alarms.probe_missing_minutes
+        ],
+    )  # fmt: skip
     log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
     group = t.add_resource(
         ec2.SecurityGroup(
