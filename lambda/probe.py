@@ -27,6 +27,7 @@ GAI_ERRORS = {
 def _config():
     env = os.environ
     return {
+        "stack": env["PROBE_STACK"],  # a dimension: stacks in one account stay apart
         "service": env["PROBE_SERVICE_NAME"],
         "namespace": env["PROBE_NAMESPACE"],
         "port": int(env.get("PROBE_PORT", "80")),
@@ -128,10 +129,10 @@ def _emit_metrics(cfg, timestamp_ms, discovered, records):
     counts = {"DiscoveredInstances": discovered, "SuccessfulRequests": len(latencies),
               "FailedRequests": len(records) - len(latencies)}  # fmt: skip
     metrics = [{"Name": name, "Unit": "Count"} for name in counts]
-    directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Service"]],
+    directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Stack", "Service"]],
                  "Metrics": metrics}  # fmt: skip
     document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]},
-                "Service": cfg["service"], **counts}  # fmt: skip
+                "Stack": cfg["stack"], "Service": cfg["service"], **counts}  # fmt: skip
     # EMF wants every declared metric present, and at most 100 values in an array.
     if latencies:
         metrics.append({"Name": "Latency", "Unit": "Milliseconds"})

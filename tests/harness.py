@@ -234,6 +234,7 @@ class ProbeWorld:
     def env(self, service: str, **overrides: str) -> dict[str, str]:
         """The handler's environment for one service of the namespace, with short timeouts."""
         env = {
+            "PROBE_STACK": "probe-test",
             "PROBE_SERVICE_NAME": service,
             "PROBE_NAMESPACE": self.namespace,
             "PROBE_PORT": str(self.port),

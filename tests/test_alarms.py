@@ -23,7 +23,10 @@ SVC = {
     "ServiceName": {"Fn::GetAtt": ["EcsService", "Name"]},
 }
 FN = {"FunctionName": {"Ref": "ProbeFunction"}}
-PROBE_DIMS = {"Service": {"Fn::GetAtt": ["DiscoveryService", "Name"]}}
+PROBE_DIMS = {
+    "Stack": {"Ref": "AWS::StackName"},
+    "Service": {"Fn::GetAtt": ["DiscoveryService", "Name"]},
+}
 
 # logical id: namespace, metric, dimensions, statistic, comparison, threshold, missing data
 EXPECTED = {

@@ -39,7 +39,7 @@ def test_placeholders_are_this_stacks_resources(body_and_vars: tuple[dict, dict]
     body, variables = body_and_vars
     assert variables == VARIABLES
     used = set(re.findall(r"\$\{([^}]+)\}", json.dumps(body)))
-    assert used == set(VARIABLES) | {"AWS::Region"}
+    assert used == set(VARIABLES) | {"AWS::Region", "AWS::StackName"}
 
 
 def test_names_only_metrics_the_stack_produces(body_and_vars: tuple[dict, dict]) -> None:

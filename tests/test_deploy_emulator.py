@@ -1115,6 +1115,7 @@ def test_probe_function(api: Api, stack: Stack) -> None:
     assert config["VpcConfig"]["SubnetIds"] == stack.subnets
     assert config["VpcConfig"]["SecurityGroupIds"] == [stack.physical["ProbeSecurityGroup"]]
     assert config["Environment"]["Variables"] == {
+        "PROBE_STACK": stack.name,
         "PROBE_SERVICE_NAME": stack.cfg.service.name,
         "PROBE_NAMESPACE": stack.cfg.discovery.namespace,
         "PROBE_PORT": str(stack.cfg.service.container_port),
@@ -1226,8 +1227,8 @@ def test_alarms_watch_this_stacks_resources(api: Api, stack: Stack) -> None:
         "ServiceName": stack.outputs["ServiceName"]["OutputValue"],
     }
     expected_dimensions = {
-        "AlarmProbeFailedRequests": {"Service": stack.cfg.service.name},
-        "AlarmProbeNoInstances": {"Service": stack.cfg.service.name},
+        "AlarmProbeFailedRequests": {"Stack": stack.name, "Service": stack.cfg.service.name},
+        "AlarmProbeNoInstances": {"Stack": stack.name, "Service": stack.cfg.service.name},
         "AlarmProbeNotRunning": {"FunctionName": stack.physical["ProbeFunction"]},
         "AlarmProbeErrors": {"FunctionName": stack.physical["ProbeFunction"]},
         "AlarmProbeThrottles": {"FunctionName": stack.physical["ProbeFunction"]},

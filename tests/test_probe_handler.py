@@ -65,8 +65,9 @@ def run_probe(
     directive = emf["_aws"]["CloudWatchMetrics"][0]
     assert before_ms <= emf["_aws"]["Timestamp"] <= after_ms
     assert directive["Namespace"] == env.get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe")
-    assert directive["Dimensions"] == [["Service"]]
+    assert directive["Dimensions"] == [["Stack", "Service"]]
     assert emf["Service"] == service
+    assert emf["Stack"] == world.env(service, **env)["PROBE_STACK"]
 
     ok = [probe for probe in result.probes if probe["ok"]]
     failed = [probe for probe in result.probes if not probe["ok"]]

@@ -11,13 +11,13 @@ from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
-from troposphere import Equals, GetAtt, Not, Sub, Template, cloudwatch, sns
+from troposphere import Equals, GetAtt, Not, Ref, Sub, Template, cloudwatch, sns
 
 from .config import Config
 from .ecs import Service
 from .loadbalancer import LoadBalancer
 from .params import GROUP_ALARMS, add_parameter
-from .probe import SERVICE_DIMENSION, Probe
+from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
 from .scanner import skip_checks
 
 __all__ = ["Alarms", "add_alarms"]
@@ -117,7 +117,9 @@ def add_alarms(
         "EvaluationPeriods": a.evaluation_periods,
         "DatapointsToAlarm": a.datapoints_to_alarm,
     }
-    probe_dims = _dims(**{SERVICE_DIMENSION: probe.service_name})
+    probe_dims = _dims(
+        **{STACK_DIMENSION: Ref("AWS::StackName"), SERVICE_DIMENSION: probe.service_name}
+    )
     function_dims = _dims(FunctionName=probe.function.ref())
     lb_name = GetAtt(load_balancer.load_balancer, "LoadBalancerFullName")
     tg_name = GetAtt(load_balancer.target_group, "TargetGroupFullName")

@@ -10,7 +10,7 @@ from troposphere import GetAtt, Output, Sub, Template, cloudwatch
 
 from .ecs import Service
 from .loadbalancer import LoadBalancer
-from .probe import SERVICE_DIMENSION, Probe
+from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
 
 __all__ = ["add_dashboard"]
 
@@ -48,7 +48,7 @@ def _shorthand(rows: list[list[Any]]) -> list[list[Any]]:
 
 def _body(metric_namespace: str) -> str:
     # ${...} are Fn::Sub variables: the stack's own resource names.
-    probe = {SERVICE_DIMENSION: "${ProbeService}"}
+    probe = {STACK_DIMENSION: "${AWS::StackName}", SERVICE_DIMENSION: "${ProbeService}"}
     lb = {"LoadBalancer": "${LoadBalancer}"}
     tg = {"TargetGroup": "${TargetGroup}", "LoadBalancer": "${LoadBalancer}"}
     svc = {"ClusterName": "${Cluster}", "ServiceName": "${Service}"}

@@ -12,7 +12,7 @@ from importlib import resources
 
 from awacs import ec2 as ec2_actions
 from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import GetAtt, Template, awslambda, ec2, events, logs
+from troposphere import GetAtt, Ref, Template, awslambda, ec2, events, logs
 from troposphere.iam import Policy, Role
 
 from . import iam
@@ -38,7 +38,9 @@ RULE = "ProbeScheduleRule"
 PERMISSION = "ProbeInvokePermission"
 
 RUNTIME = "python3.14"
-# Dimension of every custom metric; its value is the Cloud Map service name.
+# Dimensions of every custom metric: the stack's name, so that stacks in one account
+# and Region stay apart, and the Cloud Map service name.
+STACK_DIMENSION = "Stack"
 SERVICE_DIMENSION = "Service"
 
 
@@ -135,6 +137,7 @@ def add_probe(
             LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group.ref()),
             Environment=awslambda.Environment(
                 Variables={
+                    "PROBE_STACK": Ref("AWS::StackName"),
                     "PROBE_SERVICE_NAME": discovery.service_name,
                     "PROBE_NAMESPACE": discovery.namespace_name,
                     "PROBE_PORT": str(cfg.service.container_port),
