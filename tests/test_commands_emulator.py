@@ -20,6 +20,9 @@ What moto 5.2 does not do, and this module emulates on top of it (``_emulate_*``
   shipped with cfn-lint), which is how CloudFormation decides it for these types.
   What is checked: that ``diff`` reads ``Replacement`` and ``Details`` as the API
   returns them and that the replaced resource really gets a new physical ID.
+- Conditions. moto's CREATE change set also lists the resources whose Condition is
+  false (the e-mail subscription, the HTTPS listener); CloudFormation leaves them out.
+  The diff of a new stack is checked against the template's count, as moto lists it.
 - Resource events. moto records stack events only; here each resource it creates or
   updates gets its IN_PROGRESS and COMPLETE events, so progress has something to show.
 - Failure. moto raises out of ExecuteChangeSet when a resource fails; CloudFormation
@@ -35,6 +38,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,6 +54,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 NEW_IMAGE = "docker.io/library/nginx:stable-alpine"
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------
@@ -264,8 +269,11 @@ def test_create_then_no_op_then_replacement(
     assert (code, out) == (0, f"Stack {name}: no changes.\n")
 
     before = stack_resources(emulator, name)
-    code, out = run("diff", "--stack-name", name, "--parameter", f"ServiceImage={NEW_IMAGE}")
+    update = ["--parameter", f"ServiceImage={NEW_IMAGE}", "--parameter", "DesiredCount=3"]
+    code, out = run("diff", "--stack-name", name, *update)
     assert code == 1
+    # README shows this very output.
+    assert out.replace(name, "nginx-probe") in README
     lines = out.splitlines()
     assert lines[0] == f"Stack {name}: 2 changes to update, 1 REPLACEMENTS"
     # The replacement comes first, marked so that no one misses it.
@@ -277,8 +285,7 @@ def test_create_then_no_op_then_replacement(
     assert {s["ExecutionStatus"] for s in summaries} == {"EXECUTE_COMPLETE"}
 
     # The override is kept, every other Parameter keeps its previous value.
-    code, out = run("deploy", "--stack-name", name, "--yes", "--parameter",
-                    f"ServiceImage={NEW_IMAGE}", "--parameter", "DesiredCount=3")  # fmt: skip
+    code, out = run("deploy", "--stack-name", name, "--yes", *update)
     assert code == 0, capsys.readouterr().err
     assert f"Stack {name}: UPDATE_COMPLETE" in out
     after = stack_resources(emulator, name)
@@ -362,6 +369,7 @@ def test_ctrl_c_stops_watching_not_the_stack(
     assert code == 130, err
     assert "stopped watching; CloudFormation carries on with stack ig-interrupted" in err
     assert "aws cloudformation describe-stack-events --stack-name ig-interrupted" in err
+    assert "aws cloudformation wait stack-create-complete --stack-name ig-interrupted" in err
     status = emulator("cloudformation").describe_stacks(StackName="ig-interrupted")
     assert status["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 

@@ -148,12 +148,12 @@ def _confirm(p: cf.Preview, stdin: TextIO, out: TextIO) -> bool:
     return stdin.readline().strip().lower() in ("y", "yes")
 
 
-def _follow_hint(name: str) -> str:
+def _follow_hint(p: cf.Preview) -> str:
+    name, waiter = p.stack_name, f"stack-{p.change_set_type.lower()}-complete"
     return (
-        f"infra-gen: stopped watching; CloudFormation carries on with stack {name}. "
-        f"Keep following it with: aws cloudformation describe-stack-events --stack-name {name} "
-        f"(or wait: aws cloudformation wait stack-update-complete --stack-name {name}, "
-        f"stack-create-complete for a new stack)"
+        f"infra-gen: stopped watching; CloudFormation carries on with stack {name}.\n"
+        f"infra-gen: follow it with: aws cloudformation describe-stack-events --stack-name {name}\n"
+        f"infra-gen: or wait for it: aws cloudformation wait {waiter} --stack-name {name}"
     )
 
 
@@ -188,7 +188,7 @@ def _deploy(
         status = cf.watch(cfn, p, on_event, progress.tick)
     except KeyboardInterrupt:
         progress.close()
-        print(_follow_hint(p.stack_name), file=sys.stderr)
+        print(_follow_hint(p), file=sys.stderr)
         return EXIT_INTERRUPTED
     progress.close()
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
