@@ -3,12 +3,14 @@
 CloudFormation answers an update without changes with a FAILED change set (moto refuses
 the CreateChangeSet call instead), pages long change sets, and reports Conditional
 replacements; these answers are stubbed with botocore's Stubber, which checks every
-request against the AWS API model.
+request against the AWS API model. Also: what the commands refuse before any AWS call.
 """
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,4 +154,35 @@ def test_body_limit_is_the_request_limit() -> None:
         cf.template_source(fits + "x", s3_bucket=None, s3_prefix=None, s3=dict)
     assert str(refused.value).startswith(
         "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket."
+    )
+
+
+def test_deploy_refuses_without_yes_when_stdin_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def no_aws(service: str) -> Any:
+        raise AssertionError(f"no call expected, got {service}")
+
+    code = commands.main(["deploy", "--stack-name", STACK], clients=no_aws,
+                         stdin=io.StringIO("y\n"))  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "infra-gen: error: stdin is not a terminal, so no one can confirm: pass --yes\n"
+    )
+
+
+def test_without_boto3_the_error_names_the_extra() -> None:
+    # A fresh interpreter in which importing boto3 fails, as on an install without the extra.
+    code = (
+        "import sys; sys.modules['boto3'] = None\n"
+        "from infra_gen.cli import main\n"
+        "sys.exit(main(['diff', '--stack-name', 'demo']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "infra-gen: error: boto3 is not installed; install the extra: "
+        "pip install 'infra-gen[deploy]'\n"
     )

@@ -1,4 +1,4 @@
-"""``infra-gen verify`` through botocore's Stubber, and a boto3-less install.
+"""``infra-gen verify`` through botocore's Stubber.
 
 The emulator cannot run the probe (a synchronous Lambda invoke needs containers), so
 every AWS answer here is stubbed; the Stubber checks each request's parameters against
@@ -11,8 +11,6 @@ from __future__ import annotations
 import http.server
 import io
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -194,34 +192,3 @@ def test_unreachable_url_and_rolled_back_stack() -> None:
         f"FAIL service URL  {url}: [Errno 111] Connection refused",
         "                  look at: the load balancer's security group and listener",
     ]
-
-
-def test_deploy_refuses_without_yes_when_stdin_is_not_a_terminal(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    def no_aws(service: str) -> Any:
-        raise AssertionError(f"no call expected, got {service}")
-
-    code = commands.main(["deploy", "--stack-name", STACK], clients=no_aws,
-                         stdin=io.StringIO("y\n"))  # fmt: skip
-    assert code == 2
-    assert capsys.readouterr().err == (
-        "infra-gen: error: stdin is not a terminal, so no one can confirm: pass --yes\n"
-    )
-
-
-def test_without_boto3_the_error_names_the_extra() -> None:
-    # A fresh interpreter in which importing boto3 fails, as on an install without the extra.
-    code = (
-        "import sys; sys.modules['boto3'] = None\n"
-        "from infra_gen.cli import main\n"
-        "sys.exit(main(['diff', '--stack-name', 'demo']))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert done.stderr == (
-        "infra-gen: error: boto3 is not installed; install the extra: "
-        "pip install 'infra-gen[deploy]'\n"
-    )
