@@ -91,6 +91,11 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in ("diff", "deploy", "verify"):
+        from .commands import main as command_main  # boto3 stays optional
+
+        return command_main(argv)
     args = _parser().parse_args(argv)
     fmt: Literal["yaml", "json"] = args.format or (
         "json" if args.output and args.output.suffix == ".json" else "yaml"

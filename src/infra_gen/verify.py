@@ -1,0 +1,147 @@
+"""Whether a deployed stack works: its URL answers, the probe finds healthy tasks, the
+service runs what it should, and no alarm is raised.
+
+Each check returns what it saw and, when it failed, where to look next.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import outputs
+from .probe import FUNCTION, LOG_GROUP
+
+__all__ = ["Check", "fetch_status", "verify"]
+
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+HEALTHY_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+_ALARMS_PER_CALL = 100  # DescribeAlarms' limit on AlarmNames
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    where: str = ""
+    """Where to look when it failed: a command or a console place."""
+
+
+def fetch_status(url: str, timeout: float) -> int:
+    """The HTTP status of a GET, following redirects; a network error raises OSError."""
+    request = urllib.request.Request(url, headers={"User-Agent": "infra-gen-verify"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+
+
+def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    kwargs = {"StackName": stack_name}
+    while True:
+        page = cfn.list_stack_resources(**kwargs)
+        found += page["StackResourceSummaries"]
+        if not page.get("NextToken"):
+            return found
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _url(url: str, fetch: Callable[[str, float], int], timeout: float) -> Check:
+    try:
+        status = fetch(url, timeout)
+    except OSError as e:
+        reason = getattr(e, "reason", None) or e
+        return Check("service URL", False, f"{url}: {reason}",
+                     "the load balancer's security group and listener")  # fmt: skip
+    ok = 200 <= status < 400
+    where = "" if ok else "target group health in the EC2 console (Target groups)"
+    return Check("service URL", ok, f"{url} answered HTTP {status}", where)
+
+
+def _probe(lam: Any, function: str, log_group: str) -> Check:
+    where = f"aws logs tail {log_group} --since 10m"
+    answer = lam.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=b"{}")
+    payload = answer["Payload"].read().decode("utf-8", "replace")
+    if answer.get("FunctionError"):
+        try:
+            message = json.loads(payload).get("errorMessage", payload)
+        except (ValueError, AttributeError):
+            message = payload
+        return Check("probe", False, f"{function} failed: {message}", where)
+    summary = json.loads(payload)
+    instances, good, failed = summary["instances"], summary["ok"], summary["failed"]
+    ok = instances > 0 and failed == 0
+    detail = f"{function}: {instances} tasks found, {good} answered, {failed} failed"
+    return Check("probe", ok, detail, "" if ok else where)
+
+
+def _tasks(ecs: Any, cluster: str, service: str) -> Check:
+    where = f"aws ecs describe-services --cluster {cluster} --services {service}"
+    found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    if not found:
+        return Check("tasks", False, f"service {service} not found in {cluster}", where)
+    s = found[0]
+    desired, running, pending = s["desiredCount"], s["runningCount"], s["pendingCount"]
+    ok = running >= desired > 0
+    detail = f"{running} running of {desired} desired ({pending} pending)"
+    return Check("tasks", ok, detail, "" if ok else where + " (see events)")
+
+
+def _alarms(cloudwatch: Any, names: Sequence[str]) -> Check:
+    raised = []
+    for i in range(0, len(names), _ALARMS_PER_CALL):
+        chunk = list(names[i : i + _ALARMS_PER_CALL])
+        answer = cloudwatch.describe_alarms(AlarmNames=chunk, AlarmTypes=["MetricAlarm"])
+        raised += [a for a in answer["MetricAlarms"] if a["StateValue"] != "OK"]
+    if not raised:
+        return Check("alarms", True, f"{len(names)} alarms OK")
+    lines = [f"{a['AlarmName']} {a['StateValue']}: {a.get('StateReason', '')}"
+             for a in sorted(raised, key=lambda a: a["AlarmName"])]  # fmt: skip
+    detail = "\n".join([f"{len(raised)} of {len(names)} not OK", *lines])
+    return Check("alarms", False, detail, "the CloudWatch console, Alarms")
+
+
+def verify(
+    stack_name: str,
+    clients: Callable[[str], Any],
+    *,
+    fetch: Callable[[str, float], int] = fetch_status,
+    timeout: float = 10.0,
+) -> list[Check]:
+    """Every check of the stack, in the order a person would look."""
+    cfn = clients("cloudformation")
+    (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    status = stack["StackStatus"]
+    events = f"aws cloudformation describe-stack-events --stack-name {stack_name}"
+    checks = [Check("stack", status in HEALTHY_STACK, status,
+                    "" if status in HEALTHY_STACK else events)]  # fmt: skip
+    values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+    needed = (outputs.SERVICE_URL, outputs.CLUSTER_NAME, outputs.SERVICE_NAME)
+    missing = [k for k in needed if k not in values]
+    if missing:
+        checks.append(Check("outputs", False, f"missing {', '.join(missing)}", events))
+        return checks
+    resources = _resources(cfn, stack_name)
+    physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
+    checks.append(_url(values[outputs.SERVICE_URL], fetch, timeout))
+    if physical.get(FUNCTION):
+        log_group = physical.get(LOG_GROUP) or f"/aws/lambda/{physical[FUNCTION]}"
+        checks.append(_probe(clients("lambda"), physical[FUNCTION], log_group))
+    else:
+        checks.append(Check("probe", False, f"no {FUNCTION} in the stack", events))
+    checks.append(
+        _tasks(clients("ecs"), values[outputs.CLUSTER_NAME], values[outputs.SERVICE_NAME])
+    )
+    alarm_names = sorted(
+        r["PhysicalResourceId"] for r in resources
+        if r["ResourceType"] == ALARM_TYPE and r.get("PhysicalResourceId")
+    )  # fmt: skip
+    checks.append(_alarms(clients("cloudwatch"), alarm_names))
+    return checks

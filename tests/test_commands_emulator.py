@@ -1,0 +1,434 @@
+"""``infra-gen diff`` and ``infra-gen deploy`` against moto's AWS emulator.
+
+The commands run in-process, as ``infra-gen`` runs them, with boto3's usual chain:
+fake credentials, ``AWS_REGION`` and ``AWS_ENDPOINT_URL`` pointing at the emulator that
+``test_deploy_emulator`` starts (its ``api`` fixture also patches moto's gaps in the
+resource types of this template; they are active here).
+
+What the emulator does by itself and is checked: change sets (CREATE for a new stack,
+UPDATE, "No updates are to be performed" for an identical one), ``UsePreviousValue``,
+``CAPABILITY_IAM``, execution, Outputs, ``TemplateURL`` read from its S3, and the
+resources the commands create or replace (read back through their service APIs).
+
+What moto 5.2 does not do, and this module emulates on top of it (``_emulate_*``):
+
+- Replacement. moto's change set lists Action, LogicalResourceId and ResourceType only,
+  and misses resources that change through a Parameter. Here a change set also gets
+  the resources whose Properties refer to a changed Parameter, and for each Modify the
+  changed top-level properties: ``Replacement`` is True when one of them is in the
+  resource type's ``createOnlyProperties`` (CloudFormation's own resource schemas, as
+  shipped with cfn-lint), which is how CloudFormation decides it for these types.
+  What is checked: that ``diff`` reads ``Replacement`` and ``Details`` as the API
+  returns them and that the replaced resource really gets a new physical ID.
+- Conditions. moto's CREATE change set also lists the resources whose Condition is
+  false (the e-mail subscription, the HTTPS listener); CloudFormation leaves them out.
+  The diff of a new stack is checked against the template's count, as moto lists it.
+- Resource events. moto records stack events only; here each resource it creates or
+  updates gets its IN_PROGRESS and COMPLETE events, so progress has something to show.
+- Failure. moto raises out of ExecuteChangeSet when a resource fails; CloudFormation
+  instead records the resource's ``CREATE_FAILED`` with its reason and rolls back. Here
+  the failure is injected into one resource's handler, the event recorded and the
+  stack set to ``ROLLBACK_COMPLETE`` (nothing is rolled back). What is checked: the
+  reason reaches the user, with the resource, and the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
+from test_deploy_emulator import REGION, Api, _references, api  # noqa: F401  (fixture)
+
+from infra_gen import Config, build_template, commands, render
+from infra_gen import deploy as cf
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Tried to parse .* but it's not supported:UserWarning"
+)
+
+NEW_IMAGE = "docker.io/library/nginx:stable-alpine"
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------
+# What moto lacks, emulated (see the module docstring).
+# --------------------------------------------------------------------------------------
+
+
+def _create_only(resource_type: str) -> set[str]:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type).schema
+    return {p.removeprefix("/properties/") for p in schema.get("createOnlyProperties", [])}
+
+
+def _emulate_replacement(mp: pytest.MonkeyPatch) -> None:
+    diff = cfn_models.ChangeSet.diff
+
+    def diff_with_replacement(self: Any) -> list[Any]:
+        changes = diff(self)
+        if self.change_set_type != "UPDATE":
+            return changes
+        rmap = self.stack.resource_map
+        old = rmap._resource_json_map
+        new = self.template_dict["Resources"]
+        previous = {k: str(v) for k, v in rmap.resolved_parameters.items()}
+        # Parameters whose value changes, then resources that will be replaced: what
+        # refers to either changes too.
+        changed = {k for k, v in self.parameters.items() if previous.get(k) != str(v)}
+        kept = [c for c in changes if c.action != "Modify"]
+        modified: dict[str, Any] = {}
+        while True:
+            found = False
+            for name in sorted(new.keys() & old.keys() - modified.keys()):
+                before = old[name].get("Properties", {})
+                after = new[name].get("Properties", {})
+                names = sorted(
+                    k for k in before.keys() | after.keys()
+                    if before.get(k) != after.get(k) or _references(after.get(k)) & changed
+                )  # fmt: skip
+                if not names:
+                    continue  # moto lists some unchanged resources; CloudFormation does not
+                c = cfn_models.Change("Modify", name, new[name]["Type"])
+                forced = _create_only(c.resource_type)
+                c.replacement = "True" if forced & set(names) else "False"
+                c.physical_resource_id = rmap[name].physical_resource_id
+                c.details = [
+                    {"Target": {"Attribute": "Properties", "Name": n,
+                                "RequiresRecreation": "Always" if n in forced else "Never"}}
+                    for n in names
+                ]  # fmt: skip
+                modified[name] = c
+                found = True
+                if c.replacement == "True":
+                    changed.add(name)  # its Ref and attributes change
+            if not found:
+                return kept + list(modified.values())
+
+    mp.setattr(cfn_models.ChangeSet, "diff", diff_with_replacement)
+
+
+def _stack_of(rmap: Any) -> Any:
+    backend = cfn_models.cloudformation_backends[rmap._account_id][rmap._region_name]
+    return backend.stacks[rmap.stack_id]
+
+
+def _record(rmap: Any, logical_id: str, resource_type: str, status: str, reason: str = "",
+            physical: str = "") -> None:  # fmt: skip
+    stack = _stack_of(rmap)
+    stack.events.append(
+        cfn_models.Event(stack.stack_id, stack.name, logical_id, physical, resource_type,
+                         status, reason or None, None)  # fmt: skip
+    )
+
+
+def _emulate_resource_events(mp: pytest.MonkeyPatch) -> None:
+    create, update = cfn_parsing.parse_and_create_resource, cfn_parsing.parse_and_update_resource
+
+    def created(logical_id: str, resource_json: Any, rmap: Any, **kwargs: Any) -> Any:
+        resource_type = resource_json["Type"]
+        try:
+            made = create(logical_id, resource_json, rmap, **kwargs)
+        except Exception as e:
+            _record(rmap, logical_id, resource_type, "CREATE_IN_PROGRESS")
+            _record(rmap, logical_id, resource_type, "CREATE_FAILED", str(e))
+            raise
+        if made is not None:
+            _record(rmap, logical_id, resource_type, "CREATE_IN_PROGRESS")
+            _record(rmap, logical_id, resource_type, "CREATE_COMPLETE",
+                    physical=getattr(made, "physical_resource_id", None) or "")  # fmt: skip
+        return made
+
+    def updated(logical_id: str, resource_json: Any, rmap: Any, **kwargs: Any) -> Any:
+        before = rmap._parsed_resources.get(logical_id)
+        made = update(logical_id, resource_json, rmap, **kwargs)  # moto retries failures
+        if made is not before:  # the bridges return the resource itself when nothing changed
+            _record(rmap, logical_id, resource_json["Type"], "UPDATE_IN_PROGRESS")
+            _record(rmap, logical_id, resource_json["Type"], "UPDATE_COMPLETE")
+        return made
+
+    mp.setattr(cfn_parsing, "parse_and_create_resource", created)
+    mp.setattr(cfn_parsing, "parse_and_update_resource", updated)
+
+    execute = cfn_models.CloudFormationBackend.execute_change_set
+
+    def execute_and_fail_like_cloudformation(self: Any, change_set_name: str,
+                                             stack_name: str | None = None) -> None:  # fmt: skip
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        try:
+            execute(self, change_set_name, stack_name)
+        except Exception:
+            failed = [e.logical_resource_id for e in stack.events
+                      if e.resource_status.endswith("_FAILED")]  # fmt: skip
+            if not failed:
+                raise  # not a resource's failure: a gap of the emulator, shown as such
+            kind = "create" if change_set.change_set_type == "CREATE" else "update"
+            status = "ROLLBACK" if kind == "create" else "UPDATE_ROLLBACK"
+            stack._add_stack_event(
+                f"{status}_IN_PROGRESS",
+                f"The following resource(s) failed to {kind}: [{', '.join(failed)}]. "
+                "Rollback requested by user.",
+            )
+            stack._add_stack_event(f"{status}_COMPLETE")
+            stack.status = f"{status}_COMPLETE"
+            stack.template = change_set.template  # GetTemplate returns the failed template
+            change_set.execution_status = "EXECUTE_FAILED"
+
+    mp.setattr(cfn_models.CloudFormationBackend, "execute_change_set",
+               execute_and_fail_like_cloudformation)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def emulator(api: Api) -> Iterator[Api]:  # noqa: F811
+    with pytest.MonkeyPatch.context() as mp:
+        _emulate_replacement(mp)
+        _emulate_resource_events(mp)
+        yield api
+
+
+@pytest.fixture(autouse=True)
+def endpoint(emulator: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3's usual chain, pointed at the emulator: nothing infra-gen-specific."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str]:
+    """Run a command; its exit status and stdout (stderr stays with capsys)."""
+    out = io.StringIO()
+    code = commands.main(list(argv), stdout=out, stdin=io.StringIO(stdin))
+    return code, out.getvalue()
+
+
+def stack_resources(emu: Api, name: str) -> dict[str, str]:
+    resources = emu("cloudformation").describe_stack_resources(StackName=name)["StackResources"]
+    return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources
+            if r.get("LogicalResourceId")}  # fmt: skip
+
+
+def stack_names(emu: Api) -> set[str]:
+    summaries = emu("cloudformation").list_stacks()["StackSummaries"]
+    return {s["StackName"] for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"}
+
+
+def resource_count(cfg: Config) -> int:
+    return len(json.loads(render(build_template(cfg), "json"))["Resources"])
+
+
+# --------------------------------------------------------------------------------------
+# Create, no-op update, update with a replacement.
+# --------------------------------------------------------------------------------------
+
+
+def test_diff_of_a_new_stack_lists_every_resource_and_leaves_nothing(
+    emulator: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run("diff", "--stack-name", "ig-preview")
+    assert code == 1, capsys.readouterr().err
+    lines = out.splitlines()
+    total = resource_count(Config())
+    assert lines[0] == f"Stack ig-preview: {total} changes to create"
+    adds = [line.split() for line in lines[1:]]
+    assert all(words[0] == "Add" for words in adds)
+    assert {"EcsService", "ProbeFunction", "LoadBalancer"} <= {words[1] for words in adds}
+    # The CREATE change set and the empty stack it made are both gone.
+    assert "ig-preview" not in stack_names(emulator)
+    assert not emulator("cloudformation").list_change_sets(StackName="ig-preview")["Summaries"]
+
+
+def test_create_then_no_op_then_replacement(
+    emulator: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "ig-lifecycle"
+    code, out = run("deploy", "--stack-name", name, "--yes")
+    assert code == 0, capsys.readouterr().err
+    # Plain lines (stdout is not a terminal): one per resource event, no control codes.
+    assert "\r" not in out and "\x1b" not in out
+    created = {line.split()[3] for line in out.splitlines() if " CREATE_COMPLETE " in line}
+    assert created == set(stack_resources(emulator, name)) | {name}  # the stack's own event
+    assert f"Stack {name}: CREATE_COMPLETE" in out
+    # The Outputs, as the stack reports them.
+    stack = emulator("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    for o in stack["Outputs"]:
+        assert f"  {o['OutputKey']}" in out and o["OutputValue"] in out
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert params["DesiredCount"] == "2"
+
+    # Same template, same Parameters: no changes, nothing executed, exit 0.
+    code, out = run("diff", "--stack-name", name)
+    assert (code, out) == (0, f"Stack {name}: no changes.\n")
+    code, out = run("deploy", "--stack-name", name, "--yes")
+    assert (code, out) == (0, f"Stack {name}: no changes.\n")
+
+    before = stack_resources(emulator, name)
+    update = ["--parameter", f"ServiceImage={NEW_IMAGE}", "--parameter", "DesiredCount=3"]
+    code, out = run("diff", "--stack-name", name, *update)
+    assert code == 1
+    # README shows this very output.
+    assert out.replace(name, "nginx-probe") in README
+    lines = out.splitlines()
+    assert lines[0] == f"Stack {name}: 2 changes to update, 1 REPLACEMENTS"
+    # The replacement comes first, marked so that no one misses it.
+    assert lines[1].split() == ["!!", "Modify", "EcsTaskDefinition", "AWS::ECS::TaskDefinition",
+                                "REPLACE", "(ContainerDefinitions)"]  # fmt: skip
+    assert lines[2].split() == ["Modify", "EcsService", "AWS::ECS::Service"], out
+    # diff deleted its change set (moto keeps executed ones; CloudFormation does not).
+    summaries = emulator("cloudformation").list_change_sets(StackName=name)["Summaries"]
+    assert {s["ExecutionStatus"] for s in summaries} == {"EXECUTE_COMPLETE"}
+
+    # The override is kept, every other Parameter keeps its previous value.
+    code, out = run("deploy", "--stack-name", name, "--yes", *update)
+    assert code == 0, capsys.readouterr().err
+    assert f"Stack {name}: UPDATE_COMPLETE" in out
+    after = stack_resources(emulator, name)
+    assert after["EcsTaskDefinition"] != before["EcsTaskDefinition"]  # replaced
+    assert {k: v for k, v in after.items() if k != "EcsTaskDefinition"} == {
+        k: v for k, v in before.items() if k != "EcsTaskDefinition"
+    }
+    stack = emulator("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert (params["ServiceImage"], params["DesiredCount"]) == (NEW_IMAGE, "3")
+    # Not given this time: DesiredCount stays 3 (UsePreviousValue), no changes.
+    code, out = run("diff", "--stack-name", name, "--parameter", f"ServiceImage={NEW_IMAGE}")
+    assert (code, out) == (0, f"Stack {name}: no changes.\n")
+
+
+def test_confirmation_declined_deploys_nothing(
+    emulator: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = io.StringIO("n\n")
+    monkeypatch.setattr(stdin, "isatty", lambda: True)
+    out = io.StringIO()
+    code = commands.main(["deploy", "--stack-name", "ig-declined"], stdout=out, stdin=stdin)
+    assert code == 1
+    assert "Deploy these changes to ig-declined? [y/N] " in out.getvalue()
+    assert "Not deployed" in out.getvalue()
+    assert "ig-declined" not in stack_names(emulator)
+
+
+# --------------------------------------------------------------------------------------
+# Failure paths.
+# --------------------------------------------------------------------------------------
+
+REASON = (
+    'Resource handler returned message: "Invalid request provided: CreateService error: '
+    'Service quota exceeded"'
+)
+
+
+def test_failing_resource_and_its_reason_are_printed(
+    emulator: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resource_class = cfn_parsing.resource_class_from_type
+
+    class Failing:
+        @staticmethod
+        def create_from_cloudformation_json(*_: Any, **__: Any) -> Any:
+            raise RuntimeError(REASON)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            cfn_parsing, "resource_class_from_type",
+            lambda t: Failing if t == "AWS::ECS::Service" else resource_class(t),
+        )  # fmt: skip
+        code, out = run("deploy", "--stack-name", "ig-failing", "--yes")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "infra-gen: stack ig-failing is ROLLBACK_COMPLETE" in err
+    assert f"first failure: EcsService (AWS::ECS::Service) CREATE_FAILED: {REASON}" in err
+    assert "describe-stack-events --stack-name ig-failing" in err
+    assert f"CREATE_FAILED                EcsService AWS::ECS::Service  {REASON}" in out
+    assert "Outputs:" not in out
+
+    # The next attempt says what to do with a stack that failed to create.
+    code, _ = run("diff", "--stack-name", "ig-failing")
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "infra-gen: error: stack ig-failing is ROLLBACK_COMPLETE: it failed to create and must "
+        "be deleted first: aws cloudformation delete-stack --stack-name ig-failing\n"
+    )
+
+
+def test_ctrl_c_stops_watching_not_the_stack(
+    emulator: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cf, "_events_since", interrupted)
+    code, _ = run("deploy", "--stack-name", "ig-interrupted", "--yes")
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert "stopped watching; CloudFormation carries on with stack ig-interrupted" in err
+    assert "aws cloudformation describe-stack-events --stack-name ig-interrupted" in err
+    assert "aws cloudformation wait stack-create-complete --stack-name ig-interrupted" in err
+    status = emulator("cloudformation").describe_stacks(StackName="ig-interrupted")
+    assert status["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_ctrl_c_before_execution_leaves_no_change_set(
+    emulator: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    describe = cf._changes
+
+    def interrupted(*_: Any) -> Any:
+        raise KeyboardInterrupt
+        yield from describe  # pragma: no cover - a generator, as the original
+
+    monkeypatch.setattr(cf, "_changes", interrupted)
+    code, _ = run("diff", "--stack-name", "ig-interrupted-preview")
+    assert code == 130
+    assert capsys.readouterr().err == "infra-gen: interrupted before anything was deployed\n"
+    assert "ig-interrupted-preview" not in stack_names(emulator)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--parameter", "NoSuch=1"], "--parameter NoSuch: not a Parameter of the template; "
+                                      "allowed: AlarmEmail, CertificateArn, DeletionProtection"),
+        (["--parameter", "DesiredCount"], "--parameter DesiredCount: expected NAME=VALUE"),
+        (["--set", "service.cpu=3"], "service.cpu: 3"),
+    ],
+)
+def test_input_errors_exit_2_before_any_change(
+    emulator: Api, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out = run("diff", "--stack-name", "ig-bad-input", *argv)
+    assert (code, out) == (2, "")
+    err = capsys.readouterr().err
+    assert err.startswith(f"infra-gen: error: {message}") and err.count("\n") == 1
+    assert "ig-bad-input" not in stack_names(emulator)
+
+
+# --------------------------------------------------------------------------------------
+# The 51,200-byte limit.
+# --------------------------------------------------------------------------------------
+
+
+def test_large_template_is_refused_without_s3_bucket_and_uploaded_with_it(
+    emulator: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real template fits (test_lint guards that); a lower limit stands for a larger one.
+    monkeypatch.setattr(cf, "INLINE_LIMIT", 1000)
+    code, _ = run("diff", "--stack-name", "ig-large")
+    assert code == 2
+    assert capsys.readouterr().err == f"infra-gen: error: {cf.TOO_LARGE}\n"
+
+    emulator("s3").create_bucket(Bucket="ig-templates")
+    code, out = run("diff", "--stack-name", "ig-large", "--s3-bucket", "ig-templates",
+                    "--s3-prefix", "stacks/")  # fmt: skip
+    assert code == 1, capsys.readouterr().err
+    assert out.startswith("Stack ig-large: ")
+    body = render(build_template(Config()), "yaml").encode()
+    key = f"stacks/{hashlib.md5(body).hexdigest()}.template"
+    stored = emulator("s3").get_object(Bucket="ig-templates", Key=key)["Body"].read()
+    assert stored == body

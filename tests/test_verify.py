@@ -1,0 +1,194 @@
+"""``infra-gen verify`` through botocore's Stubber.
+
+The emulator cannot run the probe (a synchronous Lambda invoke needs containers), so
+every AWS answer here is stubbed; the Stubber checks each request's parameters against
+the AWS API model and against the exact values expected, and each answer against the
+model's output shape. The service URL is requested for real, from a local HTTP server.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from infra_gen import commands
+
+STACK = "demo"
+CLUSTER = "demo-EcsCluster-1"
+SERVICE = "demo-EcsService-1"
+FUNCTION = "demo-ProbeFunction-1"
+LOG_GROUP = "demo-ProbeLogGroup-1"
+ALARMS = ["demo-AlarmProbeErrors-1", "demo-AlarmRunningTasks-1"]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[dict[str, int]]:
+    """A local HTTP server answering with the status in ``site["status"]``."""
+    state = {"status": 200}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+            self.send_response(state["status"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state["port"] = server.server_address[1]
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Stubs:
+    def __init__(self) -> None:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        self.clients = {s: session.client(s) for s in ("cloudformation", "lambda", "ecs",
+                                                      "cloudwatch")}  # fmt: skip
+        self.stubs = {s: Stubber(c) for s, c in self.clients.items()}
+
+    def __call__(self, service: str) -> Any:
+        return self.clients[service]
+
+    def add(self, service: str, method: str, response: dict[str, Any],
+            expected: dict[str, Any]) -> None:  # fmt: skip
+        self.stubs[service].add_response(method, response, expected)
+
+    def __enter__(self) -> Stubs:
+        for s in self.stubs.values():
+            s.activate()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        for s in self.stubs.values():
+            s.assert_no_pending_responses()
+            s.deactivate()
+
+
+def stubbed(url: str, *, probe: dict[str, Any] | None = None, function_error: str = "",
+            running: int = 2, alarm_states: tuple[str, ...] = ("OK", "OK"),
+            status: str = "CREATE_COMPLETE") -> Stubs:  # fmt: skip
+    s = Stubs()
+    s.add("cloudformation", "describe_stacks", {"Stacks": [{
+        "StackName": STACK, "StackStatus": status, "CreationTime": NOW,
+        "Outputs": [{"OutputKey": "ServiceUrl", "OutputValue": url},
+                    {"OutputKey": "ClusterName", "OutputValue": CLUSTER},
+                    {"OutputKey": "ServiceName", "OutputValue": SERVICE}],
+    }]}, {"StackName": STACK})  # fmt: skip
+    summaries = [
+        {"LogicalResourceId": "ProbeFunction", "PhysicalResourceId": FUNCTION,
+         "ResourceType": "AWS::Lambda::Function"},
+        {"LogicalResourceId": "ProbeLogGroup", "PhysicalResourceId": LOG_GROUP,
+         "ResourceType": "AWS::Logs::LogGroup"},
+        *({"LogicalResourceId": n.split("-")[1], "PhysicalResourceId": n,
+           "ResourceType": "AWS::CloudWatch::Alarm"} for n in ALARMS),
+    ]  # fmt: skip
+    for r in summaries:
+        r.update(LastUpdatedTimestamp=NOW, ResourceStatus="CREATE_COMPLETE")
+    s.add("cloudformation", "list_stack_resources",
+          {"StackResourceSummaries": summaries[:2], "NextToken": "page2"}, {"StackName": STACK})
+    s.add("cloudformation", "list_stack_resources", {"StackResourceSummaries": summaries[2:]},
+          {"StackName": STACK, "NextToken": "page2"})  # fmt: skip
+    payload = (json.dumps({"errorMessage": function_error, "errorType": "KeyError"})
+               if function_error else json.dumps(probe)).encode()  # fmt: skip
+    answer: dict[str, Any] = {"StatusCode": 200,
+                              "Payload": StreamingBody(io.BytesIO(payload), len(payload))}
+    if function_error:
+        answer["FunctionError"] = "Unhandled"
+    s.add("lambda", "invoke", answer,
+          {"FunctionName": FUNCTION, "InvocationType": "RequestResponse", "Payload": b"{}"})
+    s.add("ecs", "describe_services", {"services": [{
+        "serviceName": SERVICE, "desiredCount": 2, "runningCount": running,
+        "pendingCount": 2 - running}]}, {"cluster": CLUSTER, "services": [SERVICE]})  # fmt: skip
+    s.add("cloudwatch", "describe_alarms", {"MetricAlarms": [
+        {"AlarmName": n, "StateValue": v, "StateReason": f"Threshold crossed: {n}"}
+        for n, v in zip(ALARMS, alarm_states, strict=True)
+    ]}, {"AlarmNames": ALARMS, "AlarmTypes": ["MetricAlarm"]})  # fmt: skip
+    return s
+
+
+HEALTHY = {"service": "nginx", "instances": 2, "ok": 2, "failed": 0}
+
+
+def run(stubs: Stubs) -> tuple[int, str]:
+    out = io.StringIO()
+    with stubs:
+        code = commands.main(["verify", "--stack-name", STACK], clients=stubs, stdout=out)
+    return code, out.getvalue()
+
+
+def test_healthy_stack(site: dict[str, int]) -> None:
+    site["status"] = 200
+    url = f"http://127.0.0.1:{site['port']}"
+    code, out = run(stubbed(url, probe=HEALTHY))
+    assert code == 0
+    assert out.splitlines() == [
+        "ok   stack        CREATE_COMPLETE",
+        f"ok   service URL  {url} answered HTTP 200",
+        f"ok   probe        {FUNCTION}: 2 tasks found, 2 answered, 0 failed",
+        "ok   tasks        2 running of 2 desired (0 pending)",
+        "ok   alarms       2 alarms OK",
+        f"Stack {STACK}: healthy",
+    ]
+
+
+def test_every_failure_says_what_and_where(site: dict[str, int]) -> None:
+    site["status"] = 503
+    url = f"http://127.0.0.1:{site['port']}"
+    stubs = stubbed(url, function_error="'PROBE_STACK'", running=1, alarm_states=("OK", "ALARM"))
+    code, out = run(stubs)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[1:] == [
+        f"FAIL service URL  {url} answered HTTP 503",
+        "                  look at: target group health in the EC2 console (Target groups)",
+        f"FAIL probe        {FUNCTION} failed: 'PROBE_STACK'",
+        f"                  look at: aws logs tail {LOG_GROUP} --since 10m",
+        "FAIL tasks        1 running of 2 desired (1 pending)",
+        f"                  look at: aws ecs describe-services --cluster {CLUSTER} "
+        f"--services {SERVICE} (see events)",
+        "FAIL alarms       1 of 2 not OK",
+        f"                  {ALARMS[1]} ALARM: Threshold crossed: {ALARMS[1]}",
+        "                  look at: the CloudWatch console, Alarms",
+        f"Stack {STACK}: NOT healthy (service URL, probe, tasks, alarms)",
+    ]
+
+
+def test_probe_finding_no_task_is_unhealthy(site: dict[str, int]) -> None:
+    site["status"] = 200
+    url = f"http://127.0.0.1:{site['port']}"
+    code, out = run(stubbed(url, probe={**HEALTHY, "instances": 0, "ok": 0}))
+    assert code == 1
+    assert f"FAIL probe        {FUNCTION}: 0 tasks found, 0 answered, 0 failed" in out
+
+
+def test_unreachable_url_and_rolled_back_stack() -> None:
+    # A port nothing listens on: the connection is refused.
+    url = "http://127.0.0.1:9"
+    code, out = run(stubbed(url, probe=HEALTHY, status="UPDATE_ROLLBACK_COMPLETE"))
+    assert code == 1
+    assert out.splitlines()[:4] == [
+        "FAIL stack        UPDATE_ROLLBACK_COMPLETE",
+        f"                  look at: aws cloudformation describe-stack-events --stack-name {STACK}",
+        f"FAIL service URL  {url}: [Errno 111] Connection refused",
+        "                  look at: the load balancer's security group and listener",
+    ]
