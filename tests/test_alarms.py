@@ -197,8 +197,8 @@ def _check_windows(t: dict) -> list[str]:
             # Every period holds a run, so the window holds DatapointsToAlarm runs...
             assert period >= interval, (logical_id, schedule, period)
             assert window // interval >= alarm["DatapointsToAlarm"], (logical_id, schedule)
-            # ... and CloudWatch evaluates at most one day.
-            assert window <= 86400, (logical_id, schedule)
+            # ... and CloudWatch evaluates at most a day (a week with hour-long periods).
+            assert window <= (86400 if period < 3600 else 7 * 86400), (logical_id, schedule)
         heartbeat = props(t, "AlarmProbeNotRunning")
         assert heartbeat["Period"] * heartbeat["EvaluationPeriods"] >= interval, schedule
         assert heartbeat["TreatMissingData"] == "breaching"
@@ -232,9 +232,14 @@ def test_per_run_alarms_can_fire_at_every_generation_time_schedule(
     assert schedule in _check_windows(t)
 
 
-def test_a_window_beyond_a_day_is_rejected_before_generation() -> None:
-    with pytest.raises(ConfigError, match=r"^alarms\.evaluation_periods: 30 periods of 3600 s"):
-        Config.from_mapping({"alarms": {"probe_missing_minutes": 60, "evaluation_periods": 30}})
+def test_a_window_beyond_cloudwatchs_limit_is_rejected_before_generation() -> None:
+    # 15-minute schedules take 900 s periods: at most 96 of them in a day.
+    with pytest.raises(ConfigError, match=r"^alarms\.evaluation_periods: 97 periods of 900 s"):
+        Config.from_mapping({"alarms": {"probe_missing_minutes": 15, "evaluation_periods": 97,
+                                        "datapoints_to_alarm": 3}})  # fmt: skip
+    Config.from_mapping({"alarms": {"probe_missing_minutes": 15, "evaluation_periods": 96}})
+    # Hour-long periods: up to a week.
+    Config.from_mapping({"alarms": {"probe_missing_minutes": 60, "evaluation_periods": 100}})
 
 
 def test_topic_has_no_display_name_to_outgrow() -> None:

@@ -109,6 +109,11 @@ def probe_alarm_period(period_seconds: int, schedule_minutes: int) -> int:
     return min(p for p in PROBE_ALARM_PERIODS if p >= floor)
 
 
+def evaluation_limit(period_seconds: int) -> int:
+    """Longest Period x EvaluationPeriods CloudWatch accepts for an alarm, in seconds."""
+    return 86400 if period_seconds < 3600 else 7 * 86400
+
+
 def _check_range(key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ConfigError(key, f"{value!r} is out of range; allowed {low}..{high}")
@@ -521,16 +526,17 @@ class Config:
                 f"{self.service.desired_count} is above scaling.max_tasks "
                 f"{self.scaling.max_tasks}; allowed 1..{self.scaling.max_tasks}",
             )
-        # CloudWatch evaluates at most one day: Period x EvaluationPeriods <= 86400 s, for
-        # the per-run probe alarms at the slowest schedule the ProbeSchedule Parameter allows.
+        # CloudWatch evaluates at most one day with periods under an hour, seven days with
+        # longer ones (PutMetricAlarm), for the per-run probe alarms at the slowest
+        # schedule the ProbeSchedule Parameter allows.
         slowest = max(m for m in PROBE_SCHEDULES.values() if m <= self.alarms.probe_missing_minutes)
         periods = self.alarms.evaluation_periods
         period = probe_alarm_period(self.alarms.period_seconds, slowest)
-        if period * periods > 86400:
+        if period * periods > evaluation_limit(period):
             raise ConfigError(
                 "alarms.evaluation_periods",
                 f"{periods} periods of {period} s (probe schedules up to {slowest} minutes) "
-                "exceed CloudWatch's one-day evaluation window",
+                f"exceed CloudWatch's evaluation limit of {evaluation_limit(period)} s",
             )
 
     @classmethod
