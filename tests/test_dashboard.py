@@ -16,7 +16,7 @@ PRODUCED = {
         "TargetResponseTime",
     },
     "AWS/ECS": {"CPUUtilization", "MemoryUtilization"},
-    "ECS/ContainerInsights": {"RunningTaskCount"},
+    "ECS/ContainerInsights": {"DesiredTaskCount", "RunningTaskCount"},
     "AWS/Lambda": {"Invocations", "Errors", "Duration"},
 }  # fmt: skip
 VARIABLES = {
@@ -61,6 +61,8 @@ def test_names_only_metrics_the_stack_produces(body_and_vars: tuple[dict, dict])
     for topic in ("Probe", "Load balancer", "Service", "Probe function"):
         assert topic in titles
     assert ("InfraGen/Probe", "Latency") in seen and ("AWS/Lambda", "Duration") in seen
+    # The task count as scaling sets it and as it runs.
+    assert {("ECS/ContainerInsights", m) for m in ("DesiredTaskCount", "RunningTaskCount")} <= seen
 
 
 def test_widgets_do_not_overlap(body_and_vars: tuple[dict, dict]) -> None:

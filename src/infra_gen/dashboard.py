@@ -79,6 +79,8 @@ def _body(metric_namespace: str) -> str:
         _Widget("Service: CPU, memory, tasks", [
             _metric("AWS/ECS", "CPUUtilization", svc, stat="Average"),
             _metric("AWS/ECS", "MemoryUtilization", svc, stat="Average"),
+            # Desired follows scaling; running below it means tasks fail to start.
+            _metric("ECS/ContainerInsights", "DesiredTaskCount", svc, stat="Average", yAxis=right),
             _metric("ECS/ContainerInsights", "RunningTaskCount", svc, stat="Average", yAxis=right),
         ]),
         _Widget("Probe function: invocations, errors, duration", [
