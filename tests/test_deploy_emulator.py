@@ -10,7 +10,7 @@ physical IDs with ``DescribeStackResources``.
 What moto's CloudFormation (5.2) does with each resource type of the template:
 
 Created by moto's own handlers; what they keep is read back and checked:
-    AWS::EC2::Subnet, AWS::EC2::InternetGateway, AWS::EC2::VPCGatewayAttachment,
+    AWS::EC2::InternetGateway, AWS::EC2::VPCGatewayAttachment,
     AWS::EC2::RouteTable, AWS::EC2::Route, AWS::EC2::FlowLog,
     AWS::ElasticLoadBalancingV2::LoadBalancer, ...::TargetGroup, ...::Listener,
     AWS::Events::Rule, AWS::Lambda::Permission, AWS::SNS::Topic,
@@ -34,6 +34,7 @@ against the AWS API model and moto's service stores them:
     AWS::EC2::VPC (drops EnableDnsSupport and EnableDnsHostnames),
     AWS::EC2::SecurityGroup (drops SecurityGroupEgress, keeps the allow-all rule),
     AWS::EC2::SecurityGroupIngress (drops the Description of group-sourced rules),
+    AWS::EC2::Subnet (drops AvailabilityZoneId),
     AWS::EC2::SubnetRouteTableAssociation (stores it where no API returns it),
     AWS::IAM::Role (stores inline policies so that the API returns no JSON),
     AWS::KMS::Key (stores the key policy so that DescribeKey fails),
@@ -356,6 +357,19 @@ def _vpc(api: Api, name: str, p: dict[str, Any]) -> _Made:
     return _Made(vpc_id, {"VpcId": vpc_id, "CidrBlock": p["CidrBlock"]})
 
 
+def _subnet(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    ec2 = api("ec2")
+    zone = {k: p[k] for k in ("AvailabilityZone", "AvailabilityZoneId") if k in p}
+    subnet = ec2.create_subnet(VpcId=p["VpcId"], CidrBlock=p["CidrBlock"], **zone)["Subnet"]
+    subnet_id = subnet["SubnetId"]
+    ec2.modify_subnet_attribute(
+        SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": _true(p.get("MapPublicIpOnLaunch"))}
+    )
+    if p.get("Tags"):
+        ec2.create_tags(Resources=[subnet_id], Tags=p["Tags"])
+    return _Made(subnet_id, {"SubnetId": subnet_id, "AvailabilityZone": subnet["AvailabilityZone"]})
+
+
 def _key(api: Api, name: str, p: dict[str, Any]) -> _Made:
     kms = api("kms")
     policy = _json(p["KeyPolicy"])
@@ -526,6 +540,7 @@ _BRIDGES: dict[str, _Bridge] = {
     "AWS::EC2::SecurityGroup": _Bridge("GroupName", _security_group),
     "AWS::EC2::SecurityGroupEgress": _Bridge("", _group_rule("egress", "Destination")),
     "AWS::EC2::SecurityGroupIngress": _Bridge("", _group_rule("ingress", "Source")),
+    "AWS::EC2::Subnet": _Bridge("", _subnet),
     "AWS::EC2::SubnetRouteTableAssociation": _Bridge("", _route_table_association),
     "AWS::EC2::VPC": _Bridge("", _vpc),
     "AWS::ECS::Cluster": _Bridge("ClusterName", _cluster),
@@ -1440,6 +1455,31 @@ def test_access_log_bucket_encryption(api: Api, hardened: Stack) -> None:
     bucket = hardened.physical["LoadBalancerAccessLogBucket"]
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules] == ["AES256"]
+
+
+def test_a_private_image_of_this_account_gets_pull_access(api: Api) -> None:
+    name = "infra-gen-private-image"
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:1.0"
+    zones = ["use1-az2", "use1-az4"]
+    cfg = Config.from_mapping(
+        {"service": {"image": image}, "network": {"availability_zone_ids": zones}}
+    )
+    assert deploy(api, name, render(build_template(cfg), "yaml")) == "CREATE"
+    stack = read_stack(api, name, cfg)
+    iam = api("iam")
+    role = stack.physical["EcsTaskExecutionRole"]
+    assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
+        "pull-image", "write-service-logs"
+    ]  # fmt: skip
+    document = iam.get_role_policy(RoleName=role, PolicyName="pull-image")["PolicyDocument"]
+    token, images = document["Statement"]
+    assert token["Action"] == ["ecr:GetAuthorizationToken"]
+    assert images["Resource"] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"]
+    # A public image gets none: see test_roles_trust_one_service_and_write_only_their_own_logs.
+    # The subnets went to the AZ IDs given.
+    subnets = api("ec2").describe_subnets(SubnetIds=stack.subnets)["Subnets"]
+    by_id = {s["SubnetId"]: s["AvailabilityZoneId"] for s in subnets}
+    assert [by_id[s] for s in stack.subnets] == zones
 
 
 # --------------------------------------------------------------------------------------
