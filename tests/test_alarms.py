@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from stack import of_type, props, template
 
-from infra_gen import Config
+from infra_gen import Config, ConfigError
+from infra_gen.config import PROBE_SCHEDULES
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = "InfraGen/Probe"
@@ -145,3 +146,102 @@ def test_no_dimension_is_a_literal_name(t: dict) -> None:
         body = json.dumps(alarm["Properties"].get("Dimensions", alarm["Properties"].get("Metrics")))
         for dim in re.findall(r'"Value": ("[^"]*")', body):
             pytest.fail(f"{logical_id} has a literal dimension value {dim}")
+
+
+# --------------------------------------------------------------------------------------
+# Windows at every schedule the ProbeSchedule Parameter allows, read from the template.
+# --------------------------------------------------------------------------------------
+
+PER_RUN = ("AlarmProbeFailedRequests", "AlarmProbeNoInstances", "AlarmProbeErrors",
+           "AlarmProbeThrottles")  # fmt: skip
+
+
+def _resolve(t: dict, value: object, schedule: str) -> object:
+    """``value`` with Ref ProbeSchedule = ``schedule``: conditions and Fn::If evaluated."""
+
+    def condition(expr: object) -> bool:
+        if isinstance(expr, str):
+            return condition(t["Conditions"][expr])
+        assert isinstance(expr, dict)
+        ((fn, args),) = expr.items()
+        if fn == "Fn::Equals":
+            a, b = (schedule if arg == {"Ref": "ProbeSchedule"} else arg for arg in args)
+            return a == b
+        if fn == "Fn::Or":
+            return any(condition(a) for a in args)
+        if fn == "Fn::Not":
+            return not condition(args[0])
+        raise AssertionError(fn)
+
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, yes, no = value["Fn::If"]
+        return _resolve(t, yes if condition(name) else no, schedule)
+    return value
+
+
+def _minutes(schedule: str) -> int:
+    number, unit = re.fullmatch(r"rate\((\d+) (minutes?|hours?)\)", schedule).groups()  # type: ignore[union-attr]
+    return int(number) * (60 if unit.startswith("hour") else 1)
+
+
+def _check_windows(t: dict) -> list[str]:
+    allowed = t["Parameters"]["ProbeSchedule"]["AllowedValues"]
+    assert allowed
+    for schedule in allowed:
+        interval = _minutes(schedule) * 60
+        for logical_id in PER_RUN:
+            alarm = props(t, logical_id)
+            period = _resolve(t, alarm["Period"], schedule)
+            assert isinstance(period, int) and period % 60 == 0, (logical_id, schedule)
+            window = period * alarm["EvaluationPeriods"]
+            # Every period holds a run, so the window holds DatapointsToAlarm runs...
+            assert period >= interval, (logical_id, schedule, period)
+            assert window // interval >= alarm["DatapointsToAlarm"], (logical_id, schedule)
+            # ... and CloudWatch evaluates at most a day (a week with hour-long periods).
+            assert window <= (86400 if period < 3600 else 7 * 86400), (logical_id, schedule)
+        heartbeat = props(t, "AlarmProbeNotRunning")
+        assert heartbeat["Period"] * heartbeat["EvaluationPeriods"] >= interval, schedule
+        assert heartbeat["TreatMissingData"] == "breaching"
+    return allowed
+
+
+def test_per_run_alarms_can_fire_at_every_deploy_time_schedule() -> None:
+    # The slowest heartbeat window: ProbeSchedule then allows every schedule there is.
+    t = template(Config.from_mapping({"alarms": {"probe_missing_minutes": 60}}))
+    assert len(_check_windows(t)) == 7
+    # The default: 1, 2 and 5 minutes, each with its own period.
+    t = template()
+    assert _check_windows(t) == ["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"]
+    periods = [_resolve(t, props(t, "AlarmProbeErrors")["Period"], s)
+               for s in t["Parameters"]["ProbeSchedule"]["AllowedValues"]]  # fmt: skip
+    assert periods == [60, 300, 300]
+
+
+@pytest.mark.parametrize("schedule", list(PROBE_SCHEDULES))
+@pytest.mark.parametrize("period_seconds", [60, 300])
+def test_per_run_alarms_can_fire_at_every_generation_time_schedule(
+    schedule: str, period_seconds: int
+) -> None:
+    minutes = PROBE_SCHEDULES[schedule]
+    cfg = Config.from_mapping({
+        "probe": {"schedule": schedule},
+        "alarms": {"probe_missing_minutes": max(5, minutes), "period_seconds": period_seconds},
+    })  # fmt: skip
+    t = template(cfg)
+    assert t["Parameters"]["ProbeSchedule"]["Default"] == schedule
+    assert schedule in _check_windows(t)
+
+
+def test_a_window_beyond_cloudwatchs_limit_is_rejected_before_generation() -> None:
+    # 15-minute schedules take 900 s periods: at most 96 of them in a day.
+    with pytest.raises(ConfigError, match=r"^alarms\.evaluation_periods: 97 periods of 900 s"):
+        Config.from_mapping({"alarms": {"probe_missing_minutes": 15, "evaluation_periods": 97,
+                                        "datapoints_to_alarm": 3}})  # fmt: skip
+    Config.from_mapping({"alarms": {"probe_missing_minutes": 15, "evaluation_periods": 96}})
+    # Hour-long periods: up to a week.
+    Config.from_mapping({"alarms": {"probe_missing_minutes": 60, "evaluation_periods": 100}})
+
+
+def test_topic_has_no_display_name_to_outgrow() -> None:
+    # SNS limits DisplayName to 100 characters; a stack name may be longer.
+    assert "DisplayName" not in props(template(), "AlarmTopic")

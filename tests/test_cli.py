@@ -96,7 +96,7 @@ def test_config_file_then_set_overrides(tmp_path: Path) -> None:
     result = run("--format", "json", "--config", str(config), "--set", "service.desired_count=6")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["Parameters"]["DesiredCount"]["Default"] == 6
+    assert doc["Parameters"]["MinTasks"]["Default"] == 6
     assert doc["Parameters"]["TaskSize"]["Default"] == "512/1024"
     assert "NetworkPublicSubnet3" in doc["Resources"]
 

@@ -16,7 +16,7 @@ PRODUCED = {
         "TargetResponseTime",
     },
     "AWS/ECS": {"CPUUtilization", "MemoryUtilization"},
-    "ECS/ContainerInsights": {"RunningTaskCount"},
+    "ECS/ContainerInsights": {"DesiredTaskCount", "RunningTaskCount"},
     "AWS/Lambda": {"Invocations", "Errors", "Duration"},
 }  # fmt: skip
 VARIABLES = {
@@ -61,6 +61,8 @@ def test_names_only_metrics_the_stack_produces(body_and_vars: tuple[dict, dict])
     for topic in ("Probe", "Load balancer", "Service", "Probe function"):
         assert topic in titles
     assert ("InfraGen/Probe", "Latency") in seen and ("AWS/Lambda", "Duration") in seen
+    # The task count as scaling sets it and as it runs.
+    assert {("ECS/ContainerInsights", m) for m in ("DesiredTaskCount", "RunningTaskCount")} <= seen
 
 
 def test_widgets_do_not_overlap(body_and_vars: tuple[dict, dict]) -> None:
@@ -74,6 +76,16 @@ def test_widgets_do_not_overlap(body_and_vars: tuple[dict, dict]) -> None:
         assert w["x"] + w["width"] <= 24
 
 
-def test_url_output_points_at_the_dashboard() -> None:
-    url = template()["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
-    assert "#dashboards:name=${Dashboard}" in url
+def test_url_output_points_at_the_dashboard_in_the_partitions_console() -> None:
+    t = template()
+    url, variables = t["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://${Console}/cloudwatch/home?region=${AWS::Region}")
+    assert url.endswith("#dashboards:name=${Dashboard}")
+    assert variables["Console"] == {
+        "Fn::FindInMap": ["ConsoleDomains", {"Ref": "AWS::Partition"}, "Domain"]
+    }
+    assert {p: v["Domain"] for p, v in t["Mappings"]["ConsoleDomains"].items()} == {
+        "aws": "console.aws.amazon.com",
+        "aws-cn": "console.amazonaws.cn",
+        "aws-us-gov": "console.amazonaws-us-gov.com",
+    }

@@ -10,7 +10,7 @@ physical IDs with ``DescribeStackResources``.
 What moto's CloudFormation (5.2) does with each resource type of the template:
 
 Created by moto's own handlers; what they keep is read back and checked:
-    AWS::EC2::Subnet, AWS::EC2::InternetGateway, AWS::EC2::VPCGatewayAttachment,
+    AWS::EC2::InternetGateway, AWS::EC2::VPCGatewayAttachment,
     AWS::EC2::RouteTable, AWS::EC2::Route, AWS::EC2::FlowLog,
     AWS::ElasticLoadBalancingV2::LoadBalancer, ...::TargetGroup, ...::Listener,
     AWS::Events::Rule, AWS::Lambda::Permission, AWS::SNS::Topic,
@@ -34,16 +34,24 @@ against the AWS API model and moto's service stores them:
     AWS::EC2::VPC (drops EnableDnsSupport and EnableDnsHostnames),
     AWS::EC2::SecurityGroup (drops SecurityGroupEgress, keeps the allow-all rule),
     AWS::EC2::SecurityGroupIngress (drops the Description of group-sourced rules),
+    AWS::EC2::Subnet (drops AvailabilityZoneId),
     AWS::EC2::SubnetRouteTableAssociation (stores it where no API returns it),
     AWS::IAM::Role (stores inline policies so that the API returns no JSON),
-    AWS::KMS::Key (stores the key policy so that DescribeKey fails).
+    AWS::KMS::Key (stores the key policy so that DescribeKey fails),
+    AWS::ApplicationAutoScaling::ScalableTarget, ...::ScalingPolicy (no handler); moto
+        does not move the service's count into the registered range as
+        RegisterScalableTarget does, so the scalable target's handler does that too.
+
+moto leaves None where an Fn::If yields AWS::NoValue in a list; the role handler drops
+it, as CloudFormation does.
 
 Not modelled at all: moto skips these without an error and they are NOT checked here
 (``test_every_resource_is_emulated_or_listed`` keeps this list true):
     AWS::Lambda::EventInvokeConfig, AWS::S3::BucketPolicy, AWS::SNS::Subscription,
     AWS::SNS::TopicPolicy.
 
-Properties no moto API returns, also NOT checked: the load balancer's attributes
+Properties no moto API returns, also NOT checked: the service's capacity provider
+strategy, the load balancer's attributes
 (deletion protection, header handling, access log bucket), the target group's
 attributes (deregistration delay), the function's LoggingConfig, the namespace's VPC,
 and the bucket's versioning, public access block, ownership controls and lifecycle.
@@ -317,7 +325,9 @@ def _role(api: Api, name: str, p: dict[str, Any]) -> _Made:
         Path=p.get("Path", "/"),
         AssumeRolePolicyDocument=_json(p["AssumeRolePolicyDocument"]),
     )["Role"]
-    for policy in p.get("Policies", []):
+    # An Fn::If that yields AWS::NoValue in a list: CloudFormation drops the item,
+    # moto leaves None in its place.
+    for policy in [q for q in p.get("Policies", []) if q is not None]:
         iam.put_role_policy(
             RoleName=name,
             PolicyName=policy["PolicyName"],
@@ -345,6 +355,19 @@ def _vpc(api: Api, name: str, p: dict[str, Any]) -> _Made:
     if p.get("Tags"):
         ec2.create_tags(Resources=[vpc_id], Tags=p["Tags"])
     return _Made(vpc_id, {"VpcId": vpc_id, "CidrBlock": p["CidrBlock"]})
+
+
+def _subnet(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    ec2 = api("ec2")
+    zone = {k: p[k] for k in ("AvailabilityZone", "AvailabilityZoneId") if k in p}
+    subnet = ec2.create_subnet(VpcId=p["VpcId"], CidrBlock=p["CidrBlock"], **zone)["Subnet"]
+    subnet_id = subnet["SubnetId"]
+    ec2.modify_subnet_attribute(
+        SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": _true(p.get("MapPublicIpOnLaunch"))}
+    )
+    if p.get("Tags"):
+        ec2.create_tags(Resources=[subnet_id], Tags=p["Tags"])
+    return _Made(subnet_id, {"SubnetId": subnet_id, "AvailabilityZone": subnet["AvailabilityZone"]})
 
 
 def _key(api: Api, name: str, p: dict[str, Any]) -> _Made:
@@ -444,6 +467,7 @@ def _replace_task_definition(api: Api, old: _Made, name: str, p: dict[str, Any])
     return new
 
 
+# Not capacityProviderStrategy: moto keeps none and fails to describe a service given one.
 _SERVICE_UPDATABLE = (
     "deploymentConfiguration", "desiredCount", "enableECSManagedTags",
     "healthCheckGracePeriodSeconds", "loadBalancers", "networkConfiguration",
@@ -453,7 +477,8 @@ _SERVICE_UPDATABLE = (
 
 def _ecs_service(api: Api, name: str, p: dict[str, Any]) -> _Made:
     params = _camel({"ServiceName": name, **p})
-    params["desiredCount"] = int(params["desiredCount"])
+    # CloudFormation creates a service without DesiredCount with one task.
+    params["desiredCount"] = int(params.get("desiredCount", 1))
     service = api("ecs").create_service(**params)["service"]
     return _Made(service["serviceArn"], {"Name": service["serviceName"]})
 
@@ -461,18 +486,61 @@ def _ecs_service(api: Api, name: str, p: dict[str, Any]) -> _Made:
 def _update_ecs_service(api: Api, old: _Made, name: str, p: dict[str, Any]) -> _Made:
     params = _camel(p)
     changes = {k: v for k, v in params.items() if k in _SERVICE_UPDATABLE}
-    changes["desiredCount"] = int(changes["desiredCount"])
+    # Without DesiredCount in the template, CloudFormation leaves the count out of the
+    # call: the service keeps the count it has.
+    if "desiredCount" in changes:
+        changes["desiredCount"] = int(changes["desiredCount"])
     service = api("ecs").update_service(
         cluster=params["cluster"], service=old.physical_id, **changes
     )["service"]
     return _Made(service["serviceArn"], {"Name": service["serviceName"]})
 
 
+def _scalable_target(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    aas = api("application-autoscaling")
+    key = {k: p[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
+    aas.register_scalable_target(
+        **key, MinCapacity=int(p["MinCapacity"]), MaxCapacity=int(p["MaxCapacity"])
+    )
+    # RegisterScalableTarget moves an active resource's capacity into the new range
+    # (API reference); moto does not, so the bridge does it for ECS services.
+    _, cluster, service = p["ResourceId"].split("/")
+    ecs = api("ecs")
+    (current,) = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    count = min(max(current["desiredCount"], int(p["MinCapacity"])), int(p["MaxCapacity"]))
+    if count != current["desiredCount"]:
+        ecs.update_service(cluster=cluster, service=service, desiredCount=count)
+    # CloudFormation's Ref of a scalable target: resource ID|dimension|namespace.
+    return _Made("|".join([p["ResourceId"], p["ScalableDimension"], p["ServiceNamespace"]]))
+
+
+def _update_scalable_target(api: Api, old: _Made, name: str, p: dict[str, Any]) -> _Made:
+    return _scalable_target(api, name, p)
+
+
+def _scaling_policy(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+    policy = api("application-autoscaling").put_scaling_policy(
+        PolicyName=p["PolicyName"],
+        ServiceNamespace=namespace,
+        ResourceId=resource_id,
+        ScalableDimension=dimension,
+        PolicyType=p["PolicyType"],
+        TargetTrackingScalingPolicyConfiguration=p["TargetTrackingScalingPolicyConfiguration"],
+    )
+    return _Made(policy["PolicyARN"], {"Arn": policy["PolicyARN"]})
+
+
 _BRIDGES: dict[str, _Bridge] = {
+    "AWS::ApplicationAutoScaling::ScalableTarget": _Bridge(
+        "", _scalable_target, _update_scalable_target
+    ),
+    "AWS::ApplicationAutoScaling::ScalingPolicy": _Bridge("PolicyName", _scaling_policy),
     "AWS::CloudWatch::Alarm": _Bridge("AlarmName", _alarm),
     "AWS::EC2::SecurityGroup": _Bridge("GroupName", _security_group),
     "AWS::EC2::SecurityGroupEgress": _Bridge("", _group_rule("egress", "Destination")),
     "AWS::EC2::SecurityGroupIngress": _Bridge("", _group_rule("ingress", "Source")),
+    "AWS::EC2::Subnet": _Bridge("", _subnet),
     "AWS::EC2::SubnetRouteTableAssociation": _Bridge("", _route_table_association),
     "AWS::EC2::VPC": _Bridge("", _vpc),
     "AWS::ECS::Cluster": _Bridge("ClusterName", _cluster),
@@ -650,6 +718,24 @@ def _updates_as_cloudformation_orders_them(monkeypatch: pytest.MonkeyPatch) -> N
         update(self, template, parameters)
 
     monkeypatch.setattr(cfn_parsing.ResourceMap, "update", update_in_order)
+
+    diff = cfn_parsing.ResourceMap.build_resource_diff
+
+    def diff_with_dependents(self: Any, template: Any, parameters: Any = None) -> Any:
+        # moto modifies only resources whose own text or directly referenced Parameters
+        # changed; CloudFormation also updates those that refer to a resource whose
+        # values changed (a service whose task definition was replaced). Bridged types
+        # are offered every time, in dependency order: their handlers compare the
+        # resolved values and leave a resource alone when nothing changed.
+        actions = diff(self, template, parameters)
+        made = {k for k, v in self._parsed_resources.items() if isinstance(v, _Made)}
+        actions["Modify"] = [
+            name for name, resource in template["Resources"].items()
+            if name in actions["Modify"] or (resource["Type"] in _BRIDGES and name in made)
+        ]  # fmt: skip
+        return actions
+
+    monkeypatch.setattr(cfn_parsing.ResourceMap, "build_resource_diff", diff_with_dependents)
 
 
 @pytest.fixture(scope="module")
@@ -1008,6 +1094,40 @@ def test_cloud_map_namespace_and_service(api: Api, stack: Stack) -> None:
     assert service["HealthCheckCustomConfig"] == {"FailureThreshold": 1}
 
 
+def cluster_strategy(cfg: Config) -> list[dict[str, Any]]:
+    return [
+        {"capacityProvider": "FARGATE", "weight": cfg.cluster.fargate_weight,
+         "base": cfg.cluster.fargate_base},
+        {"capacityProvider": "FARGATE_SPOT", "weight": cfg.cluster.fargate_spot_weight},
+    ]  # fmt: skip
+
+
+def test_service_scales_between_the_count_parameters(api: Api, stack: Stack) -> None:
+    aas = api("application-autoscaling")
+    service = stack.outputs["ServiceName"]["OutputValue"]
+    resource_id = f"service/{stack.physical['EcsCluster']}/{service}"
+    (target,) = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])[
+        "ScalableTargets"
+    ]
+    assert target["ScalableDimension"] == "ecs:service:DesiredCount"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (
+        int(stack.parameters["MinTasks"]), int(stack.parameters["MaxTasks"])
+    )  # fmt: skip
+    policies = {
+        p["PolicyName"]: p
+        for p in aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource_id)[
+            "ScalingPolicies"
+        ]
+    }
+    assert set(policies) == {"average-cpu", "requests-per-task"}
+    label = policies["requests-per-task"]["TargetTrackingScalingPolicyConfiguration"][
+        "PredefinedMetricSpecification"
+    ]["ResourceLabel"]
+    lb_name = stack.physical["LoadBalancer"].split(":loadbalancer/", 1)[1]
+    tg_name = stack.physical["LoadBalancerTargetGroup"].split(":", 5)[5]
+    assert label == f"{lb_name}/{tg_name}"
+
+
 def test_cluster_spreads_over_fargate_and_spot(api: Api, stack: Stack) -> None:
     (cluster,) = api("ecs").describe_clusters(
         clusters=[stack.physical["EcsCluster"]], include=["SETTINGS"]
@@ -1056,6 +1176,8 @@ def test_task_definition(api: Api, stack: Stack) -> None:
             "awslogs-group": stack.physical["EcsServiceLogGroup"],
             "awslogs-region": REGION,
             "awslogs-stream-prefix": svc.name,
+            "mode": "non-blocking",
+            "max-buffer-size": "25m",
         },
     }
     volumes = {v["name"] for v in task["volumes"]}
@@ -1071,6 +1193,7 @@ def test_service_is_wired_to_target_group_cloud_map_and_subnets(api: Api, stack:
     svc = stack.cfg.service
     assert service["serviceName"] == stack.outputs["ServiceName"]["OutputValue"]
     assert service["clusterArn"].endswith(f":cluster/{cluster}")
+    # Created with one task, moved to MinTasks when the scalable target registered.
     assert service["desiredCount"] == svc.desired_count
     assert service["taskDefinition"] == stack.physical["EcsTaskDefinition"]
     assert service["loadBalancers"] == [
@@ -1290,7 +1413,7 @@ def test_outputs(api: Api, stack: Stack) -> None:
         "NamespaceId": stack.physical["DiscoveryNamespace"],
         "DiscoveryName": discovery,
         "DashboardUrl": (
-            f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
+            f"https://console.aws.amazon.com/cloudwatch/home?region={REGION}"
             f"#dashboards:name={stack.physical['Dashboard']}"
         ),
     }
@@ -1334,11 +1457,36 @@ def test_access_log_bucket_encryption(api: Api, hardened: Stack) -> None:
     assert [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules] == ["AES256"]
 
 
+def test_a_private_image_of_this_account_gets_pull_access(api: Api) -> None:
+    name = "infra-gen-private-image"
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:1.0"
+    zones = ["use1-az2", "use1-az4"]
+    cfg = Config.from_mapping(
+        {"service": {"image": image}, "network": {"availability_zone_ids": zones}}
+    )
+    assert deploy(api, name, render(build_template(cfg), "yaml")) == "CREATE"
+    stack = read_stack(api, name, cfg)
+    iam = api("iam")
+    role = stack.physical["EcsTaskExecutionRole"]
+    assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
+        "pull-image", "write-service-logs"
+    ]  # fmt: skip
+    document = iam.get_role_policy(RoleName=role, PolicyName="pull-image")["PolicyDocument"]
+    token, images = document["Statement"]
+    assert token["Action"] == ["ecr:GetAuthorizationToken"]
+    assert images["Resource"] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"]
+    # A public image gets none: see test_roles_trust_one_service_and_write_only_their_own_logs.
+    # The subnets went to the AZ IDs given.
+    subnets = api("ec2").describe_subnets(SubnetIds=stack.subnets)["Subnets"]
+    by_id = {s["SubnetId"]: s["AvailabilityZoneId"] for s in subnets}
+    assert [by_id[s] for s in stack.subnets] == zones
+
+
 # --------------------------------------------------------------------------------------
 # Update with --parameter-overrides.
 # --------------------------------------------------------------------------------------
 
-OVERRIDES = {"DesiredCount": "3", "ServiceImage": "docker.io/library/nginx:stable-alpine"}
+OVERRIDES = {"MinTasks": "3", "ServiceImage": "docker.io/library/nginx:stable-alpine"}
 
 
 def test_update_with_parameter_overrides(api: Api) -> None:
@@ -1371,10 +1519,27 @@ def test_update_with_parameter_overrides(api: Api) -> None:
     assert {k: after.physical[k] for k in untouched} == {k: before.physical[k] for k in untouched}
 
 
+def test_an_update_keeps_the_count_that_scaling_chose(api: Api) -> None:
+    name = "infra-gen-scaled"
+    body = render(build_template(Config()), "yaml")
+    assert deploy(api, name, body) == "CREATE"
+    stack = read_stack(api, name, Config())
+    ecs = api("ecs")
+    cluster, service = stack.physical["EcsCluster"], stack.physical["EcsService"]
+    # What Application Auto Scaling does on a scale-out: set the service's count.
+    ecs.update_service(cluster=cluster, service=service, desiredCount=7)
+    overrides = {"ServiceImage": "docker.io/library/nginx:stable-alpine"}
+    assert deploy(api, name, body, overrides) == "UPDATE"
+    after = read_stack(api, name, Config())
+    (updated,) = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    assert updated["taskDefinition"] == after.physical["EcsTaskDefinition"]  # it was updated
+    assert updated["desiredCount"] == 7
+
+
 def test_overrides_outside_the_constraints_never_reach_cloudformation(api: Api) -> None:
     body = render(build_template(Config()), "yaml")
-    with pytest.raises(ParameterValidationError, match="DesiredCount"):
-        deploy(api, "infra-gen-rejected", body, {"DesiredCount": "0"})
+    with pytest.raises(ParameterValidationError, match="MinTasks"):
+        deploy(api, "infra-gen-rejected", body, {"MinTasks": "0"})
     cfn = api("cloudformation")
     assert "infra-gen-rejected" not in {s["StackName"] for s in cfn.list_stacks()["StackSummaries"]}
 
@@ -1410,9 +1575,11 @@ def test_parameter_defaults_satisfy_their_own_constraints(name: str) -> None:
         ("TaskSize", "256/4096"),
         ("TaskSize", "256"),
         ("TaskSize", "512/512"),
-        ("DesiredCount", "0"),
-        ("DesiredCount", "101"),
-        ("DesiredCount", "two"),
+        ("MinTasks", "0"),
+        ("MinTasks", "11"),  # above scaling.max_tasks, where MaxTasks starts
+        ("MinTasks", "two"),
+        ("MaxTasks", "9"),
+        ("MaxTasks", "101"),
         ("ServiceImage", "nginx:"),
         ("ServiceImage", "Docker.io/Library/NGINX"),
         ("ServiceImage", "docker.io/library/nginx:stable alpine"),
@@ -1440,8 +1607,10 @@ def test_bad_override_is_rejected(
         ("ProbeSchedule", "rate(5 minutes)"),
         ("TaskSize", "1024/4096"),
         ("TaskSize", "16384/122880"),
-        ("DesiredCount", "1"),
-        ("DesiredCount", "100"),
+        ("MinTasks", "1"),
+        ("MinTasks", "10"),
+        ("MaxTasks", "10"),
+        ("MaxTasks", "100"),
         ("ServiceImage", "docker.io/library/nginx:stable-alpine"),
         ("ServiceImage", "nginx"),
         ("ServiceImage", "localhost:5000/team/nginx:1.27"),

@@ -16,7 +16,9 @@ INLINE_TEMPLATE_LIMIT = 51_200
 LARGEST = {
     "network": {"az_count": 3},
     "security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True},
-    "alarms": {"email": "on-call@example.com"},
+    # The slowest heartbeat: ProbeSchedule then allows every schedule, each alarm
+    # period with its own condition.
+    "alarms": {"email": "on-call@example.com", "probe_missing_minutes": 60},
 }
 
 MATRIX = {
@@ -27,8 +29,13 @@ MATRIX = {
     },
     "all-security-options": LARGEST,
     "spot-only-large-tasks": {
-        "cluster": {"fargate_weight": 0, "fargate_spot_weight": 1},
         "service": {"cpu": 4096, "memory": 30720, "desired_count": 10},
+        "cluster": {"fargate_weight": 0, "fargate_spot_weight": 1, "fargate_base": 0},
+        "scaling": {"max_tasks": 40, "cpu_percent": 70, "requests_per_target": 500},
+    },
+    "zone-ids-private-image": {
+        "network": {"availability_zone_ids": ["apne1-az1", "apne1-az4"]},
+        "service": {"image": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/web:1.0"},
     },
     "on-demand-base-custom-port": {
         "cluster": {"fargate_base": 2, "fargate_spot_weight": 3},
@@ -64,7 +71,7 @@ configs = st.fixed_dictionaries(
         ).flatmap(
             lambda size: st.fixed_dictionaries(
                 {"cpu": st.just(size[0]), "memory": st.just(size[1]),
-                 "desired_count": st.integers(1, 100),
+                 "desired_count": st.integers(1, 10),
                  "container_port": st.sampled_from([80, 8080, 3000]),
                  "log_retention_days": st.sampled_from(LOG_RETENTION_DAYS)}
             )
@@ -96,7 +103,7 @@ def test_lint_catches_a_broken_template() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
-@pytest.mark.parametrize("name", ["default", "all-security-options"])
+@pytest.mark.parametrize("name", ["default", "all-security-options", "zone-ids-private-image"])
 def test_template_fits_a_request_body(fmt: str, name: str) -> None:
     text = render(build_template(Config.from_mapping(MATRIX[name])), fmt)  # type: ignore[arg-type]
     assert len(text.encode()) <= INLINE_TEMPLATE_LIMIT

@@ -203,6 +203,8 @@ STAR_RESOURCE_ALLOWED = {
     ("ProbeRole", "ec2:DescribeNetworkInterfaces"),
     ("ProbeRole", "ec2:DescribeSubnets"),
     ("ProbeRole", "ec2:UnassignPrivateIpAddresses"),
+    # Only with an image of this account's ECR (condition IsPrivateEcrImage).
+    ("EcsTaskExecutionRole", "ecr:GetAuthorizationToken"),
 }
 # In a key policy Resource "*" means "this key": there is no other form.
 KEY_POLICIES = {"LogsKey"}
@@ -622,13 +624,21 @@ def test_alb_access_logs_go_to_a_private_bucket_only_under_this_account() -> Non
     assert allowed["Action"] == ["s3:PutObject"]
     assert allowed["Resource"] == [under_account]
     principal = allowed["Principal"]
+    # The service principal (aws Regions opened since August 2022) and the regional ELB
+    # accounts of the stack's own partition, each a valid principal only there.
     assert principal["Service"] == ["logdelivery.elasticloadbalancing.amazonaws.com"]
-    # The regional ELB account is added only in the Regions that have one.
-    condition, (account,), absent = principal["AWS"]["Fn::If"]
-    assert t["Conditions"][condition]
-    assert absent == {"Ref": "AWS::NoValue"}
-    assert account["Fn::Sub"][0] == "arn:${AWS::Partition}:iam::${Account}:root"
-    assert account["Fn::Sub"][1]["Account"]["Fn::FindInMap"][0] == "ElbLogDeliveryAccounts"
+    assert principal["AWS"] == {
+        "Fn::FindInMap": ["ElbLogDeliveryAccounts", {"Ref": "AWS::Partition"}, "Accounts"]
+    }
+    accounts = t["Mappings"]["ElbLogDeliveryAccounts"]
+    assert set(accounts) == {"aws", "aws-cn", "aws-us-gov"}
+    # From the ELB documentation's table (enable-access-logging.html).
+    assert "127311923021" in accounts["aws"]["Accounts"]  # us-east-1
+    assert accounts["aws-us-gov"]["Accounts"] == ["190560391635", "048591011584"]
+    assert accounts["aws-cn"]["Accounts"] == ["638102146993", "037604701340"]
+    assert not set(accounts["aws"]["Accounts"]) & set(
+        accounts["aws-cn"]["Accounts"] + accounts["aws-us-gov"]["Accounts"]
+    )
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from stack import of_type, props, refs, template
 
-from infra_gen import Config
+from infra_gen import Config, ConfigError
 from infra_gen.config import FARGATE_TASK_SIZES
 
 
@@ -48,20 +48,35 @@ def test_cluster_schedules_on_fargate_and_spot(t: dict) -> None:
     assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
 
 
-def test_strategy_follows_the_config() -> None:
+def test_strategy_follows_the_config_on_cluster_and_service() -> None:
     cfg = Config.from_mapping(
-        {"cluster": {"fargate_weight": 0, "fargate_spot_weight": 3, "fargate_base": 1}}
+        {"cluster": {"fargate_weight": 0, "fargate_spot_weight": 3, "fargate_base": 2}}
     )
-    strategy = props(template(cfg), "EcsCluster")["DefaultCapacityProviderStrategy"]
-    assert strategy == [
-        {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 0},
+    t = template(cfg)
+    expected = [
+        {"Base": 2, "CapacityProvider": "FARGATE", "Weight": 0},
         {"CapacityProvider": "FARGATE_SPOT", "Weight": 3},
     ]
+    assert props(t, "EcsCluster")["DefaultCapacityProviderStrategy"] == expected
+    assert props(t, "EcsService")["CapacityProviderStrategy"] == expected
 
 
-def test_service_uses_the_cluster_strategy_public_ips_lb_and_cloud_map(t: dict) -> None:
+def test_one_on_demand_task_by_default_so_spot_never_takes_the_last(t: dict) -> None:
+    (on_demand,) = [
+        s for s in props(t, "EcsService")["CapacityProviderStrategy"]
+        if s["CapacityProvider"] == "FARGATE"
+    ]  # fmt: skip
+    assert on_demand["Base"] >= 1 and t["Parameters"]["MinTasks"]["MinValue"] >= 1
+
+
+def test_service_names_the_cluster_strategy_public_ips_lb_and_cloud_map(t: dict) -> None:
     service = props(t, "EcsService")
-    assert "LaunchType" not in service and "CapacityProviderStrategy" not in service
+    # ECS applies the cluster default only at creation: the service names the same
+    # strategy itself, so a changed mix reaches it on the next update.
+    assert "LaunchType" not in service
+    assert service["CapacityProviderStrategy"] == props(t, "EcsCluster")[
+        "DefaultCapacityProviderStrategy"
+    ]
     vpc = service["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert vpc["AssignPublicIp"] == "ENABLED"
     assert vpc["Subnets"] == [{"Ref": "NetworkPublicSubnet1"}, {"Ref": "NetworkPublicSubnet2"}]
@@ -76,7 +91,8 @@ def test_service_uses_the_cluster_strategy_public_ips_lb_and_cloud_map(t: dict) 
     assert service["ServiceRegistries"] == [
         {"RegistryArn": {"Fn::GetAtt": ["DiscoveryService", "Arn"]}}
     ]
-    assert service["DesiredCount"] == {"Ref": "DesiredCount"}
+    # Scaling owns the count: with no DesiredCount, an update never resets it.
+    assert "DesiredCount" not in service
     deployment = service["DeploymentConfiguration"]
     assert deployment["MinimumHealthyPercent"] == 100 and deployment["MaximumPercent"] == 200
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
@@ -100,18 +116,20 @@ def test_task_definition(t: dict) -> None:
     assert container["Image"] == {"Ref": "ServiceImage"}
     assert container["PortMappings"][0]["ContainerPort"] == 80
     assert container["ReadonlyRootFilesystem"] is True
-    mounted = {m["ContainerPath"] for m in container["MountPoints"]}
-    assert mounted == {"/var/cache/nginx", "/var/run"}
     log = container["LogConfiguration"]
     assert log["LogDriver"] == "awslogs"
     assert log["Options"]["awslogs-group"] == {"Ref": "EcsServiceLogGroup"}
+    # Not left to the account's default log driver mode: never block nginx on logging.
+    assert log["Options"]["mode"] == "non-blocking"
+    assert re.fullmatch(r"[0-9]+m", log["Options"]["max-buffer-size"])
     assert props(t, "EcsServiceLogGroup")["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
 def test_execution_role_may_write_only_its_log_group(t: dict) -> None:
     role = props(t, "EcsTaskExecutionRole")
     assert "ManagedPolicyArns" not in role
-    (policy,) = role["Policies"]
+    policy, pull = role["Policies"]
+    assert pull["Fn::If"][0] == "IsPrivateEcrImage" and pull["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert statement["Resource"] == [{"Fn::GetAtt": ["EcsServiceLogGroup", "Arn"]}]
@@ -162,10 +180,12 @@ def test_every_parameter_is_constrained_grouped_and_its_default_allowed(t: dict)
 
 
 def test_task_size_parameter_offers_exactly_fargates_sizes(t: dict) -> None:
-    offered = t["Parameters"]["TaskSize"]["AllowedValues"]
-    expected = [f"{c}/{m}" for c, sizes in FARGATE_TASK_SIZES.items() for m in sizes]
-    assert offered == expected
-    assert "256/4096" not in offered
+    pattern = t["Parameters"]["TaskSize"]["AllowedPattern"]
+    # Every cpu value Fargate knows against every memory size in 512 MiB steps.
+    candidates = {f"{c}/{m}" for c in FARGATE_TASK_SIZES for m in range(512, 123_393, 512)}
+    accepted = {v for v in candidates if re.fullmatch(pattern, v)}
+    assert accepted == {f"{c}/{m}" for c, sizes in FARGATE_TASK_SIZES.items() for m in sizes}
+    assert not re.fullmatch(pattern, "256/512 ") and not re.fullmatch(pattern, "1256/512")
     assert t["Parameters"]["TaskSize"]["Default"] == "256/512"
 
 
@@ -179,7 +199,7 @@ def test_parameter_defaults_come_from_the_config() -> None:
     )  # fmt: skip
     params = template(cfg)["Parameters"]
     assert params["ServiceImage"]["Default"] == "docker.io/library/nginx:1.27"
-    assert params["DesiredCount"]["Default"] == 5
+    assert params["MinTasks"]["Default"] == 5
     assert params["TaskSize"]["Default"] == "2048/8192"
     assert params["LogRetentionDays"]["Default"] == 90
     assert params["ProbeSchedule"]["Default"] == "rate(5 minutes)"
@@ -202,3 +222,116 @@ def test_no_hard_coded_arns() -> None:
     text = str(template(Config.from_mapping({"security": {"kms_logs": True, "flow_logs": True,
                                                           "alb_access_logs": True}})))  # fmt: skip
     assert "arn:aws:" not in text
+
+
+# Where the official nginx image's nginx writes, as its packaging sets it. Source:
+# github.com/nginx/pkg-oss (commit e6727633, April 2026): alpine/alpine/nginx.conf and
+# debian/debian/nginx.conf say "pid /run/nginx.pid;", and the configure arguments in
+# alpine/Makefile and debian/Makefile set --lock-path=/run/nginx.lock and every
+# --http-*-temp-path under /var/cache/nginx. Logs go to /dev/stdout and /dev/stderr
+# links (github.com/nginx/docker-nginx stable/*/Dockerfile), and the entrypoint's
+# scripts skip their edits of /etc/nginx when it is read-only.
+NGINX_WRITES = (
+    "/run/nginx.pid",
+    "/run/nginx.lock",
+    "/var/cache/nginx/client_temp",
+    "/var/cache/nginx/proxy_temp",
+    "/var/cache/nginx/fastcgi_temp",
+    "/var/cache/nginx/uwsgi_temp",
+    "/var/cache/nginx/scgi_temp",
+)
+
+
+def test_task_storage_is_mounted_where_nginx_writes(t: dict) -> None:
+    task = props(t, "EcsTaskDefinition")
+    (container,) = task["ContainerDefinitions"]
+    assert container["ReadonlyRootFilesystem"] is True
+    volumes = {v["Name"] for v in task["Volumes"]}
+    mounts = {m["ContainerPath"]: m for m in container["MountPoints"]}
+    assert {m["SourceVolume"] for m in mounts.values()} == volumes
+    assert not any(m["ReadOnly"] for m in mounts.values())
+    for path in NGINX_WRITES:
+        assert any(path.startswith(mount + "/") for mount in mounts), path
+    # Each mount serves a file nginx writes: none is left over.
+    assert all(any(p.startswith(m + "/") for p in NGINX_WRITES) for m in mounts)
+
+
+def _private_ecr_condition(image: str, account: str, region: str, suffix: str) -> bool:
+    """Condition IsPrivateEcrImage evaluated as CloudFormation does, for ``image``."""
+    t = template()
+    equals = t["Conditions"]["IsPrivateEcrImage"]["Fn::Equals"]
+    index, (delimiter, ref) = equals[0]["Fn::Select"][0], equals[0]["Fn::Select"][1]["Fn::Split"]
+    assert ref == {"Ref": "ServiceImage"}
+    left = image.split(delimiter)[index]
+    pseudo = {"AWS::AccountId": account, "AWS::Region": region, "AWS::URLSuffix": suffix}
+    joiner, parts = equals[1]["Fn::Join"]
+    right = joiner.join(pseudo[p["Ref"]] if isinstance(p, dict) else p for p in parts)
+    return left == right
+
+
+@pytest.mark.parametrize(
+    ("image", "region", "suffix", "pulls"),
+    [
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.2", "eu-west-1", "amazonaws.com",
+         True),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@sha256:" + "a" * 64,
+         "cn-north-1", "amazonaws.com.cn", True),
+        # Another Region's or another account's registry: no grant (the pull fails).
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.2", "eu-west-1", "amazonaws.com",
+         False),
+        ("210987654321.dkr.ecr.eu-west-1.amazonaws.com/web:1.2", "eu-west-1", "amazonaws.com",
+         False),
+        ("public.ecr.aws/docker/library/nginx:stable-alpine", "eu-west-1", "amazonaws.com",
+         False),
+        ("nginx", "eu-west-1", "amazonaws.com", False),
+    ],
+)  # fmt: skip
+def test_private_ecr_pull_is_granted_only_for_this_accounts_registry(
+    image: str, region: str, suffix: str, pulls: bool
+) -> None:
+    assert _private_ecr_condition(image, "123456789012", region, suffix) is pulls
+
+
+def test_private_ecr_pull_is_scoped_to_the_accounts_repositories(t: dict) -> None:
+    (_, pull) = props(t, "EcsTaskExecutionRole")["Policies"]
+    token, images = pull["Fn::If"][1]["PolicyDocument"]["Statement"]
+    assert token["Action"] == ["ecr:GetAuthorizationToken"] and token["Resource"] == ["*"]
+    assert images["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert images["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"}
+    ]
+
+
+def test_subnets_take_the_given_availability_zone_ids() -> None:
+    ids = ["apne1-az1", "apne1-az2", "apne1-az4"]
+    cfg = Config.from_mapping({"network": {"az_count": 3, "availability_zone_ids": ids}})
+    t = template(cfg)
+    zones = [props(t, f"NetworkPublicSubnet{i}") for i in (1, 2, 3)]
+    assert [z["AvailabilityZoneId"] for z in zones] == ["apne1-az1", "apne1-az2", "apne1-az4"]
+    assert not any("AvailabilityZone" in z for z in zones)
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (["use1-az1"], "has 1 IDs; network.az_count=2 needs exactly 2"),
+        (["use1-az1", "use1-az1"], "names a zone twice"),
+        (["use1-az1", "usw2-az1"], "spans Regions"),
+        (["us-east-1a", "us-east-1b"], "is not an Availability Zone ID"),
+    ],
+)
+def test_bad_availability_zone_ids_are_rejected(ids: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=r"^network\.availability_zone_ids: .*" + message):
+        Config.from_mapping({"network": {"availability_zone_ids": ids}})
+
+
+def test_the_stack_refuses_regions_it_cannot_serve(t: dict) -> None:
+    (assertion,) = t["Rules"]["SupportedRegion"]["Assertions"]
+    aws, others = assertion["Assert"]["Fn::Or"]
+    assert aws == {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws"]}
+    regions, region = others["Fn::Contains"]
+    assert region == {"Ref": "AWS::Region"}
+    # Exactly the GovCloud and China Regions with a console domain and an ELB log account.
+    assert regions == ["cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1"]
+    assert set(t["Mappings"]["ConsoleDomains"]) == {"aws", "aws-cn", "aws-us-gov"}
+    assert "aws partition" in assertion["AssertDescription"]

@@ -16,6 +16,7 @@ from .config import (
     DiscoveryConfig,
     NetworkConfig,
     ProbeConfig,
+    ScalingConfig,
     SecurityConfig,
     ServiceConfig,
 )
@@ -26,6 +27,7 @@ from .loggroups import LogSettings, add_log_settings
 from .network import Network, add_network
 from .probe import Probe, add_probe
 from .render import render
+from .scaling import Scaling, add_scaling
 
 __version__ = "0.1.0"
 
@@ -39,6 +41,8 @@ __all__ = [
     "NetworkConfig",
     "Probe",
     "ProbeConfig",
+    "Scaling",
+    "ScalingConfig",
     "SecurityConfig",
     "ServiceConfig",
     "Discovery",
@@ -54,6 +58,7 @@ __all__ = [
     "add_log_settings",
     "add_network",
     "add_probe",
+    "add_scaling",
     "add_service",
     "build_template",
     "render",

@@ -11,13 +11,13 @@ from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
-from troposphere import Equals, GetAtt, Not, Ref, Sub, Template, cloudwatch, sns
+from troposphere import Equals, GetAtt, If, Not, Or, Ref, Sub, Template, cloudwatch, sns
 
-from .config import Config
+from .config import PROBE_SCHEDULES, Config, probe_alarm_period
 from .ecs import Service
 from .loadbalancer import LoadBalancer
 from .params import GROUP_ALARMS, add_parameter
-from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
+from .probe import SCHEDULE, SERVICE_DIMENSION, STACK_DIMENSION, Probe
 from .scanner import skip_checks
 
 __all__ = ["Alarms", "add_alarms"]
@@ -27,6 +27,7 @@ TOPIC_POLICY = "AlarmTopicPolicy"
 EMAIL = "AlarmEmail"
 HAS_EMAIL = "HasAlarmEmail"
 SUBSCRIPTION = "AlarmEmailSubscription"
+PROBE_PERIOD = "ProbeAlarmPeriod{}"  # condition: the schedule needs this period (s)
 
 PROBE_FAILED_REQUESTS = "AlarmProbeFailedRequests"
 PROBE_NO_INSTANCES = "AlarmProbeNoInstances"
@@ -72,7 +73,9 @@ def add_alarms(
         ConstraintDescription="must be empty or an e-mail address",
     )
     t.add_condition(HAS_EMAIL, Not(Equals(email.ref(), "")))
-    topic = t.add_resource(sns.Topic(TOPIC, DisplayName=Sub("${AWS::StackName} alarms")))
+    # No DisplayName: it is limited to 100 characters, which a stack name can exceed;
+    # e-mail then comes from "AWS Notifications" and names the alarm and stack.
+    topic = t.add_resource(sns.Topic(TOPIC))
     skip_checks(topic, {"CKV_AWS_26": (
         "CloudWatch cannot publish under the AWS managed SNS key; messages hold alarm states"
     )})  # fmt: skip
@@ -129,6 +132,11 @@ def add_alarms(
         ClusterName=service.cluster.ref(), ServiceName=GetAtt(service.service, "Name")
     )
 
+    # The probe runs once per schedule interval, so the per-run alarms take periods of
+    # at least one interval: the window of evaluation_periods periods then holds at
+    # least evaluation_periods runs, whatever schedule ProbeSchedule picks at deploy time.
+    per_run = {"Period": _probe_period(t, cfg)}
+
     def alarm(logical_id: str, description: str, **props: Any) -> cloudwatch.Alarm:
         if "Metrics" not in props:  # a metric math alarm sets the period per query
             props.setdefault("Period", a.period_seconds)
@@ -143,14 +151,14 @@ def add_alarms(
             "task with its error.",
             Namespace=probe.metric_namespace, MetricName="FailedRequests", Dimensions=probe_dims,
             Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
-            Threshold=a.probe_failed_requests, TreatMissingData="notBreaching",
+            Threshold=a.probe_failed_requests, TreatMissingData="notBreaching", **per_run,
         ),
         alarm(
             PROBE_NO_INSTANCES,
             "The probe finds no task in Cloud Map DNS. Look first at the ECS service events.",
             Namespace=probe.metric_namespace, MetricName="DiscoveredInstances",
             Dimensions=probe_dims, Statistic="Minimum", ComparisonOperator=LESS, Threshold=1,
-            TreatMissingData="notBreaching",
+            TreatMissingData="notBreaching", **per_run,
         ),
         # No data is the symptom here: a probe that stops running must alarm.
         alarm(
@@ -165,14 +173,14 @@ def add_alarms(
             "The probe function itself fails. Look first at the probe log group for the error.",
             Namespace="AWS/Lambda", MetricName="Errors", Dimensions=function_dims,
             Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
-            TreatMissingData="notBreaching",
+            TreatMissingData="notBreaching", **per_run,
         ),
         alarm(
             PROBE_THROTTLES,
             "The probe is throttled. Look first at the account's Lambda concurrent executions.",
             Namespace="AWS/Lambda", MetricName="Throttles", Dimensions=function_dims,
             Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
-            TreatMissingData="notBreaching",
+            TreatMissingData="notBreaching", **per_run,
         ),
         alarm(
             LOAD_BALANCER_5XX,
@@ -231,6 +239,28 @@ def add_alarms(
         ),
     ]  # fmt: skip
     return Alarms(topic=topic, alarms=tuple(alarms))
+
+
+def _probe_period(t: Template, cfg: Config) -> int | If:
+    """The per-run alarms' Period for the ProbeSchedule value chosen at deploy time.
+
+    One condition per period longer than the fastest schedule's, each true for the
+    schedules that need it; nested Fn::If picks the period (Mappings cannot be keyed
+    by a schedule expression: their keys allow only letters, digits, "-" and ".").
+    """
+    allowed = [s for s in PROBE_SCHEDULES if s in t.parameters[SCHEDULE].AllowedValues]
+    periods: dict[int, list[str]] = {}
+    for schedule in allowed:
+        period = probe_alarm_period(cfg.alarms.period_seconds, PROBE_SCHEDULES[schedule])
+        periods.setdefault(period, []).append(schedule)
+    fastest, *slower = sorted(periods)
+    value: int | If = fastest
+    for period in slower:
+        name = PROBE_PERIOD.format(period)
+        matches = [Equals(Ref(SCHEDULE), s) for s in periods[period]]
+        t.add_condition(name, matches[0] if len(matches) == 1 else Or(*matches))
+        value = If(name, period, value)
+    return value
 
 
 def _insights(

@@ -15,6 +15,7 @@ from .network import add_network
 from .outputs import add_outputs
 from .params import GROUP_ALARMS, GROUP_PROBE, GROUP_SECURITY, GROUP_SERVICE
 from .probe import add_probe
+from .scaling import add_scaling
 
 __all__ = ["build_template"]
 
@@ -47,6 +48,7 @@ def build_template(cfg: Config | None = None) -> Template:
         discovery=discovery,
         log_settings=log_settings,
     )
+    add_scaling(t, cfg, service=service, load_balancer=load_balancer)
     probe = add_probe(
         t,
         cfg,

@@ -25,6 +25,7 @@ __all__ = [
     "DiscoveryConfig",
     "NetworkConfig",
     "ProbeConfig",
+    "ScalingConfig",
     "SecurityConfig",
     "ServiceConfig",
     "FARGATE_TASK_SIZES",
@@ -92,6 +93,25 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _METRIC_NAMESPACE = re.compile(r"^[A-Za-z0-9 ._#:/-]{1,255}$")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An Availability Zone ID: the Region's short code and the zone number, e.g. use1-az1.
+_AZ_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
+
+
+# The periods the per-run probe alarms choose from: standard CloudWatch periods, few
+# so that the template picks one with few conditions.
+PROBE_ALARM_PERIODS: tuple[int, ...] = (60, 300, 900, 3600)
+
+
+def probe_alarm_period(period_seconds: int, schedule_minutes: int) -> int:
+    """Period of the per-run probe alarms: the shortest of ``PROBE_ALARM_PERIODS`` that
+    holds at least one run of the schedule and is at least ``alarms.period_seconds``."""
+    floor = max(period_seconds, 60 * schedule_minutes)
+    return min(p for p in PROBE_ALARM_PERIODS if p >= floor)
+
+
+def evaluation_limit(period_seconds: int) -> int:
+    """Longest Period x EvaluationPeriods CloudWatch accepts for an alarm, in seconds."""
+    return 86400 if period_seconds < 3600 else 7 * 86400
 
 
 def _check_range(key: str, value: float, low: float, high: float) -> None:
@@ -187,11 +207,14 @@ class NetworkConfig(_Section):
     """Availability Zones, one public subnet each; an ALB needs at least 2."""
     subnet_cidrs: tuple[str, ...] = ()
     """One block per AZ inside ``vpc_cidr``; empty carves them from the VPC's start."""
+    availability_zone_ids: tuple[str, ...] = ()
+    """AZ IDs (e.g. ``use1-az1``), one per subnet; empty takes the Region's first AZs."""
 
     def __post_init__(self) -> None:
         self._check_types()
         vpc = _network("network.vpc_cidr", self.vpc_cidr)
         _check_range("network.az_count", self.az_count, 2, 3)
+        self._check_zone_ids()
         if not self.subnet_cidrs:
             return
         if len(self.subnet_cidrs) != self.az_count:
@@ -211,6 +234,23 @@ class NetworkConfig(_Section):
             for b in nets[i + 1 :]:
                 if a.overlaps(b):
                     raise ConfigError("network.subnet_cidrs", f"{a} overlaps {b}")
+
+    def _check_zone_ids(self) -> None:
+        ids = self.availability_zone_ids
+        if not ids:
+            return
+        key = "network.availability_zone_ids"
+        for zone in ids:
+            _check_pattern(key, zone, _AZ_ID, "an Availability Zone ID like use1-az1")
+        if len(ids) != self.az_count:
+            raise ConfigError(
+                key, f"has {len(ids)} IDs; network.az_count={self.az_count} needs exactly "
+                f"{self.az_count}",
+            )  # fmt: skip
+        if len(set(ids)) != len(ids):
+            raise ConfigError(key, f"{list(ids)} names a zone twice; the subnets need distinct AZs")
+        if len({zone.split("-az")[0] for zone in ids}) != 1:
+            raise ConfigError(key, f"{list(ids)} spans Regions; all must be of one Region")
 
     @property
     def subnets(self) -> tuple[str, ...]:
@@ -234,8 +274,9 @@ class ClusterConfig(_Section):
     """Relative share of tasks placed on on-demand Fargate."""
     fargate_spot_weight: int = 1
     """Relative share of tasks placed on Fargate Spot."""
-    fargate_base: int = 0
-    """Tasks always placed on on-demand Fargate before the weights apply."""
+    fargate_base: int = 1
+    """Tasks always placed on on-demand Fargate before the weights apply: by default
+    one, so that a Spot interruption never takes the last task."""
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -266,7 +307,7 @@ class ServiceConfig(_Section):
     memory: int = 512
     """MiB; must be a size Fargate offers with ``cpu``."""
     desired_count: int = 2
-    """Default for ``DesiredCount``: tasks kept running."""
+    """Default for ``MinTasks``: tasks kept running at the least; scaling adds more."""
     health_check_path: str = "/"
     """Path the target group's health check requests."""
     log_retention_days: int = 30
@@ -398,6 +439,35 @@ class AlarmsConfig(_Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScalingConfig(_Section):
+    """Target tracking auto scaling of the service between ``MinTasks`` and ``MaxTasks``."""
+
+    section: ClassVar[str] = "scaling"
+
+    max_tasks: int = 10
+    """Default for ``MaxTasks``; also the ceiling of ``MinTasks`` and floor of ``MaxTasks``,
+    so that no pair of deploy-time values puts the minimum above the maximum."""
+    cpu_percent: float = 60.0
+    """Average service CPU that scaling keeps the service at."""
+    requests_per_target: int = 1000
+    """Load balancer requests per task per minute that scaling keeps the service at."""
+    scale_out_cooldown_seconds: int = 60
+    """Wait after a scale-out before the next one: about a task's start-up time."""
+    scale_in_cooldown_seconds: int = 300
+    """Wait after a scale-in before the next one: slow, so a dip does not drop capacity."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        _check_range("scaling.max_tasks", self.max_tasks, 1, 100)
+        _check_range("scaling.cpu_percent", self.cpu_percent, 10, 90)
+        _check_range("scaling.requests_per_target", self.requests_per_target, 1, 1000000)
+        _check_range("scaling.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds,
+                     0, 3600)  # fmt: skip
+        _check_range("scaling.scale_in_cooldown_seconds", self.scale_in_cooldown_seconds,
+                     0, 3600)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class SecurityConfig(_Section):
     """Hardening switches; each one that costs money is off by default."""
 
@@ -421,6 +491,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "discovery": DiscoveryConfig,
     "probe": ProbeConfig,
     "alarms": AlarmsConfig,
+    "scaling": ScalingConfig,
     "security": SecurityConfig,
 }
 
@@ -435,6 +506,7 @@ class Config:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    scaling: ScalingConfig = field(default_factory=ScalingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def __post_init__(self) -> None:
@@ -447,6 +519,24 @@ class Config:
                 "alarms.probe_missing_minutes",
                 f"{self.alarms.probe_missing_minutes} is shorter than probe.schedule "
                 f"{self.probe.schedule!r}; allowed {interval}..1440",
+            )
+        if self.service.desired_count > self.scaling.max_tasks:
+            raise ConfigError(
+                "service.desired_count",
+                f"{self.service.desired_count} is above scaling.max_tasks "
+                f"{self.scaling.max_tasks}; allowed 1..{self.scaling.max_tasks}",
+            )
+        # CloudWatch evaluates at most one day with periods under an hour, seven days with
+        # longer ones (PutMetricAlarm), for the per-run probe alarms at the slowest
+        # schedule the ProbeSchedule Parameter allows.
+        slowest = max(m for m in PROBE_SCHEDULES.values() if m <= self.alarms.probe_missing_minutes)
+        periods = self.alarms.evaluation_periods
+        period = probe_alarm_period(self.alarms.period_seconds, slowest)
+        if period * periods > evaluation_limit(period):
+            raise ConfigError(
+                "alarms.evaluation_periods",
+                f"{periods} periods of {period} s (probe schedules up to {slowest} minutes) "
+                f"exceed CloudWatch's evaluation limit of {evaluation_limit(period)} s",
             )
 
     @classmethod

@@ -6,16 +6,25 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import GetAtt, Output, Sub, Template, cloudwatch
+from troposphere import FindInMap, GetAtt, Output, Ref, Sub, Template, cloudwatch
 
 from .ecs import Service
-from .loadbalancer import LoadBalancer
+from .loadbalancer import OTHER_PARTITION_REGIONS, LoadBalancer
 from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
 
 __all__ = ["add_dashboard"]
 
 DASHBOARD = "Dashboard"
 DASHBOARD_URL = "DashboardUrl"
+CONSOLES = "ConsoleDomains"
+SUPPORTED_REGION = "SupportedRegion"
+
+# The AWS Management Console's domain per partition; the template serves these only.
+CONSOLE_DOMAINS = {
+    "aws": "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ def _body(metric_namespace: str) -> str:
         _Widget("Service: CPU, memory, tasks", [
             _metric("AWS/ECS", "CPUUtilization", svc, stat="Average"),
             _metric("AWS/ECS", "MemoryUtilization", svc, stat="Average"),
+            # Desired follows scaling; running below it means tasks fail to start.
+            _metric("ECS/ContainerInsights", "DesiredTaskCount", svc, stat="Average", yAxis=right),
             _metric("ECS/ContainerInsights", "RunningTaskCount", svc, stat="Average", yAxis=right),
         ]),
         _Widget("Probe function: invocations, errors, duration", [
@@ -116,13 +127,24 @@ def add_dashboard(
             ),
         )
     )
+    t.add_mapping(CONSOLES, {p: {"Domain": d} for p, d in CONSOLE_DOMAINS.items()})
+    # Refused before any resource changes, with a message: a partition without a known
+    # console domain, or a GovCloud or China Region whose ELB log account is unknown.
+    t.add_rule(SUPPORTED_REGION, {"Assertions": [{
+        "Assert": {"Fn::Or": [
+            {"Fn::Equals": [Ref("AWS::Partition"), "aws"]},
+            {"Fn::Contains": [list(OTHER_PARTITION_REGIONS), Ref("AWS::Region")]},
+        ]},
+        "AssertDescription": "Served: the aws partition, " + ", ".join(OTHER_PARTITION_REGIONS),
+    }]})  # fmt: skip
     t.add_output(
         Output(
             DASHBOARD_URL,
             Description="CloudWatch dashboard of the stack",
             Value=Sub(
-                "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
-                "?region=${AWS::Region}#dashboards:name=${" + DASHBOARD + "}"
+                "https://${Console}/cloudwatch/home?region=${AWS::Region}"
+                "#dashboards:name=${" + DASHBOARD + "}",
+                Console=FindInMap(CONSOLES, Ref("AWS::Partition"), "Domain"),
             ),
         )
     )

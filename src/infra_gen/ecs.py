@@ -1,14 +1,30 @@
 """The ECS cluster on Fargate and the nginx service behind the load balancer.
 
 The cluster's default capacity provider strategy spreads tasks over FARGATE and
-FARGATE_SPOT; the service uses it (it names no launch type of its own).
+FARGATE_SPOT. The service names the same strategy itself: ECS applies a cluster's
+default only when a service is created, so a changed mix reaches a running service
+only through the service's own strategy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Select, Split, Tags, Template, ec2, ecs, logs
+from troposphere import (
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    NoValue,
+    Ref,
+    Select,
+    Split,
+    Tags,
+    Template,
+    ec2,
+    ecs,
+    logs,
+)
 from troposphere.iam import Policy, Role
 
 from . import iam
@@ -31,12 +47,23 @@ INGRESS_FROM_LOAD_BALANCER = "EcsServiceIngressFromLoadBalancer"
 LOAD_BALANCER_EGRESS = "EcsLoadBalancerEgressToService"
 SERVICE = "EcsService"
 IMAGE = "ServiceImage"
-DESIRED_COUNT = "DesiredCount"
 TASK_SIZE = "TaskSize"
+PRIVATE_ECR_IMAGE = "IsPrivateEcrImage"
 
-# nginx's official image writes only here; with these on task storage the root
-# file system can be read-only (documented by the image's maintainers).
-_WRITABLE_PATHS = {"nginx-cache": "/var/cache/nginx", "nginx-run": "/var/run"}
+# Where nginx writes: its pid and lock files under /run (the nginx.org packages'
+# --pid-path and --lock-path; /var/run links to /run in Alpine and Debian) and its
+# temporary files under /var/cache/nginx (--http-*-temp-path). Task storage here
+# lets the root file system be read-only; logs go to stdout/stderr links.
+# Exactly the Fargate sizes: ^(256/(512|1024|2048)|512/(1024|...)|...)$
+TASK_SIZE_PATTERN = "^({})$".format("|".join(
+    f"{cpu}/({'|'.join(map(str, sizes))})" for cpu, sizes in FARGATE_TASK_SIZES.items()
+))  # fmt: skip
+
+WRITABLE_PATHS = {"nginx-cache": "/var/cache/nginx", "nginx-run": "/run"}
+# awslogs never blocks the container on a slow CloudWatch Logs: events go through a
+# buffer, and only a full buffer drops them. Set here, not left to the account's
+# default log driver mode.
+LOG_MODE = {"mode": "non-blocking", "max-buffer-size": "25m"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,38 +123,42 @@ def add_service(
     discovery: Discovery,
     log_settings: LogSettings,
 ) -> Service:
-    image, desired, cpu, memory = _add_parameters(t, cfg)
+    image, cpu, memory = _add_parameters(t, cfg)
     port = cfg.service.container_port
 
     cluster = t.add_resource(
         ecs.Cluster(
             CLUSTER,
             CapacityProviders=["FARGATE", "FARGATE_SPOT"],
-            DefaultCapacityProviderStrategy=[
-                ecs.CapacityProviderStrategyItem(
-                    CapacityProvider="FARGATE",
-                    Weight=cfg.cluster.fargate_weight,
-                    Base=cfg.cluster.fargate_base,
-                ),
-                ecs.CapacityProviderStrategyItem(
-                    CapacityProvider="FARGATE_SPOT", Weight=cfg.cluster.fargate_spot_weight
-                ),
-            ],
+            DefaultCapacityProviderStrategy=_strategy(cfg),
             ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
         )
     )
     log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
+    # An image in this account's private ECR registry of the stack's Region: its
+    # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
+    registry = Select(0, Split("/", image))
+    own_registry = Join(".", [
+        Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")
+    ])  # fmt: skip
+    t.add_condition(PRIVATE_ECR_IMAGE, Equals(registry, own_registry))
     execution_role = t.add_resource(
         Role(
             EXECUTION_ROLE,
             AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"),
-            # Public images (ECR Public, Docker Hub) need no pull permissions; the
-            # awslogs driver needs to write to this service's log group only.
+            # Public images (ECR Public, Docker Hub) need no pull permissions; an image
+            # of this account's ECR gets read access to the account's repositories.
+            # The awslogs driver writes to this service's log group only.
             Policies=[
                 Policy(
                     PolicyName="write-service-logs",
                     PolicyDocument=iam.write_logs([GetAtt(log_group, "Arn")]),
-                )
+                ),
+                If(
+                    PRIVATE_ECR_IMAGE,
+                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images()),
+                    NoValue,
+                ),
             ],
         )
     )
@@ -148,7 +179,7 @@ def add_service(
             ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            Volumes=[ecs.Volume(Name=name) for name in sorted(_WRITABLE_PATHS)],
+            Volumes=[ecs.Volume(Name=name) for name in sorted(WRITABLE_PATHS)],
             ContainerDefinitions=[
                 ecs.ContainerDefinition(
                     Name=cfg.service.name,
@@ -160,7 +191,7 @@ def add_service(
                     ],
                     MountPoints=[
                         ecs.MountPoint(SourceVolume=name, ContainerPath=path, ReadOnly=False)
-                        for name, path in sorted(_WRITABLE_PATHS.items())
+                        for name, path in sorted(WRITABLE_PATHS.items())
                     ],
                     LogConfiguration=ecs.LogConfiguration(
                         LogDriver="awslogs",
@@ -168,6 +199,7 @@ def add_service(
                             "awslogs-group": log_group.ref(),
                             "awslogs-region": Ref("AWS::Region"),
                             "awslogs-stream-prefix": cfg.service.name,
+                            **LOG_MODE,
                         },
                     ),
                 )
@@ -196,7 +228,10 @@ def add_service(
             SERVICE,
             Cluster=cluster.ref(),
             TaskDefinition=task_definition.ref(),
-            DesiredCount=desired,
+            # No DesiredCount: CloudFormation then starts a new service with one task
+            # (the scalable target raises it to MinTasks) and leaves the count that
+            # scaling chose alone on every update.
+            CapacityProviderStrategy=_strategy(cfg),
             PlatformVersion="LATEST",
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
@@ -248,31 +283,34 @@ def add_service(
     return handle
 
 
-def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref, Select, Select]:
+def _strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:
+    return [
+        ecs.CapacityProviderStrategyItem(
+            CapacityProvider="FARGATE",
+            Weight=cfg.cluster.fargate_weight,
+            Base=cfg.cluster.fargate_base,
+        ),
+        ecs.CapacityProviderStrategyItem(
+            CapacityProvider="FARGATE_SPOT", Weight=cfg.cluster.fargate_spot_weight
+        ),
+    ]
+
+
+def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Select, Select]:
     image = add_parameter(
         t,
         IMAGE,
         group=GROUP_SERVICE,
         label="Container image",
-        description="nginx image; the default is the official image's ECR Public mirror.",
+        description="nginx image: public or in this account's ECR in this Region.",
         Type="String",
         Default=cfg.service.image,
         AllowedPattern=IMAGE_PATTERN,
         ConstraintDescription="must be an image reference like repository:tag",
     )
-    desired = add_parameter(
-        t,
-        DESIRED_COUNT,
-        group=GROUP_SERVICE,
-        label="Desired task count",
-        description="Tasks the service keeps running.",
-        Type="Number",
-        Default=cfg.service.desired_count,
-        MinValue=1,
-        MaxValue=100,
-    )
     # One Parameter for the pair: CloudFormation then rejects a size Fargate does
-    # not offer before any resource changes.
+    # not offer before any resource changes. A pattern, not AllowedValues: the list
+    # would take twice the room in a template near the inline size limit.
     size = add_parameter(
         t,
         TASK_SIZE,
@@ -281,10 +319,11 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref, Select, Select]
         description="Fargate task size as cpu/memory, e.g. 256/512 or 1024/4096.",
         Type="String",
         Default=f"{cfg.service.cpu}/{cfg.service.memory}",
-        AllowedValues=[f"{c}/{m}" for c, sizes in FARGATE_TASK_SIZES.items() for m in sizes],
+        AllowedPattern=TASK_SIZE_PATTERN,
+        ConstraintDescription="must be a Fargate size cpu/memory, e.g. 512/1024",
     )
     cpu = Select(0, Split("/", size.ref()))
     memory = Select(1, Split("/", size.ref()))
-    return image.ref(), desired.ref(), cpu, memory
+    return image.ref(), cpu, memory
 
 

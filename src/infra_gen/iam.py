@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs import logs, sts
+from awacs import ecr, logs, sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import AWSHelperFn, Ref, Sub
 
-__all__ = ["assume_role", "deliver_flow_logs", "write_logs"]
+__all__ = ["assume_role", "deliver_flow_logs", "pull_ecr_images", "write_logs"]
 
 
 def assume_role(service: str, *, source_account: bool = True) -> PolicyDocument:
@@ -69,5 +69,26 @@ def deliver_flow_logs(log_group_arn: Any) -> PolicyDocument:
                 Action=[logs.DescribeLogGroups],
                 Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")],
             ),
+        ],
+    )
+
+
+def pull_ecr_images() -> PolicyDocument:
+    """Pull images from the account's private ECR repositories in the stack's Region.
+
+    GetAuthorizationToken takes no resource ("*" is the only form); the layer and
+    manifest reads are scoped to the account's repositories.
+    """
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
+            Statement(
+                Effect=Allow,
+                Action=[ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
+                Resource=[
+                    Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*")
+                ],
+            ),  # fmt: skip
         ],
     )

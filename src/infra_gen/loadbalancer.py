@@ -17,8 +17,6 @@ from troposphere import (
     GetAtt,
     If,
     Not,
-    NoValue,
-    Or,
     Ref,
     Sub,
     Template,
@@ -32,7 +30,9 @@ from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
 from .scanner import skip_checks
 
-__all__ = ["LoadBalancer", "add_load_balancer", "HAS_CERTIFICATE", "TLS_POLICY"]
+__all__ = [
+    "LoadBalancer", "add_load_balancer", "HAS_CERTIFICATE", "TLS_POLICY", "OTHER_PARTITION_REGIONS",
+]  # fmt: skip
 
 SECURITY_GROUP = "LoadBalancerSecurityGroup"
 HTTP_INGRESS = "LoadBalancerHttpIngress"
@@ -46,16 +46,20 @@ ACCESS_LOG_BUCKET_POLICY = "LoadBalancerAccessLogBucketPolicy"
 CERTIFICATE_ARN = "CertificateArn"
 DELETION_PROTECTION = "DeletionProtection"
 HAS_CERTIFICATE = "HasCertificate"
-LEGACY_ELB_REGION = "IsLegacyElbLogRegion"
 ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
 # TLS 1.3 with TLS 1.2 fallback and forward secrecy only: the current ELB recommendation.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 # Regions opened before August 2022 deliver access logs from a regional ELB account;
-# newer Regions use the log delivery service principal.
+# newer Regions of the aws partition use the log delivery service principal. The
+# GovCloud and China Regions have accounts (in their own partitions' ARNs).
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
 _ELB_ACCOUNTS = {
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
+    "us-gov-east-1": "190560391635",
+    "us-gov-west-1": "048591011584",
     "af-south-1": "098369216593",
     "ap-east-1": "754344448648",
     "ap-northeast-1": "582318560864",
@@ -79,6 +83,16 @@ _ELB_ACCOUNTS = {
     "us-west-1": "027434742980",
     "us-west-2": "797873946194",
 }
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else (
+        "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    )  # fmt: skip
+
+
+# The Regions outside the aws partition the stack knows the ELB log account of.
+OTHER_PARTITION_REGIONS = tuple(sorted(r for r in _ELB_ACCOUNTS if _partition(r) != "aws"))
 
 
 class _Principals(Principal):
@@ -252,12 +266,13 @@ def _world_ingress(
 
 
 def _add_access_log_bucket(t: Template) -> s3.Bucket:
-    t.add_mapping(ELB_ACCOUNTS, {region: {"Account": a} for region, a in _ELB_ACCOUNTS.items()})
-    regions = [Equals(Ref("AWS::Region"), r) for r in sorted(_ELB_ACCOUNTS)]
-    # Fn::Or takes 2 to 10 conditions: nest in even chunks of at most 10.
-    size = -(-len(regions) // -(-len(regions) // 10))
-    chunks = [Or(*regions[i : i + size]) for i in range(0, len(regions), size)]
-    t.add_condition(LEGACY_ELB_REGION, Or(*chunks))
+    # One list per partition: an account is a valid principal only in its own
+    # partition. A bucket takes logs only from load balancers of its own Region, so
+    # of the list only that Region's account ever delivers.
+    t.add_mapping(ELB_ACCOUNTS, {
+        p: {"Accounts": [a for r, a in sorted(_ELB_ACCOUNTS.items()) if _partition(r) == p]}
+        for p in ("aws", "aws-cn", "aws-us-gov")
+    })  # fmt: skip
     bucket = t.add_resource(
         s3.Bucket(
             ACCESS_LOG_BUCKET,
@@ -302,17 +317,13 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
         "The access log bucket: logging it needs another bucket, itself unlogged"
     )})  # fmt: skip
     objects = Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/AWSLogs/${AWS::AccountId}/*")
-    legacy_account = Sub(
-        "arn:${AWS::Partition}:iam::${Account}:root",
-        Account=FindInMap(ELB_ACCOUNTS, Ref("AWS::Region"), "Account"),
-    )
     put_logs = Statement(
         Effect=Allow,
-        # The service principal delivers in Regions opened since August 2022; the
-        # regional ELB account, added only where one exists, in the older ones.
+        # The regional ELB accounts deliver in the Regions opened before August 2022
+        # (and in GovCloud and China); the service principal in the newer ones.
         Principal=_Principals(
             Service=["logdelivery.elasticloadbalancing.amazonaws.com"],
-            AWS=If(LEGACY_ELB_REGION, [legacy_account], NoValue),
+            AWS=FindInMap(ELB_ACCOUNTS, Ref("AWS::Partition"), "Accounts"),
         ),
         Action=[s3_actions.PutObject],
         Resource=[objects],

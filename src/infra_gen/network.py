@@ -82,7 +82,7 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
                 SUBNET.format(number),
                 VpcId=vpc.ref(),
                 CidrBlock=cidr,
-                AvailabilityZone=Select(index, GetAZs("")),
+                **_zone(cfg, index),
                 # Only what asks for a public IP gets one (the tasks do, explicitly).
                 MapPublicIpOnLaunch=False,
                 Tags=Tags(Name=Sub(f"${{AWS::StackName}}-public-{number}")),
@@ -97,6 +97,15 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
     if cfg.security.flow_logs:
         _add_flow_logs(t, vpc, log_settings)
     return Network(vpc=vpc, subnets=tuple(subnets), default_route=route)
+
+def _zone(cfg: Config, index: int) -> dict[str, object]:
+    """The subnet's AZ: a given AZ ID (names differ per account, IDs do not), or the
+    Region's index-th AZ. Fargate is not offered in every AZ of some Regions."""
+    ids = cfg.network.availability_zone_ids
+    if ids:
+        return {"AvailabilityZoneId": ids[index]}
+    return {"AvailabilityZone": Select(index, GetAZs(""))}
+
 
 def _add_flow_logs(t: Template, vpc: ec2.VPC, log_settings: LogSettings) -> None:
     group = t.add_resource(log_settings.log_group(FLOW_LOG_GROUP))

@@ -1,0 +1,128 @@
+"""Target tracking auto scaling of the service (Application Auto Scaling).
+
+The service's task count moves between the ``MinTasks`` and ``MaxTasks`` Parameters,
+following two targets: average CPU and load balancer requests per task. Whichever
+asks for more tasks wins; the service scales in only when both allow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Join, Template
+from troposphere import applicationautoscaling as aas
+
+from .config import Config
+from .ecs import Service
+from .loadbalancer import LoadBalancer
+from .params import GROUP_SERVICE, add_parameter
+
+__all__ = ["Scaling", "add_scaling", "MIN_TASKS", "MAX_TASKS"]
+
+TARGET = "ScalingTarget"
+CPU_POLICY = "ScalingCpuPolicy"
+REQUESTS_POLICY = "ScalingRequestsPolicy"
+MIN_TASKS = "MinTasks"
+MAX_TASKS = "MaxTasks"
+
+# Application Auto Scaling's limit for the count; the old DesiredCount's range.
+_MOST_TASKS = 100
+
+
+@dataclass(frozen=True, eq=False)
+class Scaling:
+    target: aas.ScalableTarget
+    cpu_policy: aas.ScalingPolicy
+    requests_policy: aas.ScalingPolicy
+
+
+def add_scaling(
+    t: Template, cfg: Config, *, service: Service, load_balancer: LoadBalancer
+) -> Scaling:
+    s = cfg.scaling
+    # CloudFormation cannot compare two Parameters (Rules have no numeric comparison),
+    # so the ranges meet at scaling.max_tasks: MinTasks <= it <= MaxTasks, and no pair
+    # of values can put the minimum above the maximum.
+    low = add_parameter(
+        t,
+        MIN_TASKS,
+        group=GROUP_SERVICE,
+        label="Minimum task count",
+        description=f"Tasks always running; scaling never goes below. 1..{s.max_tasks}.",
+        Type="Number",
+        Default=cfg.service.desired_count,
+        MinValue=1,
+        MaxValue=s.max_tasks,
+    )
+    high = add_parameter(
+        t,
+        MAX_TASKS,
+        group=GROUP_SERVICE,
+        label="Maximum task count",
+        description=f"Tasks scaling may add up to. {s.max_tasks}..{_MOST_TASKS}.",
+        Type="Number",
+        Default=s.max_tasks,
+        MinValue=s.max_tasks,
+        MaxValue=_MOST_TASKS,
+    )
+    target = t.add_resource(
+        aas.ScalableTarget(
+            TARGET,
+            # No RoleARN: Application Auto Scaling uses (and creates on first use) its
+            # service-linked role AWSServiceRoleForApplicationAutoScaling_ECSService.
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Join(
+                "/", ["service", service.cluster.ref(), GetAtt(service.service, "Name")]
+            ),
+            # Registering moves the service's count into this range: on create from
+            # the 1 task ECS starts with to MinTasks.
+            MinCapacity=low.ref(),
+            MaxCapacity=high.ref(),
+        )
+    )
+    cpu = _policy(
+        t, CPU_POLICY, "average-cpu", target, cfg,
+        aas.PredefinedMetricSpecification(
+            PredefinedMetricType="ECSServiceAverageCPUUtilization"
+        ),
+        s.cpu_percent,
+    )  # fmt: skip
+    requests = _policy(
+        t, REQUESTS_POLICY, "requests-per-task", target, cfg,
+        aas.PredefinedMetricSpecification(
+            PredefinedMetricType="ALBRequestCountPerTarget",
+            # app/<load balancer>/<id>/targetgroup/<target group>/<id>
+            ResourceLabel=Join("/", [
+                GetAtt(load_balancer.load_balancer, "LoadBalancerFullName"),
+                GetAtt(load_balancer.target_group, "TargetGroupFullName"),
+            ]),
+        ),
+        s.requests_per_target,
+    )  # fmt: skip
+    return Scaling(target=target, cpu_policy=cpu, requests_policy=requests)
+
+
+def _policy(
+    t: Template,
+    logical_id: str,
+    name: str,
+    target: aas.ScalableTarget,
+    cfg: Config,
+    metric: aas.PredefinedMetricSpecification,
+    value: float,
+) -> aas.ScalingPolicy:
+    return t.add_resource(
+        aas.ScalingPolicy(
+            logical_id,
+            PolicyName=name,  # unique per scalable target
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=target.ref(),
+            TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
+                PredefinedMetricSpecification=metric,
+                TargetValue=value,
+                ScaleOutCooldown=cfg.scaling.scale_out_cooldown_seconds,
+                ScaleInCooldown=cfg.scaling.scale_in_cooldown_seconds,
+            ),
+        )
+    )
