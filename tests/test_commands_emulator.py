@@ -260,7 +260,7 @@ def test_create_then_no_op_then_replacement(
     for o in stack["Outputs"]:
         assert f"  {o['OutputKey']}" in out and o["OutputValue"] in out
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-    assert params["DesiredCount"] == "2"
+    assert params["MinTasks"] == "2"
 
     # Same template, same Parameters: no changes, nothing executed, exit 0.
     code, out = run("diff", "--stack-name", name)
@@ -269,17 +269,21 @@ def test_create_then_no_op_then_replacement(
     assert (code, out) == (0, f"Stack {name}: no changes.\n")
 
     before = stack_resources(emulator, name)
-    update = ["--parameter", f"ServiceImage={NEW_IMAGE}", "--parameter", "DesiredCount=3"]
+    update = ["--parameter", f"ServiceImage={NEW_IMAGE}", "--parameter", "MinTasks=3"]
     code, out = run("diff", "--stack-name", name, *update)
     assert code == 1
     # README shows this very output.
     assert out.replace(name, "nginx-probe") in README
     lines = out.splitlines()
-    assert lines[0] == f"Stack {name}: 2 changes to update, 1 REPLACEMENTS"
+    assert lines[0] == f"Stack {name}: 3 changes to update, 1 REPLACEMENTS"
     # The replacement comes first, marked so that no one misses it.
     assert lines[1].split() == ["!!", "Modify", "EcsTaskDefinition", "AWS::ECS::TaskDefinition",
                                 "REPLACE", "(ContainerDefinitions)"]  # fmt: skip
     assert lines[2].split() == ["Modify", "EcsService", "AWS::ECS::Service"], out
+    # MinTasks reaches the scalable target, never the service's own count.
+    assert lines[3].split() == [
+        "Modify", "ScalingTarget", "AWS::ApplicationAutoScaling::ScalableTarget"
+    ], out
     # diff deleted its change set (moto keeps executed ones; CloudFormation does not).
     summaries = emulator("cloudformation").list_change_sets(StackName=name)["Summaries"]
     assert {s["ExecutionStatus"] for s in summaries} == {"EXECUTE_COMPLETE"}
@@ -295,8 +299,8 @@ def test_create_then_no_op_then_replacement(
     }
     stack = emulator("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-    assert (params["ServiceImage"], params["DesiredCount"]) == (NEW_IMAGE, "3")
-    # Not given this time: DesiredCount stays 3 (UsePreviousValue), no changes.
+    assert (params["ServiceImage"], params["MinTasks"]) == (NEW_IMAGE, "3")
+    # Not given this time: MinTasks stays 3 (UsePreviousValue), no changes.
     code, out = run("diff", "--stack-name", name, "--parameter", f"ServiceImage={NEW_IMAGE}")
     assert (code, out) == (0, f"Stack {name}: no changes.\n")
 
@@ -395,7 +399,7 @@ def test_ctrl_c_before_execution_leaves_no_change_set(
     [
         (["--parameter", "NoSuch=1"], "--parameter NoSuch: not a Parameter of the template; "
                                       "allowed: AlarmEmail, CertificateArn, DeletionProtection"),
-        (["--parameter", "DesiredCount"], "--parameter DesiredCount: expected NAME=VALUE"),
+        (["--parameter", "MinTasks"], "--parameter MinTasks: expected NAME=VALUE"),
         (["--set", "service.cpu=3"], "service.cpu: 3"),
     ],
 )

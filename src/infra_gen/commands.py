@@ -85,7 +85,7 @@ def _overrides(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise cf.InputError(f"--parameter {item}: expected NAME=VALUE, e.g. DesiredCount=3")
+            raise cf.InputError(f"--parameter {item}: expected NAME=VALUE, e.g. MinTasks=3")
         result[key.strip()] = value
     return result
 
