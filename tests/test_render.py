@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from troposphere import Template
 
 from infra_gen import Config, build_template, render
-from infra_gen.render import _WORD, _fast_yaml, _pyyaml, _Unsupported, _Writer
+from infra_gen.render import _WORD, _analyze, _fast_yaml, _pyyaml, _Unsupported, _Writer
 
 # Every option on and every string long: the configurations that stress quoting,
 # folding at the width limit and the literal block of the probe's code.
@@ -101,8 +101,19 @@ def test_shapes_outside_the_fast_path_fall_back_to_the_reference() -> None:
     assert "? " in text  # PyYAML's complex-key form, written by the reference path
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.from_regex(_WORD, fullmatch=True))
-def test_the_word_shortcut_is_pyyamls_analysis(word: str) -> None:
-    writer = _Writer()
-    assert vars(writer._analysis(word)[0]) == vars(writer.em.analyze_scalar(word))
+# Breaks, spaces, the characters PyYAML treats specially, indicators, a surrogate.
+_ANALYSIS_ALPHABET = (
+    " \t\r\n\x00\x85\u2028\u2029\ufeff\U0010ffff\x7f\xa0\udc80" + "#,[]{}&*!|>'\"%@`?:-.a0é"
+)
+_ANALYSIS_TEXT = st.one_of(
+    st.from_regex(_WORD, fullmatch=True),
+    st.text(alphabet=st.sampled_from(list(_ANALYSIS_ALPHABET)), max_size=12),
+    st.text(max_size=12),
+    st.sampled_from(["---", "...", "--- x", "- x", "-x", "?", ": a", "a:", "a: b", "a #b", "a#b"]),
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_ANALYSIS_TEXT)
+def test_the_regular_expressions_give_pyyamls_analysis(text: str) -> None:
+    assert vars(_analyze(text)) == vars(_Writer().em.analyze_scalar(text))

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 from ._version import __version__
 from .builder import build_template
@@ -45,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
         # argparse prints usage plus the message; one line is the promise.
         raise _Failure(f"{message} (see infra-gen --help)")
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: Any = None) -> None:
         # argparse drops write errors of --help and --version silently; report them
         # like any other output (a closed or full stdout is an error, a closed pipe not).
         if message and file is sys.stdout:

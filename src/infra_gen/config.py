@@ -181,6 +181,16 @@ def _network(key: str, value: str) -> ipaddress.IPv4Network:
     return net
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    # Evaluated once per class: the annotations are strings (postponed evaluation).
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
@@ -207,7 +217,7 @@ class _Section:
     section: ClassVar[str]
 
     def _check_types(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             key = f"{self.section}.{f.name}"
             value = getattr(self, f.name)
@@ -229,7 +239,7 @@ class _Section:
         for key in sorted(data):
             if key not in names:
                 raise ConfigError(f"{cls.section}.{key}", _unknown(key, names))
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values = {
             k: tuple(v) if typing.get_origin(hints[k]) is tuple and isinstance(v, list) else v
             for k, v in data.items()
@@ -675,7 +685,7 @@ def parse_setting(item: str) -> tuple[str, str, Any]:
     if name not in names:
         raise ConfigError(f"{section}.{name}", _unknown(name, names))
     dotted = f"{section}.{name}"
-    expected = typing.get_type_hints(cls)[name]
+    expected = _hints(cls)[name]
     raw = raw.strip(" \t")
     _check_text(dotted, raw)
     if expected is str and not raw.startswith(('"', "'")):

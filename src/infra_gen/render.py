@@ -49,10 +49,76 @@ _LINES_FOR_LITERAL = 10  # cfn-flip: this many line breaks make a '|' block
 # except plain style inside [...] when a ':' is present. (The suite checks this
 # against the analysis itself.)
 _WORD = re.compile(r"[A-Za-z0-9_/](?:[A-Za-z0-9_./:-]*[A-Za-z0-9_./-])?")
-_WORD_ANALYSIS = ScalarAnalysis(
-    scalar=None, empty=False, multiline=False, allow_flow_plain=True, allow_block_plain=True,
-    allow_single_quoted=True, allow_double_quoted=True, allow_block=True,
-)  # fmt: skip
+
+# Emitter.analyze_scalar as regular expressions (its character loop costs most of
+# the rendering time on the long scalars: the probe's code, the dashboard body).
+# The suite compares both on generated strings.
+_BREAKS = "\n\x85\u2028\u2029"
+_SPACE_OR_BREAK = "\x00 \t\r" + _BREAKS
+_FIRST_INDICATORS = "#,[]{}&*!|>'\"%@`"
+_INNER_FLOW = re.compile(r"[,?\[\]{}:]")
+_INNER_COLON_BLOCK = re.compile(f":(?=[{_SPACE_OR_BREAK}]|\\Z)")
+_INNER_COMMENT = re.compile(f"(?<=[{_SPACE_OR_BREAK}])#")
+_LINE_BREAK = re.compile(f"[{_BREAKS}]")
+# Not printable for PyYAML with allow_unicode (the BOM included), spelled as the
+# characters themselves: the negated class compiles ten times slower, on every run.
+_SPECIAL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufeff\ufffe\uffff\U0010ffff]"
+)
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+_BREAK_SPACE = re.compile(f"[{_BREAKS}] ")
+_SPACE_BREAK = re.compile(f" [{_BREAKS}]")
+
+
+def _analyze(scalar: str) -> ScalarAnalysis:
+    if not scalar:  # cfn_tools' CfnEmitter answers for the empty string itself
+        return ScalarAnalysis(scalar=scalar, empty=True, multiline=False,
+                              allow_flow_plain=False, allow_block_plain=True,
+                              allow_single_quoted=True, allow_double_quoted=True,
+                              allow_block=True)  # fmt: skip
+    if _WORD.fullmatch(scalar):
+        return ScalarAnalysis(scalar=scalar, empty=False, multiline=False,
+                              allow_flow_plain=":" not in scalar, allow_block_plain=True,
+                              allow_single_quoted=True, allow_double_quoted=True,
+                              allow_block=True)  # fmt: skip
+    flow = block = scalar.startswith(("---", "..."))
+    first = scalar[0]
+    first_spaced = len(scalar) == 1 or scalar[1] in _SPACE_OR_BREAK
+    if first in _FIRST_INDICATORS or (first == "-" and first_spaced):
+        flow = block = True
+    elif first in "?:":
+        flow = True
+        block = block or first_spaced
+    if _INNER_FLOW.search(scalar, 1):
+        flow = True
+    if _INNER_COLON_BLOCK.search(scalar, 1):
+        block = True
+    if _INNER_COMMENT.search(scalar, 1):
+        flow = block = True
+    line_breaks = bool(_LINE_BREAK.search(scalar))
+    special = bool(_SPECIAL.search(scalar))
+    ends = (scalar[0] == " ", scalar[0] in _BREAKS, scalar[-1] == " ", scalar[-1] in _BREAKS)
+    break_space = bool(_BREAK_SPACE.search(scalar))
+    space_break = bool(_SPACE_BREAK.search(scalar))
+    flow_plain = block_plain = single = block_style = True
+    if any(ends):
+        flow_plain = block_plain = False
+    if ends[2]:
+        block_style = False
+    if break_space:
+        flow_plain = block_plain = single = False
+    if space_break or special:
+        flow_plain = block_plain = single = block_style = False
+    if line_breaks:
+        flow_plain = block_plain = False
+    if flow:
+        flow_plain = False
+    if block:
+        block_plain = False
+    return ScalarAnalysis(scalar=scalar, empty=False, multiline=line_breaks,
+                          allow_flow_plain=flow_plain, allow_block_plain=block_plain,
+                          allow_single_quoted=single, allow_double_quoted=True,
+                          allow_block=block_style)  # fmt: skip
 
 
 def render(t: Template, fmt: Literal["yaml", "json"] = "yaml") -> str:
@@ -65,13 +131,13 @@ def render(t: Template, fmt: Literal["yaml", "json"] = "yaml") -> str:
     """
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    text = str(t.to_json(indent=None, sort_keys=True, separators=(",", ":")))
     if fmt == "json":
-        return text + "\n"
+        return str(t.to_json(indent=None, sort_keys=True, separators=(",", ":"))) + "\n"
+    data = t.to_dict()  # once: the reference path serialises it only when needed
     try:
-        return _fast_yaml(json.loads(text))
+        return _fast_yaml(data)
     except _Unsupported:
-        return _pyyaml(text)
+        return _pyyaml(json.dumps(data, sort_keys=True, separators=(",", ":")))
 
 
 def _pyyaml(text: str) -> str:
@@ -116,6 +182,13 @@ def _string(value: str) -> _Node:
     return _scalar(_TAG_STR, value, style)
 
 
+def _keys(mapping: dict[Any, Any]) -> list[str]:
+    # Sorted as json.dumps(sort_keys=True) sorts them for the reference path.
+    if not all(type(k) is str for k in mapping):
+        raise _Unsupported
+    return sorted(mapping)
+
+
 def _plain_scalar(node: _Node) -> bool:
     return node[0] == "s" and not node[3]
 
@@ -133,7 +206,7 @@ def _function(name: str, value: Any) -> _Node:
     if type(value) is list:
         return _sequence(tag, value)
     if type(value) is dict:
-        pairs = [(_represent(k), _represent(v)) for k, v in value.items()]
+        pairs = [(_string(k), _represent(value[k])) for k in _keys(value)]
         flow = all(_plain_scalar(k) and _plain_scalar(v) for k, v in pairs)
         return ("m", tag, pairs, flow)
     if type(value) is not str:
@@ -152,7 +225,7 @@ def _represent(value: Any) -> _Node:
                 return _function(key, inner)
             if key.startswith("Fn::"):
                 return _function(key[4:], inner)
-        pairs = [(_string(k), _represent(v)) for k, v in value.items()]
+        pairs = [(_string(k), _represent(value[k])) for k in _keys(value)]
         return ("m", "tag:yaml.org,2002:map", pairs, False)
     if kind is list:
         return _sequence("tag:yaml.org,2002:seq", value)
@@ -209,11 +282,7 @@ class _Writer:
         """PyYAML's analysis of ``value`` and the tag it would resolve to as a plain scalar."""
         found = self.analyses.get(value)
         if found is None:
-            if _WORD.fullmatch(value):
-                analysis = ScalarAnalysis(**{**vars(_WORD_ANALYSIS), "scalar": value})
-                analysis.allow_flow_plain = ":" not in value
-            else:
-                analysis = self.em.analyze_scalar(value)
+            analysis = _analyze(value)
             plain_tag = self.resolver.resolve(ScalarNode, value, (True, False))
             found = self.analyses[value] = (analysis, plain_tag)
         return found
@@ -249,17 +318,12 @@ class _Writer:
         em.indents.append(em.indent)
         em.indent = em.best_indent if em.indent is None else em.indent + em.best_indent
         split = not em.simple_key_context
-        if chosen == '"':
-            em.write_double_quoted(analysis.scalar, split)
-        elif chosen == "'":
-            em.write_single_quoted(analysis.scalar, split)
-        elif chosen == ">":
-            em.write_folded(analysis.scalar)
-        elif chosen == "|":
-            em.write_literal(analysis.scalar)
-        elif " " in value or analysis.multiline or not value:
-            em.write_plain(analysis.scalar, split)
-        else:  # Emitter.write_plain for one word: nothing to split or break
+        # A value on one line that ends within the width has no space PyYAML would
+        # break at: what write_plain and write_single_quoted write is then the text.
+        one_line = not analysis.multiline and (
+            " " not in value or em.column + 2 + len(value) <= em.best_width
+        )
+        if chosen == "" and value and one_line:
             if em.root_context:
                 em.open_ended = True
             if not em.whitespace:
@@ -267,7 +331,40 @@ class _Writer:
             self.parts.append(value)
             em.column += len(value)
             em.whitespace = em.indention = False
+        elif chosen == "'" and one_line and "'" not in value:
+            em.write_indicator("'", True)
+            self.parts.append(value)
+            em.column += len(value)
+            em.write_indicator("'", False)
+        elif chosen == '"':
+            em.write_double_quoted(analysis.scalar, split)
+        elif chosen == "'":
+            em.write_single_quoted(analysis.scalar, split)
+        elif chosen == ">":
+            em.write_folded(analysis.scalar)
+        elif chosen == "|" and not _OTHER_BREAKS.search(value):
+            self._literal(value)
+        elif chosen == "|":
+            em.write_literal(analysis.scalar)
+        else:
+            em.write_plain(analysis.scalar, split)
         em.indent = em.indents.pop()
+
+    def _literal(self, text: str) -> None:
+        # Emitter.write_literal for text whose only breaks are "\n": each line
+        # indented, empty lines left empty, no column kept for the text itself.
+        em = self.em
+        hints = em.determine_block_hints(text)
+        em.write_indicator("|" + hints, True)
+        if hints[-1:] == "+":
+            em.open_ended = True
+        indent = " " * (em.indent or 0)
+        body = text if text.endswith("\n") else text + "\n"
+        self.parts.append("\n")
+        self.parts.extend(f"{indent}{line}\n" if line else "\n" for line in body[:-1].split("\n"))
+        em.line += body.count("\n") + 1
+        em.column = 0
+        em.whitespace = em.indention = True
 
     def _style(self, a: ScalarAnalysis, style: str | None, implicit: tuple[bool, bool]) -> str:
         # Emitter.choose_scalar_style
