@@ -427,3 +427,16 @@ def test_print_config_round_trips_through_config(tmp_path: Path) -> None:
         input=printed.stdout, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert from_stdin.stdout == run(*args).stdout
+
+
+def test_readme_documents_every_option_and_exit_status() -> None:
+    from infra_gen.cli import _parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    options = [o for a in _parser()._actions for o in a.option_strings if o.startswith("--")]
+    for option in options:
+        if option not in ("--help", "--version", "--output"):
+            assert f"| `{option}" in readme, option
+    table = readme.split("### Exit status", 1)[1].split("###", 1)[0]
+    assert [row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")][2:] \
+        == ["0", "1", "2"]  # fmt: skip
