@@ -399,6 +399,16 @@ def test_check_shows_json_changes_value_by_value(tmp_path: Path) -> None:
     assert '+   "Default": 2,' in result.stderr.splitlines()
 
 
+def test_check_reads_stdin_for_dash() -> None:
+    generated = run("--format", "json").stdout
+    for text, status in ((generated, 0), (generated.replace('"Default":2', '"Default":3'), 1)):
+        result = subprocess.run(
+            [sys.executable, "-m", "infra_gen", "--check", "-", "--format", "json"],
+            input=text, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == status, result.stderr
+
+
 def test_check_notices_a_missing_final_newline(tmp_path: Path) -> None:
     target = tmp_path / "stack.json"
     assert run("-o", str(target)).returncode == 0

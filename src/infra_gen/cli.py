@@ -70,8 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="write here atomically instead of stdout ('-' is stdout); "
                        "a symlink is written through, an existing file keeps its mode")  # fmt: skip
     where.add_argument("--check", type=Path, metavar="FILE",
-                       help="write nothing; exit 0 if FILE holds exactly what would be "
-                       "generated, else 1 with a unified diff on stderr")  # fmt: skip
+                       help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
+                       "would be generated, else 1 with a unified diff on stderr")  # fmt: skip
     where.add_argument("--print-config", action="store_true",
                        help="print the effective configuration (defaults, --config, --set) "
                        "as TOML and exit")  # fmt: skip
@@ -171,7 +171,12 @@ def _diff_lines(text: str, fmt: str) -> list[str]:
 
 def _check(path: Path, data: bytes, fmt: str) -> int:
     try:
-        current = path.read_bytes()
+        if str(path) == STDIO:
+            if sys.stdin is None:
+                raise _Failure("--check -: cannot read: standard input is closed")
+            current = sys.stdin.buffer.read()
+        else:
+            current = path.read_bytes()
     except OSError as e:
         raise _Failure(f"--check {path}: cannot read: {e.strerror or e}") from None
     except ValueError as e:
@@ -276,9 +281,7 @@ def _quiet_stdout() -> None:
 def _run(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
-    except SystemExit as e:  # --help or --version, already printed to stdout
-        if sys.stdout is not None:
-            sys.stdout.flush()
+    except SystemExit as e:  # --help or --version: already written to stdout
         return e.code if isinstance(e.code, int) else EXIT_OK
     output: Path | None = args.output
     to_stdout = output is None or str(output) == STDIO
