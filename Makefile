@@ -1,21 +1,33 @@
 # Two entry points, each self-contained on a machine with Python 3.11+ and make:
 #   make stack   writes out/stack.yaml and out/stack.json
 #   make test    runs the full suite (installs nginx and dnsmasq for the probe tests)
+# and, for CI publishing (see .github/workflows/publish.yml):
+#   make artifact      checks out/ is current, lints it, writes out/SHA256SUMS
+#   make constraints   re-resolves the pinned runtime dependencies
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Exact versions of the runtime dependencies: the template's bytes depend on them.
+CONSTRAINTS := constraints/runtime.txt
+# The Regions the suite lints in (tests/stack.py).
+LINT_REGIONS := us-east-1 eu-west-1 ap-southeast-2
+STALE := echo "infra-gen: out/ is stale: run 'make stack' and commit out/" >&2; exit 1
 
-.PHONY: stack test services bench clean
+.PHONY: stack artifact constraints test services bench clean
 
 # A project-local venv: it does not see the system site-packages.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The package alone: what generating the stack needs.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# The package alone, at the pinned versions: what generating the stack needs.
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
 	touch $@
+
+# The linter the pipeline runs; the pins hold for what it shares with the runtime.
+$(BIN)/cfn-lint: | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) 'cfn-lint>=1.58'
 
 # tox builds the test, lint and checkov environments itself (see tox.ini).
 $(BIN)/tox: | $(BIN)/python
@@ -24,6 +36,17 @@ $(BIN)/tox: | $(BIN)/python
 stack: $(VENV)/.installed
 	$(BIN)/python -m infra_gen --format yaml -o out/stack.yaml
 	$(BIN)/python -m infra_gen --format json -o out/stack.json
+
+# What the CI pipeline publishes: the reviewed out/ files, proven current (--check
+# generates in memory and compares), lint clean, with their checksums.
+artifact: $(VENV)/.installed $(BIN)/cfn-lint
+	$(BIN)/python -m infra_gen --check out/stack.yaml || { $(STALE); }
+	$(BIN)/python -m infra_gen --check out/stack.json || { $(STALE); }
+	$(BIN)/cfn-lint --regions $(LINT_REGIONS) -- out/stack.yaml out/stack.json
+	cd out && sha256sum stack.yaml stack.json > SHA256SUMS
+
+constraints:
+	PYTHON=$(PYTHON) ./scripts/refresh-constraints.sh
 
 services:
 	./scripts/install-services.sh
@@ -36,4 +59,4 @@ bench: services $(VENV)/.installed
 	$(BIN)/python bench/bench_probe.py
 
 clean:
-	rm -rf $(VENV) .tox out/stack.yaml out/stack.json
+	rm -rf $(VENV) .tox out/SHA256SUMS

@@ -141,6 +141,31 @@ ERRORS = [
     ),
     (["--set", "cpu=512"], "--set cpu=512: expected section.key=value"),
     (["--config", "/nonexistent/stack.toml"], "--config /nonexistent/stack.toml: cannot read"),
+    (["--set", "network.vpc_cidr=10.0.0.0/28"], "network.vpc_cidr: '10.0.0.0/28' holds 1 subnet"),
+    (
+        ["--set", "network.vpc_cidr=10.0.0.0/27", "--set", "network.az_count=3"],
+        "network.vpc_cidr: '10.0.0.0/27' holds 2 subnet(s) of /28",
+    ),
+    (["--set", "network.vpc_cidr=127.0.0.0/16"], "network.vpc_cidr: '127.0.0.0/16' is in 127"),
+    (["--set", "network.vpc_cidr=224.0.0.0/16"], "network.vpc_cidr: '224.0.0.0/16' is in 224"),
+    (["--set", "network.subnet_cidrs=" + "[" * 600], "network.subnet_cidrs: expected a list"),
+    (["--set", "service.name=nginx\n"], "service.name: 'nginx\\n' contains the control"),
+    (["--set", "alarms.email=ops@example.com\n"], "alarms.email: 'ops@example.com\\n' contains"),
+    (
+        ["--set", "discovery.namespace=" + ".".join(["a" * 63] * 4)],
+        "discovery.namespace: has 255 characters; allowed at most 253",
+    ),
+    (
+        ["--set", "alarms.period_seconds=900", "--set", "alarms.evaluation_periods=100"],
+        "alarms.evaluation_periods: 100 periods of alarms.period_seconds=900 make a 90000 s",
+    ),
+    (["--set", "alarms.period_seconds=10"], "alarms.period_seconds: 10 needs high-resolution"),
+    (["--set", "security.flow_logs=yes"], "security.flow_logs: expected true or false"),
+    (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["-o"], "argument -o/--output: expected one argument"),
+    (["-o", "a.yaml", "--check", "b.yaml"], "not allowed with argument"),
+    (["--check", "/nonexistent/stack.yaml"], "--check /nonexistent/stack.yaml: cannot read"),
 ]
 
 
@@ -181,11 +206,22 @@ def test_failed_run_leaves_the_existing_file_untouched(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["stack.yaml"]
 
 
+def test_a_deep_config_file_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "deep.toml"
+    config.write_text("[service]\nname = " + "[" * 600 + "]" * 600 + "\n")
+    result = run("--config", str(config))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"infra-gen: error: --config {config}: nests arrays or tables deeper than 32 levels\n"
+    )
+
+
 def test_unwritable_output_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = run("-o", str(blocker / "stack.yaml"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith("infra-gen: error: cannot write")
     assert result.stderr.count("\n") == 1
 
@@ -194,3 +230,223 @@ def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "infra-gen"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert result.stdout.strip() == f"infra-gen {__version__}"
+
+
+def test_set_reads_a_value_as_its_keys_type() -> None:
+    # A name made of digits is still a string (and a valid DNS label).
+    result = run("--format", "json", "--set", "service.name=123")
+    assert result.returncode == 0, result.stderr
+    services = [
+        r for r in json.loads(result.stdout)["Resources"].values()
+        if r["Type"] == "AWS::ServiceDiscovery::Service"
+    ]  # fmt: skip
+    assert [r["Properties"]["Name"] for r in services] == ["123"]
+
+
+# Every string at its longest and every option on: more than CloudFormation takes inline.
+LARGEST_VALUES = [
+    "--set", "network.az_count=3", "--set", "security.flow_logs=true",
+    "--set", "security.kms_logs=true", "--set", "security.alb_access_logs=true",
+    "--set", "service.name=" + "s" * 63,
+    "--set", "discovery.namespace=" + ".".join(["n" * 63] * 2 + ["m" * 61]),
+    "--set", "service.image=" + "registry.example.com/" + "i" * 200 + ":v1",
+    "--set", "service.health_check_path=/" + "h" * 1023,
+    "--set", "probe.path=/" + "p" * 1023,
+    "--set", "probe.metric_namespace=" + "M" * 255,
+    "--set", "alarms.email=" + "e" * 200 + "@example.com",
+]  # fmt: skip
+
+
+def test_a_template_over_the_inline_limit_is_refused_with_what_to_shrink(tmp_path: Path) -> None:
+    target = tmp_path / "stack.yaml"
+    result = run(*LARGEST_VALUES, "-o", str(target))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("infra-gen: error: the YAML template is ")
+    assert "over the 51,200 CloudFormation accepts inline" in result.stderr
+    assert "shorten service.health_check_path (1024 characters), probe.path (1024" in result.stderr
+    assert "security.flow_logs" in result.stderr and "--allow-large-template" in result.stderr
+    assert not target.exists()
+    allowed = run(*LARGEST_VALUES, "--allow-large-template", "-o", str(target))
+    assert allowed.returncode == 0, allowed.stderr
+    assert target.stat().st_size > 51_200
+
+
+def test_dash_output_is_stdout(tmp_path: Path) -> None:
+    result = run("-o", "-", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AWSTemplateFormatVersion"] == "2010-09-09"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "stack.yaml"
+    target.write_text("previous\n")
+    link = tmp_path / "stack.yaml"
+    link.symlink_to(target)
+    result = run("-o", str(link))
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text().startswith("AWSTemplateFormatVersion:")
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["stack.yaml"]
+
+
+def test_output_keeps_an_existing_files_mode(tmp_path: Path) -> None:
+    target = tmp_path / "stack.yaml"
+    target.write_text("previous\n")
+    target.chmod(0o640)
+    result = run("-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert target.read_text().startswith("AWSTemplateFormatVersion:")
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], text: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == f"infra-gen: error: {text}\n"
+
+
+def test_a_full_device_is_one_error_line() -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "infra_gen"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == "infra-gen: error: cannot write to standard output: " \
+        "No space left on device\n"
+
+
+@pytest.mark.parametrize("args", [[], ["--version"], ["--print-config"]])
+def test_a_closed_stdout_is_one_error_line(args: list[str]) -> None:
+    result = subprocess.run(
+        ["sh", "-c", f'exec "{sys.executable}" -m infra_gen "$@" >&-', "sh", *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    _one_error_line(result, "cannot write to standard output: it is closed")
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--print-config"]])
+def test_a_reader_that_stops_early_ends_the_run_quietly(args: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # nobody will read: the first write fails with EPIPE
+    try:
+        result = subprocess.run([sys.executable, "-m", "infra_gen", *args], stdout=write,
+                                stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+    finally:
+        os.close(write)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_a_pipeline_into_true_is_quiet() -> None:
+    result = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m infra_gen | true; echo "${{PIPESTATUS[0]}}"'],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.stdout == "0\n"
+    assert result.stderr == ""
+
+
+def test_non_ascii_values_are_written_as_utf8_whatever_the_locale() -> None:
+    email = "jörg@exämple.com"
+    for args in (["--set", f"alarms.email={email}"],
+                 ["--print-config", "--set", f"alarms.email={email}"]):  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "infra_gen", *args], capture_output=True, timeout=120,
+            env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert email.encode("utf-8") in result.stdout
+    bad = run("--set", "service.name=ñ", env={"PYTHONIOENCODING": "ascii"})
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("infra-gen: error: service.name: ")
+    assert bad.stderr.count("\n") == 1
+
+
+def test_check_passes_on_a_fresh_file_and_writes_nothing(tmp_path: Path) -> None:
+    for name in ("stack.yaml", "stack.json"):
+        target = tmp_path / name
+        assert run("-o", str(target)).returncode == 0
+        before = target.stat()
+        result = run("--check", str(target))
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+        assert target.stat().st_mtime_ns == before.st_mtime_ns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.json", "stack.yaml"]
+
+
+def test_check_reports_a_stale_yaml_file_with_a_unified_diff(tmp_path: Path) -> None:
+    target = tmp_path / "stack.yaml"
+    assert run("-o", str(target)).returncode == 0
+    result = run("--check", str(target), "--set", "service.desired_count=3")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"--- {target}" and lines[1] == "+++ generated"
+    assert "-    Default: 2" in lines and "+    Default: 3" in lines
+    assert lines[-1] == f"infra-gen: {target} is stale: it differs from what this " \
+        "configuration generates"
+    assert run("--check", str(target)).returncode == 0  # untouched
+
+
+def test_check_shows_json_changes_value_by_value(tmp_path: Path) -> None:
+    target = tmp_path / "stack.json"
+    assert run("-o", str(target), "--set", "service.desired_count=3").returncode == 0
+    result = run("--check", str(target))
+    assert result.returncode == 1
+    assert '-   "Default": 3,' in result.stderr.splitlines()
+    assert '+   "Default": 2,' in result.stderr.splitlines()
+
+
+def test_check_reads_stdin_for_dash() -> None:
+    generated = run("--format", "json").stdout
+    for text, status in ((generated, 0), (generated.replace('"Default":2', '"Default":3'), 1)):
+        result = subprocess.run(
+            [sys.executable, "-m", "infra_gen", "--check", "-", "--format", "json"],
+            input=text, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == status, result.stderr
+
+
+def test_check_notices_a_missing_final_newline(tmp_path: Path) -> None:
+    target = tmp_path / "stack.json"
+    assert run("-o", str(target)).returncode == 0
+    target.write_bytes(target.read_bytes().rstrip(b"\n"))
+    result = run("--check", str(target))
+    assert result.returncode == 1
+    assert "\\ No newline at end of file" in result.stderr
+
+
+def test_print_config_round_trips_through_config(tmp_path: Path) -> None:
+    config = tmp_path / "in.toml"
+    config.write_text(
+        '[service]\ncpu = 512\nmemory = 2048\n[alarms]\nemail = "a\\"b@example.com"\n'
+    )
+    args = ["--config", str(config),
+            "--set", "network.az_count=3", "--set", "alarms.cpu_percent=70"]  # fmt: skip
+    printed = run(*args, "--print-config")
+    assert printed.returncode == 0, printed.stderr
+    assert "[network]\nvpc_cidr = \"10.0.0.0/16\"\naz_count = 3\n" in printed.stdout
+    assert "cpu_percent = 70.0\n" in printed.stdout
+    effective = tmp_path / "effective.toml"
+    effective.write_text(printed.stdout)
+    assert run("--config", str(effective)).stdout == run(*args).stdout
+    from_stdin = subprocess.run(
+        [sys.executable, "-m", "infra_gen", "--config", "-"],
+        input=printed.stdout, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert from_stdin.stdout == run(*args).stdout
+
+
+def test_readme_documents_every_option_and_exit_status() -> None:
+    from infra_gen.cli import _parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    options = [o for a in _parser()._actions for o in a.option_strings if o.startswith("--")]
+    for option in options:
+        if option not in ("--help", "--version", "--output"):
+            assert f"| `{option}" in readme, option
+    table = readme.split("### Exit status", 1)[1].split("###", 1)[0]
+    assert [row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")][2:] \
+        == ["0", "1", "2"]  # fmt: skip

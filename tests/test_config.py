@@ -6,8 +6,15 @@ import dataclasses
 
 import pytest
 
-from infra_gen import Config, ConfigError
-from infra_gen.config import FARGATE_TASK_SIZES, NetworkConfig, ServiceConfig
+from infra_gen import Config, ConfigError, build_template
+from infra_gen.config import (
+    FARGATE_TASK_SIZES,
+    DiscoveryConfig,
+    NetworkConfig,
+    ServiceConfig,
+    parse_setting,
+    parse_toml,
+)
 
 
 def test_defaults_are_the_documented_stack() -> None:
@@ -106,6 +113,52 @@ BAD = [
         "allowed 1..2",
     ),
     ({"service": 5}, "service", "expected a table"),
+    # Subnets must fit: the carved /28s of a small VPC, one per AZ.
+    ({"network": {"vpc_cidr": "10.0.0.0/28"}}, "network.vpc_cidr", "allowed /16../27"),
+    (
+        {"network": {"vpc_cidr": "10.0.0.0/27", "az_count": 3}},
+        "network.vpc_cidr",
+        "network.az_count=3 needs 3: allowed /16../26",
+    ),
+    # Ranges a VPC cannot use.
+    ({"network": {"vpc_cidr": "127.0.0.0/16"}}, "network.vpc_cidr", "(loopback)"),
+    ({"network": {"vpc_cidr": "224.0.0.0/16"}}, "network.vpc_cidr", "(multicast)"),
+    ({"network": {"vpc_cidr": "240.0.0.0/16"}}, "network.vpc_cidr", "(reserved)"),
+    ({"network": {"vpc_cidr": "169.254.0.0/16"}}, "network.vpc_cidr", "(link-local)"),
+    ({"network": {"vpc_cidr": "0.0.0.0/16"}}, "network.vpc_cidr", "which a VPC cannot use"),
+    # A trailing newline is not part of a valid value (fullmatch, not match-with-$).
+    ({"service": {"name": "nginx\n"}}, "service.name", "control character U+000A"),
+    ({"service": {"image": "nginx:1\n"}}, "service.image", "control character U+000A"),
+    ({"discovery": {"namespace": "a.internal\n"}}, "discovery.namespace", "U+000A"),
+    ({"service": {"health_check_path": "/\n"}}, "service.health_check_path", "U+000A"),
+    ({"probe": {"metric_namespace": "Shop/Probe\n"}}, "probe.metric_namespace", "U+000A"),
+    ({"alarms": {"email": "ops@example.com\n"}}, "alarms.email", "U+000A"),
+    ({"probe": {"path": "/a\tb"}}, "probe.path", "U+0009"),
+    ({"network": {"subnet_cidrs": ["10.0.0.0/24", "10.0.1.0/24\x00"]}}, "network.subnet_cidrs",
+     "U+0000"),  # fmt: skip
+    ({"alarms": {"email": "ops@exa\u2028mple.com"}}, "alarms.email", "U+2028"),
+    # DNS names: 253 characters at most, for the namespace and the service's full name.
+    ({"discovery": {"namespace": ".".join(["a" * 63] * 4)}}, "discovery.namespace", "at most 253"),
+    (
+        {"discovery": {"namespace": ".".join(["a" * 63] * 3) + "." + "b" * 60},
+         "service": {"name": "web"}},
+        "discovery.namespace",
+        "with service.name; allowed at most 253",
+    ),  # fmt: skip
+    # Alarm windows CloudWatch accepts.
+    (
+        {"alarms": {"period_seconds": 900, "evaluation_periods": 100}},
+        "alarms.evaluation_periods",
+        "make a 90000 s window; CloudWatch allows at most 86400 s: allowed 1..96",
+    ),
+    ({"alarms": {"period_seconds": 10}}, "alarms.period_seconds", "high-resolution"),
+    ({"alarms": {"period_seconds": 30}}, "alarms.period_seconds", "allowed: 60, 300, 900, 3600"),
+    # Values too large to print are still named, in one short line.
+    ({"service": {"cpu": 10**5000}}, "service.cpu", "an integer of 16610 bits is not allowed"),
+    ({"service": {"memory": 10**5000}}, "service.memory", "an integer of 16610 bits"),
+    ({"probe": {"request_timeout_seconds": 10**400}}, "probe.request_timeout_seconds",
+     "000... is out of range; allowed 0.1..30"),  # fmt: skip
+    ({"service": {"image": "x" * 100_000}}, "service.image", "has 100000 characters"),
 ]
 
 
@@ -119,6 +172,7 @@ def test_bad_values_name_the_key_and_what_is_allowed(
     assert str(info.value).startswith(f"{key}: ")
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+    assert len(str(info.value)) < 400
 
 
 def test_direct_construction_is_validated_too() -> None:
@@ -139,3 +193,107 @@ def test_valid_schedules(schedule: str) -> None:
 def test_function_timeout_covers_resolution_and_one_request() -> None:
     cfg = Config.from_mapping({"probe": {"request_timeout_seconds": 3}})
     assert cfg.probe.function_timeout_seconds >= 2 * 3
+
+
+def test_checks_that_span_sections_hold_for_library_callers() -> None:
+    # Before build_template: a /28 VPC cannot hold two subnets of the smallest size.
+    with pytest.raises(ConfigError, match=r"^network\.vpc_cidr: .*allowed /16\.\./27"):
+        NetworkConfig(vpc_cidr="10.0.0.0/28")
+    with pytest.raises(ConfigError, match=r"^discovery\.namespace: makes the service's name"):
+        Config(
+            service=ServiceConfig(name="a" * 63),
+            discovery=DiscoveryConfig(namespace=".".join(["n" * 63] * 3) + ".internal"),
+        )
+
+
+def test_smallest_vpcs_that_fit_build() -> None:
+    for cidr, azs in (("10.0.0.0/27", 2), ("10.0.0.0/26", 3)):
+        cfg = Config.from_mapping({"network": {"vpc_cidr": cidr, "az_count": azs}})
+        assert len(cfg.network.subnets) == azs
+        assert build_template(cfg).resources["NetworkVpc"].CidrBlock == cidr
+
+
+def test_a_day_long_alarm_window_is_the_longest_for_short_periods() -> None:
+    cfg = Config.from_mapping({"alarms": {"period_seconds": 900, "evaluation_periods": 96}})
+    assert cfg.alarms.period_seconds * cfg.alarms.evaluation_periods == 86_400
+    hourly = Config.from_mapping({"alarms": {"period_seconds": 3600, "evaluation_periods": 100}})
+    assert hourly.alarms.evaluation_periods == 100  # 100 hours: within the seven days allowed
+
+
+def test_whole_numbers_for_decimal_settings_are_the_same_setting() -> None:
+    written_as_int = Config.from_mapping(
+        {"alarms": {"cpu_percent": 80, "response_time_seconds": 1},
+         "probe": {"request_timeout_seconds": 2}}
+    )  # fmt: skip
+    assert written_as_int == Config()
+    assert written_as_int.digest() == Config().digest()
+    assert isinstance(written_as_int.alarms.cpu_percent, float)
+
+
+def test_digest_is_of_the_settings_not_of_how_they_were_written() -> None:
+    assert Config().digest() == Config.from_mapping({"service": {"cpu": 256}}).digest()
+    assert len(Config().digest()) == 64
+    assert Config().digest() != Config.from_mapping({"service": {"desired_count": 3}}).digest()
+
+
+TOML_CASES = [
+    {},
+    {"network": {"az_count": 3, "subnet_cidrs": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]},
+     "security": {"flow_logs": True}, "probe": {"request_timeout_seconds": 0.1}},
+    {"alarms": {"email": 'o"n\\call+ü@example.com', "response_time_seconds": 1e-2},
+     "service": {"image": "registry.example.com:5000/team/web:1.2@sha256:" + "a" * 64}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("data", TOML_CASES)
+def test_toml_form_reads_back_as_the_same_configuration(data: dict[str, object]) -> None:
+    cfg = Config.from_mapping(data)
+    assert Config.from_mapping(parse_toml(cfg.to_toml(), "test")) == cfg
+
+
+SETTINGS = [
+    ("service.name=123", ("service", "name", "123")),  # a string key keeps the text
+    ("service.cpu=512", ("service", "cpu", 512)),
+    ("service.cpu = 1_024", ("service", "cpu", 1024)),
+    ("alarms.email=", ("alarms", "email", "")),
+    ('alarms.email="ops@example.com"', ("alarms", "email", "ops@example.com")),
+    ("service.image=nginx:1.27=x", ("service", "image", "nginx:1.27=x")),
+    ("security.flow_logs=true", ("security", "flow_logs", True)),
+    ("alarms.cpu_percent=75.5", ("alarms", "cpu_percent", 75.5)),
+    ('network.subnet_cidrs=["10.0.0.0/24", "10.0.1.0/24"]',
+     ("network", "subnet_cidrs", ["10.0.0.0/24", "10.0.1.0/24"])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("item", "expected"), SETTINGS, ids=[s[0] for s in SETTINGS])
+def test_set_values_are_read_as_the_keys_type(item: str, expected: tuple[str, str, object]) -> None:
+    assert parse_setting(item) == expected
+
+
+BAD_SETTINGS = [
+    ("security.flow_logs=yes", "security.flow_logs: expected true or false, got 'yes'"),
+    ("service.cpu=512\nservice.memory=4", "service.cpu: '512\\nservice.memory=4' contains"),
+    ("service.cpu=512, x = 1", "service.cpu: expected an integer"),
+    ("service.cpu=" + "9" * 5000, "service.cpu: '999999"),
+    ("network.subnet_cidrs=" + "[" * 600, "network.subnet_cidrs: expected a list of strings"),
+    ("servce.cpu=1", "servce: unknown key (did you mean 'service'?)"),
+    ("service.cpus=1", "service.cpus: unknown key (did you mean 'cpu'?)"),
+    ("cpu=512", "--set cpu=512: expected section.key=value"),
+]
+
+
+@pytest.mark.parametrize(("item", "message"), BAD_SETTINGS, ids=[b[1][:24] for b in BAD_SETTINGS])
+def test_bad_set_values_name_the_key(item: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_setting(item)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("depth", [33, 600, 100_000])
+def test_deep_toml_is_refused_without_exhausting_the_stack(depth: int) -> None:
+    for text in ("v = " + "[" * depth + "]" * depth, "[" * depth):
+        with pytest.raises(ConfigError, match=r"^stack\.toml: nests arrays or tables deeper"):
+            parse_toml(text, "stack.toml")
+    nested = "v = " + "[" * 30 + "]" * 30  # within the limit: parsed, then refused by type
+    assert parse_toml(nested, "stack.toml")["v"]

@@ -5,6 +5,7 @@ with :func:`render`. Each concern (``add_network``, ``add_service``, ...) can be
 called on its own by other generators; see README.
 """
 
+from ._version import __version__
 from .alarms import Alarms, add_alarms
 from .builder import build_template
 from .cloudmap import Discovery, add_discovery
@@ -28,8 +29,6 @@ from .network import Network, add_network
 from .probe import Probe, add_probe
 from .render import render
 from .scaling import Scaling, add_scaling
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Alarms",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from troposphere import Template
 
+from ._version import __version__
 from .alarms import add_alarms
 from .cloudmap import add_discovery
 from .config import Config
@@ -18,6 +19,10 @@ from .probe import add_probe
 from .scaling import add_scaling
 
 __all__ = ["build_template"]
+
+GENERATOR = "infra-gen"
+# The template's own Metadata key recording what made it.
+PROVENANCE = "InfraGen"
 
 DESCRIPTION = (
     "nginx on ECS Fargate behind an Application Load Balancer, registered in Cloud Map, "
@@ -35,7 +40,17 @@ def build_template(cfg: Config | None = None) -> Template:
         {"Label": {"default": name}, "Parameters": []}
         for name in (GROUP_SERVICE, GROUP_PROBE, GROUP_ALARMS, GROUP_SECURITY)
     ]
-    t.set_metadata({"AWS::CloudFormation::Interface": {"ParameterGroups": groups}})
+    t.set_metadata(
+        {
+            "AWS::CloudFormation::Interface": {"ParameterGroups": groups},
+            # What made this template: no clock and no path, so it stays reproducible.
+            PROVENANCE: {
+                "Generator": GENERATOR,
+                "Version": __version__,
+                "ConfigSha256": cfg.digest(),
+            },
+        }
+    )
     log_settings = add_log_settings(t, cfg)
     network = add_network(t, cfg, log_settings=log_settings)
     load_balancer = add_load_balancer(t, cfg, network=network)

@@ -8,8 +8,9 @@ is allowed. Concern modules trust a constructed :class:`Config`.
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import hashlib
 import ipaddress
+import json
 import re
 import types
 import typing
@@ -31,6 +32,8 @@ __all__ = [
     "FARGATE_TASK_SIZES",
     "LOG_RETENTION_DAYS",
     "PROBE_SCHEDULES",
+    "parse_setting",
+    "parse_toml",
 ]
 
 
@@ -38,7 +41,8 @@ class ConfigError(ValueError):
     """A configuration value is not allowed. ``str()`` is one line naming the key."""
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
+        shown = key if len(key) <= 80 and not _CONTROL.search(key) else _show(key, 80)
+        super().__init__(f"{shown}: {message}")
         self.key = key
 
 
@@ -89,7 +93,32 @@ IMAGE_PATTERN = (
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# ECS: a container definition's image is at most 255 characters.
+_IMAGE_MAX = 255
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# RFC 1035: a name is at most 253 characters written out (255 octets on the wire).
+_DNS_NAME_MAX = 253
+# Characters no value may hold: C0 and C1 controls, DEL, and the Unicode line and
+# paragraph separators (YAML treats them as line breaks).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# IPv4 ranges a VPC cannot use.
+_NOT_FOR_A_VPC = {
+    ipaddress.IPv4Network("0.0.0.0/8"): "'this network'",
+    ipaddress.IPv4Network("127.0.0.0/8"): "loopback",
+    ipaddress.IPv4Network("169.254.0.0/16"): "link-local",
+    ipaddress.IPv4Network("224.0.0.0/4"): "multicast",
+    ipaddress.IPv4Network("240.0.0.0/4"): "reserved",
+}
+# Every metric the alarms watch is stored at standard (one-minute) resolution, so
+# shorter periods would only produce missing data.
+ALARM_PERIODS: tuple[int, ...] = (60, 300, 900, 3600)
+# PutMetricAlarm: Period x EvaluationPeriods at most one day for periods under an
+# hour, at most seven days otherwise.
+_ALARM_WINDOW_MAX_SHORT = 86_400
+_ALARM_WINDOW_MAX = 604_800
+# TOML nests arrays and tables; the configuration needs two levels. Deeper input is
+# refused before the parser's recursion runs out.
+_TOML_MAX_NESTING = 32
 _METRIC_NAMESPACE = re.compile(r"^[A-Za-z0-9 ._#:/-]{1,255}$")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -114,30 +143,72 @@ def evaluation_limit(period_seconds: int) -> int:
     return 86400 if period_seconds < 3600 else 7 * 86400
 
 
+def _show(value: object, limit: int = 60) -> str:
+    """``repr`` for an error line: bounded, and safe for integers of any size."""
+    try:
+        text = repr(value)
+    except ValueError:  # int too large to convert to decimal text
+        return f"an integer of {value.bit_length()} bits"  # type: ignore[attr-defined]
+    except RecursionError:
+        return f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _check_range(key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ConfigError(key, f"{value!r} is out of range; allowed {low}..{high}")
+        raise ConfigError(key, f"{_show(value)} is out of range; allowed {low}..{high}")
 
 
 def _check_choice(key: str, value: object, allowed: typing.Iterable[object]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
-        raise ConfigError(key, f"{value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
+        raise ConfigError(
+            key, f"{_show(value)} is not allowed; allowed: {', '.join(map(str, allowed))}"
+        )
 
 
 def _check_pattern(key: str, value: str, pattern: str | re.Pattern[str], what: str) -> None:
-    if not re.match(pattern, value):
-        raise ConfigError(key, f"{value!r} is not {what}")
+    if not re.fullmatch(pattern, value):
+        raise ConfigError(key, f"{_show(value)} is not {what}")
+
+
+def _check_text(key: str, value: str) -> None:
+    found = _CONTROL.search(value)
+    if found:
+        raise ConfigError(
+            key,
+            f"{_show(value)} contains the control character U+{ord(found[0]):04X}; "
+            "allowed: printable characters only",
+        )
 
 
 def _network(key: str, value: str) -> ipaddress.IPv4Network:
     try:
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
-        raise ConfigError(key, f"{value!r} is not an IPv4 CIDR block like 10.0.0.0/16") from None
+        raise ConfigError(
+            key, f"{_show(value)} is not an IPv4 CIDR block like 10.0.0.0/16"
+        ) from None
     if not 16 <= net.prefixlen <= 28:
         raise ConfigError(key, f"{value!r} has prefix /{net.prefixlen}; allowed /16../28")
+    for reserved, what in _NOT_FOR_A_VPC.items():
+        if net.subnet_of(reserved):
+            raise ConfigError(
+                key,
+                f"{value!r} is in {reserved} ({what}), which a VPC cannot use; "
+                "allowed: a private range such as 10.0.0.0/16, 172.16.0.0/16 or 192.168.0.0/16",
+            )
     return net
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    # Evaluated once per class: the annotations are strings (postponed evaluation).
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
@@ -166,14 +237,21 @@ class _Section:
     section: ClassVar[str]
 
     def _check_types(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            key = f"{self.section}.{f.name}"
             value = getattr(self, f.name)
             if not _type_ok(value, hints[f.name]):
-                raise ConfigError(
-                    f"{self.section}.{f.name}",
-                    f"expected {_type_name(hints[f.name])}, got {value!r}",
-                )
+                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {_show(value)}")
+            for text in value if isinstance(value, tuple) else (value,):
+                if isinstance(text, str):
+                    _check_text(key, text)
+            if hints[f.name] is float and isinstance(value, int):
+                # One canonical form: `80` and `80.0` are the same setting and render alike.
+                try:
+                    object.__setattr__(self, f.name, float(value))
+                except OverflowError:
+                    pass  # the range check names it
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Any:
@@ -181,7 +259,7 @@ class _Section:
         for key in sorted(data):
             if key not in names:
                 raise ConfigError(f"{cls.section}.{key}", _unknown(key, names))
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values = {
             k: tuple(v) if typing.get_origin(hints[k]) is tuple and isinstance(v, list) else v
             for k, v in data.items()
@@ -190,6 +268,8 @@ class _Section:
 
 
 def _unknown(key: str, allowed: list[str]) -> str:
+    import difflib  # only on this error path: keeps the command's start-up short
+
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key{hint}; allowed: {', '.join(allowed)}"
@@ -216,6 +296,15 @@ class NetworkConfig(_Section):
         _check_range("network.az_count", self.az_count, 2, 3)
         self._check_zone_ids()
         if not self.subnet_cidrs:
+            carved = 2 ** (_carved_prefix(vpc) - vpc.prefixlen)
+            if carved < self.az_count:
+                widest = 28 - (self.az_count - 1).bit_length()
+                raise ConfigError(
+                    "network.vpc_cidr",
+                    f"{self.vpc_cidr!r} holds {carved} subnet(s) of /28, the smallest AWS "
+                    f"allows; network.az_count={self.az_count} needs {self.az_count}: "
+                    f"allowed /16../{widest}, or give network.subnet_cidrs",
+                )
             return
         if len(self.subnet_cidrs) != self.az_count:
             raise ConfigError(
@@ -258,10 +347,14 @@ class NetworkConfig(_Section):
         if self.subnet_cidrs:
             return self.subnet_cidrs
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
-        # Four bits of room: 16 subnets, so adding an AZ later never renumbers one.
-        new_prefix = min(vpc.prefixlen + 4, 28)
-        carved = vpc.subnets(new_prefix=new_prefix)
+        carved = vpc.subnets(new_prefix=_carved_prefix(vpc))
         return tuple(str(next(carved)) for _ in range(self.az_count))
+
+
+def _carved_prefix(vpc: ipaddress.IPv4Network) -> int:
+    # Four bits of room: 16 subnets, so adding an AZ later never renumbers one; AWS
+    # subnets are /28 at the smallest.
+    return min(vpc.prefixlen + 4, 28)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,6 +409,10 @@ class ServiceConfig(_Section):
     def __post_init__(self) -> None:
         self._check_types()
         _check_pattern("service.name", self.name, _DNS_LABEL, "a lower-case DNS label")
+        if len(self.image) > _IMAGE_MAX:
+            raise ConfigError(
+                "service.image", f"has {len(self.image)} characters; allowed at most {_IMAGE_MAX}"
+            )
         _check_pattern(
             "service.image", self.image, IMAGE_PATTERN,
             "an image reference like public.ecr.aws/docker/library/nginx:stable-alpine",
@@ -326,7 +423,7 @@ class ServiceConfig(_Section):
         if self.memory not in allowed:
             raise ConfigError(
                 "service.memory",
-                f"{self.memory} is not offered by Fargate with service.cpu={self.cpu}; "
+                f"{_show(self.memory)} is not offered by Fargate with service.cpu={self.cpu}; "
                 f"allowed: {', '.join(map(str, allowed))}",
             )
         _check_range("service.desired_count", self.desired_count, 1, 100)
@@ -348,10 +445,15 @@ class DiscoveryConfig(_Section):
     def __post_init__(self) -> None:
         self._check_types()
         labels = self.namespace.split(".")
-        if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+        if len(labels) < 2 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
             raise ConfigError(
                 "discovery.namespace",
-                f"{self.namespace!r} is not a lower-case DNS name like infra-gen.internal",
+                f"{_show(self.namespace)} is not a lower-case DNS name like infra-gen.internal",
+            )
+        if len(self.namespace) > _DNS_NAME_MAX:
+            raise ConfigError(
+                "discovery.namespace",
+                f"has {len(self.namespace)} characters; allowed at most {_DNS_NAME_MAX} (DNS)",
             )
         _check_range("discovery.dns_ttl", self.dns_ttl, 1, 3600)
 
@@ -424,8 +526,24 @@ class AlarmsConfig(_Section):
 
     def __post_init__(self) -> None:
         self._check_types()
-        _check_choice("alarms.period_seconds", self.period_seconds, (10, 30, 60, 300, 900, 3600))
+        if self.period_seconds in (10, 20, 30):
+            raise ConfigError(
+                "alarms.period_seconds",
+                f"{self.period_seconds} needs high-resolution metrics, and every metric the "
+                "alarms watch is standard resolution; allowed: "
+                + ", ".join(map(str, ALARM_PERIODS)),
+            )
+        _check_choice("alarms.period_seconds", self.period_seconds, ALARM_PERIODS)
         _check_range("alarms.evaluation_periods", self.evaluation_periods, 1, 100)
+        window = self.period_seconds * self.evaluation_periods
+        longest = _ALARM_WINDOW_MAX_SHORT if self.period_seconds < 3600 else _ALARM_WINDOW_MAX
+        if window > longest:
+            raise ConfigError(
+                "alarms.evaluation_periods",
+                f"{self.evaluation_periods} periods of alarms.period_seconds="
+                f"{self.period_seconds} make a {window} s window; CloudWatch allows at most "
+                f"{longest} s: allowed 1..{longest // self.period_seconds}",
+            )
         _check_range("alarms.datapoints_to_alarm", self.datapoints_to_alarm, 1,
                      self.evaluation_periods)  # fmt: skip
         _check_range("alarms.probe_failed_requests", self.probe_failed_requests, 1, 1000)
@@ -513,6 +631,13 @@ class Config:
         for name, cls in _SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
+        fqdn = f"{self.service.name}.{self.discovery.namespace}"
+        if len(fqdn) > _DNS_NAME_MAX:
+            raise ConfigError(
+                "discovery.namespace",
+                f"makes the service's name {_show(fqdn, 40)} {len(fqdn)} characters long "
+                f"with service.name; allowed at most {_DNS_NAME_MAX} (DNS)",
+            )
         interval = PROBE_SCHEDULES[self.probe.schedule]
         if self.alarms.probe_missing_minutes < interval:
             raise ConfigError(
@@ -548,10 +673,119 @@ class Config:
                 raise ConfigError(name, _unknown(name, list(_SECTIONS)))
             value = data[name]
             if not isinstance(value, Mapping):
-                raise ConfigError(name, f"expected a table of keys, got {value!r}")
+                raise ConfigError(name, f"expected a table of keys, got {_show(value)}")
             sections[name] = _SECTIONS[name].from_mapping(value)
         return cls(**sections)
 
     def to_mapping(self) -> dict[str, dict[str, Any]]:
         """The nested mapping form, as ``from_mapping`` reads it."""
         return {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the canonical form: every setting, keys sorted, compact JSON.
+
+        Equal configurations have equal digests, however they were written.
+        """
+        canonical = json.dumps(
+            self.to_mapping(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def to_toml(self) -> str:
+        """Every setting as TOML that :func:`parse_toml` and ``from_mapping`` read back."""
+        lines: list[str] = []
+        for name, section in self.to_mapping().items():
+            lines.append(f"{chr(10) if lines else ''}[{name}]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in section.items())
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)  # finite: the ranges exclude inf and nan
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, tuple | list):
+        return f"[{', '.join(_toml_value(v) for v in value)}]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04X}", escaped) + '"'
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting outside strings and comments (an upper bound for TOML)."""
+    depth = deepest = 0
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+        i += 1
+    return deepest
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose every failure is a one-line :class:`ConfigError` for ``where``."""
+    import tomllib  # only when there is TOML to read: keeps the default run's start-up short
+
+    if _nesting(text) > _TOML_MAX_NESTING:
+        raise ConfigError(where, f"nests arrays or tables deeper than {_TOML_MAX_NESTING} levels")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(where, f"not valid TOML: {e}") from None
+    except (ValueError, RecursionError) as e:  # huge integers; deep nesting
+        raise ConfigError(where, f"not valid TOML: {_show(str(e), 80)}") from None
+
+
+def parse_setting(item: str) -> tuple[str, str, Any]:
+    """``section.key=value`` -> (section, key, value), the value read as the key's type.
+
+    Strings are taken as written (a TOML-quoted string is unquoted); numbers, booleans
+    and lists are read as TOML values (``512``, ``true``, ``["a", "b"]``).
+    """
+    key, sep, raw = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not section or not name:
+        shown = item if len(item) <= 60 and not _CONTROL.search(item) else _show(item)
+        raise ConfigError(f"--set {shown}", "expected section.key=value, e.g. service.cpu=512")
+    cls = _SECTIONS.get(section)
+    if cls is None:
+        raise ConfigError(section, _unknown(section, list(_SECTIONS)))
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    if name not in names:
+        raise ConfigError(f"{section}.{name}", _unknown(name, names))
+    dotted = f"{section}.{name}"
+    expected = _hints(cls)[name]
+    raw = raw.strip(" \t")
+    _check_text(dotted, raw)
+    if expected is str and not raw.startswith(('"', "'")):
+        return section, name, raw
+    try:
+        parsed = parse_toml(f"v = {raw}", dotted)
+    except ConfigError as e:
+        if "integer string conversion" in str(e):
+            raise ConfigError(dotted, f"{_show(raw)} is out of range") from None
+        parsed = {}
+    if list(parsed) != ["v"]:
+        raise ConfigError(dotted, f"expected {_type_name(expected)}, got {_show(raw)}")
+    return section, name, parsed["v"]
