@@ -1,18 +1,18 @@
 """Probe every task of a Cloud Map service over HTTP; log JSON lines and one EMF line.
 
-One thread. The lookup, then all requests at once, end by PROBE_TIMEOUT_SECONDS and by
-Lambda's remaining time less MARGIN; a run closes or kills all it started. getaddrinfo
-cannot be cancelled, so it runs in a child process killed at the deadline (a thread would
-outlive the run). http.client bounds each read, not a request, closes the socket under its
-caller from 3.13 on and imports ssl and email: requests use non-blocking sockets instead,
-read by a strict HTTP/1.1 parser.
+One thread. The lookup, then all requests at once, each end by PROBE_TIMEOUT_SECONDS and by
+Lambda's remaining time less MARGIN, and a run closes or kills all it started. Why:
+- getaddrinfo cannot be cancelled: in a thread it outlives the run when the resolver hangs.
+  It runs in a child process (posix_spawn, safe beside the runtime's threads) killed and
+  reaped at the deadline; a stub resolver would redo libc (search list, hosts, TCP retry).
+- http.client bounds each read, not a request, closes a Connection: close socket under its
+  caller from 3.13 on (every healthy task failed) and imports ssl and email. Requests are
+  non-blocking sockets multiplexed by selectors, read by a strict HTTP/1.1 parser.
 """
 
 import errno
-import json
 import os
 import selectors
-import signal
 import socket
 import sys
 import time
@@ -22,6 +22,8 @@ HEAD_LIMIT = 65536  # status lines, headers and trailers of a response, 1xx incl
 LOOKUP = """import socket as s, sys
 try: print(*{a[4][0] for a in s.getaddrinfo(sys.argv[1], 80, s.AF_INET, s.SOCK_STREAM)})
 except s.gaierror as e: print(e.errno)"""
+# JSON escapes; json itself would import re, and double the import time of the module.
+ESCAPES = {**{c: f"\\u{c:04x}" for c in range(32)}, ord('"'): '\\"', ord("\\"): "\\\\"}
 GAI_ERRORS = {socket.EAI_NONAME: "name_not_found", socket.EAI_NODATA: "no_address",
               socket.EAI_AGAIN: "dns_unavailable"}  # fmt: skip
 
@@ -58,8 +60,20 @@ def _config(env):
                                     lambda v: len(v) < 256, "must be 1-255 characters")}
 
 
+def _json(value):
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json(key)}:{_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(_json, value)) + "]"
+    if isinstance(value, str):
+        return '"' + value.translate(ESCAPES) + '"'
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    return repr(value)  # int, or float: JSON's notation, and never nan or inf here
+
+
 def _log(record):
-    print(json.dumps(record, separators=(",", ":")), flush=True)
+    print(_json(record), flush=True)
 
 
 def _wait(sel, until):
@@ -80,7 +94,7 @@ def _discover(cfg, until):
             while data := _wait(sel, until) and pipe.read(65536):
                 out += data
         finally:
-            os.kill(pid, signal.SIGKILL)  # ended or past the deadline: never outlives the run
+            os.kill(pid, 9)  # SIGKILL: ended or past the deadline, it never outlives the run
             os.waitpid(pid, 0)
     words = out.split() or [b"0"]
     if data == b"" and words[0][:1] != b"-" and words[0] != b"0":
