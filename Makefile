@@ -51,12 +51,16 @@ constraints:
 services:
 	./scripts/install-services.sh
 
+# The probe's tests run twice: under the default interpreter and under the newest CPython
+# (3.13+) that scripts/probe-python finds; without one, it says how to get one and fails.
 test: services $(BIN)/tox
-	$(BIN)/tox run -e lint,checkov,test
+	PROBE_PYTHON="$$(./scripts/probe-python)" && export PROBE_PYTHON && \
+	$(BIN)/tox run -e lint,checkov,test,probe-newest
 
 bench: services $(VENV)/.installed
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_probe.py
+	PROBE_PYTHON="$$(./scripts/probe-python)" && "$$PROBE_PYTHON" bench/bench_probe.py
 
 clean:
 	rm -rf $(VENV) .tox out/SHA256SUMS

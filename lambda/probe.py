@@ -1,161 +1,302 @@
-"""Probe each task of a Cloud Map service over HTTP; log JSON lines and EMF metrics.
+"""Probe every task of a Cloud Map service over HTTP; log JSON lines and one EMF line.
 
-Configured by PROBE_* environment variables (see _config). PROBE_TIMEOUT_SECONDS bounds
-the name lookup, and each request from connect to last body byte.
-No healthy task does not fail the invocation: health is alarmed from the metrics, Lambda
-Errors means the probe itself broke, and a raise would make async invocations retry.
+One thread. The lookup, then all requests at once, each end by PROBE_TIMEOUT_SECONDS and by
+Lambda's remaining time less MARGIN, and a run closes or kills all it started. Why:
+- getaddrinfo cannot be cancelled: in a thread it outlives the run when the resolver hangs.
+  It runs in a child process (posix_spawn, safe beside the runtime's threads) killed and
+  reaped at the deadline; a stub resolver would redo libc (search list, hosts, TCP retry).
+- http.client bounds each read, not a request, closes a Connection: close socket under its
+  caller from 3.13 on (every healthy task failed) and imports ssl and email. Requests are
+  non-blocking sockets multiplexed by selectors, read by a strict HTTP/1.1 parser.
 """
 
-import concurrent.futures
-import http.client
-import json
+import errno
 import os
+import selectors
 import socket
+import sys
 import time
 
-MAX_WORKERS = 32
-READ_CHUNK = 16384  # small reads re-apply the deadline however slowly a body trickles
-# Past the deadline, wait only this long: a trickling header is bounded per read only.
-GRACE_SECONDS = 0.25
-GAI_ERRORS = {
-    socket.EAI_NONAME: "name_not_found",
-    socket.EAI_NODATA: "no_address",
-    socket.EAI_AGAIN: "dns_unavailable",
-}
+MARGIN = 0.5  # seconds of Lambda's time kept to write the metrics
+HEAD_LIMIT = 65536  # status lines, headers and trailers of a response, 1xx included
+LOOKUP = """import socket as s, sys
+try: print(*{a[4][0] for a in s.getaddrinfo(sys.argv[1], 80, s.AF_INET, s.SOCK_STREAM)})
+except s.gaierror as e: print(e.errno)"""
+# JSON escapes; json itself would import re, and double the import time of the module.
+ESCAPES = {**{c: f"\\u{c:04x}" for c in range(32)}, ord('"'): '\\"', ord("\\"): "\\\\"}
+GAI_ERRORS = {socket.EAI_NONAME: "name_not_found", socket.EAI_NODATA: "no_address",
+              socket.EAI_AGAIN: "dns_unavailable"}  # fmt: skip
 
 
-def _config():
-    env = os.environ
-    return {
-        "stack": env["PROBE_STACK"],  # a dimension: stacks in one account stay apart
-        "service": env["PROBE_SERVICE_NAME"],
-        "namespace": env["PROBE_NAMESPACE"],
-        "port": int(env.get("PROBE_PORT", "80")),
-        "path": env.get("PROBE_PATH", "/"),
-        "timeout": float(env.get("PROBE_TIMEOUT_SECONDS", "2")),
-        "max_body": int(env.get("PROBE_MAX_BODY_BYTES", "65536")),
-        "metric_namespace": env.get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe"),
-    }
+class Fail(Exception):
+    """Ends a request, or the configuration; args[0] says why."""
+
+
+def _config(env):
+    def get(name, default=None, kind=str, valid=bool, allowed="must be set"):
+        text = env.get(name, default)
+        try:
+            value = kind(text or "")
+        except ValueError:
+            value = None
+        if not text or value is None or not valid(value):  # nan fails every comparison
+            raise Fail(f"{name}={text!r} {allowed}" if text else f"{name} must be set, not empty")
+        return value
+
+    def visible(text):  # makes a valid request line and Host header
+        return all("!" <= c <= "~" for c in text)
+
+    service = get("PROBE_SERVICE_NAME", None, str, visible, "must be visible ASCII")
+    return {"stack": get("PROBE_STACK"), "service": service, "name": service + "."
+            + get("PROBE_NAMESPACE", None, str, visible, "must be visible ASCII"),
+            "port": get("PROBE_PORT", "80", int, lambda v: 0 < v < 65536, "must be 1-65535"),
+            "path": get("PROBE_PATH", "/", str, lambda v: v[0] == "/" and visible(v),
+                        "must start with / and be visible ASCII"),
+            "timeout": get("PROBE_TIMEOUT_SECONDS", "2", float, lambda v: 0 < v <= 900,
+                           "must be seconds above 0, at most 900"),
+            "max_body": get("PROBE_MAX_BODY_BYTES", "65536", int, lambda v: v > 0,
+                            "must be bytes above 0"),
+            "metric_namespace": get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe", str,
+                                    lambda v: len(v) < 256, "must be 1-255 characters")}
+
+
+def _json(value):
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json(key)}:{_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(_json, value)) + "]"
+    if isinstance(value, str):
+        return '"' + value.translate(ESCAPES) + '"'
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    return repr(value)  # int, or float: JSON's notation, and never nan or inf here
 
 
 def _log(record):
-    print(json.dumps(record, separators=(",", ":")), flush=True)
+    print(_json(record), flush=True)
 
 
-def _remaining(deadline):
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("deadline passed")
-    return left
+def _wait(sel, until):
+    left = until - time.monotonic()
+    return sel.select(left) if left > 0 else None
 
 
-def _discover(pool, name, cfg):
-    # getaddrinfo has no timeout of its own; in a worker the run can stop waiting for it.
-    future = pool.submit(socket.getaddrinfo, name, cfg["port"], socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        return sorted({info[4][0] for info in future.result(cfg["timeout"])}, key=socket.inet_aton)
-    except TimeoutError as exc:
-        error, detail = "dns_timeout", exc
-    except socket.gaierror as exc:
-        error, detail = GAI_ERRORS.get(exc.errno, "dns_error"), exc
-    except Exception as exc:
-        error, detail = f"unexpected:{type(exc).__name__}", exc
-    # No address: one line says why, and the run reports zero instances.
-    _log({"level": "WARNING", "event": "discovery", "service": cfg["service"], "name": name,
-          "instances": 0, "error": error, "detail": str(detail)})  # fmt: skip
+def _discover(cfg, until):
+    argv, out = [sys.executable, "-I", "-S", "-c", LOOKUP, cfg["name"]], b""
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", 0) as pipe, open(write_end, "wb", 0) as child_out, \
+            selectors.DefaultSelector() as sel:  # fmt: skip
+        pid = os.posix_spawn(argv[0], argv, os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, child_out.fileno(), 1)])
+        child_out.close()
+        try:
+            sel.register(pipe, selectors.EVENT_READ)
+            while data := _wait(sel, until) and pipe.read(65536):
+                out += data
+        finally:
+            os.kill(pid, 9)  # SIGKILL: ended or past the deadline, it never outlives the run
+            os.waitpid(pid, 0)
+    words = out.split() or [b"0"]
+    if data == b"" and words[0][:1] != b"-" and words[0] != b"0":
+        return sorted({word.decode() for word in words}, key=socket.inet_aton)
+    error = "dns_timeout" if data != b"" else GAI_ERRORS.get(int(words[0]), "dns_error")
+    _log({"level": "WARNING", "event": "discovery", "service": cfg["service"],
+          "name": cfg["name"], "instances": 0, "error": error})
     return []
 
 
-def _probe(address, name, cfg, deadline):
-    started = time.monotonic()
-    status, received, error, conn = None, 0, None, None
-    host = name if cfg["port"] == 80 else f"{name}:{cfg['port']}"
-    try:
-        conn = http.client.HTTPConnection(address, cfg["port"], timeout=_remaining(deadline))
-        headers = {"Host": host, "User-Agent": "infra-gen-probe", "Connection": "close"}
-        conn.request("GET", cfg["path"], headers=headers)
-        sock = conn.sock  # getresponse() drops conn.sock when the server closes
-        sock.settimeout(_remaining(deadline))
-        response = conn.getresponse()
-        status = response.status
+class Request:
+    """One GET. parser takes what the socket receives (b"" at its end), yields for more."""
+
+    def __init__(self, address, cfg, request):
+        self.address, self.out, self.max_body = address, request, cfg["max_body"]
+        self.buf, self.seen, self.status, self.body, self.budget = bytearray(), 0, None, 0, 0
+        self.sock, self.parser = socket.socket(), self.response()
+        next(self.parser)
+
+    def more(self, error):
+        data = yield
+        if not data:
+            raise Fail(error if self.seen else "empty_response")
+        self.seen += len(data)
+        self.buf += data
+
+    def line(self, error, head=True):
+        limit, scan = HEAD_LIMIT - self.budget if head else 1024, 0
+        while (end := self.buf.find(b"\n", scan)) < 0 and len(self.buf) <= limit:
+            scan = len(self.buf)
+            yield from self.more(error)
+        if not 0 <= end < limit:
+            raise Fail("headers_too_large" if head else "bad_response")
+        line = bytes(self.buf[:end]).removesuffix(b"\r")
+        del self.buf[: end + 1]
+        self.budget += end + 1 if head else 0
+        return line
+
+    def fields(self, error):
+        fields = {}
+        while line := (yield from self.line(error)):
+            name, colon, value = line.partition(b":")
+            if line[0] in b" \t":  # obsolete line folding continues a field
+                continue
+            if not colon or not name or name != name.strip():
+                raise Fail("bad_response")
+            fields[name.lower()] = fields.get(name.lower(), b"") + b"," + value
+        return fields
+
+    def response(self):
+        status = 100
+        while status < 200 and status != 101:  # interim responses: skipped, in the budget
+            version, _, rest = (yield from self.line("incomplete_head")).partition(b" ")
+            if version not in (b"HTTP/1.1", b"HTTP/1.0") or rest[3:4].strip() or not (
+                    rest[:3].isdigit() and b"100" <= rest[:3] < b"600"):  # fmt: skip
+                raise Fail("bad_response")
+            status = int(rest[:3])
+            self.status = status if status >= 200 or status == 101 else None
+            fields = yield from self.fields("incomplete_head")
         if not 200 <= status < 400:
-            error = f"http_{status}"
-        while error is None:
-            sock.settimeout(_remaining(deadline))
-            chunk = response.read1(min(READ_CHUNK, cfg["max_body"] + 1 - received))
-            if not chunk:
-                # A body cut short of its Content-Length ends like a complete one.
-                error = "incomplete_body" if response.length else None
-                break
-            received += len(chunk)
-            if received > cfg["max_body"]:
-                error = "body_too_large"
-    except ConnectionRefusedError:
-        error = "connection_refused"
-    except TimeoutError:
-        error = "timeout"
-    except http.client.HTTPException:
-        error = "bad_response"
-    except OSError:
-        error = "connection_error"
-    except Exception as exc:  # a probe bug must cost one probe, not the run
-        error = f"unexpected:{type(exc).__name__}"
-    finally:
-        if conn is not None:
-            conn.close()
-    return _record(cfg, address, status, time.monotonic() - started, received, error)
+            raise Fail(f"http_{status}")
+        lengths = {v.strip() for v in fields.get(b"content-length", b"").split(b",")} - {b""}
+        if status in (204, 304):
+            return
+        if fields.get(b"transfer-encoding", b"").split(b",")[-1].strip().lower() == b"chunked":
+            while True:
+                size = (yield from self.line("incomplete_body", False)).partition(b";")[0].strip()
+                if not size or size.strip(b"0123456789abcdefABCDEF"):
+                    raise Fail("bad_response")
+                if not int(size, 16):
+                    break
+                yield from self.read(int(size, 16))
+                if (yield from self.line("incomplete_body", False)):
+                    raise Fail("bad_response")
+            yield from self.fields("incomplete_body")  # trailer fields, in the budget
+        elif b"transfer-encoding" in fields or not lengths:
+            yield from self.read(None)  # the body ends with the connection
+        elif len(lengths) == 1 and (length := lengths.pop()).isdigit():
+            yield from self.read(int(length))
+        else:
+            raise Fail("bad_response")
+
+    def read(self, size):
+        while size != 0:
+            if not self.buf:
+                try:
+                    yield from self.more("incomplete_body")
+                except Fail:
+                    if size is None:
+                        return
+                    raise
+            take = min(len(self.buf), size or len(self.buf))
+            del self.buf[:take]
+            self.body, size = self.body + take, size and size - take
+            if self.body > self.max_body:
+                self.body = self.max_body + 1
+                raise Fail("body_too_large")
 
 
-def _record(cfg, address, status, seconds, received, error):
-    return {"level": "INFO" if error is None else "WARNING", "event": "probe",
-            "service": cfg["service"], "address": address, "port": cfg["port"],
-            "ok": error is None, "status": status, "latency_ms": round(seconds * 1000, 1),
-            "bytes": received, "error": error}  # fmt: skip
+def _probe_all(cfg, addresses, until):
+    host = cfg["name"] if cfg["port"] == 80 else f"{cfg['name']}:{cfg['port']}"
+    request = (f"GET {cfg['path']} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: infra-gen-probe\r\n"
+               "Connection: close\r\n\r\n").encode()  # fmt: skip
+    started, records = time.monotonic(), {}
+
+    def end(req, exc):
+        error = exc and (exc.args[0] if isinstance(exc, Fail) else "connection_refused"
+                         if isinstance(exc, ConnectionRefusedError) else "connection_error"
+                         if isinstance(exc, OSError) else f"unexpected:{type(exc).__name__}")
+        records[req.address] = {"level": "WARNING" if error else "INFO", "event": "probe",
+                                "service": cfg["service"], "address": req.address,
+                                "port": cfg["port"], "ok": not error, "status": req.status,
+                                "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                                "bytes": req.body, "error": error}  # fmt: skip
+        req.parser.close()
+        if req.sock in sel.get_map():
+            sel.unregister(req.sock)
+        req.sock.close()
+
+    with selectors.DefaultSelector() as sel:
+        try:
+            for address in addresses:
+                req = Request(address, cfg, request)
+                try:
+                    sel.register(req.sock, selectors.EVENT_WRITE, req)
+                    req.sock.setblocking(False)
+                    code = req.sock.connect_ex((address, cfg["port"]))
+                    if code not in (0, errno.EINPROGRESS):
+                        raise OSError(code, os.strerror(code))
+                except Exception as exc:
+                    end(req, exc)
+            while sel.get_map() and (events := _wait(sel, until)):
+                for key, _ in events:
+                    req = key.data
+                    try:
+                        if not req.out:
+                            req.parser.send(req.sock.recv(65536))
+                        elif code := req.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                            raise OSError(code, os.strerror(code))
+                        else:
+                            req.out = req.out[req.sock.send(req.out) :]
+                            if not req.out:
+                                sel.modify(req.sock, selectors.EVENT_READ, req)
+                    except StopIteration:
+                        end(req, None)
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except Exception as exc:  # a bug costs one probe, not the run
+                        end(req, exc)
+        finally:
+            for key in list(sel.get_map().values()):
+                end(key.data, Fail("timeout"))
+    return [records[address] for address in addresses]
 
 
-def _probe_all(pool, addresses, name, cfg):
-    # One deadline for all: a run costs one request's latency, however many tasks.
-    deadline = time.monotonic() + cfg["timeout"]
-    futures = [pool.submit(_probe, address, name, cfg, deadline) for address in addresses]
-    concurrent.futures.wait(futures, deadline + GRACE_SECONDS - time.monotonic())
-    return [
-        f.result() if f.done() else _record(cfg, address, None, cfg["timeout"], 0, "timeout")
-        for address, f in zip(addresses, futures, strict=True)
-    ]
-
-
-def _emit_metrics(cfg, timestamp_ms, discovered, records):
+def _emit_metrics(cfg, timestamp_ms, run):
+    records = run["records"]
     latencies = [record["latency_ms"] for record in records if record["ok"]]
-    counts = {"DiscoveredInstances": discovered, "SuccessfulRequests": len(latencies),
+    counts = {"DiscoveredInstances": run["discovered"], "SuccessfulRequests": len(latencies),
               "FailedRequests": len(records) - len(latencies)}  # fmt: skip
-    metrics = [{"Name": name, "Unit": "Count"} for name in counts]
-    directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Stack", "Service"]],
-                 "Metrics": metrics}  # fmt: skip
-    document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]},
-                "Stack": cfg["stack"], "Service": cfg["service"], **counts}  # fmt: skip
+    if run["error"]:  # the counts of a broken run would read as an empty service
+        counts, latencies = {"BrokenRuns": 1, "RunError": run["error"]}, []
+    metrics = [{"Name": name, "Unit": "Count"} for name in counts if name != "RunError"]
     # EMF wants every declared metric present, and at most 100 values in an array.
     if latencies:
         metrics.append({"Name": "Latency", "Unit": "Milliseconds"})
-        document["Latency"] = latencies[:100]
-    _log(document)
+        counts["Latency"] = latencies[:100]
+    directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Stack", "Service"]],
+                 "Metrics": metrics}  # fmt: skip
+    _log({"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]},
+          "Stack": cfg["stack"], "Service": cfg["service"], **counts})  # fmt: skip
+
+
+try:
+    CONFIG, CONFIG_ERROR = _config(os.environ), None
+except Fail as exc:  # said by every invocation: Lambda would retry a failed init anyway
+    CONFIG, CONFIG_ERROR = None, exc.args[0]
 
 
 def handler(event, context):
-    cfg = _config()
-    name = f"{cfg['service']}.{cfg['namespace']}"
-    timestamp_ms = int(time.time() * 1000)
-    discovered, records = 0, []
-    pool = concurrent.futures.ThreadPoolExecutor(MAX_WORKERS)
+    if CONFIG_ERROR:
+        _log({"level": "ERROR", "event": "config", "error": CONFIG_ERROR})
+        raise Fail(CONFIG_ERROR)  # Lambda Errors, alarmed
+    cfg, timestamp_ms, started = CONFIG, int(time.time() * 1000), time.monotonic()
+    run = {"discovered": 0, "records": [], "error": "interrupted"}
     try:
-        addresses = _discover(pool, name, cfg)
-        discovered = len(addresses)
-        records = _probe_all(pool, addresses, name, cfg)
-        for record in records:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        lambda_until = started + remaining() / 1000 - MARGIN if remaining else float("inf")
+        addresses = _discover(cfg, min(started + cfg["timeout"], lambda_until))
+        run["discovered"] = len(addresses)
+        until = min(time.monotonic() + cfg["timeout"], lambda_until)
+        run["records"] = _probe_all(cfg, addresses, until)
+        for record in run["records"]:
             _log(record)
+        run["error"] = None
+    except Exception as exc:
+        run["error"] = f"unexpected:{type(exc).__name__}"
+        _log({"level": "ERROR", "event": "run", "service": cfg["service"], "error": run["error"],
+              "detail": str(exc)})  # fmt: skip
+        raise  # Lambda logs the traceback and counts an error, which is alarmed
     finally:
-        # Never wait for a straggler: a resolver or a request past its deadline.
-        pool.shutdown(wait=False, cancel_futures=True)
-        _emit_metrics(cfg, timestamp_ms, discovered, records)
-    ok = sum(record["ok"] for record in records)
-    return {"service": cfg["service"], "instances": discovered, "ok": ok,
-            "failed": len(records) - ok}  # fmt: skip
+        _emit_metrics(cfg, timestamp_ms, run)
+    ok = sum(record["ok"] for record in run["records"])
+    return {"service": cfg["service"], "instances": run["discovered"], "ok": ok,
+            "failed": len(run["records"]) - ok}  # fmt: skip

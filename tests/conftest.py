@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 
 import harness
@@ -19,3 +21,13 @@ def probe_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Pr
         pytest.skip(f"probe harness unavailable: {reason}")
     with harness.start_world(tmp_path_factory.mktemp("probe-world")) as world:
         yield world
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Fail at once when tox gave the probe environment an older interpreter than it asks for."""
+    wanted = os.environ.get("PROBE_MIN_PYTHON")
+    if wanted and sys.version_info < tuple(int(part) for part in wanted.split(".")):
+        raise pytest.UsageError(
+            f"PROBE_MIN_PYTHON={wanted} but this is Python {sys.version.split()[0]}; "
+            "see scripts/probe-python"
+        )

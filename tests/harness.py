@@ -26,9 +26,10 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,84 @@ FAULTS = {
     "huge": "127.0.0.9",
     "slow": "127.0.0.6",
 }
+# Python servers on further addresses, for what nginx never does. Each reads the request,
+# then sends what HOSTILE says and closes; trickles send one byte per TRICKLE_BYTE_SECONDS
+# and floods send as fast as the client reads, both until the client leaves.
+TRICKLE_BYTE_SECONDS = 0.05
+OK_HEAD = b"HTTP/1.1 200 OK\r\n"
+CHUNKED_HEAD = OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+CHUNKED_BODY_BYTES = 300
+FLOOD_HEADERS, FLOOD_HEADER_BYTES = 98, 64 * 1024
+
+
+def _trickle(conn: socket.socket, head: bytes, repeat: bytes) -> None:
+    conn.sendall(head)
+    until = time.monotonic() + 30
+    while time.monotonic() < until:
+        for byte in repeat:
+            conn.sendall(bytes([byte]))
+            time.sleep(TRICKLE_BYTE_SECONDS)
+
+
+def _flood(conn: socket.socket, head: bytes, repeat: bytes) -> None:
+    conn.sendall(head)
+    block = repeat * (65536 // len(repeat))
+    for _ in range(4096):  # 256 MB at most, should a client never stop reading
+        conn.sendall(block)
+
+
+def _header_flood(conn: socket.socket) -> None:
+    conn.sendall(OK_HEAD)
+    for index in range(FLOOD_HEADERS):
+        conn.sendall(b"X-Flood-%d: %s\r\n" % (index, b"a" * FLOOD_HEADER_BYTES))
+    conn.sendall(b"Content-Length: 2\r\n\r\nok")
+
+
+HOSTILE: dict[str, Callable[[socket.socket], None]] = {
+    "no-response": lambda conn: None,
+    "truncated-status": lambda conn: conn.sendall(b"HTTP/1.1 200"),
+    "truncated-headers": lambda conn: conn.sendall(OK_HEAD + b"Content-Type: text/plain\r\n"),
+    "short-body": lambda conn: conn.sendall(OK_HEAD + b"Content-Length: 100\r\n\r\n" + b"d" * 10),
+    "cut-chunk": lambda conn: conn.sendall(CHUNKED_HEAD + b"64\r\n" + b"e" * 10),
+    "not-http": lambda conn: conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n"),
+    "bad-chunk-size": lambda conn: conn.sendall(CHUNKED_HEAD + b"zz\r\n"),
+    "conflicting-lengths": lambda conn: conn.sendall(
+        OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\nok"
+    ),
+    "chunked": lambda conn: conn.sendall(
+        CHUNKED_HEAD + b"64\r\n" + b"a" * 100 + b"\r\nC8;name=value\r\n" + b"b" * 200
+        + b"\r\n0\r\nX-Checksum: none\r\n\r\n"
+    ),  # fmt: skip
+    "close-delimited": lambda conn: conn.sendall(OK_HEAD + b"\r\n" + b"c" * 100),
+    "interim-then-ok": lambda conn: conn.sendall(
+        CONTINUE + b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+        + OK_HEAD + b"Content-Length: 2\r\n\r\nok"
+    ),  # fmt: skip
+    "trickle-status": lambda conn: _trickle(conn, b"", b"HTTP/1.1 200 " + b"O" * 4096),
+    "trickle-headers": lambda conn: _trickle(conn, OK_HEAD, b"X-Slow: yes\r\n"),
+    "trickle-chunks": lambda conn: _trickle(conn, CHUNKED_HEAD, b"1\r\nx\r\n"),
+    "trickle-continue": lambda conn: _trickle(conn, b"", CONTINUE),
+    "continue-flood": lambda conn: _flood(conn, b"", CONTINUE),
+    "trailer-flood": lambda conn: _flood(
+        conn, CHUNKED_HEAD + b"2\r\nok\r\n0\r\n", b"X-Trailer: flood\r\n"
+    ),
+    "header-flood": _header_flood,
+}
+HOSTILE_ADDRESSES = {kind: f"127.0.0.{20 + index}" for index, kind in enumerate(HOSTILE)}
+HEADER_FLOOD_8 = [f"127.0.0.{60 + index}" for index in range(8)]
+TRICKLING = [HOSTILE_ADDRESSES[kind] for kind in HOSTILE if kind.startswith("trickle-")]
+
+# UDP resolvers that misbehave, each on its own address with its own resolv.conf; every
+# one that answers at all says the name is at HEALTHY[0].
+HOSTILE_RESOLVERS = {
+    kind: f"127.0.53.{60 + index}"
+    for index, kind in enumerate(
+        ["wrong-id", "garbage", "servfail", "compression-loop", "truncated-answer",
+         "flood-then-answer", "truncated-then-tcp"]
+    )
+}  # fmt: skip
+
 # Service name -> its instances. Each fault runs alone ("<fault>") and beside two healthy
 # instances ("<fault>-mixed"); "down" has only failing instances of several kinds.
 SERVICES: dict[str, list[str]] = {
@@ -85,6 +164,11 @@ SERVICES: dict[str, list[str]] = {
     "slow-many": ["127.0.0.6", "127.0.0.12", "127.0.0.13"],
     **{fault: [address] for fault, address in FAULTS.items()},
     **{f"{fault}-mixed": [*HEALTHY[:2], address] for fault, address in FAULTS.items()},
+    **{f"hostile-{kind}": [address] for kind, address in HOSTILE_ADDRESSES.items()},
+    "header-flood-8": HEADER_FLOOD_8,
+    "trickling": [*TRICKLING, FAULTS["stalled"], FAULTS["trickle"]],
+    "trickling-mixed": [HEALTHY[0], *TRICKLING],
+    "v6-only": [],  # a name with an AAAA record and no A record
 }
 
 # Every nginx instance sends 421 unless the Host header names a service of the namespace,
@@ -142,6 +226,10 @@ class RunResult:
     duration_s: float  # the handler call alone, without interpreter start or import
     import_s: float
     stderr: str
+    # One entry per handler call in the process: its outcome and what the process held
+    # after it (threads, open fds, child processes), with the counts before the first.
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    baseline: dict[str, int] = field(default_factory=dict)
 
     @property
     def probes(self) -> list[dict[str, Any]]:
@@ -150,6 +238,10 @@ class RunResult:
     @property
     def discovery(self) -> list[dict[str, Any]]:
         return [line for line in self.lines if line.get("event") == "discovery"]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line.get("level") == "ERROR"]
 
     @property
     def emf(self) -> list[dict[str, Any]]:
@@ -163,14 +255,22 @@ def run_handler(
     resolv_conf: Path,
     event: Any = None,
     timeout: float = 60.0,
+    remaining_ms: int | None = None,
+    runs: int = 1,
+    patch: str | None = None,
 ) -> RunResult:
-    """Run ``handler(event, None)`` from the file at code_path, resolving through resolv_conf.
+    """Run ``handler(event, context)`` from the file at code_path, resolving through resolv_conf.
 
     The child gets only PATH and ``env``, as a Lambda function gets only its configured
-    variables. Raises HarnessError when the child dies or prints a line that is not JSON.
+    variables. context is None, or with remaining_ms a fake Lambda context whose
+    ``get_remaining_time_in_millis()`` counts down from it. runs > 1 calls the handler that
+    many times in one process, as a warm container does. patch is Python run in the child
+    after the import, with the module as ``module`` (to break something on purpose).
+    Raises HarnessError when the child dies or prints a line that is not JSON.
     """
     if event is None:
         event = {"source": "aws.events", "detail-type": "Scheduled Event"}
+    options = {"event": event, "remaining_ms": remaining_ms, "runs": runs, "patch": patch}
     workdir = resolv_conf.parent
     result_path = workdir / f"result-{os.getpid()}-{time.monotonic_ns()}.json"
     command = [
@@ -185,7 +285,7 @@ def run_handler(
         str(Path(__file__).resolve()),
         str(Path(code_path).resolve()),
         str(result_path),
-        json.dumps(event),
+        json.dumps(options),
     ]
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
     child_env.update(env)
@@ -216,6 +316,8 @@ def run_handler(
         duration_s=outcome["duration_s"],
         import_s=outcome["import_s"],
         stderr=completed.stderr,
+        runs=outcome.get("runs", []),
+        baseline=outcome.get("baseline", {}),
     )
 
 
@@ -244,10 +346,19 @@ class ProbeWorld:
         return env
 
     def run(
-        self, code_path: Path, env: Mapping[str, str], *, blackhole_dns: bool = False
+        self,
+        code_path: Path,
+        env: Mapping[str, str],
+        *,
+        blackhole_dns: bool = False,
+        resolver: str | None = None,
+        **options: Any,
     ) -> RunResult:
+        """Run the handler; resolver names one of HOSTILE_RESOLVERS instead of dnsmasq."""
         resolv = self.blackhole_resolv_conf if blackhole_dns else self.resolv_conf
-        return run_handler(code_path, env, resolv_conf=resolv)
+        if resolver is not None:
+            resolv = self.workdir / f"resolv-{resolver}.conf"
+        return run_handler(code_path, env, resolv_conf=resolv, **options)
 
 
 @contextlib.contextmanager
@@ -274,6 +385,17 @@ def start_world(
                 stack.enter_context(_silent_listener(address, PORT))
         blackhole = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         blackhole.bind((BLACKHOLE_DNS_ADDRESS, 53))
+        stop = threading.Event()
+        for kind, address in HOSTILE_ADDRESSES.items():
+            _serve_tcp(stack, stop, address, PORT, functools.partial(_http_conn, HOSTILE[kind]))
+        for address in HEADER_FLOOD_8:
+            _serve_tcp(stack, stop, address, PORT, functools.partial(_http_conn, _header_flood))
+        for kind, address in HOSTILE_RESOLVERS.items():
+            (workdir / f"resolv-{kind}.conf").write_text(
+                f"nameserver {address}\noptions timeout:5 attempts:2\n"
+            )
+            _serve_dns(stack, stop, kind, address)
+        stack.callback(stop.set)  # first on exit: the server threads then end and are joined
         stack.callback(_stop_all, world._processes)
         world._processes.append(_start_dnsmasq(workdir, records))
         world._processes.append(_start_nginx(workdir))
@@ -291,6 +413,102 @@ def _silent_listener(address: str, port: int) -> Iterator[socket.socket]:
         yield sock
 
 
+def _serve_tcp(
+    stack: contextlib.ExitStack,
+    stop: threading.Event,
+    address: str,
+    port: int,
+    handle: Callable[[socket.socket], None],
+) -> None:
+    """Accept on address:port in a thread until stop; each connection in a thread of its own."""
+    listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(socket.SOMAXCONN)
+    listener.settimeout(0.1)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    stack.callback(thread.join)
+
+
+def _http_conn(behaviour: Callable[[socket.socket], None], conn: socket.socket) -> None:
+    with conn:
+        try:
+            conn.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                request += data
+            behaviour(conn)
+            conn.shutdown(socket.SHUT_WR)  # a FIN, not a reset: the request was read
+        except OSError:
+            pass  # the client left, as it should at its deadline
+
+
+def _dns_reply(query: bytes, *, answers: int = 1, flags: int = 0x8180) -> bytes:
+    """The answer to query: HEALTHY[0] as its A record, or flags and no record."""
+    end = query.index(b"\0", 12) + 5  # the question: its name, type and class
+    record = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 10, 4) + socket.inet_aton(HEALTHY[0])
+    header = query[:2] + struct.pack(">HHHHH", flags, 1, answers, 0, 0)
+    return header + query[12:end] + record * answers
+
+
+def _hostile_replies(kind: str, query: bytes) -> list[bytes]:
+    good = _dns_reply(query)
+    wrong_id = bytes([query[0] ^ 0xFF]) + good[1:]
+    return {
+        "wrong-id": [wrong_id],
+        "garbage": [os.urandom(40)],
+        "servfail": [_dns_reply(query, answers=0, flags=0x8182)],
+        # The answer's name is a pointer to itself.
+        "compression-loop": [good[: len(good) - 16] + b"\xc0" + bytes([len(good) - 16])
+                             + good[len(good) - 14 :]],
+        "truncated-answer": [good[:-6]],
+        "flood-then-answer": [wrong_id] * 100 + [good],  # within a socket buffer
+        "truncated-then-tcp": [_dns_reply(query, answers=0, flags=0x8380)],
+    }[kind]  # fmt: skip
+
+
+def _serve_dns(stack: contextlib.ExitStack, stop: threading.Event, kind: str, address: str) -> None:
+    udp = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    udp.bind((address, 53))
+    udp.settimeout(0.1)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                query, client = udp.recvfrom(512)
+                for reply in _hostile_replies(kind, query):
+                    udp.sendto(reply, client)
+            except (TimeoutError, OSError, ValueError):
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    stack.callback(thread.join)
+    if kind == "truncated-then-tcp":  # the full answer over TCP, as a truncated one asks
+
+        def tcp_answer(conn: socket.socket) -> None:
+            with conn:
+                size = struct.unpack(">H", conn.recv(2))[0]
+                query = conn.recv(size)
+                reply = _dns_reply(query)
+                conn.sendall(struct.pack(">H", len(reply)) + reply)
+
+        _serve_tcp(stack, stop, address, 53, tcp_answer)
+
+
 def _start_dnsmasq(workdir: Path, records: Mapping[str, list[str]]) -> subprocess.Popen[bytes]:
     lines = [
         "port=53",
@@ -304,6 +522,7 @@ def _start_dnsmasq(workdir: Path, records: Mapping[str, list[str]]) -> subproces
     ]
     for service, addresses in sorted(records.items()):
         lines += [f"host-record={service}.{NAMESPACE},{address}" for address in addresses]
+    lines.append(f"host-record=v6-only.{NAMESPACE},fd00::1")
     config = workdir / "dnsmasq.conf"
     config.write_text("\n".join(lines) + "\n")
     process = _spawn(
@@ -431,9 +650,45 @@ def _dns_answers() -> bool:
             return False
 
 
-def _child_main(code_path: str, result_path: str, event_json: str) -> None:
+class _Context:
+    """The part of the Lambda context the probe reads."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self._until = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._until - time.monotonic()) * 1000))
+
+
+def _peak_rss_kb() -> int:
+    """Peak RSS of this program: VmHWM restarts at exec, unlike getrusage's ru_maxrss, which
+    keeps that of the process it was forked from (pytest's, hundreds of MB)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise HarnessError("no VmHWM in /proc/self/status")
+
+
+def _held() -> dict[str, int]:
+    """Peak memory, threads (the kernel's count), open fds and child processes."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        children = 1  # running, or ended and not reaped: either outlived its run
+    except ChildProcessError:
+        children = 0
+    return {
+        "max_rss_kb": _peak_rss_kb(),
+        "threads": len(os.listdir("/proc/self/task")),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "children": children,
+    }
+
+
+def _child_main(code_path: str, result_path: str, options_json: str) -> None:
     """Load code_path as module ``index`` and call its handler, like the Lambda runtime."""
-    outcome: dict[str, Any] = {}
+    options = json.loads(options_json)
+    outcome: dict[str, Any] = {"runs": []}
     status = 0
     started = time.perf_counter()
     try:
@@ -442,17 +697,35 @@ def _child_main(code_path: str, result_path: str, event_json: str) -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         outcome["import_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        outcome["return"] = module.handler(json.loads(event_json), None)
+        if options["patch"]:
+            exec(options["patch"], {"module": module})
+        outcome["baseline"] = _held()
+        for _ in range(options["runs"]):
+            run: dict[str, Any] = {}
+            remaining = options["remaining_ms"]
+            context = None if remaining is None else _Context(remaining)
+            started = time.perf_counter()
+            try:
+                run["return"] = module.handler(options["event"], context)
+            except Exception:
+                run["error"] = traceback.format_exc()
+            run["duration_s"] = time.perf_counter() - started
+            run.update(_held())
+            outcome["runs"].append(run)
+        last = outcome["runs"][-1]
+        outcome.update(
+            {k: last[k] for k in ("return", "error", "duration_s") if k in last}
+        )
+        status = 1 if "error" in last else 0
     except BaseException:
         status = 1
         outcome["error"] = traceback.format_exc()
-    outcome["duration_s"] = time.perf_counter() - started
+        outcome.setdefault("duration_s", time.perf_counter() - started)
     outcome.setdefault("import_s", outcome["duration_s"])
     sys.stdout.flush()
     Path(result_path).write_text(json.dumps(outcome, default=repr))
     # Lambda freezes the process after the handler returns instead of joining its threads;
-    # exiting at once keeps a straggling worker (a blocked resolver) from holding the run.
+    # exiting at once keeps anything the handler left behind from holding the run.
     os._exit(status)
 
 

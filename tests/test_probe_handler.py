@@ -22,7 +22,8 @@ import pytest
 from emf import EmfError, validate_emf
 
 TIMEOUT = 1.0
-# Room for thread start and scheduling around a deadline; far below a second timeout.
+# Room for the lookup's child process and scheduling around a deadline; far below a second
+# timeout. The time bounds themselves are measured by bench/bench_probe.py.
 MARGIN = 0.5
 PROBE_KEYS = [
     "level",
@@ -36,7 +37,7 @@ PROBE_KEYS = [
     "bytes",
     "error",
 ]
-DISCOVERY_KEYS = ["level", "event", "service", "name", "instances", "error", "detail"]
+DISCOVERY_KEYS = ["level", "event", "service", "name", "instances", "error"]
 COUNT_METRICS = ["DiscoveredInstances", "SuccessfulRequests", "FailedRequests"]
 
 
@@ -46,12 +47,20 @@ def run_probe(
     code_path: Path = harness.PROBE_SOURCE,
     *,
     blackhole_dns: bool = False,
+    resolver: str | None = None,
+    remaining_ms: int | None = None,
     **env: str,
 ) -> harness.RunResult:
     """Run the handler for one service and check the invariants of every run."""
     env.setdefault("PROBE_TIMEOUT_SECONDS", str(TIMEOUT))
     before_ms = int(time.time() * 1000)
-    result = world.run(code_path, world.env(service, **env), blackhole_dns=blackhole_dns)
+    result = world.run(
+        code_path,
+        world.env(service, **env),
+        blackhole_dns=blackhole_dns,
+        resolver=resolver,
+        remaining_ms=remaining_ms,
+    )
     after_ms = int(time.time() * 1000)
 
     assert result.exit_status == 0, result.error or result.stderr
@@ -254,21 +263,82 @@ def test_metric_namespace_comes_from_the_environment(probe_world: harness.ProbeW
     assert result.emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Custom/Probe"
 
 
+# Raises, in the reader of one instance's response, an error no branch of the probe expects.
+BUG_IN_ONE_READER = """
+original = module.Request.more
+def more(self, error):
+    yield from original(self, error)
+    if self.address == "127.0.0.3":
+        raise LookupError("a bug")
+module.Request.more = more
+"""
+
+
 def test_unexpected_error_costs_only_the_probe(probe_world: harness.ProbeWorld) -> None:
-    # http.client cannot encode a non-ASCII path: an error no handler branch expects.
-    result = run_probe(probe_world, "healthy", PROBE_PATH="/caf\u00e9")
-    assert {probe["error"] for probe in result.probes} == {"unexpected:UnicodeEncodeError"}
-    assert result.return_value["failed"] == 3
+    result = probe_world.run(
+        harness.PROBE_SOURCE, probe_world.env("healthy"), patch=BUG_IN_ONE_READER
+    )
+    assert result.exit_status == 0, result.error
+    assert {p["address"]: p["error"] for p in result.probes} == {
+        "127.0.0.2": None,
+        "127.0.0.3": "unexpected:LookupError",
+        "127.0.0.4": None,
+    }
+    assert result.emf[0]["FailedRequests"] == 1
 
 
-def test_missing_configuration_fails_the_invocation(probe_world: harness.ProbeWorld) -> None:
+BAD_CONFIGURATION = [
+    ("PROBE_STACK", None),
+    ("PROBE_STACK", ""),
+    ("PROBE_SERVICE_NAME", None),
+    ("PROBE_SERVICE_NAME", ""),
+    ("PROBE_SERVICE_NAME", "web app"),
+    ("PROBE_NAMESPACE", None),
+    ("PROBE_NAMESPACE", "caf\u00e9.internal"),
+    ("PROBE_METRIC_NAMESPACE", ""),
+    ("PROBE_METRIC_NAMESPACE", "n" * 256),
+    ("PROBE_TIMEOUT_SECONDS", "inf"),
+    ("PROBE_TIMEOUT_SECONDS", "nan"),
+    ("PROBE_TIMEOUT_SECONDS", "0"),
+    ("PROBE_TIMEOUT_SECONDS", "-1"),
+    ("PROBE_TIMEOUT_SECONDS", "2s"),
+    ("PROBE_PORT", "0"),
+    ("PROBE_PORT", "65536"),
+    ("PROBE_PORT", "http"),
+    ("PROBE_PATH", "health"),
+    ("PROBE_PATH", "/a b"),
+    ("PROBE_PATH", "/\r\nX-Injected: 1"),
+    ("PROBE_MAX_BODY_BYTES", "0"),
+    ("PROBE_MAX_BODY_BYTES", "64k"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value"), BAD_CONFIGURATION)
+def test_bad_configuration_fails_every_invocation_with_one_line_naming_it(
+    probe_world: harness.ProbeWorld, variable: str, value: str | None
+) -> None:
     # A misconfigured probe is the probe breaking: it shows in the Lambda Errors metric.
     env = probe_world.env("healthy")
-    del env["PROBE_SERVICE_NAME"]
-    result = probe_world.run(harness.PROBE_SOURCE, env)
+    env.pop(variable, None)
+    if value is not None:
+        env[variable] = value
+    result = probe_world.run(harness.PROBE_SOURCE, env, runs=2)
     assert result.exit_status == 1
-    assert result.error is not None and "KeyError: 'PROBE_SERVICE_NAME'" in result.error
-    assert result.stdout_lines == []
+    # The module imports (no init error, which Lambda would retry); each call says why.
+    assert len(result.runs) == 2 and all("error" in run for run in result.runs)
+    assert len(result.lines) == 2 and result.lines[0] == result.lines[1]
+    line = result.lines[0]
+    assert (line["level"], line["event"]) == ("ERROR", "config")
+    assert line["error"].startswith(f"{variable}=" if value else f"{variable} must be set")
+    assert result.error is not None and line["error"] in result.error
+    assert result.emf == []
+
+
+def test_configuration_is_read_once_at_cold_start(probe_world: harness.ProbeWorld) -> None:
+    fix_after_import = "import os; os.environ['PROBE_PORT'] = str(module.CONFIG)"
+    env = probe_world.env("healthy", PROBE_PORT="0")
+    result = probe_world.run(harness.PROBE_SOURCE, env, patch=fix_after_import)
+    assert result.lines[0]["error"] == "PROBE_PORT='0' must be 1-65535"
 
 
 def test_source_imports_only_the_standard_library() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import re
+import zlib
 from pathlib import Path
 
 import pytest
 from stack import of_type, props, template
 
 from infra_gen import Config
-from infra_gen.probe import handler_source
+from infra_gen.probe import handler_source, inline_code
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,10 +21,17 @@ def t() -> dict:
     return template()
 
 
-def test_inlined_code_is_the_lambda_file_byte_for_byte(t: dict) -> None:
+def test_inlined_code_runs_the_lambda_file_byte_for_byte(t: dict) -> None:
     source = (ROOT / "lambda" / "probe.py").read_text(encoding="utf-8")
     assert handler_source() == source
-    assert props(t, "ProbeFunction")["Code"] == {"ZipFile": source}
+    code = props(t, "ProbeFunction")["Code"]["ZipFile"]
+    assert code == inline_code()
+    # A comment, an import and one exec of the compressed file: nothing else runs.
+    comment, imports, loader, end = code.split("\n")
+    assert (comment[:2], imports, end) == ("# ", "import base64, zlib", "")
+    (packed,) = re.fullmatch(r'exec\(compile\(zlib\.decompress\(base64\.b85decode\("([^"]+)"\)\), '
+                             r'"probe\.py", "exec"\)\)', loader).groups()  # fmt: skip
+    assert zlib.decompress(base64.b85decode(packed)) == source.encode("utf-8")
 
 
 def test_function_runtime_and_handler(t: dict) -> None:
