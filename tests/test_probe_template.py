@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import zlib
 from pathlib import Path
@@ -32,6 +33,8 @@ def test_inlined_code_runs_the_lambda_file_byte_for_byte(t: dict) -> None:
     (packed,) = re.fullmatch(r'exec\(compile\(zlib\.decompress\(base64\.b85decode\("([^"]+)"\)\), '
                              r'"probe\.py", "exec"\)\)', loader).groups()  # fmt: skip
     assert zlib.decompress(base64.b85decode(packed)) == source.encode("utf-8")
+    # The comment names the file's digest: the deployed code can be matched by eye.
+    assert hashlib.sha256(source.encode("utf-8")).hexdigest() in comment
 
 
 def test_function_runtime_and_handler(t: dict) -> None:

@@ -8,6 +8,7 @@ and writes one log line per probe plus one Embedded Metric Format line per run.
 from __future__ import annotations
 
 import base64
+import hashlib
 import zlib
 from dataclasses import dataclass
 from importlib import resources
@@ -56,11 +57,15 @@ def inline_code() -> str:
 
     The source as text (about 14 KB, 17 KB in YAML) would push the largest template past
     CloudFormation's 51,200 bytes; compressed it takes about a third. The loader executes
-    exactly the file's bytes, as module ``index``.
+    exactly the file's bytes, as module ``index``, under the file's name, so tracebacks
+    give lines of ``lambda/probe.py``. The comment carries the file's SHA-256, so a
+    reviewer can match the deployed code with the repository without unpacking it.
     """
-    packed = base64.b85encode(zlib.compress(handler_source().encode("utf-8"), 9)).decode()
+    source = handler_source().encode("utf-8")
+    packed = base64.b85encode(zlib.compress(source, 9)).decode()
     return (
-        "# lambda/probe.py of infra_gen, compressed to fit the template; run as index.py\n"
+        f"# lambda/probe.py of infra_gen, sha256 {hashlib.sha256(source).hexdigest()}, "
+        "compressed to fit the template\n"
         "import base64, zlib\n"
         f'exec(compile(zlib.decompress(base64.b85decode("{packed}")), "probe.py", "exec"))\n'
     )
