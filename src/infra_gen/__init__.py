@@ -7,6 +7,7 @@ mapping; render it with :func:`render`. Each concern (``add_network``,
 :mod:`infra_gen.builder` documents; see README.
 """
 
+from . import ids
 from ._version import __version__
 from .alarms import Alarms, add_alarms
 from .builder import Stack, build_stack, build_template, new_template
@@ -56,6 +57,7 @@ __all__ = [
     "Service",
     "Stack",
     "__version__",
+    "ids",
     "add_alarms",
     "add_dashboard",
     "add_discovery",
