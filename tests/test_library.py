@@ -3,12 +3,17 @@ functions composed by hand, with the same bytes."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
 import itertools
+import textwrap
 from typing import Any
 
 import pytest
 from troposphere import Template
 
+import infra_gen
 from infra_gen import (
     Config,
     ConfigError,
@@ -139,3 +144,37 @@ def test_build_accepts_a_mapping_and_refuses_anything_else() -> None:
         build_stack({"service": {"cpu": 3}})
     with pytest.raises(ConfigError, match=r"^config: expected a Config or a mapping"):
         build_template("service.cpu=512")  # type: ignore[arg-type]
+
+
+def _undocumented(cls: type) -> list[str]:
+    """Fields and public methods of a handle or config class without a docstring."""
+    missing = []
+    (node,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
+    assert isinstance(node, ast.ClassDef)
+    for i, item in enumerate(node.body):
+        if isinstance(item, ast.AnnAssign) and "ClassVar" not in ast.unparse(item.annotation):
+            after = node.body[i + 1] if i + 1 < len(node.body) else None
+            documented = isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+            if not documented:
+                missing.append(f"{cls.__name__}.{ast.unparse(item.target)}")
+    for name, member in vars(cls).items():
+        function = member.fget if isinstance(member, property) else member
+        if inspect.isfunction(function) and not name.startswith("_"):
+            if not (function.__doc__ or "").strip():
+                missing.append(f"{cls.__name__}.{name}")
+    return missing
+
+
+def test_every_public_function_handle_and_field_has_a_docstring() -> None:
+    missing = []
+    for name in infra_gen.__all__:
+        obj = getattr(infra_gen, name)
+        if inspect.ismodule(obj) or not callable(obj):
+            continue
+        doc = obj.__doc__ or ""
+        # A dataclass without a docstring gets its signature as one.
+        if not doc.strip() or doc.startswith(f"{name}("):
+            missing.append(name)
+        if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+            missing += _undocumented(obj)
+    assert not missing

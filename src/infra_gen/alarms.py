@@ -49,8 +49,12 @@ LESS = "LessThanThreshold"
 
 @dataclass(frozen=True, eq=False)
 class Alarms:
+    """The alarm topic and the stack's alarms."""
+
     topic: sns.Topic
+    """The SNS topic every alarm notifies (``AlarmEmail`` subscribes to it)."""
     alarms: tuple[cloudwatch.Alarm, ...]
+    """The stack's own alarms."""
 
 
 def _dims(**dimensions: Any) -> list[cloudwatch.MetricDimension]:
@@ -60,6 +64,7 @@ def _dims(**dimensions: Any) -> list[cloudwatch.MetricDimension]:
 def add_alarms(
     t: Template, cfg: Config, *, load_balancer: LoadBalancer, service: Service, probe: Probe
 ) -> Alarms:
+    """Add the alarm topic, its policy and e-mail subscription, and the stack's alarms."""
     a = cfg.alarms
     email = add_parameter(
         t,

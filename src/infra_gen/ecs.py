@@ -68,11 +68,18 @@ LOG_MODE = {"mode": "non-blocking", "max-buffer-size": "25m"}
 
 @dataclass(frozen=True, eq=False)
 class Service:
+    """The ECS cluster and the nginx service; :meth:`admit` opens it to a client."""
+
     cluster: ecs.Cluster
+    """The cluster (FARGATE and FARGATE_SPOT, Container Insights on)."""
     service: ecs.Service
+    """The ECS service behind the target group, registered in Cloud Map."""
     task_definition: ecs.TaskDefinition
+    """The nginx task definition (read-only root file system, awslogs)."""
     security_group: ec2.SecurityGroup
+    """The tasks' group; clients get in through :meth:`admit`."""
     log_group: logs.LogGroup
+    """The containers' log group."""
     port: int
     """The container port, the only one the tasks' group ever opens."""
 
@@ -87,8 +94,15 @@ class Service:
     ) -> None:
         """Let ``client_group`` reach the tasks on the container port: both sides' rules.
 
-        Separate rule resources, so that neither group's definition refers to the
-        other. The client concern calls this and owns the two logical IDs.
+        Adds an ingress rule to the tasks' group (``ingress_id``) and an egress rule
+        to ``client_group`` (``egress_id``), separate resources so that neither
+        group's definition refers to the other. The client concern calls this and
+        owns the two logical IDs; ``description`` names the client in the rule's
+        description ("Container port from the <description>"). The load balancer
+        and the probe are admitted this way::
+
+            service.admit(t, bastion_group, ingress_id="EcsServiceIngressFromBastion",
+                          egress_id="BastionEgressToService", description="bastion")
         """
         t.add_resource(
             ec2.SecurityGroupIngress(
@@ -123,6 +137,8 @@ def add_service(
     discovery: Discovery,
     log_settings: LogSettings,
 ) -> Service:
+    """Add the cluster, the task definition with its roles and log group, the tasks'
+    security group and the service, and admit the load balancer to the tasks."""
     image, cpu, memory = _add_parameters(t, cfg)
     port = cfg.service.container_port
 

@@ -104,11 +104,18 @@ class _Principals(Principal):
 
 @dataclass(frozen=True, eq=False)
 class LoadBalancer:
+    """The internet-facing ALB and what hangs off it."""
+
     security_group: ec2.SecurityGroup
+    """The ALB's group: listener ports from the internet, egress added by its targets."""
     load_balancer: elb.LoadBalancer
+    """The Application Load Balancer."""
     target_group: elb.TargetGroup
+    """The service's target group (IP targets on the container port)."""
     http_listener: elb.Listener
+    """Port 80: forwards, or redirects to HTTPS when a certificate is given."""
     https_listener: elb.Listener
+    """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``)."""
 
     @property
     def active_listener(self) -> If:
@@ -117,6 +124,7 @@ class LoadBalancer:
 
 
 def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBalancer:
+    """Add the ALB, its group, target group, listeners and (optionally) its log bucket."""
     certificate = add_parameter(
         t,
         CERTIFICATE_ARN,

@@ -51,11 +51,18 @@ def handler_source() -> str:
 
 @dataclass(frozen=True, eq=False)
 class Probe:
+    """The scheduled probe function and what it writes."""
+
     function: awslambda.Function
+    """The probe function (in the VPC, inline code from ``lambda/probe.py``)."""
     rule: events.Rule
+    """The EventBridge schedule rule that runs it."""
     log_group: logs.LogGroup
+    """Its log group: one line per probed task."""
     security_group: ec2.SecurityGroup
+    """Its group: egress to the tasks' container port only."""
     metric_namespace: str
+    """CloudWatch namespace of its custom (EMF) metrics."""
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
 
@@ -69,6 +76,8 @@ def add_probe(
     service: Service,
     log_settings: LogSettings,
 ) -> Probe:
+    """Add the probe function, its role, group, log group and schedule, and admit it
+    to the tasks."""
     schedule = add_parameter(
         t,
         SCHEDULE,
