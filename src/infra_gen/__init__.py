@@ -9,7 +9,15 @@ mapping; render it with :func:`render`. Each concern (``add_network``,
 
 from . import ids
 from ._version import __version__
-from .alarms import Alarms, add_alarms
+from .alarms import (
+    GREATER,
+    GREATER_OR_EQUAL,
+    LESS,
+    LESS_OR_EQUAL,
+    Alarms,
+    AlarmSpec,
+    add_alarms,
+)
 from .builder import Stack, build_stack, build_template, new_template
 from .cloudmap import Discovery, add_discovery
 from .config import (
@@ -28,13 +36,19 @@ from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
 from .loggroups import LogSettings, add_log_settings
+from .metrics import Metric, MetricMath
 from .network import Network, add_network
 from .outputs import Outputs, add_outputs
 from .probe import Probe, add_probe
-from .render import render
+from .render import TemplateTooLarge, check_size, render
 from .scaling import Scaling, add_scaling
 
 __all__ = [
+    "GREATER",
+    "GREATER_OR_EQUAL",
+    "LESS",
+    "LESS_OR_EQUAL",
+    "AlarmSpec",
     "Alarms",
     "AlarmsConfig",
     "ClusterConfig",
@@ -52,10 +66,13 @@ __all__ = [
     "Discovery",
     "LoadBalancer",
     "LogSettings",
+    "Metric",
+    "MetricMath",
     "Network",
     "Outputs",
     "Service",
     "Stack",
+    "TemplateTooLarge",
     "__version__",
     "ids",
     "add_alarms",
@@ -69,6 +86,7 @@ __all__ = [
     "add_scaling",
     "add_service",
     "build_stack",
+    "check_size",
     "build_template",
     "new_template",
     "render",

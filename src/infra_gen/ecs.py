@@ -32,6 +32,7 @@ from .cloudmap import Discovery
 from .config import FARGATE_TASK_SIZES, IMAGE_PATTERN, Config
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
+from .metrics import Metric
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
 
@@ -82,6 +83,19 @@ class Service:
     """The containers' log group."""
     port: int
     """The container port, the only one the tasks' group ever opens."""
+
+    def metric(self, name: str, statistic: str = "Average") -> Metric:
+        """An ``AWS/ECS`` metric of the service: ``CPUUtilization`` or ``MemoryUtilization``."""
+        return Metric("AWS/ECS", name, self._dimensions, statistic)
+
+    def insights_metric(self, name: str, statistic: str = "Average") -> Metric:
+        """A Container Insights metric of the service, e.g. ``RunningTaskCount``,
+        ``DesiredTaskCount``, ``NetworkRxBytes``."""
+        return Metric("ECS/ContainerInsights", name, self._dimensions, statistic)
+
+    @property
+    def _dimensions(self) -> tuple[tuple[str, object], ...]:
+        return (("ClusterName", self.cluster.ref()), ("ServiceName", GetAtt(self.service, "Name")))
 
     def admit(
         self,

@@ -26,6 +26,7 @@ from troposphere import (
 from troposphere import elasticloadbalancingv2 as elb
 
 from .config import Config
+from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
 from .scanner import skip_checks
@@ -116,6 +117,24 @@ class LoadBalancer:
     """Port 80: forwards, or redirects to HTTPS when a certificate is given."""
     https_listener: elb.Listener
     """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``)."""
+
+    def metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/ApplicationELB`` metric of the load balancer, e.g. ``RequestCount``,
+        ``HTTPCode_ELB_5XX_Count``, ``RejectedConnectionCount``."""
+        return Metric("AWS/ApplicationELB", name, (("LoadBalancer", self._full_name),), statistic)
+
+    def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/ApplicationELB`` metric of the service's target group, e.g.
+        ``HTTPCode_Target_5XX_Count``, ``UnHealthyHostCount``, ``TargetResponseTime``."""
+        dimensions = (
+            ("TargetGroup", GetAtt(self.target_group, "TargetGroupFullName")),
+            ("LoadBalancer", self._full_name),
+        )
+        return Metric("AWS/ApplicationELB", name, dimensions, statistic)
+
+    @property
+    def _full_name(self) -> GetAtt:
+        return GetAtt(self.load_balancer, "LoadBalancerFullName")
 
     @property
     def active_listener(self) -> If:

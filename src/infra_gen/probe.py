@@ -20,6 +20,7 @@ from .cloudmap import Discovery
 from .config import PROBE_SCHEDULES, Config
 from .ecs import Service
 from .loggroups import LogSettings
+from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_PROBE, add_parameter
 from .scanner import skip_checks
@@ -65,6 +66,20 @@ class Probe:
     """CloudWatch namespace of its custom (EMF) metrics."""
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
+
+    def metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """A custom metric the probe writes: ``SuccessfulRequests``, ``FailedRequests``,
+        ``DiscoveredInstances`` or ``Latency`` (ms)."""
+        dimensions = (
+            (STACK_DIMENSION, Ref("AWS::StackName")),
+            (SERVICE_DIMENSION, self.service_name),
+        )
+        return Metric(self.metric_namespace, name, dimensions, statistic)
+
+    def function_metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/Lambda`` metric of the probe function, e.g. ``Invocations``, ``Errors``,
+        ``Throttles``, ``Duration``."""
+        return Metric("AWS/Lambda", name, (("FunctionName", self.function.ref()),), statistic)
 
 
 def add_probe(
