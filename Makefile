@@ -4,6 +4,7 @@
 # and, for CI publishing (see .github/workflows/publish.yml):
 #   make artifact      checks out/ is current, lints it, writes out/SHA256SUMS
 #   make constraints   re-resolves the pinned runtime dependencies
+#   make docs          writes the API reference (pdoc) to build/docs
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ CONSTRAINTS := constraints/runtime.txt
 LINT_REGIONS := us-east-1 eu-west-1 ap-southeast-2
 STALE := echo "infra-gen: out/ is stale: run 'make stack' and commit out/" >&2; exit 1
 
-.PHONY: stack artifact constraints test services bench clean
+.PHONY: stack artifact constraints test services bench docs clean
 
 # A project-local venv: it does not see the system site-packages.
 $(BIN)/python:
@@ -47,6 +48,11 @@ artifact: $(VENV)/.installed $(BIN)/cfn-lint
 
 constraints:
 	PYTHON=$(PYTHON) ./scripts/refresh-constraints.sh
+
+# The API reference from the docstrings; pdoc comes with the docs extra only.
+docs: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs]'
+	PYTHON=$(BIN)/python ./scripts/build-docs.sh build/docs
 
 services:
 	./scripts/install-services.sh

@@ -297,3 +297,32 @@ def test_deep_toml_is_refused_without_exhausting_the_stack(depth: int) -> None:
             parse_toml(text, "stack.toml")
     nested = "v = " + "[" * 30 + "]" * 30  # within the limit: parsed, then refused by type
     assert parse_toml(nested, "stack.toml")["v"]
+
+
+def test_sections_take_lists_where_they_hold_sequences() -> None:
+    from infra_gen import NetworkConfig
+
+    given = NetworkConfig(az_count=2, subnet_cidrs=["10.0.0.0/24", "10.0.1.0/24"])
+    assert given.subnet_cidrs == ("10.0.0.0/24", "10.0.1.0/24")
+    assert given == NetworkConfig(az_count=2, subnet_cidrs=("10.0.0.0/24", "10.0.1.0/24"))
+    with pytest.raises(ConfigError, match=r"^network.subnet_cidrs: expected a list of strings, "
+                       r"got \['10.0.0.0/24', 5\]$"):  # fmt: skip
+        NetworkConfig(subnet_cidrs=["10.0.0.0/24", 5])
+
+
+def test_with_changes_derives_a_validated_copy() -> None:
+    base = Config.from_mapping({"network": {"az_count": 3}})
+    changed = base.with_changes({"service": {"cpu": 512, "memory": 1024}})
+    assert (changed.service.cpu, changed.service.memory) == (512, 1024)
+    assert changed.network.az_count == 3 and changed.service.image == base.service.image
+    assert base.service.cpu == 256  # the original is untouched
+    assert changed.digest() == Config.from_mapping(
+        {"network": {"az_count": 3}, "service": {"cpu": 512, "memory": 1024}}
+    ).digest()
+    # Validated as a whole: a change that contradicts a kept value is refused.
+    with pytest.raises(ConfigError, match=r"^service.memory: "):
+        base.with_changes({"service": {"cpu": 4096}})
+    with pytest.raises(ConfigError, match=r"^service.cpux: unknown key \(did you mean 'cpu'"):
+        base.with_changes({"service": {"cpux": 1}})
+    with pytest.raises(ConfigError, match=r"^service: expected a table of keys"):
+        base.with_changes({"service": 5})  # type: ignore[dict-item]

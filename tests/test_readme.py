@@ -8,21 +8,33 @@ import sys
 from pathlib import Path
 
 import yaml
+from stack import lint_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_library_example_runs_and_adds_its_resource() -> None:
-    (example,) = [
-        b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "build_template" in b
-    ]
-    result = subprocess.run(
-        [sys.executable, "-c", example], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert "BastionSecurityGroup:" in result.stdout
-    assert "EcsCluster:" in result.stdout
+# What each README block must show: (a line of its output, a resource it adds or None).
+BLOCKS = {
+    "admit": ("BastionEgressToService:", "EcsServiceIngressFromBastion:"),
+    "add_alarm": ("AlarmNoTraffic:", "Namespace: AWS/ApplicationELB"),
+    "with_changes": ("service.memory: ", None),
+}
+
+
+def test_every_python_block_runs_and_the_templates_it_prints_lint_clean() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert sorted(k for k in BLOCKS if any(f".{k}(" in b for b in blocks)) == sorted(BLOCKS)
+    for block in blocks:
+        result = subprocess.run(
+            [sys.executable, "-c", block], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        (key,) = [k for k in BLOCKS if f".{k}(" in block]
+        for expected in filter(None, BLOCKS[key]):
+            assert expected in result.stdout, (key, expected)
+        if result.stdout.startswith("AWSTemplateFormatVersion"):
+            assert lint_findings(result.stdout) == [], key
 
 
 def test_two_commands_exist_and_ci_runs_the_test_one() -> None:
@@ -41,7 +53,8 @@ def test_two_commands_exist_and_ci_runs_the_test_one() -> None:
 def test_every_public_name_is_documented() -> None:
     import infra_gen
 
-    for name in ("build_template", "render", "add_network", "add_probe", "add_alarms"):
+    for name in ("build_stack", "build_template", "render", "check_size", "add_network",
+                 "add_probe", "add_alarms", "add_outputs", "AlarmSpec"):  # fmt: skip
         assert name in infra_gen.__all__ and name in README
 
 

@@ -6,21 +6,24 @@ literal names) and its description tells the person on call where to look first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
-from troposphere import Equals, GetAtt, If, Not, Or, Ref, Sub, Template, cloudwatch, sns
+from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, sns
 
 from .config import PROBE_SCHEDULES, Config, probe_alarm_period
 from .ecs import Service
 from .loadbalancer import LoadBalancer
+from .metrics import Metric, MetricMath
 from .params import GROUP_ALARMS, add_parameter
-from .probe import SCHEDULE, SERVICE_DIMENSION, STACK_DIMENSION, Probe
+from .probe import SCHEDULE, Probe
 from .scanner import skip_checks
 
-__all__ = ["Alarms", "add_alarms"]
+__all__ = [
+    "AlarmSpec", "Alarms", "add_alarms", "GREATER", "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL",
+]  # fmt: skip
 
 TOPIC = "AlarmTopic"
 TOPIC_POLICY = "AlarmTopicPolicy"
@@ -45,22 +48,182 @@ SERVICE_MEMORY = "AlarmServiceMemory"
 GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
 GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
+LESS_OR_EQUAL = "LessThanOrEqualToThreshold"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AlarmSpec:
+    """One alarm as data: what it watches, when it fires, where to look first.
+
+    Unset fields take the stack's defaults (:class:`Alarms`); a metric math alarm
+    reads its inputs over ``period``.
+    """
+
+    logical_id: str
+    """The alarm's logical ID (public API once deployed)."""
+    metric: Metric | MetricMath
+    """What it watches: from a handle, e.g. ``load_balancer.target_metric(...)``."""
+    comparison: str
+    """``GREATER``, ``GREATER_OR_EQUAL``, ``LESS`` or ``LESS_OR_EQUAL`` (CloudWatch's names)."""
+    threshold: float
+    """The value the comparison is against."""
+    description: str
+    """What is wrong and where to look first: the on-call person reads it in the e-mail."""
+    treat_missing_data: str = "notBreaching"
+    """``notBreaching`` (default), ``breaching``, ``ignore`` or ``missing``."""
+    period: int | If | None = None
+    """Seconds per datapoint; default ``alarms.period_seconds``."""
+    evaluation_periods: int | None = None
+    """Periods per evaluation; default ``alarms.evaluation_periods``."""
+    datapoints_to_alarm: int | None = None
+    """Breaching periods that raise it; default ``alarms.datapoints_to_alarm``."""
 
 
 @dataclass(frozen=True, eq=False)
 class Alarms:
+    """The alarm topic, the stack's alarms and its defaults for more of them."""
+
     topic: sns.Topic
+    """The SNS topic every alarm notifies (``AlarmEmail`` subscribes to it)."""
     alarms: tuple[cloudwatch.Alarm, ...]
+    """The stack's own alarms."""
+    period: int
+    """Default seconds per datapoint (``alarms.period_seconds``)."""
+    evaluation_periods: int
+    """Default periods per evaluation (``alarms.evaluation_periods``)."""
+    datapoints_to_alarm: int
+    """Default breaching periods that raise an alarm (``alarms.datapoints_to_alarm``)."""
 
+    def add_alarm(self, t: Template, spec: AlarmSpec) -> cloudwatch.Alarm:
+        """Add the alarm ``spec`` describes, notifying the topic on ALARM and on OK.
 
-def _dims(**dimensions: Any) -> list[cloudwatch.MetricDimension]:
-    return [cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()]
+        Period, evaluation periods and datapoints default to the stack's. Call
+        :func:`infra_gen.check_size` after adding several: each alarm costs about
+        700 bytes of the template's 51,200.
+        """
+        period = self.period if spec.period is None else spec.period
+        props: dict[str, Any] = {
+            "AlarmDescription": spec.description,
+            "AlarmActions": [self.topic.ref()],
+            "OKActions": [self.topic.ref()],
+            "EvaluationPeriods": spec.evaluation_periods or self.evaluation_periods,
+            "DatapointsToAlarm": spec.datapoints_to_alarm or self.datapoints_to_alarm,
+            "ComparisonOperator": spec.comparison,
+            "Threshold": spec.threshold,
+            "TreatMissingData": spec.treat_missing_data,
+        }
+        if isinstance(spec.metric, MetricMath):  # the period is set per query
+            props["Metrics"] = spec.metric.queries(period)
+        else:
+            props.update(spec.metric.alarm_properties(), Period=period)
+        return t.add_resource(cloudwatch.Alarm(spec.logical_id, **props))
 
 
 def add_alarms(
     t: Template, cfg: Config, *, load_balancer: LoadBalancer, service: Service, probe: Probe
 ) -> Alarms:
+    """Add the alarm topic, its policy and e-mail subscription, and the stack's alarms."""
+    topic = _add_topic(t, cfg)
     a = cfg.alarms
+    handle = Alarms(
+        topic=topic,
+        alarms=(),
+        period=a.period_seconds,
+        evaluation_periods=a.evaluation_periods,
+        datapoints_to_alarm=a.datapoints_to_alarm,
+    )
+    specs = _specs(cfg, _probe_period(t, cfg), load_balancer, service, probe)
+    return replace(handle, alarms=tuple(handle.add_alarm(t, spec) for spec in specs))
+
+
+def _specs(
+    cfg: Config, per_run: int | If, lb: LoadBalancer, service: Service, probe: Probe
+) -> list[AlarmSpec]:
+    """The stack's alarms, one row each. ``per_run``: the probe's runs are once per
+    schedule interval, so its per-run alarms take periods of at least one interval
+    (the window of evaluation_periods periods then holds at least that many runs,
+    whatever schedule ProbeSchedule picks at deploy time)."""
+    a = cfg.alarms
+    missing_tasks = MetricMath(
+        expression="desired - running", label="Tasks missing", result_id="missing",
+        inputs=(("desired", service.insights_metric("DesiredTaskCount")),
+                ("running", service.insights_metric("RunningTaskCount"))),
+    )  # fmt: skip
+    return [
+        AlarmSpec(
+            logical_id=PROBE_FAILED_REQUESTS, metric=probe.metric("FailedRequests"),
+            comparison=GREATER_OR_EQUAL, threshold=a.probe_failed_requests, period=per_run,
+            description="Probe requests to tasks fail. Look first at the probe log group: "
+            "one line per task with its error.",
+        ),
+        AlarmSpec(
+            logical_id=PROBE_NO_INSTANCES, metric=probe.metric("DiscoveredInstances", "Minimum"),
+            comparison=LESS, threshold=1, period=per_run,
+            description="The probe finds no task in Cloud Map DNS. Look first at the ECS "
+            "service events.",
+        ),
+        # No data is the symptom here: a probe that stops running must alarm.
+        AlarmSpec(
+            logical_id=PROBE_NOT_RUNNING, metric=probe.function_metric("Invocations"),
+            comparison=LESS, threshold=1, treat_missing_data="breaching",
+            period=a.probe_missing_minutes * 60, evaluation_periods=1, datapoints_to_alarm=1,
+            description="The probe has not run: the service is unwatched. Look first at the "
+            "schedule rule.",
+        ),
+        AlarmSpec(
+            logical_id=PROBE_ERRORS, metric=probe.function_metric("Errors"),
+            comparison=GREATER_OR_EQUAL, threshold=1, period=per_run,
+            description="The probe function itself fails. Look first at the probe log group "
+            "for the error.",
+        ),
+        AlarmSpec(
+            logical_id=PROBE_THROTTLES, metric=probe.function_metric("Throttles"),
+            comparison=GREATER_OR_EQUAL, threshold=1, period=per_run,
+            description="The probe is throttled. Look first at the account's Lambda "
+            "concurrent executions.",
+        ),
+        AlarmSpec(
+            logical_id=LOAD_BALANCER_5XX, metric=lb.metric("HTTPCode_ELB_5XX_Count"),
+            comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
+            description="The load balancer answers 5xx itself. Look first at the target "
+            "group's health.",
+        ),
+        AlarmSpec(
+            logical_id=TARGET_5XX, metric=lb.target_metric("HTTPCode_Target_5XX_Count"),
+            comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
+            description="Tasks answer 5xx. Look first at the service log group for the "
+            "failing requests.",
+        ),
+        AlarmSpec(
+            logical_id=UNHEALTHY_TARGETS, metric=lb.target_metric("UnHealthyHostCount", "Maximum"),
+            comparison=GREATER_OR_EQUAL, threshold=1,
+            description="Targets fail the health check. Look first at the target group's "
+            "target health.",
+        ),
+        AlarmSpec(
+            logical_id=RESPONSE_TIME, metric=lb.target_metric("TargetResponseTime", "p90"),
+            comparison=GREATER, threshold=a.response_time_seconds,
+            description="p90 response time is degraded. Look first at the service CPU and "
+            "task count.",
+        ),
+        AlarmSpec(
+            logical_id=RUNNING_TASKS, metric=missing_tasks, comparison=GREATER, threshold=0,
+            description="Fewer tasks run than desired. Look first at the ECS service events.",
+        ),
+        AlarmSpec(
+            logical_id=SERVICE_CPU, metric=service.metric("CPUUtilization"),
+            comparison=GREATER, threshold=a.cpu_percent,
+            description="Service CPU saturates. Look first at the dashboard's request count.",
+        ),
+        AlarmSpec(
+            logical_id=SERVICE_MEMORY, metric=service.metric("MemoryUtilization"),
+            comparison=GREATER, threshold=a.memory_percent,
+            description="Service memory saturates. Look first at the stopped tasks' reasons.",
+        ),
+    ]  # fmt: skip
+
+
+def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     email = add_parameter(
         t,
         EMAIL,
@@ -68,7 +231,7 @@ def add_alarms(
         label="Alarm e-mail (optional)",
         description="Subscribes this address to the alarm topic; empty subscribes no one.",
         Type="String",
-        Default=a.email,
+        Default=cfg.alarms.email,
         AllowedPattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
         ConstraintDescription="must be empty or an e-mail address",
     )
@@ -113,132 +276,7 @@ def add_alarms(
             Endpoint=email.ref(),
         )
     )
-
-    common = {
-        "AlarmActions": [topic.ref()],
-        "OKActions": [topic.ref()],
-        "EvaluationPeriods": a.evaluation_periods,
-        "DatapointsToAlarm": a.datapoints_to_alarm,
-    }
-    probe_dims = _dims(
-        **{STACK_DIMENSION: Ref("AWS::StackName"), SERVICE_DIMENSION: probe.service_name}
-    )
-    function_dims = _dims(FunctionName=probe.function.ref())
-    lb_name = GetAtt(load_balancer.load_balancer, "LoadBalancerFullName")
-    tg_name = GetAtt(load_balancer.target_group, "TargetGroupFullName")
-    lb_dims = _dims(LoadBalancer=lb_name)
-    tg_dims = _dims(TargetGroup=tg_name, LoadBalancer=lb_name)
-    service_dims = _dims(
-        ClusterName=service.cluster.ref(), ServiceName=GetAtt(service.service, "Name")
-    )
-
-    # The probe runs once per schedule interval, so the per-run alarms take periods of
-    # at least one interval: the window of evaluation_periods periods then holds at
-    # least evaluation_periods runs, whatever schedule ProbeSchedule picks at deploy time.
-    per_run = {"Period": _probe_period(t, cfg)}
-
-    def alarm(logical_id: str, description: str, **props: Any) -> cloudwatch.Alarm:
-        if "Metrics" not in props:  # a metric math alarm sets the period per query
-            props.setdefault("Period", a.period_seconds)
-        return t.add_resource(
-            cloudwatch.Alarm(logical_id, AlarmDescription=description, **{**common, **props})
-        )
-
-    alarms = [
-        alarm(
-            PROBE_FAILED_REQUESTS,
-            "Probe requests to tasks fail. Look first at the probe log group: one line per "
-            "task with its error.",
-            Namespace=probe.metric_namespace, MetricName="FailedRequests", Dimensions=probe_dims,
-            Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
-            Threshold=a.probe_failed_requests, TreatMissingData="notBreaching", **per_run,
-        ),
-        alarm(
-            PROBE_NO_INSTANCES,
-            "The probe finds no task in Cloud Map DNS. Look first at the ECS service events.",
-            Namespace=probe.metric_namespace, MetricName="DiscoveredInstances",
-            Dimensions=probe_dims, Statistic="Minimum", ComparisonOperator=LESS, Threshold=1,
-            TreatMissingData="notBreaching", **per_run,
-        ),
-        # No data is the symptom here: a probe that stops running must alarm.
-        alarm(
-            PROBE_NOT_RUNNING,
-            "The probe has not run: the service is unwatched. Look first at the schedule rule.",
-            Namespace="AWS/Lambda", MetricName="Invocations", Dimensions=function_dims,
-            Statistic="Sum", ComparisonOperator=LESS, Threshold=1, TreatMissingData="breaching",
-            Period=a.probe_missing_minutes * 60, EvaluationPeriods=1, DatapointsToAlarm=1,
-        ),
-        alarm(
-            PROBE_ERRORS,
-            "The probe function itself fails. Look first at the probe log group for the error.",
-            Namespace="AWS/Lambda", MetricName="Errors", Dimensions=function_dims,
-            Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
-            TreatMissingData="notBreaching", **per_run,
-        ),
-        alarm(
-            PROBE_THROTTLES,
-            "The probe is throttled. Look first at the account's Lambda concurrent executions.",
-            Namespace="AWS/Lambda", MetricName="Throttles", Dimensions=function_dims,
-            Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
-            TreatMissingData="notBreaching", **per_run,
-        ),
-        alarm(
-            LOAD_BALANCER_5XX,
-            "The load balancer answers 5xx itself. Look first at the target group's health.",
-            Namespace="AWS/ApplicationELB", MetricName="HTTPCode_ELB_5XX_Count",
-            Dimensions=lb_dims, Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
-            Threshold=a.alb_5xx_count, TreatMissingData="notBreaching",
-        ),
-        alarm(
-            TARGET_5XX,
-            "Tasks answer 5xx. Look first at the service log group for the failing requests.",
-            Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
-            Dimensions=tg_dims, Statistic="Sum", ComparisonOperator=GREATER_OR_EQUAL,
-            Threshold=a.alb_5xx_count, TreatMissingData="notBreaching",
-        ),
-        alarm(
-            UNHEALTHY_TARGETS,
-            "Targets fail the health check. Look first at the target group's target health.",
-            Namespace="AWS/ApplicationELB", MetricName="UnHealthyHostCount", Dimensions=tg_dims,
-            Statistic="Maximum", ComparisonOperator=GREATER_OR_EQUAL, Threshold=1,
-            TreatMissingData="notBreaching",
-        ),
-        alarm(
-            RESPONSE_TIME,
-            "p90 response time is degraded. Look first at the service CPU and task count.",
-            Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime", Dimensions=tg_dims,
-            ExtendedStatistic="p90", ComparisonOperator=GREATER,
-            Threshold=a.response_time_seconds, TreatMissingData="notBreaching",
-        ),
-        alarm(
-            RUNNING_TASKS,
-            "Fewer tasks run than desired. Look first at the ECS service events.",
-            Metrics=[
-                _insights("desired", "DesiredTaskCount", service_dims, a.period_seconds),
-                _insights("running", "RunningTaskCount", service_dims, a.period_seconds),
-                cloudwatch.MetricDataQuery(
-                    Id="missing", Expression="desired - running", Label="Tasks missing",
-                    ReturnData=True,
-                ),
-            ],
-            ComparisonOperator=GREATER, Threshold=0, TreatMissingData="notBreaching",
-        ),
-        alarm(
-            SERVICE_CPU,
-            "Service CPU saturates. Look first at the dashboard's request count.",
-            Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=service_dims,
-            Statistic="Average", ComparisonOperator=GREATER, Threshold=a.cpu_percent,
-            TreatMissingData="notBreaching",
-        ),
-        alarm(
-            SERVICE_MEMORY,
-            "Service memory saturates. Look first at the stopped tasks' reasons.",
-            Namespace="AWS/ECS", MetricName="MemoryUtilization", Dimensions=service_dims,
-            Statistic="Average", ComparisonOperator=GREATER, Threshold=a.memory_percent,
-            TreatMissingData="notBreaching",
-        ),
-    ]  # fmt: skip
-    return Alarms(topic=topic, alarms=tuple(alarms))
+    return topic
 
 
 def _probe_period(t: Template, cfg: Config) -> int | If:
@@ -262,19 +300,3 @@ def _probe_period(t: Template, cfg: Config) -> int | If:
         value = If(name, period, value)
     return value
 
-
-def _insights(
-    query_id: str, name: str, dims: list[cloudwatch.MetricDimension], period: int
-) -> cloudwatch.MetricDataQuery:
-    """A Container Insights service metric, as a metric math input."""
-    return cloudwatch.MetricDataQuery(
-        Id=query_id,
-        MetricStat=cloudwatch.MetricStat(
-            Metric=cloudwatch.Metric(
-                Namespace="ECS/ContainerInsights", MetricName=name, Dimensions=dims
-            ),
-            Period=period,
-            Stat="Average",
-        ),
-        ReturnData=False,
-    )

@@ -23,7 +23,7 @@ from typing import Any, Literal, NoReturn
 from ._version import __version__
 from .builder import build_template
 from .config import Config, ConfigError, parse_setting, parse_toml
-from .render import FORMATS, INLINE_TEMPLATE_LIMIT, render
+from .render import FORMATS, INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
 
 __all__ = ["main", "load_config"]
 
@@ -152,12 +152,11 @@ def _size_hint(cfg: Config) -> str:
     return "; ".join(hints)
 
 
-def _check_size(data: bytes, fmt: str, cfg: Config) -> None:
-    if len(data) > INLINE_TEMPLATE_LIMIT:
-        raise _Failure(
-            f"the {fmt.upper()} template is {len(data):,} bytes, over the "
-            f"{INLINE_TEMPLATE_LIMIT:,} CloudFormation accepts inline: {_size_hint(cfg)}"
-        )
+def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config) -> None:
+    try:
+        check_size(data, fmt)
+    except TemplateTooLarge as e:
+        raise _Failure(f"{e}: {_size_hint(cfg)}") from None
 
 
 def _diff_lines(text: str, fmt: str) -> list[str]:

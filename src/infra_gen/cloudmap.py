@@ -21,15 +21,21 @@ SERVICE = "DiscoveryService"
 
 @dataclass(frozen=True, eq=False)
 class Discovery:
+    """Cloud Map: the private DNS namespace and the service the tasks register in."""
+
     namespace: servicediscovery.PrivateDnsNamespace
+    """The private DNS namespace in the VPC."""
     service: servicediscovery.Service
+    """The Cloud Map service (A records, multivalue) the ECS service registers tasks in."""
 
     @property
     def service_name(self) -> GetAtt:
+        """The Cloud Map service's name, as a ``GetAtt``."""
         return GetAtt(self.service, "Name")
 
     @property
     def namespace_name(self) -> str:
+        """The namespace's DNS name, e.g. ``infra-gen.internal``."""
         # PrivateDnsNamespace has no Name attribute; the name is fixed at generation time.
         return str(self.namespace.Name)
 
@@ -40,6 +46,7 @@ class Discovery:
 
 
 def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
+    """Add the namespace in the VPC and the service the tasks register in."""
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
             NAMESPACE,

@@ -240,9 +240,13 @@ class _Section:
         hints = _hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             key = f"{self.section}.{f.name}"
-            value = getattr(self, f.name)
+            value = given = getattr(self, f.name)
+            if typing.get_origin(hints[f.name]) is tuple and isinstance(value, list):
+                # A list is the natural spelling in Python as in TOML; stored as a tuple.
+                value = tuple(value)
+                object.__setattr__(self, f.name, value)
             if not _type_ok(value, hints[f.name]):
-                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {_show(value)}")
+                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {_show(given)}")
             for text in value if isinstance(value, tuple) else (value,):
                 if isinstance(text, str):
                     _check_text(key, text)
@@ -259,12 +263,7 @@ class _Section:
         for key in sorted(data):
             if key not in names:
                 raise ConfigError(f"{cls.section}.{key}", _unknown(key, names))
-        hints = _hints(cls)
-        values = {
-            k: tuple(v) if typing.get_origin(hints[k]) is tuple and isinstance(v, list) else v
-            for k, v in data.items()
-        }
-        return cls(**values)
+        return cls(**data)
 
 
 def _unknown(key: str, allowed: list[str]) -> str:
@@ -619,13 +618,21 @@ class Config:
     """The whole stack's configuration. ``Config()`` is the documented default stack."""
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    """``[network]``: the VPC and its subnets."""
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    """``[cluster]``: the Fargate / Fargate Spot mix."""
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    """``[service]``: image, task size, port, health check, logs."""
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    """``[discovery]``: the Cloud Map namespace and record TTL."""
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    """``[probe]``: the probe's schedule, request and metrics."""
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    """``[alarms]``: alarm periods and thresholds."""
     scaling: ScalingConfig = field(default_factory=ScalingConfig)
+    """``[scaling]``: task count range and scaling targets."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    """``[security]``: hardening switches."""
 
     def __post_init__(self) -> None:
         for name, cls in _SECTIONS.items():
@@ -676,6 +683,23 @@ class Config:
                 raise ConfigError(name, f"expected a table of keys, got {_show(value)}")
             sections[name] = _SECTIONS[name].from_mapping(value)
         return cls(**sections)
+
+    def with_changes(self, changes: Mapping[str, Mapping[str, Any]]) -> Config:
+        """A copy with ``changes`` (nested like ``from_mapping``'s input) applied, validated
+        again as a whole: ``cfg.with_changes({"service": {"cpu": 512, "memory": 1024}})``.
+
+        Keys not named keep their values; a bad key or value raises :class:`ConfigError`.
+        """
+        if not isinstance(changes, Mapping):
+            raise ConfigError("config", f"expected a mapping of sections, got {_show(changes)}")
+        merged: dict[str, Any] = self.to_mapping()
+        for name in sorted(changes):
+            value = changes[name]
+            if name in merged and isinstance(value, Mapping):
+                merged[name] = {**merged[name], **value}
+            else:
+                merged[name] = value  # from_mapping names what is wrong with it
+        return Config.from_mapping(merged)
 
     def to_mapping(self) -> dict[str, dict[str, Any]]:
         """The nested mapping form, as ``from_mapping`` reads it."""

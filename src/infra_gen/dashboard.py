@@ -12,7 +12,7 @@ from .ecs import Service
 from .loadbalancer import OTHER_PARTITION_REGIONS, LoadBalancer
 from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
 
-__all__ = ["add_dashboard"]
+__all__ = ["Dashboard", "add_dashboard"]
 
 DASHBOARD = "Dashboard"
 DASHBOARD_URL = "DashboardUrl"
@@ -25,6 +25,16 @@ CONSOLE_DOMAINS = {
     "aws-cn": "console.amazonaws.cn",
     "aws-us-gov": "console.amazonaws-us-gov.com",
 }
+
+
+@dataclass(frozen=True, eq=False)
+class Dashboard:
+    """The stack's CloudWatch dashboard and the Output that links to it."""
+
+    dashboard: cloudwatch.Dashboard
+    """The dashboard resource (its body is a ``Fn::Sub`` over the stack's names)."""
+    url: Output
+    """``DashboardUrl``: the dashboard in the console of the stack's partition."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,8 @@ def _body(metric_namespace: str) -> str:
 
 def add_dashboard(
     t: Template, *, load_balancer: LoadBalancer, service: Service, probe: Probe
-) -> cloudwatch.Dashboard:
+) -> Dashboard:
+    """Add the dashboard (probe, load balancer, service, probe function) and its URL."""
     dashboard = t.add_resource(
         cloudwatch.Dashboard(
             DASHBOARD,
@@ -137,7 +148,7 @@ def add_dashboard(
         ]},
         "AssertDescription": "Served: the aws partition, " + ", ".join(OTHER_PARTITION_REGIONS),
     }]})  # fmt: skip
-    t.add_output(
+    url = t.add_output(
         Output(
             DASHBOARD_URL,
             Description="CloudWatch dashboard of the stack",
@@ -148,4 +159,4 @@ def add_dashboard(
             ),
         )
     )
-    return dashboard
+    return Dashboard(dashboard=dashboard, url=url)

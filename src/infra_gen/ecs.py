@@ -32,6 +32,7 @@ from .cloudmap import Discovery
 from .config import FARGATE_TASK_SIZES, IMAGE_PATTERN, Config
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
+from .metrics import Metric
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
 
@@ -68,13 +69,33 @@ LOG_MODE = {"mode": "non-blocking", "max-buffer-size": "25m"}
 
 @dataclass(frozen=True, eq=False)
 class Service:
+    """The ECS cluster and the nginx service; :meth:`admit` opens it to a client."""
+
     cluster: ecs.Cluster
+    """The cluster (FARGATE and FARGATE_SPOT, Container Insights on)."""
     service: ecs.Service
+    """The ECS service behind the target group, registered in Cloud Map."""
     task_definition: ecs.TaskDefinition
+    """The nginx task definition (read-only root file system, awslogs)."""
     security_group: ec2.SecurityGroup
+    """The tasks' group; clients get in through :meth:`admit`."""
     log_group: logs.LogGroup
+    """The containers' log group."""
     port: int
     """The container port, the only one the tasks' group ever opens."""
+
+    def metric(self, name: str, statistic: str = "Average") -> Metric:
+        """An ``AWS/ECS`` metric of the service: ``CPUUtilization`` or ``MemoryUtilization``."""
+        return Metric("AWS/ECS", name, self._dimensions, statistic)
+
+    def insights_metric(self, name: str, statistic: str = "Average") -> Metric:
+        """A Container Insights metric of the service, e.g. ``RunningTaskCount``,
+        ``DesiredTaskCount``, ``NetworkRxBytes``."""
+        return Metric("ECS/ContainerInsights", name, self._dimensions, statistic)
+
+    @property
+    def _dimensions(self) -> tuple[tuple[str, object], ...]:
+        return (("ClusterName", self.cluster.ref()), ("ServiceName", GetAtt(self.service, "Name")))
 
     def admit(
         self,
@@ -87,8 +108,15 @@ class Service:
     ) -> None:
         """Let ``client_group`` reach the tasks on the container port: both sides' rules.
 
-        Separate rule resources, so that neither group's definition refers to the
-        other. The client concern calls this and owns the two logical IDs.
+        Adds an ingress rule to the tasks' group (``ingress_id``) and an egress rule
+        to ``client_group`` (``egress_id``), separate resources so that neither
+        group's definition refers to the other. The client concern calls this and
+        owns the two logical IDs; ``description`` names the client in the rule's
+        description ("Container port from the <description>"). The load balancer
+        and the probe are admitted this way::
+
+            service.admit(t, bastion_group, ingress_id="EcsServiceIngressFromBastion",
+                          egress_id="BastionEgressToService", description="bastion")
         """
         t.add_resource(
             ec2.SecurityGroupIngress(
@@ -123,10 +151,35 @@ def add_service(
     discovery: Discovery,
     log_settings: LogSettings,
 ) -> Service:
-    image, cpu, memory = _add_parameters(t, cfg)
-    port = cfg.service.container_port
+    """Add the cluster, the task definition with its roles and log group, the tasks'
+    security group and the service, and admit the load balancer to the tasks."""
+    cluster = _add_cluster(t, cfg)
+    log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
+    task_definition = _add_task_definition(t, cfg, log_group)
+    group = _add_security_group(t, network)
+    service = _add_ecs_service(
+        t, cfg, cluster, task_definition, group, network, load_balancer, discovery
+    )
+    handle = Service(
+        cluster=cluster,
+        service=service,
+        task_definition=task_definition,
+        security_group=group,
+        log_group=log_group,
+        port=cfg.service.container_port,
+    )
+    handle.admit(
+        t,
+        load_balancer.security_group,
+        ingress_id=INGRESS_FROM_LOAD_BALANCER,
+        egress_id=LOAD_BALANCER_EGRESS,
+        description="load balancer",
+    )
+    return handle
 
-    cluster = t.add_resource(
+
+def _add_cluster(t: Template, cfg: Config) -> ecs.Cluster:
+    return t.add_resource(
         ecs.Cluster(
             CLUSTER,
             CapacityProviders=["FARGATE", "FARGATE_SPOT"],
@@ -134,39 +187,14 @@ def add_service(
             ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
         )
     )
-    log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
-    # An image in this account's private ECR registry of the stack's Region: its
-    # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
-    registry = Select(0, Split("/", image))
-    own_registry = Join(".", [
-        Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")
-    ])  # fmt: skip
-    t.add_condition(PRIVATE_ECR_IMAGE, Equals(registry, own_registry))
-    execution_role = t.add_resource(
-        Role(
-            EXECUTION_ROLE,
-            AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"),
-            # Public images (ECR Public, Docker Hub) need no pull permissions; an image
-            # of this account's ECR gets read access to the account's repositories.
-            # The awslogs driver writes to this service's log group only.
-            Policies=[
-                Policy(
-                    PolicyName="write-service-logs",
-                    PolicyDocument=iam.write_logs([GetAtt(log_group, "Arn")]),
-                ),
-                If(
-                    PRIVATE_ECR_IMAGE,
-                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images()),
-                    NoValue,
-                ),
-            ],
-        )
-    )
-    # nginx calls no AWS API: the task role holds no permissions.
-    task_role = t.add_resource(
-        Role(TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
-    )
-    task_definition = t.add_resource(
+
+
+def _add_task_definition(t: Template, cfg: Config, log_group: logs.LogGroup) -> ecs.TaskDefinition:
+    """The nginx task definition, with its image and size Parameters and its roles."""
+    image, cpu, memory = _add_parameters(t, cfg)
+    port = cfg.service.container_port
+    execution_role, task_role = _add_roles(t, image, log_group)
+    return t.add_resource(
         ecs.TaskDefinition(
             TASK_DEFINITION,
             RequiresCompatibilities=["FARGATE"],
@@ -207,7 +235,45 @@ def add_service(
         )
     )
 
-    group = t.add_resource(
+
+def _add_roles(t: Template, image: Ref, log_group: logs.LogGroup) -> tuple[Role, Role]:
+    """The execution role (log writes, private ECR pulls) and the task role (nothing)."""
+    # An image in this account's private ECR registry of the stack's Region: its
+    # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
+    registry = Select(0, Split("/", image))
+    own_registry = Join(".", [
+        Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")
+    ])  # fmt: skip
+    t.add_condition(PRIVATE_ECR_IMAGE, Equals(registry, own_registry))
+    execution_role = t.add_resource(
+        Role(
+            EXECUTION_ROLE,
+            AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"),
+            # Public images (ECR Public, Docker Hub) need no pull permissions; an image
+            # of this account's ECR gets read access to the account's repositories.
+            # The awslogs driver writes to this service's log group only.
+            Policies=[
+                Policy(
+                    PolicyName="write-service-logs",
+                    PolicyDocument=iam.write_logs([GetAtt(log_group, "Arn")]),
+                ),
+                If(
+                    PRIVATE_ECR_IMAGE,
+                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images()),
+                    NoValue,
+                ),
+            ],
+        )
+    )
+    # nginx calls no AWS API: the task role holds no permissions.
+    task_role = t.add_resource(
+        Role(TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
+    )
+    return execution_role, task_role
+
+
+def _add_security_group(t: Template, network: Network) -> ec2.SecurityGroup:
+    return t.add_resource(
         ec2.SecurityGroup(
             SECURITY_GROUP,
             GroupDescription="Service tasks: container port from the load balancer",
@@ -223,7 +289,18 @@ def add_service(
         )
     )
 
-    service = t.add_resource(
+
+def _add_ecs_service(
+    t: Template,
+    cfg: Config,
+    cluster: ecs.Cluster,
+    task_definition: ecs.TaskDefinition,
+    group: ec2.SecurityGroup,
+    network: Network,
+    load_balancer: LoadBalancer,
+    discovery: Discovery,
+) -> ecs.Service:
+    return t.add_resource(
         ecs.Service(
             SERVICE,
             Cluster=cluster.ref(),
@@ -244,7 +321,7 @@ def add_service(
             LoadBalancers=[
                 ecs.LoadBalancer(
                     ContainerName=cfg.service.name,
-                    ContainerPort=port,
+                    ContainerPort=cfg.service.container_port,
                     TargetGroupArn=load_balancer.target_group.ref(),
                 )
             ],
@@ -265,22 +342,6 @@ def add_service(
             Tags=Tags({"infra-gen:listener": load_balancer.active_listener}),
         )
     )
-    handle = Service(
-        cluster=cluster,
-        service=service,
-        task_definition=task_definition,
-        security_group=group,
-        log_group=log_group,
-        port=port,
-    )
-    handle.admit(
-        t,
-        load_balancer.security_group,
-        ingress_id=INGRESS_FROM_LOAD_BALANCER,
-        egress_id=LOAD_BALANCER_EGRESS,
-        description="load balancer",
-    )
-    return handle
 
 
 def _strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:

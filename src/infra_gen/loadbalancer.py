@@ -26,6 +26,7 @@ from troposphere import (
 from troposphere import elasticloadbalancingv2 as elb
 
 from .config import Config
+from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
 from .scanner import skip_checks
@@ -104,11 +105,36 @@ class _Principals(Principal):
 
 @dataclass(frozen=True, eq=False)
 class LoadBalancer:
+    """The internet-facing ALB and what hangs off it."""
+
     security_group: ec2.SecurityGroup
+    """The ALB's group: listener ports from the internet, egress added by its targets."""
     load_balancer: elb.LoadBalancer
+    """The Application Load Balancer."""
     target_group: elb.TargetGroup
+    """The service's target group (IP targets on the container port)."""
     http_listener: elb.Listener
+    """Port 80: forwards, or redirects to HTTPS when a certificate is given."""
     https_listener: elb.Listener
+    """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``)."""
+
+    def metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/ApplicationELB`` metric of the load balancer, e.g. ``RequestCount``,
+        ``HTTPCode_ELB_5XX_Count``, ``RejectedConnectionCount``."""
+        return Metric("AWS/ApplicationELB", name, (("LoadBalancer", self._full_name),), statistic)
+
+    def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/ApplicationELB`` metric of the service's target group, e.g.
+        ``HTTPCode_Target_5XX_Count``, ``UnHealthyHostCount``, ``TargetResponseTime``."""
+        dimensions = (
+            ("TargetGroup", GetAtt(self.target_group, "TargetGroupFullName")),
+            ("LoadBalancer", self._full_name),
+        )
+        return Metric("AWS/ApplicationELB", name, dimensions, statistic)
+
+    @property
+    def _full_name(self) -> GetAtt:
+        return GetAtt(self.load_balancer, "LoadBalancerFullName")
 
     @property
     def active_listener(self) -> If:
@@ -117,6 +143,7 @@ class LoadBalancer:
 
 
 def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBalancer:
+    """Add the ALB, its group, target group, listeners and (optionally) its log bucket."""
     certificate = add_parameter(
         t,
         CERTIFICATE_ARN,

@@ -31,8 +31,12 @@ LOGS_KEY = "LogsKey"
 
 @dataclass(frozen=True, eq=False)
 class LogSettings:
+    """What every log group of the stack shares: retention and optional encryption."""
+
     retention: Parameter
+    """The ``LogRetentionDays`` Parameter."""
     key: kms.Key | None
+    """The customer managed key of the log groups (``security.kms_logs``), else ``None``."""
 
     def log_group(self, logical_id: str) -> logs.LogGroup:
         """A log group with the stack's retention and, if enabled, its KMS key."""
@@ -47,6 +51,7 @@ class LogSettings:
 
 
 def add_log_settings(t: Template, cfg: Config) -> LogSettings:
+    """Add the retention Parameter and, with ``security.kms_logs``, the logs' KMS key."""
     retention = add_parameter(
         t,
         LOG_RETENTION,

@@ -41,14 +41,19 @@ class Network:
     """What the other concerns need of the network."""
 
     vpc: ec2.VPC
+    """The VPC (DNS support and host names on, for Cloud Map)."""
     subnets: tuple[ec2.Subnet, ...]
+    """The public subnets, one per Availability Zone, in AZ order."""
     default_route: ec2.Route
+    """The route to the internet gateway: depend on it for anything that needs the internet."""
 
     @property
     def subnet_ids(self) -> list[Ref]:
+        """``Ref`` of every subnet, for a resource's ``Subnets``/``SubnetIds``."""
         return [s.ref() for s in self.subnets]
 
 def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Network:
+    """Add the VPC, its public subnets and routes, and flow logs when configured."""
     vpc = t.add_resource(
         ec2.VPC(
             VPC,

@@ -6,13 +6,17 @@ from typing import Any
 
 from troposphere import Parameter, Template
 
-__all__ = ["add_parameter", "GROUP_SERVICE", "GROUP_PROBE", "GROUP_ALARMS", "GROUP_SECURITY"]
+__all__ = [
+    "add_parameter", "GROUPS", "GROUP_SERVICE", "GROUP_PROBE", "GROUP_ALARMS", "GROUP_SECURITY",
+]  # fmt: skip
 
 # Console groups (AWS::CloudFormation::Interface), in the order the console shows them.
 GROUP_SERVICE = "Service"
 GROUP_PROBE = "Probe"
 GROUP_ALARMS = "Alarms"
 GROUP_SECURITY = "Security"
+GROUPS = (GROUP_SERVICE, GROUP_PROBE, GROUP_ALARMS, GROUP_SECURITY)
+"""The stack's groups in console order; any other group follows them, first seen first."""
 
 
 def add_parameter(
@@ -21,7 +25,9 @@ def add_parameter(
     """Add Parameter ``name`` with ``constraints`` (Type, Default, AllowedValues, ...).
 
     Every Parameter of the stack carries a constraint so that a bad
-    ``--parameter-overrides`` value fails before any resource is touched.
+    ``--parameter-overrides`` value fails before any resource is touched. The
+    console group is created when its first Parameter arrives and kept in the
+    order of :data:`GROUPS`, whichever concern is added first.
     """
     keys = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"}
     if not keys & constraints.keys():
@@ -29,4 +35,11 @@ def add_parameter(
     param = t.add_parameter(Parameter(name, Description=description, **constraints))
     t.add_parameter_to_group(param, group)
     t.set_parameter_label(param, label)
+    groups = t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    groups.sort(key=_rank)  # stable: other groups keep the order they came in
     return param
+
+
+def _rank(group: dict[str, Any]) -> int:
+    label = group["Label"]["default"]
+    return GROUPS.index(label) if label in GROUPS else len(GROUPS)

@@ -23,6 +23,7 @@ from .cloudmap import Discovery
 from .config import PROBE_SCHEDULES, Config
 from .ecs import Service
 from .loggroups import LogSettings
+from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_PROBE, add_parameter
 from .scanner import skip_checks
@@ -73,13 +74,34 @@ def inline_code() -> str:
 
 @dataclass(frozen=True, eq=False)
 class Probe:
+    """The scheduled probe function and what it writes."""
+
     function: awslambda.Function
+    """The probe function (in the VPC, inline code from ``lambda/probe.py``)."""
     rule: events.Rule
+    """The EventBridge schedule rule that runs it."""
     log_group: logs.LogGroup
+    """Its log group: one line per probed task."""
     security_group: ec2.SecurityGroup
+    """Its group: egress to the tasks' container port only."""
     metric_namespace: str
+    """CloudWatch namespace of its custom (EMF) metrics."""
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
+
+    def metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """A custom metric the probe writes: ``SuccessfulRequests``, ``FailedRequests``,
+        ``DiscoveredInstances`` or ``Latency`` (ms)."""
+        dimensions = (
+            (STACK_DIMENSION, Ref("AWS::StackName")),
+            (SERVICE_DIMENSION, self.service_name),
+        )
+        return Metric(self.metric_namespace, name, dimensions, statistic)
+
+    def function_metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/Lambda`` metric of the probe function, e.g. ``Invocations``, ``Errors``,
+        ``Throttles``, ``Duration``."""
+        return Metric("AWS/Lambda", name, (("FunctionName", self.function.ref()),), statistic)
 
 
 def add_probe(
@@ -91,6 +113,8 @@ def add_probe(
     service: Service,
     log_settings: LogSettings,
 ) -> Probe:
+    """Add the probe function, its role, group, log group and schedule, and admit it
+    to the tasks."""
     schedule = add_parameter(
         t,
         SCHEDULE,

@@ -23,7 +23,7 @@ from yaml.emitter import Emitter, ScalarAnalysis
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-__all__ = ["render", "FORMATS", "INLINE_TEMPLATE_LIMIT"]
+__all__ = ["render", "check_size", "TemplateTooLarge", "FORMATS", "INLINE_TEMPLATE_LIMIT"]
 
 FORMATS = ("yaml", "json")
 
@@ -119,6 +119,32 @@ def _analyze(scalar: str) -> ScalarAnalysis:
                           allow_flow_plain=flow_plain, allow_block_plain=block_plain,
                           allow_single_quoted=single, allow_double_quoted=True,
                           allow_block=block_style)  # fmt: skip
+
+
+class TemplateTooLarge(ValueError):
+    """A rendered template is over :data:`INLINE_TEMPLATE_LIMIT`. ``str()`` is one line."""
+
+    def __init__(self, size: int, fmt: str) -> None:
+        super().__init__(
+            f"the {fmt.upper()} template is {size:,} bytes, over the "
+            f"{INLINE_TEMPLATE_LIMIT:,} CloudFormation accepts inline"
+        )
+        self.size = size
+
+
+def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = "yaml") -> int:
+    """The size in bytes of ``template`` rendered as ``fmt`` (or of text already rendered).
+
+    Raises :class:`TemplateTooLarge` when it is over the 51,200 bytes CloudFormation
+    accepts in a request; such a template must be deployed from S3. Call it after
+    extending a built template.
+    """
+    if isinstance(template, Template):
+        template = render(template, fmt)
+    size = len(template.encode("utf-8") if isinstance(template, str) else template)
+    if size > INLINE_TEMPLATE_LIMIT:
+        raise TemplateTooLarge(size, fmt)
+    return size
 
 
 def render(t: Template, fmt: Literal["yaml", "json"] = "yaml") -> str:

@@ -31,14 +31,20 @@ _MOST_TASKS = 100
 
 @dataclass(frozen=True, eq=False)
 class Scaling:
+    """The service's scalable target and its target tracking policies."""
+
     target: aas.ScalableTarget
+    """The scalable target: the service's desired count between MinTasks and MaxTasks."""
     cpu_policy: aas.ScalingPolicy
+    """Tracks average CPU at ``scaling.cpu_percent``."""
     requests_policy: aas.ScalingPolicy
+    """Tracks ALB requests per task at ``scaling.requests_per_target``."""
 
 
 def add_scaling(
     t: Template, cfg: Config, *, service: Service, load_balancer: LoadBalancer
 ) -> Scaling:
+    """Add the MinTasks/MaxTasks Parameters, the scalable target and its two policies."""
     s = cfg.scaling
     # CloudFormation cannot compare two Parameters (Rules have no numeric comparison),
     # so the ranges meet at scaling.max_tasks: MinTasks <= it <= MaxTasks, and no pair

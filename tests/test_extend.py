@@ -1,0 +1,117 @@
+"""Extending a built stack through its handles: metrics, alarms, clients, size."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from stack import lint_findings
+from troposphere import Template, ec2
+
+from infra_gen import (
+    GREATER,
+    LESS,
+    AlarmSpec,
+    Config,
+    TemplateTooLarge,
+    build_stack,
+    check_size,
+    render,
+)
+from infra_gen.render import INLINE_TEMPLATE_LIMIT
+
+
+def _resolve(t: Template, logical_id: str) -> dict:
+    return json.loads(render(t, "json"))["Resources"][logical_id]["Properties"]
+
+
+def test_metrics_name_this_stacks_resources() -> None:
+    stack = build_stack()
+    t = stack.template
+    cases = {
+        "lb": (stack.load_balancer.metric("RequestCount"), "AWS/ApplicationELB", "Sum",
+               [("LoadBalancer", {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]})]),
+        "tg": (stack.load_balancer.target_metric("TargetResponseTime", "p99"),
+               "AWS/ApplicationELB", "p99",
+               [("TargetGroup", {"Fn::GetAtt": ["LoadBalancerTargetGroup",
+                                                 "TargetGroupFullName"]}),
+                ("LoadBalancer", {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]})]),
+        "svc": (stack.service.metric("CPUUtilization", "Maximum"), "AWS/ECS", "Maximum",
+                [("ClusterName", {"Ref": "EcsCluster"}),
+                 ("ServiceName", {"Fn::GetAtt": ["EcsService", "Name"]})]),
+        "fn": (stack.probe.function_metric("Duration", "p90"), "AWS/Lambda", "p90",
+               [("FunctionName", {"Ref": "ProbeFunction"})]),
+        "probe": (stack.probe.metric("Latency", "p90"), "InfraGen/Probe", "p90",
+                  [("Stack", {"Ref": "AWS::StackName"}),
+                   ("Service", {"Fn::GetAtt": ["DiscoveryService", "Name"]})]),
+    }  # fmt: skip
+    for key, (metric, namespace, statistic, dimensions) in cases.items():
+        spec = AlarmSpec(logical_id=f"Test{key}", metric=metric, comparison=GREATER,
+                         threshold=1, description=key)  # fmt: skip
+        stack.alarms.add_alarm(t, spec)
+        props = _resolve(t, f"Test{key}")
+        assert props["Namespace"] == namespace
+        assert [(d["Name"], d["Value"]) for d in props["Dimensions"]] == dimensions
+        stat_key = "ExtendedStatistic" if statistic.startswith("p") else "Statistic"
+        assert props[stat_key] == statistic and props["MetricName"] == metric.name
+
+
+def test_an_added_alarm_notifies_the_topic_with_the_stacks_defaults() -> None:
+    stack = build_stack(Config.from_mapping({"alarms": {"period_seconds": 300}}))
+    t = stack.template
+    metric = stack.load_balancer.metric("RequestCount")
+    stack.alarms.add_alarm(t, AlarmSpec(
+        logical_id="AlarmNoTraffic", metric=metric, comparison=LESS, threshold=1,
+        description="No requests reach the load balancer.",
+    ))  # fmt: skip
+    stack.alarms.add_alarm(t, AlarmSpec(
+        logical_id="AlarmTrafficSpike", metric=metric, comparison=GREATER, threshold=1e6,
+        description="A traffic spike.", period=60, evaluation_periods=2,
+        datapoints_to_alarm=2, treat_missing_data="ignore",
+    ))  # fmt: skip
+    defaults = _resolve(t, "AlarmNoTraffic")
+    assert defaults["AlarmActions"] == defaults["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert (defaults["Period"], defaults["EvaluationPeriods"], defaults["DatapointsToAlarm"]) == (
+        300, 5, 3)  # fmt: skip
+    assert defaults["TreatMissingData"] == "notBreaching"
+    overridden = _resolve(t, "AlarmTrafficSpike")
+    assert (overridden["Period"], overridden["EvaluationPeriods"],
+            overridden["DatapointsToAlarm"], overridden["TreatMissingData"]) == (
+        60, 2, 2, "ignore")  # fmt: skip
+    assert overridden["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert lint_findings(render(t, "yaml")) == []
+
+
+def test_admit_opens_the_container_port_to_a_new_client_only() -> None:
+    stack = build_stack()
+    t = stack.template
+    bastion = t.add_resource(ec2.SecurityGroup(
+        "BastionSecurityGroup", GroupDescription="Bastion", VpcId=stack.network.vpc.ref(),
+    ))  # fmt: skip
+    stack.service.admit(t, bastion, ingress_id="EcsServiceIngressFromBastion",
+                        egress_id="BastionEgressToService", description="bastion")  # fmt: skip
+    ingress = _resolve(t, "EcsServiceIngressFromBastion")
+    egress = _resolve(t, "BastionEgressToService")
+    assert ingress["GroupId"] == {"Ref": "EcsServiceSecurityGroup"}
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "BastionSecurityGroup"}
+    assert egress["DestinationSecurityGroupId"] == {"Ref": "EcsServiceSecurityGroup"}
+    assert ingress["FromPort"] == ingress["ToPort"] == egress["FromPort"] == 80
+
+
+def test_check_size_measures_any_template_and_refuses_an_oversized_one() -> None:
+    stack = build_stack()
+    t = stack.template
+    size = check_size(t, "yaml")
+    assert size == len(render(t, "yaml").encode())
+    assert check_size(render(t, "json"), "json") == len(render(t, "json").encode())
+    spec = AlarmSpec(logical_id="", metric=stack.service.metric("CPUUtilization"),
+                     comparison=GREATER, threshold=99, description="x" * 1000)  # fmt: skip
+    added = 0
+    with pytest.raises(TemplateTooLarge, match=r"^the YAML template is [0-9,]+ bytes, over the "
+                       r"51,200 CloudFormation accepts inline$"):  # fmt: skip
+        while True:  # each alarm adds well over a kilobyte: this ends within 60 rounds
+            stack.alarms.add_alarm(t, AlarmSpec(**{**vars(spec), "logical_id": f"Big{added}"}))
+            added += 1
+            assert added < 60
+            check_size(t)
+    assert 0 < added and size < INLINE_TEMPLATE_LIMIT

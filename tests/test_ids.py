@@ -1,0 +1,99 @@
+"""Logical IDs are public API: a rename replaces a live resource.
+
+The lists below are written out by hand on purpose. A failure here means a change
+renames, adds or drops a logical ID of a deployed stack: CloudFormation would
+delete the resource of the old name and create one under the new (a new VPC, a new
+load balancer DNS name, lost logs). Update the list only for a change made on
+purpose and say so in the release notes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_lint import LARGEST
+
+from infra_gen import Config, build_template, ids
+
+RESOURCES = {
+    "AlarmEmailSubscription", "AlarmLoadBalancer5xx", "AlarmProbeErrors",
+    "AlarmProbeFailedRequests", "AlarmProbeNoInstances", "AlarmProbeNotRunning",
+    "AlarmProbeThrottles", "AlarmResponseTime", "AlarmRunningTasks", "AlarmServiceCpu",
+    "AlarmServiceMemory", "AlarmTarget5xx", "AlarmTopic", "AlarmTopicPolicy",
+    "AlarmUnhealthyTargets", "Dashboard", "DiscoveryNamespace", "DiscoveryService",
+    "EcsCluster", "EcsLoadBalancerEgressToService", "EcsService",
+    "EcsServiceIngressFromLoadBalancer", "EcsServiceLogGroup", "EcsServiceSecurityGroup",
+    "EcsTaskDefinition", "EcsTaskExecutionRole", "EcsTaskRole", "LoadBalancer",
+    "LoadBalancerHttpIngress", "LoadBalancerHttpListener", "LoadBalancerHttpsIngress",
+    "LoadBalancerHttpsListener", "LoadBalancerSecurityGroup", "LoadBalancerTargetGroup",
+    "NetworkGatewayAttachment", "NetworkInternetGateway", "NetworkPublicDefaultRoute",
+    "NetworkPublicRouteTable", "NetworkPublicSubnet1",
+    "NetworkPublicSubnet1RouteTableAssociation", "NetworkPublicSubnet2",
+    "NetworkPublicSubnet2RouteTableAssociation", "NetworkVpc", "ProbeEgressToService",
+    "ProbeFunction", "ProbeInvokeConfig", "ProbeInvokePermission", "ProbeLogGroup",
+    "ProbeRole", "ProbeScheduleRule", "ProbeSecurityGroup", "ProbeServiceIngress",
+    "ScalingCpuPolicy", "ScalingRequestsPolicy", "ScalingTarget",
+}  # fmt: skip
+# What the largest configuration (three AZs, every security option) adds.
+LARGEST_EXTRA_RESOURCES = {
+    "LoadBalancerAccessLogBucket", "LoadBalancerAccessLogBucketPolicy", "LogsKey",
+    "NetworkFlowLog", "NetworkFlowLogGroup", "NetworkFlowLogRole", "NetworkPublicSubnet3",
+    "NetworkPublicSubnet3RouteTableAssociation",
+}  # fmt: skip
+PARAMETERS = {
+    "AlarmEmail", "CertificateArn", "DeletionProtection", "LogRetentionDays", "MaxTasks",
+    "MinTasks", "ProbeSchedule", "ServiceImage", "TaskSize",
+}  # fmt: skip
+OUTPUTS = {
+    "ClusterName", "DashboardUrl", "DiscoveryName", "LoadBalancerDnsName", "NamespaceId",
+    "NamespaceName", "ServiceName", "ServiceUrl",
+}  # fmt: skip
+
+RENAME = (
+    "logical IDs changed: a renamed resource is REPLACED in every deployed stack (deleted "
+    "and created anew), a renamed Parameter breaks --parameter-overrides, a renamed Output "
+    "breaks the stacks importing it. If this is on purpose, update the list in "
+    "tests/test_ids.py. Added: {added}; gone: {gone}"
+)
+
+
+def _same(kind: str, actual: set[str], expected: set[str]) -> None:
+    added, gone = sorted(actual - expected), sorted(expected - actual)
+    assert not added and not gone, f"{kind} " + RENAME.format(added=added, gone=gone)
+
+
+def test_default_template_keeps_its_logical_ids() -> None:
+    t = build_template()
+    _same("Resources", set(t.resources), RESOURCES)
+    _same("Parameters", set(t.parameters), PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+
+
+def test_largest_configuration_adds_only_its_own_ids() -> None:
+    t = build_template(Config.from_mapping(LARGEST))
+    _same("Resources", set(t.resources), RESOURCES | LARGEST_EXTRA_RESOURCES)
+    _same("Parameters", set(t.parameters), PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+
+
+def test_the_ids_module_names_every_id_and_nothing_else() -> None:
+    t = build_template(Config.from_mapping(LARGEST))
+    everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
+    exported = set()
+    for name in ids.__all__:
+        for key, value in vars(getattr(ids, name)).items():
+            if key.isupper():
+                exported |= {value.format(n) for n in (1, 2, 3)}
+    template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | PARAMETERS | OUTPUTS
+    assert template_ids <= exported, sorted(template_ids - exported)
+    assert exported <= everything, sorted(exported - everything)
+
+
+def test_readme_lists_every_id_by_concern() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Logical IDs", 1)[1].split("\n## ", 1)[0]
+    for name in ids.__all__:
+        (row,) = [line for line in table.splitlines() if line.startswith(f"| `ids.{name}` |")]
+        for key, value in vars(getattr(ids, name)).items():
+            if key.isupper():
+                assert f"`{value}`" in row, (name, value)
