@@ -141,10 +141,10 @@ ERRORS = [
     ),
     (["--set", "cpu=512"], "--set cpu=512: expected section.key=value"),
     (["--config", "/nonexistent/stack.toml"], "--config /nonexistent/stack.toml: cannot read"),
-    (["--set", "network.vpc_cidr=10.0.0.0/28"], "network.vpc_cidr: '10.0.0.0/28' holds 1 subnet"),
+    (["--set", "network.vpc_cidr=10.0.0.0/28"], "network.vpc_cidr: '10.0.0.0/28' has prefix /28"),
     (
-        ["--set", "network.vpc_cidr=10.0.0.0/27", "--set", "network.az_count=3"],
-        "network.vpc_cidr: '10.0.0.0/27' holds 2 subnet(s) of /28",
+        ["--set", "network.vpc_cidr=10.0.0.0/26", "--set", "network.az_count=3"],
+        "network.vpc_cidr: '10.0.0.0/26' holds 2 subnet(s) of /27",
     ),
     (["--set", "network.vpc_cidr=127.0.0.0/16"], "network.vpc_cidr: '127.0.0.0/16' is in 127"),
     (["--set", "network.vpc_cidr=224.0.0.0/16"], "network.vpc_cidr: '224.0.0.0/16' is in 224"),

@@ -29,7 +29,7 @@ def test_defaults_are_the_documented_stack() -> None:
 def test_subnets_are_carved_from_the_vpc_in_az_order() -> None:
     assert Config().network.subnets == ("10.0.0.0/20", "10.0.16.0/20")
     three = NetworkConfig(vpc_cidr="10.20.0.0/24", az_count=3)
-    assert three.subnets == ("10.20.0.0/28", "10.20.0.16/28", "10.20.0.32/28")
+    assert three.subnets == ("10.20.0.0/27", "10.20.0.32/27", "10.20.0.64/27")
 
 
 def test_explicit_subnets_win() -> None:
@@ -64,7 +64,14 @@ BAD = [
     ({"network": {"subnet_cidrs": "10.0.0.0/24"}}, "network.subnet_cidrs", "a list of strings"),
     ({"network": {"vpc_cidr": "10.0.0.0/33"}}, "network.vpc_cidr", "not an IPv4 CIDR"),
     ({"network": {"vpc_cidr": "10.0.0.1/16"}}, "network.vpc_cidr", "not an IPv4 CIDR"),
-    ({"network": {"vpc_cidr": "10.0.0.0/8"}}, "network.vpc_cidr", "allowed /16../28"),
+    ({"network": {"vpc_cidr": "10.0.0.0/8"}}, "network.vpc_cidr", "allowed /16../26"),
+    # A load balancer's subnets are /27 or larger, to scale.
+    ({"network": {"vpc_cidr": "10.0.0.0/27"}}, "network.vpc_cidr", "allowed /16../26"),
+    (
+        {"network": {"subnet_cidrs": ["10.0.0.0/28", "10.0.1.0/24"]}},
+        "network.subnet_cidrs",
+        "'10.0.0.0/28' has prefix /28; allowed /16../27",
+    ),
     (
         {"network": {"subnet_cidrs": ["10.1.0.0/24", "10.0.1.0/24"]}},
         "network.subnet_cidrs",
@@ -113,12 +120,12 @@ BAD = [
         "allowed 1..2",
     ),
     ({"service": 5}, "service", "expected a table"),
-    # Subnets must fit: the carved /28s of a small VPC, one per AZ.
-    ({"network": {"vpc_cidr": "10.0.0.0/28"}}, "network.vpc_cidr", "allowed /16../27"),
+    # Subnets must fit: the carved /27s of a small VPC, one per AZ.
     (
-        {"network": {"vpc_cidr": "10.0.0.0/27", "az_count": 3}},
+        {"network": {"vpc_cidr": "10.0.0.0/26", "az_count": 3}},
         "network.vpc_cidr",
-        "network.az_count=3 needs 3: allowed /16../26",
+        "holds 2 subnet(s) of /27, the smallest a load balancer takes; "
+        "network.az_count=3 needs 3: allowed /16../25",
     ),
     # Ranges a VPC cannot use.
     ({"network": {"vpc_cidr": "127.0.0.0/16"}}, "network.vpc_cidr", "(loopback)"),
@@ -196,9 +203,9 @@ def test_function_timeout_covers_resolution_and_one_request() -> None:
 
 
 def test_checks_that_span_sections_hold_for_library_callers() -> None:
-    # Before build_template: a /28 VPC cannot hold two subnets of the smallest size.
-    with pytest.raises(ConfigError, match=r"^network\.vpc_cidr: .*allowed /16\.\./27"):
-        NetworkConfig(vpc_cidr="10.0.0.0/28")
+    # Before build_template: a /26 VPC cannot hold three subnets of the smallest size.
+    with pytest.raises(ConfigError, match=r"^network\.vpc_cidr: .*allowed /16\.\./25"):
+        NetworkConfig(vpc_cidr="10.0.0.0/26", az_count=3)
     with pytest.raises(ConfigError, match=r"^discovery\.namespace: makes the service's name"):
         Config(
             service=ServiceConfig(name="a" * 63),
@@ -207,7 +214,7 @@ def test_checks_that_span_sections_hold_for_library_callers() -> None:
 
 
 def test_smallest_vpcs_that_fit_build() -> None:
-    for cidr, azs in (("10.0.0.0/27", 2), ("10.0.0.0/26", 3)):
+    for cidr, azs in (("10.0.0.0/26", 2), ("10.0.0.0/25", 3)):
         cfg = Config.from_mapping({"network": {"vpc_cidr": cidr, "az_count": azs}})
         assert len(cfg.network.subnets) == azs
         assert build_template(cfg).resources["NetworkVpc"].CidrBlock == cidr

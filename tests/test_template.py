@@ -38,6 +38,11 @@ def test_one_public_subnet_per_az_routed_to_the_gateway(az_count: int) -> None:
     assert route["Properties"]["DestinationCidrBlock"] == "0.0.0.0/0"
     assert route["Properties"]["GatewayId"] == {"Ref": "NetworkInternetGateway"}
     assert route["DependsOn"] == "NetworkGatewayAttachment"
+    # Until its association exists, a subnet uses the main route table (no internet): the
+    # load balancer, and through it the service and its image pulls, wait for every one.
+    needs = set(t["Resources"]["LoadBalancer"]["DependsOn"])
+    assert {"NetworkPublicDefaultRoute", *(a for a in of_type(
+        t, "AWS::EC2::SubnetRouteTableAssociation"))} <= needs  # fmt: skip
 
 
 def test_cluster_schedules_on_fargate_and_spot(t: dict) -> None:

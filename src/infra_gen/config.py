@@ -100,6 +100,10 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _DNS_NAME_MAX = 253
 # Characters no value may hold: C0 and C1 controls, DEL, and the Unicode line and
 # paragraph separators (YAML treats them as line breaks).
+# An ALB needs each of its subnets to be a /27 or larger, with 8 free addresses, to scale:
+# docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html
+SMALLEST_SUBNET = 27
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # IPv4 ranges a VPC cannot use.
 _NOT_FOR_A_VPC = {
@@ -182,15 +186,15 @@ def _check_text(key: str, value: str) -> None:
         )
 
 
-def _network(key: str, value: str) -> ipaddress.IPv4Network:
+def _network(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
     try:
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
         raise ConfigError(
             key, f"{_show(value)} is not an IPv4 CIDR block like 10.0.0.0/16"
         ) from None
-    if not 16 <= net.prefixlen <= 28:
-        raise ConfigError(key, f"{value!r} has prefix /{net.prefixlen}; allowed /16../28")
+    if not 16 <= net.prefixlen <= smallest:
+        raise ConfigError(key, f"{value!r} has prefix /{net.prefixlen}; allowed /16../{smallest}")
     for reserved, what in _NOT_FOR_A_VPC.items():
         if net.subnet_of(reserved):
             raise ConfigError(
@@ -281,7 +285,7 @@ class NetworkConfig(_Section):
     section: ClassVar[str] = "network"
 
     vpc_cidr: str = "10.0.0.0/16"
-    """The VPC's IPv4 block, /16 to /28."""
+    """The VPC's IPv4 block, /16 to /26 (/25 with 3 AZs): it holds a /27 per AZ."""
     az_count: int = 2
     """Availability Zones, one public subnet each; an ALB needs at least 2."""
     subnet_cidrs: tuple[str, ...] = ()
@@ -291,18 +295,19 @@ class NetworkConfig(_Section):
 
     def __post_init__(self) -> None:
         self._check_types()
-        vpc = _network("network.vpc_cidr", self.vpc_cidr)
+        # Two AZs at least, so the VPC holds two subnets of the smallest size.
+        vpc = _network("network.vpc_cidr", self.vpc_cidr, SMALLEST_SUBNET - 1)
         _check_range("network.az_count", self.az_count, 2, 3)
         self._check_zone_ids()
         if not self.subnet_cidrs:
             carved = 2 ** (_carved_prefix(vpc) - vpc.prefixlen)
             if carved < self.az_count:
-                widest = 28 - (self.az_count - 1).bit_length()
+                widest = SMALLEST_SUBNET - (self.az_count - 1).bit_length()
                 raise ConfigError(
                     "network.vpc_cidr",
-                    f"{self.vpc_cidr!r} holds {carved} subnet(s) of /28, the smallest AWS "
-                    f"allows; network.az_count={self.az_count} needs {self.az_count}: "
-                    f"allowed /16../{widest}, or give network.subnet_cidrs",
+                    f"{self.vpc_cidr!r} holds {carved} subnet(s) of /{SMALLEST_SUBNET}, the "
+                    f"smallest a load balancer takes; network.az_count={self.az_count} needs "
+                    f"{self.az_count}: allowed /16../{widest}",
                 )
             return
         if len(self.subnet_cidrs) != self.az_count:
@@ -311,7 +316,7 @@ class NetworkConfig(_Section):
                 f"has {len(self.subnet_cidrs)} blocks; network.az_count={self.az_count} "
                 f"needs exactly {self.az_count}",
             )
-        nets = [_network("network.subnet_cidrs", c) for c in self.subnet_cidrs]
+        nets = [_network("network.subnet_cidrs", c, SMALLEST_SUBNET) for c in self.subnet_cidrs]
         for net in nets:
             if not net.subnet_of(vpc):
                 raise ConfigError(
@@ -351,9 +356,9 @@ class NetworkConfig(_Section):
 
 
 def _carved_prefix(vpc: ipaddress.IPv4Network) -> int:
-    # Four bits of room: 16 subnets, so adding an AZ later never renumbers one; AWS
-    # subnets are /28 at the smallest.
-    return min(vpc.prefixlen + 4, 28)
+    # Four bits of room: 16 subnets, so adding an AZ later never renumbers one; never
+    # below SMALLEST_SUBNET.
+    return min(vpc.prefixlen + 4, SMALLEST_SUBNET)
 
 
 @dataclass(frozen=True, kw_only=True)

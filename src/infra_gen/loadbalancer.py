@@ -204,8 +204,9 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(attributes.items())
             ],
-            # The ALB needs a route to the internet before it can become active.
-            DependsOn=[network.default_route],
+            # The ALB needs a route to the internet before it can become active, in every
+            # subnet; the service waits for the ALB, so its tasks can pull the image.
+            DependsOn=network.internet,
         )
     )
     if cfg.security.alb_access_logs:

@@ -46,6 +46,15 @@ class Network:
     """The public subnets, one per Availability Zone, in AZ order."""
     default_route: ec2.Route
     """The route to the internet gateway: depend on it for anything that needs the internet."""
+    route_table_associations: tuple[ec2.SubnetRouteTableAssociation, ...] = ()
+    """The subnets' links to the public route table; until they exist a subnet uses the
+    VPC's main route table, which has no route to the internet."""
+
+    @property
+    def internet(self) -> list[ec2.Route | ec2.SubnetRouteTableAssociation]:
+        """What must exist before anything in the subnets reaches the internet: the default
+        route and every subnet's association with its table. Use it as ``DependsOn``."""
+        return [self.default_route, *self.route_table_associations]
 
     @property
     def subnet_ids(self) -> list[Ref]:
@@ -79,7 +88,7 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
             GatewayId=igw.ref(),
         )
     )
-    subnets = []
+    subnets, associations = [], []
     for index, cidr in enumerate(cfg.network.subnets):
         number = index + 1
         subnet = t.add_resource(
@@ -93,15 +102,21 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
                 Tags=Tags(Name=Sub(f"${{AWS::StackName}}-public-{number}")),
             )
         )
-        t.add_resource(
+        association = t.add_resource(
             ec2.SubnetRouteTableAssociation(
                 SUBNET_ROUTE_TABLE.format(number), SubnetId=subnet.ref(), RouteTableId=table.ref()
             )
         )
         subnets.append(subnet)
+        associations.append(association)
     if cfg.security.flow_logs:
         _add_flow_logs(t, vpc, log_settings)
-    return Network(vpc=vpc, subnets=tuple(subnets), default_route=route)
+    return Network(
+        vpc=vpc,
+        subnets=tuple(subnets),
+        default_route=route,
+        route_table_associations=tuple(associations),
+    )
 
 def _zone(cfg: Config, index: int) -> dict[str, object]:
     """The subnet's AZ: a given AZ ID (names differ per account, IDs do not), or the
