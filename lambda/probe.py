@@ -1,8 +1,8 @@
 """Probe every task of each Cloud Map service over HTTP; log JSON lines, one EMF line each.
 
-One thread. All lookups at once, then all requests at once (of every service), each end by
-PROBE_TIMEOUT_SECONDS and by
-Lambda's remaining time less MARGIN, and a run closes or kills all it started. Why:
+One thread. All lookups, then all requests of every service at once, each end by
+PROBE_TIMEOUT_SECONDS and by Lambda's remaining time less MARGIN, and a run closes or kills
+all it started. Why:
 - getaddrinfo cannot be cancelled: in a thread it outlives the run when the resolver hangs.
   It runs in a child process (posix_spawn, safe beside the runtime's threads) killed and
   reaped at the deadline; a stub resolver would redo libc (search list, hosts, TCP retry).
@@ -55,43 +55,20 @@ def _config(env):
     plural = "PROBE_SERVICE_NAMES" in env or "PROBE_SERVICE_NAME" not in env
     if plural and "PROBE_SERVICE_NAME" in env:
         raise Fail("PROBE_SERVICE_NAMES and PROBE_SERVICE_NAME are both set: set one")
-    services = get(
-        "PROBE_SERVICE_NAMES" if plural else "PROBE_SERVICE_NAME",
-        None,
-        names,
-        allowed="must be distinct visible ASCII names, comma-separated",
-    )
-    namespace = get("PROBE_NAMESPACE", None, str, visible, "must be visible ASCII")
-    return {
-        "stack": get("PROBE_STACK"),
-        "services": services,
-        "namespace": namespace,
-        "port": get("PROBE_PORT", "80", int, lambda v: 0 < v < 65536, "must be 1-65535"),
-        "path": get(
-            "PROBE_PATH",
-            "/",
-            str,
-            lambda v: v[0] == "/" and visible(v),
-            "must start with / and be visible ASCII",
-        ),
-        "timeout": get(
-            "PROBE_TIMEOUT_SECONDS",
-            "2",
-            float,
-            lambda v: 0 < v <= 900,
-            "must be seconds above 0, at most 900",
-        ),
-        "max_body": get(
-            "PROBE_MAX_BODY_BYTES", "65536", int, lambda v: v > 0, "must be bytes above 0"
-        ),
-        "metric_namespace": get(
-            "PROBE_METRIC_NAMESPACE",
-            "InfraGen/Probe",
-            str,
-            lambda v: len(v) < 256,
-            "must be 1-255 characters",
-        ),
-    }
+    services = get("PROBE_SERVICE_NAMES" if plural else "PROBE_SERVICE_NAME", None, names,
+                   allowed="must be distinct visible ASCII names, comma-separated")
+    return {"stack": get("PROBE_STACK"), "services": services,
+            "namespace": get("PROBE_NAMESPACE", None, str, visible, "must be visible ASCII"),
+            "port": get("PROBE_PORT", "80", int, lambda v: 0 < v < 65536, "must be 1-65535"),
+            "path": get("PROBE_PATH", "/", str, lambda v: v[0] == "/" and visible(v),
+                        "must start with / and be visible ASCII"),
+            "timeout": get("PROBE_TIMEOUT_SECONDS", "2", float, lambda v: 0 < v <= 900,
+                           "must be seconds above 0, at most 900"),
+            "max_body": get("PROBE_MAX_BODY_BYTES", "65536", int, lambda v: v > 0,
+                            "must be bytes above 0"),
+            "metric_namespace": get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe", str,
+                                    lambda v: len(v) < 256, "must be 1-255 characters"),
+            }  # fmt: skip
 
 
 def _json(value):
@@ -152,16 +129,8 @@ def _discover(cfg, until):
             found[service] = sorted({word.decode() for word in words}, key=socket.inet_aton)
             continue
         error = "dns_timeout" if data != b"" else GAI_ERRORS.get(int(words[0]), "dns_error")
-        _log(
-            {
-                "level": "WARNING",
-                "event": "discovery",
-                "service": service,
-                "name": f"{service}.{cfg['namespace']}",
-                "instances": 0,
-                "error": error,
-            }
-        )
+        _log({"level": "WARNING", "event": "discovery", "service": service,
+              "name": f"{service}.{cfg['namespace']}", "instances": 0, "error": error})  # fmt: skip
         found[service] = []
     return found
 
@@ -262,21 +231,14 @@ def _probe_all(cfg, found, until):
     for service in found:
         name = f"{service}.{cfg['namespace']}"
         host = name if cfg["port"] == 80 else f"{name}:{cfg['port']}"
-        request[service] = (
-            f"GET {cfg['path']} HTTP/1.1\r\nHost: {host}\r\n"
-            "User-Agent: infra-gen-probe\r\nConnection: close\r\n\r\n"
-        ).encode()
+        request[service] = (f"GET {cfg['path']} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: "
+                            "infra-gen-probe\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
 
     def end(req, exc):
-        error = exc and (
-            exc.args[0]
-            if isinstance(exc, Fail)
-            else "connection_refused"
-            if isinstance(exc, ConnectionRefusedError)
-            else "connection_error"
-            if isinstance(exc, OSError)
-            else f"unexpected:{type(exc).__name__}"
-        )
+        error = exc and (exc.args[0] if isinstance(exc, Fail) else "connection_refused"
+                         if isinstance(exc, ConnectionRefusedError) else "connection_error"
+                         if isinstance(exc, OSError) else f"unexpected:{type(exc).__name__}"
+                         )  # fmt: skip
         records[req.service, req.address] = {
             "level": "WARNING" if error else "INFO", "event": "probe", "service": req.service,
             "address": req.address, "port": cfg["port"], "ok": not error, "status": req.status,
@@ -320,9 +282,7 @@ def _probe_all(cfg, found, until):
         finally:
             for key in list(sel.get_map().values()):
                 end(key.data, Fail("timeout"))
-    return {
-        service: [records[service, a] for a in addresses] for service, addresses in found.items()
-    }
+    return {service: [records[service, a] for a in found[service]] for service in found}
 
 
 def _emit_metrics(cfg, timestamp_ms, service, run):
@@ -360,9 +320,11 @@ def handler(event, context):
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         lambda_until = started + remaining() / 1000 - MARGIN if remaining else float("inf")
         found = _discover(cfg, min(started + cfg["timeout"], lambda_until))
+        for service, addresses in found.items():
+            runs[service]["discovered"] = len(addresses)
         until = min(time.monotonic() + cfg["timeout"], lambda_until)
         for service, records in _probe_all(cfg, found, until).items():
-            runs[service].update(discovered=len(found[service]), records=records, error=None)
+            runs[service].update(records=records, error=None)
             for record in records:
                 _log(record)
     except Exception as exc:

@@ -160,3 +160,16 @@ def test_bad_second_service_is_refused_naming_the_key(
         stack.add_service(scope, service, path_pattern=path, priority=priority)
     assert str(raised.value).startswith(key)
     assert len(stack.template.resources) == before  # nothing half-added
+
+
+def test_a_second_service_changes_of_the_default_only_what_it_extends() -> None:
+    default = yaml.load(render(build_stack().template, "yaml"), Loader=_Loader)
+    second = _second()
+    changed = sorted(
+        k for k, v in default["Resources"].items() if second["Resources"][k] != v
+    )  # fmt: skip
+    # The probe's service list and the shared execution role's log groups; nothing else.
+    assert changed == ["EcsTaskExecutionRole", "ProbeFunction"]
+    added = set(second["Resources"]) - set(default["Resources"])
+    assert added and all(k.startswith("Api") for k in added)
+    assert second["Parameters"] == default["Parameters"]
