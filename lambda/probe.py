@@ -1,7 +1,8 @@
-"""Probe every task of a Cloud Map service over HTTP; log JSON lines and one EMF line.
+"""Probe every task of each Cloud Map service over HTTP; log JSON lines, one EMF line each.
 
-One thread. The lookup, then all requests at once, each end by PROBE_TIMEOUT_SECONDS and by
-Lambda's remaining time less MARGIN, and a run closes or kills all it started. Why:
+One thread. All lookups, then all requests of every service at once, each end by
+PROBE_TIMEOUT_SECONDS and by Lambda's remaining time less MARGIN, and a run closes or kills
+all it started. Why:
 - getaddrinfo cannot be cancelled: in a thread it outlives the run when the resolver hangs.
   It runs in a child process (posix_spawn, safe beside the runtime's threads) killed and
   reaped at the deadline; a stub resolver would redo libc (search list, hosts, TCP retry).
@@ -46,9 +47,18 @@ def _config(env):
     def visible(text):  # makes a valid request line and Host header
         return all("!" <= c <= "~" for c in text)
 
-    service = get("PROBE_SERVICE_NAME", None, str, visible, "must be visible ASCII")
-    return {"stack": get("PROBE_STACK"), "service": service, "name": service + "."
-            + get("PROBE_NAMESPACE", None, str, visible, "must be visible ASCII"),
+    def names(text):  # PROBE_SERVICE_NAMES: "web,api"; PROBE_SERVICE_NAME: one name
+        listed = text.split(",")
+        unique = len(set(listed)) == len(listed)
+        return listed if unique and all(name and visible(name) for name in listed) else None
+
+    plural = "PROBE_SERVICE_NAMES" in env or "PROBE_SERVICE_NAME" not in env
+    if plural and "PROBE_SERVICE_NAME" in env:
+        raise Fail("PROBE_SERVICE_NAMES and PROBE_SERVICE_NAME are both set: set one")
+    services = get("PROBE_SERVICE_NAMES" if plural else "PROBE_SERVICE_NAME", None, names,
+                   allowed="must be distinct visible ASCII names, comma-separated")
+    return {"stack": get("PROBE_STACK"), "services": services,
+            "namespace": get("PROBE_NAMESPACE", None, str, visible, "must be visible ASCII"),
             "port": get("PROBE_PORT", "80", int, lambda v: 0 < v < 65536, "must be 1-65535"),
             "path": get("PROBE_PATH", "/", str, lambda v: v[0] == "/" and visible(v),
                         "must start with / and be visible ASCII"),
@@ -57,7 +67,8 @@ def _config(env):
             "max_body": get("PROBE_MAX_BODY_BYTES", "65536", int, lambda v: v > 0,
                             "must be bytes above 0"),
             "metric_namespace": get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe", str,
-                                    lambda v: len(v) < 256, "must be 1-255 characters")}
+                                    lambda v: len(v) < 256, "must be 1-255 characters"),
+            }  # fmt: skip
 
 
 def _json(value):
@@ -82,34 +93,54 @@ def _wait(sel, until):
 
 
 def _discover(cfg, until):
-    argv, out = [sys.executable, "-I", "-S", "-c", LOOKUP, cfg["name"]], b""
-    read_end, write_end = os.pipe()
-    with open(read_end, "rb", 0) as pipe, open(write_end, "wb", 0) as child_out, \
-            selectors.DefaultSelector() as sel:  # fmt: skip
-        pid = os.posix_spawn(argv[0], argv, os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, child_out.fileno(), 1)])
-        child_out.close()
+    """The sorted addresses of each service's name, looked up by one child each, at once."""
+    found, children = {}, {}
+    with selectors.DefaultSelector() as sel:
         try:
-            sel.register(pipe, selectors.EVENT_READ)
-            while data := _wait(sel, until) and pipe.read(65536):
-                out += data
+            for service in cfg["services"]:
+                name = f"{service}.{cfg['namespace']}"
+                argv = [sys.executable, "-I", "-S", "-c", LOOKUP, name]
+                read_end, write_end = os.pipe()
+                pipe = open(read_end, "rb", 0)
+                with open(write_end, "wb", 0) as child_out:
+                    try:
+                        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+                            (os.POSIX_SPAWN_DUP2, child_out.fileno(), 1)])  # fmt: skip
+                    except BaseException:
+                        pipe.close()
+                        raise
+                children[service] = [pid, pipe, b"", None]
+                sel.register(pipe, selectors.EVENT_READ, service)
+            while sel.get_map() and (events := _wait(sel, until)):
+                for key, _ in events:
+                    child = children[key.data]
+                    child[3] = child[1].read(65536)
+                    child[2] += child[3]
+                    if child[3] == b"":
+                        sel.unregister(child[1])
         finally:
-            os.kill(pid, 9)  # SIGKILL: ended or past the deadline, it never outlives the run
-            os.waitpid(pid, 0)
-    words = out.split() or [b"0"]
-    if data == b"" and words[0][:1] != b"-" and words[0] != b"0":
-        return sorted({word.decode() for word in words}, key=socket.inet_aton)
-    error = "dns_timeout" if data != b"" else GAI_ERRORS.get(int(words[0]), "dns_error")
-    _log({"level": "WARNING", "event": "discovery", "service": cfg["service"],
-          "name": cfg["name"], "instances": 0, "error": error})
-    return []
+            for pid, pipe, _, _ in children.values():
+                os.kill(pid, 9)  # SIGKILL: ended or past the deadline, it never outlives the run
+                os.waitpid(pid, 0)
+                pipe.close()
+    for service, (_, _, out, data) in children.items():
+        words = out.split() or [b"0"]
+        if data == b"" and words[0][:1] != b"-" and words[0] != b"0":
+            found[service] = sorted({word.decode() for word in words}, key=socket.inet_aton)
+            continue
+        error = "dns_timeout" if data != b"" else GAI_ERRORS.get(int(words[0]), "dns_error")
+        _log({"level": "WARNING", "event": "discovery", "service": service,
+              "name": f"{service}.{cfg['namespace']}", "instances": 0, "error": error})  # fmt: skip
+        found[service] = []
+    return found
 
 
 class Request:
     """One GET. parser takes what the socket receives (b"" at its end), yields for more."""
 
-    def __init__(self, address, cfg, request):
-        self.address, self.out, self.max_body = address, request, cfg["max_body"]
+    def __init__(self, service, address, cfg, request):
+        self.service, self.address, self.out = service, address, request[service]
+        self.max_body = cfg["max_body"]
         self.buf, self.seen, self.status, self.body, self.budget = bytearray(), 0, None, 0, 0
         self.sock, self.parser = socket.socket(), self.response()
         next(self.parser)
@@ -194,21 +225,25 @@ class Request:
                 raise Fail("body_too_large")
 
 
-def _probe_all(cfg, addresses, until):
-    host = cfg["name"] if cfg["port"] == 80 else f"{cfg['name']}:{cfg['port']}"
-    request = (f"GET {cfg['path']} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: infra-gen-probe\r\n"
-               "Connection: close\r\n\r\n").encode()  # fmt: skip
-    started, records = time.monotonic(), {}
+def _probe_all(cfg, found, until):
+    """Request every address of every service at once; the records by service."""
+    request, started, records = {}, time.monotonic(), {}
+    for service in found:
+        name = f"{service}.{cfg['namespace']}"
+        host = name if cfg["port"] == 80 else f"{name}:{cfg['port']}"
+        request[service] = (f"GET {cfg['path']} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: "
+                            "infra-gen-probe\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
 
     def end(req, exc):
         error = exc and (exc.args[0] if isinstance(exc, Fail) else "connection_refused"
                          if isinstance(exc, ConnectionRefusedError) else "connection_error"
-                         if isinstance(exc, OSError) else f"unexpected:{type(exc).__name__}")
-        records[req.address] = {"level": "WARNING" if error else "INFO", "event": "probe",
-                                "service": cfg["service"], "address": req.address,
-                                "port": cfg["port"], "ok": not error, "status": req.status,
-                                "latency_ms": round((time.monotonic() - started) * 1000, 1),
-                                "bytes": req.body, "error": error}  # fmt: skip
+                         if isinstance(exc, OSError) else f"unexpected:{type(exc).__name__}"
+                         )  # fmt: skip
+        records[req.service, req.address] = {
+            "level": "WARNING" if error else "INFO", "event": "probe", "service": req.service,
+            "address": req.address, "port": cfg["port"], "ok": not error, "status": req.status,
+            "latency_ms": round((time.monotonic() - started) * 1000, 1), "bytes": req.body,
+            "error": error}  # fmt: skip
         req.parser.close()
         if req.sock in sel.get_map():
             sel.unregister(req.sock)
@@ -216,8 +251,8 @@ def _probe_all(cfg, addresses, until):
 
     with selectors.DefaultSelector() as sel:
         try:
-            for address in addresses:
-                req = Request(address, cfg, request)
+            for service, address in [(s, a) for s, addresses in found.items() for a in addresses]:
+                req = Request(service, address, cfg, request)
                 try:
                     sel.register(req.sock, selectors.EVENT_WRITE, req)
                     req.sock.setblocking(False)
@@ -247,10 +282,10 @@ def _probe_all(cfg, addresses, until):
         finally:
             for key in list(sel.get_map().values()):
                 end(key.data, Fail("timeout"))
-    return [records[address] for address in addresses]
+    return {service: [records[service, a] for a in found[service]] for service in found}
 
 
-def _emit_metrics(cfg, timestamp_ms, run):
+def _emit_metrics(cfg, timestamp_ms, service, run):
     records = run["records"]
     latencies = [record["latency_ms"] for record in records if record["ok"]]
     counts = {"DiscoveredInstances": run["discovered"], "SuccessfulRequests": len(latencies),
@@ -265,7 +300,7 @@ def _emit_metrics(cfg, timestamp_ms, run):
     directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Stack", "Service"]],
                  "Metrics": metrics}  # fmt: skip
     _log({"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]},
-          "Stack": cfg["stack"], "Service": cfg["service"], **counts})  # fmt: skip
+          "Stack": cfg["stack"], "Service": service, **counts})  # fmt: skip
 
 
 try:
@@ -279,24 +314,31 @@ def handler(event, context):
         _log({"level": "ERROR", "event": "config", "error": CONFIG_ERROR})
         raise Fail(CONFIG_ERROR)  # Lambda Errors, alarmed
     cfg, timestamp_ms, started = CONFIG, int(time.time() * 1000), time.monotonic()
-    run = {"discovered": 0, "records": [], "error": "interrupted"}
+    runs = {service: {"discovered": 0, "records": [], "error": "interrupted"}
+            for service in cfg["services"]}  # fmt: skip
     try:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         lambda_until = started + remaining() / 1000 - MARGIN if remaining else float("inf")
-        addresses = _discover(cfg, min(started + cfg["timeout"], lambda_until))
-        run["discovered"] = len(addresses)
+        found = _discover(cfg, min(started + cfg["timeout"], lambda_until))
+        for service, addresses in found.items():
+            runs[service]["discovered"] = len(addresses)
         until = min(time.monotonic() + cfg["timeout"], lambda_until)
-        run["records"] = _probe_all(cfg, addresses, until)
-        for record in run["records"]:
-            _log(record)
-        run["error"] = None
+        for service, records in _probe_all(cfg, found, until).items():
+            runs[service].update(records=records, error=None)
+            for record in records:
+                _log(record)
     except Exception as exc:
-        run["error"] = f"unexpected:{type(exc).__name__}"
-        _log({"level": "ERROR", "event": "run", "service": cfg["service"], "error": run["error"],
-              "detail": str(exc)})  # fmt: skip
+        error = f"unexpected:{type(exc).__name__}"
+        for service, run in runs.items():
+            run["error"] = error
+            _log({"level": "ERROR", "event": "run", "service": service, "error": error,
+                  "detail": str(exc)})  # fmt: skip
         raise  # Lambda logs the traceback and counts an error, which is alarmed
     finally:
-        _emit_metrics(cfg, timestamp_ms, run)
-    ok = sum(record["ok"] for record in run["records"])
-    return {"service": cfg["service"], "instances": run["discovered"], "ok": ok,
-            "failed": len(run["records"]) - ok}  # fmt: skip
+        for service, run in runs.items():  # one document per service: its own dimensions
+            _emit_metrics(cfg, timestamp_ms, service, run)
+    summary = [{"service": service, "instances": run["discovered"],
+                "ok": sum(record["ok"] for record in run["records"]),
+                "failed": sum(not record["ok"] for record in run["records"])}
+               for service, run in runs.items()]  # fmt: skip
+    return summary[0] if len(summary) == 1 else summary  # one service: its summary alone

@@ -290,7 +290,6 @@ def test_unexpected_error_costs_only_the_probe(probe_world: harness.ProbeWorld) 
 BAD_CONFIGURATION = [
     ("PROBE_STACK", None),
     ("PROBE_STACK", ""),
-    ("PROBE_SERVICE_NAME", None),
     ("PROBE_SERVICE_NAME", ""),
     ("PROBE_SERVICE_NAME", "web app"),
     ("PROBE_NAMESPACE", None),
@@ -332,6 +331,81 @@ def test_bad_configuration_fails_every_invocation_with_one_line_naming_it(
     assert line["error"].startswith(f"{variable}=" if value else f"{variable} must be set")
     assert result.error is not None and line["error"] in result.error
     assert result.emf == []
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (None, "PROBE_SERVICE_NAMES must be set, not empty"),
+        ("", "PROBE_SERVICE_NAMES must be set, not empty"),
+        ("healthy,,down", "PROBE_SERVICE_NAMES='healthy,,down' must be distinct"),
+        ("healthy, down", "PROBE_SERVICE_NAMES='healthy, down' must be distinct"),
+        ("healthy,healthy", "PROBE_SERVICE_NAMES='healthy,healthy' must be distinct"),
+        ("healthy", "PROBE_SERVICE_NAMES and PROBE_SERVICE_NAME are both set: set one"),
+    ],
+    ids=["neither-set", "empty", "empty-name", "space", "duplicate", "both-set"],
+)
+def test_bad_service_names_fail_with_one_line_naming_the_variable(
+    probe_world: harness.ProbeWorld, value: str | None, error: str
+) -> None:
+    env = probe_world.env("healthy")
+    if value is None:
+        env.pop("PROBE_SERVICE_NAME")
+    else:
+        env["PROBE_SERVICE_NAMES"] = value
+        if value != "healthy":
+            env.pop("PROBE_SERVICE_NAME")
+    result = probe_world.run(harness.PROBE_SOURCE, env)
+    assert result.exit_status == 1
+    (line,) = result.lines
+    assert (line["level"], line["event"]) == ("ERROR", "config")
+    assert line["error"].startswith(error)
+    assert result.emf == []
+
+
+def test_every_service_named_is_probed_in_one_run_with_its_own_metrics(
+    probe_world: harness.ProbeWorld,
+) -> None:
+    services = ["healthy", "down", "silent", "absent"]
+    env = probe_world.env("unused", PROBE_TIMEOUT_SECONDS=str(TIMEOUT))
+    del env["PROBE_SERVICE_NAME"]
+    env["PROBE_SERVICE_NAMES"] = ",".join(services)
+    result = probe_world.run(harness.PROBE_SOURCE, env)
+    assert result.exit_status == 0, result.error
+    assert result.stderr == ""
+
+    # One valid EMF document per service, in the order named, each its own Service.
+    docs = [validate_emf(line) for line in result.stdout_lines[-len(services) :]]
+    assert len(result.emf) == len(services)
+    assert [doc["Service"] for doc in docs] == services
+    for doc in docs:
+        assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stack", "Service"]]
+    by_service = {doc["Service"]: doc for doc in docs}
+    assert [by_service["healthy"][name] for name in COUNT_METRICS] == [3, 3, 0]
+    assert [by_service["down"][name] for name in COUNT_METRICS] == [3, 0, 3]
+    assert [by_service["silent"][name] for name in COUNT_METRICS] == [1, 0, 1]
+    assert [by_service["absent"][name] for name in COUNT_METRICS] == [0, 0, 0]
+    assert "Latency" not in by_service["down"]
+
+    probed = {(p["service"], p["address"]): p["ok"] for p in result.probes}
+    assert probed == {
+        **{("healthy", address): True for address in harness.HEALTHY},
+        ("down", "127.0.0.5"): False,
+        ("down", "127.0.0.10"): False,
+        ("down", "127.0.0.11"): False,
+        ("silent", "127.0.0.10"): False,
+    }
+    (missing,) = result.discovery
+    assert (missing["service"], missing["error"]) == ("absent", "name_not_found")
+    assert result.return_value == [
+        {"service": "healthy", "instances": 3, "ok": 3, "failed": 0},
+        {"service": "down", "instances": 3, "ok": 0, "failed": 3},
+        {"service": "silent", "instances": 1, "ok": 0, "failed": 1},
+        {"service": "absent", "instances": 0, "ok": 0, "failed": 0},
+    ]
+    # Lookups and requests of all services run at once: "down" and "silent" both hold an
+    # instance that never answers, yet the run ends at one request timeout, not two.
+    assert result.duration_s < TIMEOUT + MARGIN
 
 
 def test_configuration_is_read_once_at_cold_start(probe_world: harness.ProbeWorld) -> None:

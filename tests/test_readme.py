@@ -19,6 +19,7 @@ BLOCKS = {
     "admit": ("BastionEgressToService:", "EcsServiceIngressFromBastion:"),
     "add_alarm": ("AlarmNoTraffic:", "Namespace: AWS/ApplicationELB"),
     "with_changes": ("service.memory: ", None),
+    "add_service": ("ApiLoadBalancerRule:", "PROBE_SERVICE_NAMES:"),
 }
 
 

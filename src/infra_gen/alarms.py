@@ -93,6 +93,8 @@ class Alarms:
     """Default periods per evaluation (``alarms.evaluation_periods``)."""
     datapoints_to_alarm: int
     """Default breaching periods that raise an alarm (``alarms.datapoints_to_alarm``)."""
+    probe_period: int | If = 60
+    """Period of alarms on the probe's per-run metrics: at least one schedule interval."""
 
     def add_alarm(self, t: Template, spec: AlarmSpec) -> cloudwatch.Alarm:
         """Add the alarm ``spec`` describes, notifying the topic on ALARM and on OK.
@@ -131,8 +133,9 @@ def add_alarms(
         period=a.period_seconds,
         evaluation_periods=a.evaluation_periods,
         datapoints_to_alarm=a.datapoints_to_alarm,
+        probe_period=_probe_period(t, cfg),
     )
-    specs = _specs(cfg, _probe_period(t, cfg), load_balancer, service, probe)
+    specs = _specs(cfg, handle.probe_period, load_balancer, service, probe)
     return replace(handle, alarms=tuple(handle.add_alarm(t, spec) for spec in specs))
 
 

@@ -24,14 +24,16 @@ the service exists); the alarms and the dashboard (once the probe exists).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from troposphere import Template
 
+from . import ids
 from ._version import __version__
-from .alarms import Alarms, add_alarms
+from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
 from .cloudmap import Discovery, add_discovery
 from .config import Config, ConfigError
 from .dashboard import Dashboard, add_dashboard
@@ -44,6 +46,10 @@ from .probe import Probe, add_probe
 from .scaling import Scaling, add_scaling
 
 __all__ = ["Stack", "build_stack", "build_template", "new_template"]
+
+_SCOPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,15}$")
+# An ALB path pattern: up to 128 characters of a path, with * and ? wildcards.
+_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}$")
 
 GENERATOR = "infra-gen"
 # The template's own Metadata key recording what made it.
@@ -83,6 +89,81 @@ class Stack:
     """The CloudWatch dashboard and its URL Output."""
     outputs: Outputs
     """The exported Outputs."""
+
+    def add_service(
+        self,
+        scope: str,
+        service: Mapping[str, Any],
+        *,
+        path_pattern: str,
+        priority: int,
+        writable_paths: Mapping[str, str] | None = None,
+    ) -> Service:
+        """Add another container service: same cluster, load balancer, namespace and probe.
+
+        ``scope`` (PascalCase, e.g. ``"Api"``) prefixes every logical ID it adds;
+        ``service`` holds ``[service]`` keys (``name`` differs from the first service's,
+        ``container_port`` equals it: the probe requests one port) over the stack's.
+        Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
+        rule of ``priority`` (1-50000). It gets its own task definition, log group,
+        security group, Cloud Map service, target group and alarms (probe failures, no
+        task found), and ``service.desired_count`` tasks, unscaled.
+        """
+        if not _SCOPE.match(str(scope)):
+            raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
+        cfg = self.config.with_changes({"service": service})
+        if cfg.service.name == self.config.service.name:
+            raise ConfigError("service.name", f"{cfg.service.name!r} is the first service's")
+        if cfg.service.container_port != self.config.service.container_port:
+            raise ConfigError(
+                "service.container_port",
+                f"{cfg.service.container_port} differs "
+                f"from the first service's {self.config.service.container_port}",
+            )
+        if not (isinstance(priority, int) and 1 <= priority <= 50000):
+            raise ConfigError("priority", f"{priority!r} is not allowed; allowed: 1-50000")
+        if not (isinstance(path_pattern, str) and _PATH_PATTERN.match(path_pattern)):
+            raise ConfigError(
+                "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
+            )
+        t = self.template
+        discovery = self.discovery.add_service(
+            t, scope=scope, name=cfg.service.name, dns_ttl=cfg.discovery.dns_ttl
+        )
+        load_balancer = self.load_balancer.add_route(
+            t, scope=scope, port=cfg.service.container_port,
+            health_check_path=cfg.service.health_check_path, path_pattern=path_pattern,
+            priority=priority,
+        )  # fmt: skip
+        handle = add_service(
+            t, cfg, network=self.network, load_balancer=load_balancer, discovery=discovery,
+            log_settings=self.log_settings, scope=scope, first=self.service,
+            writable_paths=writable_paths,
+        )  # fmt: skip
+        self.probe.watch(t, handle, discovery, scope=scope)
+        for spec in _service_alarms(self, scope, discovery):
+            self.alarms.add_alarm(t, spec)
+        return handle
+
+
+def _service_alarms(stack: Stack, scope: str, discovery: Discovery) -> list[AlarmSpec]:
+    """Another service's alarms: what the probe sees of it (two rows: the size budget)."""
+    name, per_run = discovery.service_name, stack.alarms.probe_period
+    return [
+        AlarmSpec(
+            logical_id=scope + ids.Alarms.PROBE_FAILED_REQUESTS,
+            metric=stack.probe.metric("FailedRequests", service_name=name),
+            comparison=GREATER_OR_EQUAL, threshold=stack.config.alarms.probe_failed_requests,
+            period=per_run, description=f"Probe requests to {scope} tasks fail. Look first at "
+            "the probe log group.",
+        ),
+        AlarmSpec(
+            logical_id=scope + ids.Alarms.PROBE_NO_INSTANCES,
+            metric=stack.probe.metric("DiscoveredInstances", "Minimum", service_name=name),
+            comparison=LESS, threshold=1, period=per_run,
+            description=f"The probe finds no {scope} task. Look first at its ECS service events.",
+        ),
+    ]  # fmt: skip
 
 
 def as_config(cfg: Config | Mapping[str, Any] | None) -> Config:

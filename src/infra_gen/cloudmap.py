@@ -28,6 +28,14 @@ class Discovery:
     service: servicediscovery.Service
     """The Cloud Map service (A records, multivalue) the ECS service registers tasks in."""
 
+    def add_service(self, t: Template, *, scope: str, name: str, dns_ttl: int) -> Discovery:
+        """Another Cloud Map service ``name`` in the same namespace (ID prefixed with
+        ``scope``); the returned handle names it."""
+        service = t.add_resource(_service(
+            scope + SERVICE, name, self.namespace, dns_ttl, f"Tasks of the ECS service {name}"
+        ))  # fmt: skip
+        return Discovery(namespace=self.namespace, service=service)
+
     @property
     def service_name(self) -> GetAtt:
         """The Cloud Map service's name, as a ``GetAtt``."""
@@ -55,19 +63,30 @@ def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
             Description="Service discovery for the stack's services",
         )
     )
+    description = "nginx tasks of the ECS service"
     service = t.add_resource(
-        servicediscovery.Service(
-            SERVICE,
-            Name=cfg.service.name,
-            NamespaceId=namespace.ref(),
-            Description="nginx tasks of the ECS service",
-            DnsConfig=servicediscovery.DnsConfig(
-                # awsvpc tasks register their own IP: A records, every healthy one answered.
-                RoutingPolicy="MULTIVALUE",
-                DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=cfg.discovery.dns_ttl)],
-            ),
-            # ECS reports task health to Cloud Map; unhealthy tasks leave the answers.
-            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
-        )
+        _service(SERVICE, cfg.service.name, namespace, cfg.discovery.dns_ttl, description)
     )
     return Discovery(namespace=namespace, service=service)
+
+
+def _service(
+    logical_id: str,
+    name: str,
+    namespace: servicediscovery.PrivateDnsNamespace,
+    dns_ttl: int,
+    description: str,
+) -> servicediscovery.Service:
+    return servicediscovery.Service(
+        logical_id,
+        Name=name,
+        NamespaceId=namespace.ref(),
+        Description=description,
+        DnsConfig=servicediscovery.DnsConfig(
+            # awsvpc tasks register their own IP: A records, every healthy one answered.
+            RoutingPolicy="MULTIVALUE",
+            DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=dns_ttl)],
+        ),
+        # ECS reports task health to Cloud Map; unhealthy tasks leave the answers.
+        HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+    )

@@ -8,6 +8,7 @@ only through the service's own strategy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from troposphere import (
@@ -83,6 +84,10 @@ class Service:
     """The containers' log group."""
     port: int
     """The container port, the only one the tasks' group ever opens."""
+    execution_role: Role | None = None
+    """The tasks' execution role (log writes, private ECR pulls); shared by a scoped service."""
+    task_role: Role | None = None
+    """The tasks' role (no permissions); shared by a scoped service."""
 
     def metric(self, name: str, statistic: str = "Average") -> Metric:
         """An ``AWS/ECS`` metric of the service: ``CPUUtilization`` or ``MemoryUtilization``."""
@@ -150,15 +155,44 @@ def add_service(
     load_balancer: LoadBalancer,
     discovery: Discovery,
     log_settings: LogSettings,
+    scope: str = "",
+    first: Service | None = None,
+    writable_paths: Mapping[str, str] | None = None,
 ) -> Service:
     """Add the cluster, the task definition with its roles and log group, the tasks'
-    security group and the service, and admit the load balancer to the tasks."""
-    cluster = _add_cluster(t, cfg)
-    log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
-    task_definition = _add_task_definition(t, cfg, log_group)
-    group = _add_security_group(t, network)
+    security group and the service, and admit the load balancer to the tasks.
+
+    Called again with a ``scope`` (a PascalCase prefix of every logical ID) and the
+    ``first`` service, it adds another service to that one's cluster, from
+    ``cfg.service``, sharing its roles (the execution role then writes to both log
+    groups; an image of this account's ECR is pulled only if the first one's is too):
+    its image and task size are fixed values, not Parameters, and
+    it keeps ``cfg.service.desired_count`` tasks (no scaling). ``writable_paths`` maps
+    task storage volume names to the paths the image writes (default: nginx's), the
+    root file system being read-only. ``load_balancer`` and
+    ``discovery`` must then name its own target group and Cloud Map service
+    (:meth:`LoadBalancer.add_route`, :meth:`Discovery.add_service`);
+    :meth:`infra_gen.Stack.add_service` does all of it.
+    """
+    if bool(scope) != (first is not None):
+        raise ValueError("a scoped service joins the first one's cluster: pass first=")
+    cluster = first.cluster if first else _add_cluster(t, cfg)
+    log_group = t.add_resource(log_settings.log_group(scope + LOG_GROUP))
+    writable = WRITABLE_PATHS if writable_paths is None else writable_paths
+    if first and first.execution_role and first.task_role:
+        roles = first.execution_role, first.task_role
+        # A size budget: one more role would cost 1.6 KB of the template's 51,200 bytes.
+        roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
+        image, cpu, memory = cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
+    else:
+        image, cpu, memory = _add_parameters(t, cfg)
+        roles = _add_roles(t, image, log_group)
+    task_definition = _add_task_definition(
+        t, cfg, log_group, scope, writable, roles, (image, cpu, memory)
+    )
+    group = _add_security_group(t, network, scope)
     service = _add_ecs_service(
-        t, cfg, cluster, task_definition, group, network, load_balancer, discovery
+        t, cfg, cluster, task_definition, group, network, load_balancer, discovery, scope
     )
     handle = Service(
         cluster=cluster,
@@ -167,12 +201,14 @@ def add_service(
         security_group=group,
         log_group=log_group,
         port=cfg.service.container_port,
+        execution_role=roles[0],
+        task_role=roles[1],
     )
     handle.admit(
         t,
         load_balancer.security_group,
-        ingress_id=INGRESS_FROM_LOAD_BALANCER,
-        egress_id=LOAD_BALANCER_EGRESS,
+        ingress_id=scope + INGRESS_FROM_LOAD_BALANCER,
+        egress_id=scope + LOAD_BALANCER_EGRESS,
         description="load balancer",
     )
     return handle
@@ -189,14 +225,22 @@ def _add_cluster(t: Template, cfg: Config) -> ecs.Cluster:
     )
 
 
-def _add_task_definition(t: Template, cfg: Config, log_group: logs.LogGroup) -> ecs.TaskDefinition:
-    """The nginx task definition, with its image and size Parameters and its roles."""
-    image, cpu, memory = _add_parameters(t, cfg)
+def _add_task_definition(
+    t: Template,
+    cfg: Config,
+    log_group: logs.LogGroup,
+    scope: str,
+    writable: Mapping[str, str],
+    roles: tuple[Role, Role],
+    size: tuple[object, object, object],
+) -> ecs.TaskDefinition:
+    """The task definition of ``image`` at a ``size`` of (image, cpu, memory)."""
+    image, cpu, memory = size
     port = cfg.service.container_port
-    execution_role, task_role = _add_roles(t, image, log_group)
+    execution_role, task_role = roles
     return t.add_resource(
         ecs.TaskDefinition(
-            TASK_DEFINITION,
+            scope + TASK_DEFINITION,
             RequiresCompatibilities=["FARGATE"],
             NetworkMode="awsvpc",
             Cpu=cpu,
@@ -207,19 +251,17 @@ def _add_task_definition(t: Template, cfg: Config, log_group: logs.LogGroup) -> 
             ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            Volumes=[ecs.Volume(Name=name) for name in sorted(WRITABLE_PATHS)],
+            Volumes=[ecs.Volume(Name=name) for name in sorted(writable)],
             ContainerDefinitions=[
                 ecs.ContainerDefinition(
                     Name=cfg.service.name,
                     Image=image,
                     Essential=True,
                     ReadonlyRootFilesystem=True,
-                    PortMappings=[
-                        ecs.PortMapping(ContainerPort=port, Protocol="tcp", Name="http")
-                    ],
+                    PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp", Name="http")],
                     MountPoints=[
                         ecs.MountPoint(SourceVolume=name, ContainerPath=path, ReadOnly=False)
-                        for name, path in sorted(WRITABLE_PATHS.items())
+                        for name, path in sorted(writable.items())
                     ],
                     LogConfiguration=ecs.LogConfiguration(
                         LogDriver="awslogs",
@@ -236,7 +278,7 @@ def _add_task_definition(t: Template, cfg: Config, log_group: logs.LogGroup) -> 
     )
 
 
-def _add_roles(t: Template, image: Ref, log_group: logs.LogGroup) -> tuple[Role, Role]:
+def _add_roles(t: Template, image: object, log_group: logs.LogGroup) -> tuple[Role, Role]:
     """The execution role (log writes, private ECR pulls) and the task role (nothing)."""
     # An image in this account's private ECR registry of the stack's Region: its
     # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
@@ -272,17 +314,20 @@ def _add_roles(t: Template, image: Ref, log_group: logs.LogGroup) -> tuple[Role,
     return execution_role, task_role
 
 
-def _add_security_group(t: Template, network: Network) -> ec2.SecurityGroup:
+def _add_security_group(t: Template, network: Network, scope: str) -> ec2.SecurityGroup:
     return t.add_resource(
         ec2.SecurityGroup(
-            SECURITY_GROUP,
+            scope + SECURITY_GROUP,
             GroupDescription="Service tasks: container port from the load balancer",
             VpcId=network.vpc.ref(),
             SecurityGroupEgress=[
                 # Image pulls (ECR Public, Docker Hub) and the awslogs driver, both HTTPS.
                 # DNS to the VPC resolver is not filtered by security groups.
                 ec2.SecurityGroupRule(
-                    IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
+                    IpProtocol="tcp",
+                    FromPort=443,
+                    ToPort=443,
+                    CidrIp="0.0.0.0/0",
                     Description="HTTPS to image registries and CloudWatch Logs",
                 )  # fmt: skip
             ],
@@ -299,10 +344,11 @@ def _add_ecs_service(
     network: Network,
     load_balancer: LoadBalancer,
     discovery: Discovery,
+    scope: str,
 ) -> ecs.Service:
-    return t.add_resource(
+    service = t.add_resource(
         ecs.Service(
-            SERVICE,
+            scope + SERVICE,
             Cluster=cluster.ref(),
             TaskDefinition=task_definition.ref(),
             # No DesiredCount: CloudFormation then starts a new service with one task
@@ -342,6 +388,13 @@ def _add_ecs_service(
             Tags=Tags({"infra-gen:listener": load_balancer.active_listener}),
         )
     )
+    if load_balancer.rule is not None:
+        # Another service's group belongs to the load balancer through its rule,
+        # which is unconditional: a plain DependsOn orders the service after it.
+        del service.properties["Tags"]
+        service.DependsOn = [load_balancer.rule]
+        service.DesiredCount = cfg.service.desired_count  # no scaling: its count is this
+    return service
 
 
 def _strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:
@@ -386,5 +439,3 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Select, Select]:
     cpu = Select(0, Split("/", size.ref()))
     memory = Select(1, Split("/", size.ref()))
     return image.ref(), cpu, memory
-
-

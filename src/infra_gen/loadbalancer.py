@@ -6,7 +6,7 @@ Parameter is given. The world reaches only this load balancer's security group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from awacs import s3 as s3_actions
@@ -40,6 +40,7 @@ HTTP_INGRESS = "LoadBalancerHttpIngress"
 HTTPS_INGRESS = "LoadBalancerHttpsIngress"
 LOAD_BALANCER = "LoadBalancer"
 TARGET_GROUP = "LoadBalancerTargetGroup"
+RULE = "LoadBalancerRule"  # only under a scope: another service's path
 HTTP_LISTENER = "LoadBalancerHttpListener"
 HTTPS_LISTENER = "LoadBalancerHttpsListener"
 ACCESS_LOG_BUCKET = "LoadBalancerAccessLogBucket"
@@ -117,6 +118,42 @@ class LoadBalancer:
     """Port 80: forwards, or redirects to HTTPS when a certificate is given."""
     https_listener: elb.Listener
     """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``)."""
+    rule: elb.ListenerRule | None = None
+    """The listener rule forwarding to ``target_group``; ``None`` for the default action's."""
+
+    def add_route(
+        self,
+        t: Template,
+        *,
+        scope: str,
+        port: int,
+        health_check_path: str,
+        path_pattern: str,
+        priority: int,
+    ) -> LoadBalancer:
+        """Route ``path_pattern`` to a new target group of another service (IDs prefixed
+        with ``scope``); the returned handle names that group and its rule.
+
+        The rule attaches to the listener that forwards (:attr:`active_listener`): the
+        HTTPS one with a certificate, when the HTTP one only redirects.
+        """
+        vpc = self.target_group.VpcId
+        target_group = t.add_resource(
+            _target_group(scope + TARGET_GROUP, vpc, port, health_check_path)
+        )
+        rule = t.add_resource(
+            elb.ListenerRule(
+                scope + RULE,
+                ListenerArn=self.active_listener,
+                Priority=priority,
+                Conditions=[elb.Condition(
+                    Field="path-pattern",
+                    PathPatternConfig=elb.PathPatternConfig(Values=[path_pattern]),
+                )],
+                Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=target_group.ref())],
+            )
+        )  # fmt: skip
+        return replace(self, target_group=target_group, rule=rule)
 
     def metric(self, name: str, statistic: str = "Sum") -> Metric:
         """An ``AWS/ApplicationELB`` metric of the load balancer, e.g. ``RequestCount``,
@@ -215,26 +252,9 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         skip_checks(load_balancer, {"CKV_AWS_91": (
             "Option security.alb_access_logs, off by default: the bucket costs money"
         )})  # fmt: skip
-    target_group = t.add_resource(
-        elb.TargetGroup(
-            TARGET_GROUP,
-            VpcId=network.vpc.ref(),
-            TargetType="ip",  # awsvpc tasks register by IP address
-            Protocol="HTTP",
-            Port=cfg.service.container_port,
-            HealthCheckProtocol="HTTP",
-            HealthCheckPath=cfg.service.health_check_path,
-            HealthCheckIntervalSeconds=15,
-            HealthCheckTimeoutSeconds=5,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=3,
-            Matcher=elb.Matcher(HttpCode="200-399"),
-            TargetGroupAttributes=[
-                # nginx drains in seconds; the 300 s default only slows deployments.
-                elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
-            ],
-        )
-    )
+    target_group = t.add_resource(_target_group(
+        TARGET_GROUP, network.vpc.ref(), cfg.service.container_port, cfg.service.health_check_path
+    ))  # fmt: skip
     forward = elb.Action(Type="forward", TargetGroupArn=target_group.ref())
     redirect = elb.Action(
         Type="redirect",
@@ -276,6 +296,27 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         target_group=target_group,
         http_listener=http_listener,
         https_listener=https_listener,
+    )
+
+
+def _target_group(logical_id: str, vpc: object, port: int, path: str) -> elb.TargetGroup:
+    return elb.TargetGroup(
+        logical_id,
+        VpcId=vpc,
+        TargetType="ip",  # awsvpc tasks register by IP address
+        Protocol="HTTP",
+        Port=port,
+        HealthCheckProtocol="HTTP",
+        HealthCheckPath=path,
+        HealthCheckIntervalSeconds=15,
+        HealthCheckTimeoutSeconds=5,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=3,
+        Matcher=elb.Matcher(HttpCode="200-399"),
+        TargetGroupAttributes=[
+            # nginx drains in seconds; the 300 s default only slows deployments.
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
+        ],
     )
 
 

@@ -15,7 +15,7 @@ from importlib import resources
 
 from awacs import ec2 as ec2_actions
 from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import GetAtt, Ref, Template, awslambda, ec2, events, logs
+from troposphere import GetAtt, Join, Ref, Template, awslambda, ec2, events, logs
 from troposphere.iam import Policy, Role
 
 from . import iam
@@ -89,14 +89,42 @@ class Probe:
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
 
-    def metric(self, name: str, statistic: str = "Sum") -> Metric:
+    def metric(self, name: str, statistic: str = "Sum", *, service_name: object = None) -> Metric:
         """A custom metric the probe writes: ``SuccessfulRequests``, ``FailedRequests``,
-        ``DiscoveredInstances`` or ``Latency`` (ms)."""
+        ``DiscoveredInstances`` or ``Latency`` (ms), of the first service or of
+        ``service_name`` (another one it :meth:`watch` es)."""
         dimensions = (
             (STACK_DIMENSION, Ref("AWS::StackName")),
-            (SERVICE_DIMENSION, self.service_name),
+            (SERVICE_DIMENSION, self.service_name if service_name is None else service_name),
         )
         return Metric(self.metric_namespace, name, dimensions, statistic)
+
+    def watch(self, t: Template, service: Service, discovery: Discovery, *, scope: str) -> None:
+        """Probe another service too: admit the function to its tasks (rule IDs prefixed
+        with ``scope``) and add its Cloud Map name to ``PROBE_SERVICE_NAMES``.
+
+        The probe requests every service on one port and path: the other service must
+        listen on the first one's container port.
+        """
+        variables = self.function.Environment.Variables
+        if service.port != int(variables["PROBE_PORT"]):
+            raise ValueError(
+                f"the probe requests port {variables['PROBE_PORT']}; the service listens on "
+                f"{service.port}"
+            )
+        service.admit(
+            t,
+            self.security_group,
+            ingress_id=scope + SERVICE_INGRESS,
+            egress_id=scope + SERVICE_EGRESS,
+            description="probe function",
+        )
+        # One service: PROBE_SERVICE_NAME, as before; several: the comma-separated list.
+        first = variables.pop("PROBE_SERVICE_NAME", None)
+        names = (
+            [first] if first is not None else variables["PROBE_SERVICE_NAMES"].data["Fn::Join"][1]
+        )
+        variables["PROBE_SERVICE_NAMES"] = Join(",", [*names, discovery.service_name])
 
     def function_metric(self, name: str, statistic: str = "Sum") -> Metric:
         """An ``AWS/Lambda`` metric of the probe function, e.g. ``Invocations``, ``Errors``,
@@ -151,9 +179,7 @@ def add_probe(
             ROLE,
             # Lambda does not document setting aws:SourceAccount when it assumes an
             # execution role; only this stack's function can use the role anyway.
-            AssumeRolePolicyDocument=iam.assume_role(
-                "lambda.amazonaws.com", source_account=False
-            ),
+            AssumeRolePolicyDocument=iam.assume_role("lambda.amazonaws.com", source_account=False),
             Policies=[
                 Policy(
                     PolicyName="write-probe-logs",
