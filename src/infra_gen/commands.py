@@ -9,7 +9,6 @@ ran, and 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -97,8 +96,7 @@ def _template(args: argparse.Namespace) -> tuple[str, list[str]]:
     text = render(template, "yaml")
     if len(text.encode()) > cf.INLINE_LIMIT and args.s3_bucket is None:
         text = render(template, "json")
-    declared = sorted(json.loads(render(template, "json")).get("Parameters", {}))
-    return text, declared
+    return text, sorted(template.parameters)
 
 
 def _show_changes(p: cf.Preview, out: TextIO) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .render import INLINE_TEMPLATE_LIMIT
+
 __all__ = [
     "EXTRA",
     "INLINE_LIMIT",
@@ -37,7 +39,7 @@ __all__ = [
 
 EXTRA = "infra-gen[deploy]"
 # CloudFormation's limit for TemplateBody; a larger template must come from S3.
-INLINE_LIMIT = 51_200
+INLINE_LIMIT = INLINE_TEMPLATE_LIMIT
 # The AWS CLI's words for the same refusal.
 TOO_LARGE = (
     "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket. "
