@@ -21,7 +21,6 @@ The template carries this file without its comments and docstrings, within 10,24
 keep it small.
 """
 
-import errno
 import itertools
 import json
 import os
@@ -36,18 +35,18 @@ RETRY = 0.4  # seconds between the UDP queries of a lookup
 HEAD_LIMIT = 65536  # bytes of status line and fields
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 NAME = r"[\w-]{1,63}(\.[\w-]{1,63})*"  # a DNS name of labels as Cloud Map allows them
-# The variables: default, pattern (ASCII), type and bounds of a number, the error's words.
+# Each variable: its default, its pattern (ASCII), a number's type and bounds, what it must be.
 SETTINGS = {
-    "PROBE_STACK": (None, r"[!-~]{1,1024}", None, "must be visible ASCII"),
-    "PROBE_SERVICE_NAMES": (None, rf"{NAME}(,{NAME})*", None, "must be DNS names, comma-separated"),
-    "PROBE_NAMESPACE": (None, NAME, None, "must be a DNS name, of labels of 1-63 characters"),
-    "PROBE_PORT": ("80", r"[0-9]{1,5}", (int, 1, 65535), "must be 1-65535"),
-    "PROBE_PATH": ("/", r"/[!-~]{0,1023}", None, "must start with / and be visible ASCII"),
+    "PROBE_STACK": (None, r"[!-~]{1,1024}", None, "visible ASCII"),
+    "PROBE_SERVICE_NAMES": (None, rf"{NAME}(,{NAME})*", None, "DNS names, comma-separated"),
+    "PROBE_NAMESPACE": (None, NAME, None, "a DNS name, of labels of 1-63 characters"),
+    "PROBE_PORT": ("80", r"[0-9]{1,5}", (int, 1, 65535), "1-65535"),
+    "PROBE_PATH": ("/", r"/[!-~]{0,1023}", None, "visible ASCII starting with /"),
     "PROBE_TIMEOUT_SECONDS": ("2", r"[0-9]{1,3}(\.[0-9]{1,3})?", (float, 0.001, 900),
-                              "must be seconds above 0, at most 900"),
-    "PROBE_MAX_BODY_BYTES": ("65536", r"[0-9]{1,12}", (int, 1, 10**12), "must be bytes above 0"),
+                              "seconds above 0, at most 900"),
+    "PROBE_MAX_BODY_BYTES": ("65536", r"[0-9]{1,12}", (int, 1, 10**12), "bytes above 0"),
     "PROBE_METRIC_NAMESPACE": ("InfraGen/Probe", r"(?! *$)[\w .#:/-]{1,255}", None,
-                               "must be 1-255 letters, digits, spaces or ._#:/-"),
+                               "1-255 letters, digits, spaces or ._#:/-"),
 }  # fmt: skip
 # A head an HTTP/1.0 request may get: a status other than 1xx; fields, or folded lines.
 HEAD = re.compile(rb"HTTP/1\.[01] ([2-5][0-9]{2})( [^\0\r\n]*)?"
@@ -61,18 +60,15 @@ class Fail(Exception):  # ends a request, a lookup or the configuration; args[0]
 def _config(env):
     """The settings under their names without PROBE_, in lowercase: PROBE_PORT is port."""
     cfg = {}
-    for name, (default, pattern, bounds, allowed) in SETTINGS.items():
+    for name, (default, pattern, number, allowed) in SETTINGS.items():
         text = env.get(name, default)
         if not text:
             raise Fail(f"{name} must be set, not empty")
-        match, (kind, low, high) = re.fullmatch(pattern, text, re.ASCII), bounds or (str, "", "")
-        value = kind(text) if match else text
-        if not match or bounds and not low <= value <= high:
-            raise Fail(f"{name}={text!r} {allowed}")
-        cfg[name.removeprefix("PROBE_").lower()] = value
-    services = cfg["service_names"] = cfg["service_names"].split(",")
-    if len(set(services)) < len(services):
-        raise Fail(f"PROBE_SERVICE_NAMES={env['PROBE_SERVICE_NAMES']!r} names one twice")
+        kind, low, high = number or (str, None, None)
+        if not re.fullmatch(pattern, text, re.ASCII) or number and not low <= kind(text) <= high:
+            raise Fail(f"{name}={text!r} must be {allowed}")
+        cfg[name.removeprefix("PROBE_").lower()] = kind(text)
+    cfg["service_names"] = dict.fromkeys(cfg["service_names"].split(","))  # each one once
     return cfg
 
 
@@ -82,17 +78,14 @@ def _log(record):
 
 def _nameservers():
     """The IPv4 nameservers among the first 3 of /etc/resolv.conf, as libc reads; else libc's."""
-    try:
-        with open("/etc/resolv.conf", encoding="latin-1") as conf:
-            servers = re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.MULTILINE)[:3]
-    except OSError:
-        servers = []
+    with open("/etc/resolv.conf", encoding="latin-1") as conf:  # none: the run breaks
+        servers = re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.MULTILINE)[:3]
     return [server for server in servers if _ipv4(server)] or ["127.0.0.1"]
 
 
-def _ipv4(text):  # in the form recvfrom gives; a name would make sendto look it up
+def _ipv4(text):  # inet_pton takes the form recvfrom gives; a name would make sendto look it up
     try:
-        return socket.inet_ntoa(socket.inet_pton(socket.AF_INET, text)) == text
+        return bool(socket.inet_pton(socket.AF_INET, text))
     except OSError:
         return False
 
@@ -143,10 +136,7 @@ def _resolve(name, servers):
                 pass  # no route to this one: the next try asks the next one
             wake = time.monotonic() + RETRY
             while (yield udp, READ, wake):  # at wake, 0: ask again
-                try:
-                    msg, (address, port) = udp.recvfrom(65535)
-                except OSError:
-                    continue
+                msg, (address, port) = udp.recvfrom(65535)
                 if port == 53 and address in servers and msg[:2] == query[:2]:
                     answer = _answer(msg, query, udp=True)
                     if answer == "truncated":
@@ -159,7 +149,7 @@ def _resolve_tcp(server, query):
     msg, sock = b"", socket.socket()
     try:
         yield from _connect(sock, server, 53, len(query).to_bytes(2, "big") + query)
-        while len(msg) < 2 or len(msg) < 2 + int.from_bytes(msg[:2], "big"):
+        while len(msg) < 2 + int.from_bytes(msg[:2] or b"\xff\xff", "big"):  # its length first
             if not (data := (yield from _receive(sock))):
                 raise Fail("dns_error")  # closed before the whole answer
             msg += data
@@ -167,32 +157,25 @@ def _resolve_tcp(server, query):
         raise Fail("dns_error") from None  # refused or reset
     finally:
         sock.close()
-    answer = _answer(msg[2 : 2 + int.from_bytes(msg[:2], "big")], query, udp=False)
+    answer = _answer(msg[2:], query, udp=False)
     if answer is None:
         raise Fail("dns_error")  # an answer to another question
     return answer
 
 
 def _connect(sock, address, port, data):
-    """Part of a job: connects sock and sends data."""
+    """Part of a job: connects sock and sends data (a request of at most a few KB, which
+    a new connection's send buffer takes whole)."""
     sock.setblocking(False)
-    code = sock.connect_ex((address, port))
-    while code in (0, errno.EINPROGRESS) and data:
-        yield sock, WRITE, None
-        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        data = data if code else data[sock.send(data) :]
-    if code:
-        raise OSError(code, os.strerror(code))
+    sock.connect_ex((address, port))  # in progress, or failed: then sendall raises why
+    yield sock, WRITE, None
+    sock.sendall(data)
 
 
 def _receive(sock):
     """Part of a job: waits for sock and returns what came, b"" at the end of the stream."""
-    while True:
-        yield sock, READ, None
-        try:
-            return sock.recv(65536)
-        except BlockingIOError:  # woken for nothing
-            pass
+    yield sock, READ, None
+    return sock.recv(65536)  # epoll said it is readable, and no one else reads it
 
 
 def _head(head):
@@ -200,11 +183,10 @@ def _head(head):
     line; Fail("bad_response") unless HEAD matches it, with one length and no chunks."""
     if not (match := HEAD.fullmatch(head)):
         raise Fail("bad_response")
-    lengths = re.findall(rb"\r\ncontent-length:([^\r]*)", head, re.IGNORECASE)
-    lengths = {length.strip() for value in lengths for length in value.split(b",")}
-    if re.search(rb"\r\ntransfer-encoding:", head, re.IGNORECASE) or len(lengths) > 1 or not all(
-            map(bytes.isdigit, lengths)):  # fmt: skip
-        raise Fail("bad_response")  # chunks included: never sent to HTTP/1.0
+    lengths = {value.strip() for value in re.findall(rb"\r\ncontent-length:([^\r]*)", head, re.I)}
+    if re.search(rb"\r\ntransfer-encoding:", head, re.I) or len(lengths) > 1 or not all(
+            map(bytes.isdigit, lengths)):  # chunks included: never sent to HTTP/1.0
+        raise Fail("bad_response")
     return int(match[1]), int(lengths.pop()) if lengths else None
 
 
@@ -214,7 +196,7 @@ def _probe(cfg, service, address, request, records):
     try:  # no socket at all breaks the run (above): that error is alarmed
         yield from _connect(sock, address, cfg["port"], request)
         while (end := head.find(b"\r\n\r\n")) < 0 and len(head) <= HEAD_LIMIT:
-            if not (data := (yield from _receive(sock))):  # cut: does it start as HTTP?
+            if not (data := (yield from _receive(sock))):  # cut: did it start as HTTP?
                 raise Fail("incomplete_head" if HEAD.match(head) else "bad_response" if head
                            else "empty_response")  # fmt: skip
             head += data
@@ -223,16 +205,15 @@ def _probe(cfg, service, address, request, records):
         status, length = _head(head[:end])
         if status >= 400:
             raise Fail(f"http_{status}")
-        size, limit = len(head) - end - 4, cfg["max_body_bytes"]  # of the body so far
-        while size <= limit and (length is None or size < length) and status not in (204, 304):
-            if not (data := (yield from _receive(sock))):
-                if length is None:
-                    break  # the end of the body
-                raise Fail("incomplete_body")
+        # HTTP/1.0: the body ends with the connection, and must have Content-Length bytes.
+        size, limit = len(head) - end - 4, cfg["max_body_bytes"]
+        while size <= limit and (data := (yield from _receive(sock))):
             size += len(data)
         if size > limit:
             size = limit + 1
             raise Fail("body_too_large")
+        if length is not None and size < length:
+            raise Fail("incomplete_body")
         error = None
     except Fail as exc:
         error = exc.args[0]
@@ -244,10 +225,10 @@ def _probe(cfg, service, address, request, records):
         error = f"unexpected:{type(exc).__name__}"
     finally:
         sock.close()
-    records.append({"level": "WARNING" if error else "INFO", "event": "probe", "service": service,
-                    "address": address, "port": cfg["port"], "ok": not error, "status": status,
-                    "latency_ms": round((time.monotonic() - started) * 1000, 1), "bytes": size,
-                    "error": error})  # fmt: skip
+    records.append(dict(level="WARNING" if error else "INFO", event="probe", service=service,
+                        address=address, port=cfg["port"], ok=not error, status=status,
+                        latency_ms=round((time.monotonic() - started) * 1000, 1), bytes=size,
+                        error=error))  # fmt: skip
     _log(records[-1])
 
 
@@ -258,11 +239,11 @@ def _discover(cfg, service, servers, records):
         addresses = yield from _resolve(name, servers)
     except Fail as exc:
         error = "dns_timeout" if exc.args[0] == "timeout" else exc.args[0]
-        _log({"level": "WARNING", "event": "discovery", "service": service, "name": name,
-              "instances": 0, "error": error})  # fmt: skip
+        _log(dict(level="WARNING", event="discovery", service=service, name=name, instances=0,
+                  error=error))  # fmt: skip
         return []
-    host = name if cfg["port"] == 80 else f"{name}:{cfg['port']}"
-    request = f"GET {cfg['path']} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: infra-gen-probe\r\n\r\n"
+    request = f"GET {cfg['path']} HTTP/1.0\r\nHost: {name}:{cfg['port']}\r\n"
+    request += "User-Agent: infra-gen-probe\r\n\r\n"
     return [_probe(cfg, service, address, request.encode(), records) for address in addresses]
 
 
@@ -310,37 +291,29 @@ except Fail as exc:  # said by every invocation: Lambda would retry a failed ini
 
 
 def handler(event, context):
+    """Probes every service once; returns each one's counts, as its EMF line has them."""
+    # A bad configuration, or a run that breaks, raises: Lambda logs the error and counts it
+    # in Errors, which is alarmed. A broken run writes no counts: they would read as no tasks.
     if CONFIG_ERROR:
-        _log({"level": "ERROR", "event": "config", "error": CONFIG_ERROR})
-        raise Fail(CONFIG_ERROR)  # Lambda Errors, alarmed
-    cfg, timestamp, started = CONFIG, int(time.time() * 1000), time.monotonic()
-    until = started + cfg["timeout_seconds"]
+        raise Fail(CONFIG_ERROR)
+    cfg, timestamp, until = CONFIG, int(time.time() * 1000), time.monotonic() + CONFIG["timeout_seconds"]
     if remaining := getattr(context, "get_remaining_time_in_millis", None):
-        until = min(until, started + remaining() / 1000 - MARGIN)
+        until = min(until, time.monotonic() + remaining() / 1000 - MARGIN)
     runs = {service: [] for service in cfg["service_names"]}  # the records of each service
-    try:
-        servers = _nameservers()
-        _run([_discover(cfg, service, servers, records) for service, records in runs.items()],
-             until)  # fmt: skip
-    except Exception as exc:  # a broken run writes no counts: they would read as no tasks
-        _log({"level": "ERROR", "event": "run", "error": f"unexpected:{type(exc).__name__}",
-              "detail": str(exc)})  # fmt: skip
-        raise  # Lambda logs the traceback and counts an error, which is alarmed
+    servers = _nameservers()
+    _run([_discover(cfg, service, servers, records) for service, records in runs.items()], until)
     summary = []
     for service, records in runs.items():  # each task found has one record, ok or not
         latencies = [record["latency_ms"] for record in records if record["ok"]]
-        counts = {"DiscoveredInstances": len(records), "SuccessfulRequests": len(latencies),
-                  "FailedRequests": len(records) - len(latencies)}  # fmt: skip
-        # One document per service: its own dimensions. EMF wants each declared metric
-        # present, and at most 100 values in an array.
-        metrics = [{"Name": name, "Unit": "Count"} for name in counts]
-        if latencies:
-            metrics.append({"Name": "Latency", "Unit": "Milliseconds"})
+        counts = dict(DiscoveredInstances=len(records), SuccessfulRequests=len(latencies),
+                      FailedRequests=len(records) - len(latencies))  # fmt: skip
+        summary.append(dict(Service=service, **counts))
+        # One document per service: its own dimensions.
+        directive = dict(Namespace=cfg["metric_namespace"], Dimensions=[["Stack", "Service"]],
+                         Metrics=[dict(Name=name, Unit="Count") for name in counts])
+        if latencies:  # EMF wants each declared metric present, and at most 100 values in one
+            directive["Metrics"].append(dict(Name="Latency", Unit="Milliseconds"))
             counts["Latency"] = latencies[:100]
-        directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Stack", "Service"]],
-                     "Metrics": metrics}  # fmt: skip
-        _log({"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": [directive]},
-              "Stack": cfg["stack"], "Service": service, **counts})  # fmt: skip
-        summary.append({"service": service, "instances": len(records), "ok": len(latencies),
-                        "failed": len(records) - len(latencies)})  # fmt: skip
-    return summary[0] if len(summary) == 1 else summary  # one service: its summary alone
+        _log(dict(_aws=dict(Timestamp=timestamp, CloudWatchMetrics=[directive]),
+                  Stack=cfg["stack"], Service=service, **counts))  # fmt: skip
+    return summary

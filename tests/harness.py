@@ -166,7 +166,11 @@ HOSTILE: dict[str, Callable[[socket.socket], None]] = {
 }
 HOSTILE_ADDRESSES = {kind: f"127.0.0.{20 + index}" for index, kind in enumerate(HOSTILE)}
 HEADER_FLOOD_8 = [f"127.0.0.{60 + index}" for index in range(8)]
-TRICKLING = [HOSTILE_ADDRESSES[kind] for kind in HOSTILE if kind.startswith("trickle-")]
+# Those that trickle a head: each only ends at the deadline (trickle-chunks sends its whole
+# head at once and ends as a bad response: chunks are never an answer to HTTP/1.0).
+TRICKLING = [
+    HOSTILE_ADDRESSES[kind] for kind in HOSTILE if kind.startswith("trickle-") and kind != "trickle-chunks"
+]
 
 # UDP resolvers that misbehave, each on its own address with its own resolv.conf; every
 # one that answers at all says the name is at HEALTHY[0].
@@ -286,6 +290,26 @@ class RunResult:
     # after it (threads, open fds, child processes), with the counts before the first.
     runs: list[dict[str, Any]] = field(default_factory=list)
     baseline: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """The handler's return value: service -> (tasks found, answered, failed)."""
+        return {
+            entry["Service"]: (
+                entry["DiscoveredInstances"],
+                entry["SuccessfulRequests"],
+                entry["FailedRequests"],
+            )
+            for entry in self.return_value
+        }
+
+    @property
+    def answered(self) -> int:
+        return sum(answered for _, answered, _ in self.counts.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(failed for _, _, failed in self.counts.values())
 
     @property
     def probes(self) -> list[dict[str, Any]]:

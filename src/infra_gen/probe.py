@@ -74,7 +74,7 @@ def inline_code() -> str:
         for token in tokenize.generate_tokens(io.StringIO(source).readline)
         if token.type == tokenize.COMMENT
     }
-    lines = [f"# lambda/probe.py of infra_gen, sha256 {digest}, without comments or docstrings"]
+    lines = [f"# lambda/probe.py of infra_gen, sha256 {digest}, comments and docstrings cut"]
     blank = False
     for number, line in enumerate(source.splitlines(), start=1):
         kept = "" if number in docstrings else line[: comments.get(number)].rstrip()
