@@ -33,13 +33,13 @@ import time
 MARGIN = 0.5  # seconds of Lambda's time kept to write the metrics
 RETRY = 0.4  # seconds between the UDP queries of a lookup
 HEAD_LIMIT = 65536  # bytes of status line and fields
-READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
+READ = selectors.EVENT_READ
 NAME = r"[\w-]{1,63}(\.[\w-]{1,63})*"  # a DNS name of labels as Cloud Map allows them
 # Each variable: its default, its pattern (ASCII), a number's type and bounds, what it must be.
 SETTINGS = {
     "PROBE_STACK": (None, r"[!-~]{1,1024}", None, "visible ASCII"),
     "PROBE_SERVICE_NAMES": (None, rf"{NAME}(,{NAME})*", None, "DNS names, comma-separated"),
-    "PROBE_NAMESPACE": (None, NAME, None, "a DNS name, of labels of 1-63 characters"),
+    "PROBE_NAMESPACE": (None, NAME, None, "a DNS name"),
     "PROBE_PORT": ("80", r"[0-9]{1,5}", (int, 1, 65535), "1-65535"),
     "PROBE_PATH": ("/", r"/[!-~]{0,1023}", None, "visible ASCII starting with /"),
     "PROBE_TIMEOUT_SECONDS": ("2", r"[0-9]{1,3}(\.[0-9]{1,3})?", (float, 0.001, 900),
@@ -68,7 +68,6 @@ def _config(env):
         if not re.fullmatch(pattern, text, re.ASCII) or number and not low <= kind(text) <= high:
             raise Fail(f"{name}={text!r} must be {allowed}")
         cfg[name.removeprefix("PROBE_").lower()] = kind(text)
-    cfg["service_names"] = dict.fromkeys(cfg["service_names"].split(","))  # each one once
     return cfg
 
 
@@ -77,17 +76,10 @@ def _log(record):
 
 
 def _nameservers():
-    """The IPv4 nameservers among the first 3 of /etc/resolv.conf, as libc reads; else libc's."""
+    """The nameservers among the first 3 of /etc/resolv.conf, as libc reads; else libc's."""
     with open("/etc/resolv.conf", encoding="latin-1") as conf:  # none: the run breaks
-        servers = re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.MULTILINE)[:3]
-    return [server for server in servers if _ipv4(server)] or ["127.0.0.1"]
-
-
-def _ipv4(text):  # inet_pton takes the form recvfrom gives; a name would make sendto look it up
-    try:
-        return bool(socket.inet_pton(socket.AF_INET, text))
-    except OSError:
-        return False
+        return re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.MULTILINE)[:3] or [
+            "127.0.0.1"]  # fmt: skip
 
 
 def _answer(msg, query, udp):
@@ -122,29 +114,6 @@ def _answer(msg, query, udp):
     return [socket.inet_ntoa(address) for address in sorted(found)]
 
 
-def _resolve(name, servers):
-    """A job that returns the addresses of name."""
-    labels = b"".join(bytes([len(label)]) + label for label in name.encode().split(b"."))
-    # A random ID; recursion desired; one question: name, type A, class IN.
-    query = os.urandom(2) + b"\1\0\0\1\0\0\0\0\0\0" + labels + b"\0\0\1\0\1"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.setblocking(False)
-        for server in itertools.cycle(servers):  # until an answer, or the deadline
-            try:
-                udp.sendto(query, (server, 53))
-            except OSError:
-                pass  # no route to this one: the next try asks the next one
-            wake = time.monotonic() + RETRY
-            while (yield udp, READ, wake):  # at wake, 0: ask again
-                msg, (address, port) = udp.recvfrom(65535)
-                if port == 53 and address in servers and msg[:2] == query[:2]:
-                    answer = _answer(msg, query, udp=True)
-                    if answer == "truncated":
-                        return (yield from _resolve_tcp(address, query))
-                    if answer:
-                        return answer
-
-
 def _resolve_tcp(server, query):
     msg, sock = b"", socket.socket()
     try:
@@ -157,10 +126,7 @@ def _resolve_tcp(server, query):
         raise Fail("dns_error") from None  # refused or reset
     finally:
         sock.close()
-    answer = _answer(msg[2:], query, udp=False)
-    if answer is None:
-        raise Fail("dns_error")  # an answer to another question
-    return answer
+    return _answer(msg[2:], query, udp=False)  # None for another question's: ignored
 
 
 def _connect(sock, address, port, data):
@@ -168,7 +134,7 @@ def _connect(sock, address, port, data):
     a new connection's send buffer takes whole)."""
     sock.setblocking(False)
     sock.connect_ex((address, port))  # in progress, or failed: then sendall raises why
-    yield sock, WRITE, None
+    yield sock, selectors.EVENT_WRITE, None
     sock.sendall(data)
 
 
@@ -179,15 +145,14 @@ def _receive(sock):
 
 
 def _head(head):
-    """The status and Content-Length (None without) of a response head without its empty
-    line; Fail("bad_response") unless HEAD matches it, with one length and no chunks."""
-    if not (match := HEAD.fullmatch(head)):
-        raise Fail("bad_response")
+    """The status and Content-Length (0 without) of a response head without its empty line;
+    Fail("bad_response") unless HEAD matches it, with one length and no chunks (never sent
+    to HTTP/1.0)."""
     lengths = {value.strip() for value in re.findall(rb"\r\ncontent-length:([^\r]*)", head, re.I)}
-    if re.search(rb"\r\ntransfer-encoding:", head, re.I) or len(lengths) > 1 or not all(
-            map(bytes.isdigit, lengths)):  # chunks included: never sent to HTTP/1.0
+    if not HEAD.fullmatch(head) or b"\r\ntransfer-encoding:" in head.lower() or (
+            len(lengths) > 1 or not all(map(bytes.isdigit, lengths))):  # fmt: skip
         raise Fail("bad_response")
-    return int(match[1]), int(lengths.pop()) if lengths else None
+    return int(head[9:12]), int(lengths.pop()) if lengths else 0
 
 
 def _probe(cfg, service, address, request, records):
@@ -212,7 +177,7 @@ def _probe(cfg, service, address, request, records):
         if size > limit:
             size = limit + 1
             raise Fail("body_too_large")
-        if length is not None and size < length:
+        if size < length:
             raise Fail("incomplete_body")
         error = None
     except Fail as exc:
@@ -235,16 +200,35 @@ def _probe(cfg, service, address, request, records):
 def _discover(cfg, service, servers, records):
     """A job that looks service up, then returns a _probe job for each address."""
     name = f"{service}.{cfg['namespace']}"
+    request = f"GET {cfg['path']} HTTP/1.0\r\nHost: {name}:{cfg['port']}\r\n"
+    request += "User-Agent: infra-gen-probe\r\n\r\n"
+    labels = b"".join(bytes([len(label)]) + label for label in name.encode().split(b"."))
+    # A random ID; recursion desired; one question: name, type A, class IN.
+    query = os.urandom(2) + b"\1\0\0\1\0\0\0\0\0\0" + labels + b"\0\0\1\0\1"
     try:
-        addresses = yield from _resolve(name, servers)
-    except Fail as exc:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.setblocking(False)
+            for server in itertools.cycle(servers):  # until an answer, or the deadline
+                try:
+                    socket.inet_pton(socket.AF_INET, server)  # a name would make sendto look it up
+                    udp.sendto(query, (server, 53))
+                except OSError:
+                    pass  # not an IPv4 address, or no route to it: the next try asks the next one
+                wake = time.monotonic() + RETRY
+                while (yield udp, READ, wake):  # at wake, 0: ask again
+                    msg, (address, port) = udp.recvfrom(65535)
+                    if port == 53 and address in servers and msg[:2] == query[:2]:
+                        answer = _answer(msg, query, udp=True)
+                        if answer == "truncated":
+                            answer = yield from _resolve_tcp(address, query)
+                        if answer:
+                            return [_probe(cfg, service, a, request.encode(), records)
+                                    for a in answer]  # fmt: skip
+    except Fail as exc:  # the deadline's timeout included
         error = "dns_timeout" if exc.args[0] == "timeout" else exc.args[0]
         _log(dict(level="WARNING", event="discovery", service=service, name=name, instances=0,
                   error=error))  # fmt: skip
         return []
-    request = f"GET {cfg['path']} HTTP/1.0\r\nHost: {name}:{cfg['port']}\r\n"
-    request += "User-Agent: infra-gen-probe\r\n\r\n"
-    return [_probe(cfg, service, address, request.encode(), records) for address in addresses]
 
 
 def _run(jobs, until):
@@ -253,12 +237,11 @@ def _run(jobs, until):
     A job yields (socket, event, wake time or None) and is sent the events that came, or 0
     at its wake time; the jobs it returns start at once. At until, each job left is thrown
     Fail("timeout"), which it records."""
-    waiting, wakes, sel = {}, {}, selectors.DefaultSelector()  # job: its socket, wake time
+    waiting, sel = {}, selectors.DefaultSelector()  # job: (its socket, its wake time)
 
     def step(job, value):
         if job in waiting:  # before the job can close its socket
-            sel.unregister(waiting.pop(job))
-            wakes.pop(job, None)
+            sel.unregister(waiting.pop(job)[0])
         try:
             sock, event, wake = job.throw(value) if isinstance(value, Fail) else job.send(value)
         except StopIteration as done:
@@ -266,18 +249,17 @@ def _run(jobs, until):
                 step(new, None)
             return
         sel.register(sock, event, job)
-        waiting[job] = sock
-        if wake:
-            wakes[job] = wake
+        waiting[job] = sock, wake or until
 
     try:
         for job in jobs:
             step(job, None)
         while waiting and time.monotonic() < until:
-            for key, events in sel.select(min([until, *wakes.values()]) - time.monotonic()):
+            for key, events in sel.select(min(w for _, w in waiting.values()) - time.monotonic()):
                 step(key.data, events)
-            for job in [job for job, wake in wakes.items() if wake <= time.monotonic()]:
-                step(job, 0)
+            for job, (_, wake) in list(waiting.items()):
+                if wake < until and wake <= time.monotonic():
+                    step(job, 0)
     finally:
         for job in list(waiting):
             step(job, Fail("timeout"))
@@ -296,10 +278,12 @@ def handler(event, context):
     # in Errors, which is alarmed. A broken run writes no counts: they would read as no tasks.
     if CONFIG_ERROR:
         raise Fail(CONFIG_ERROR)
-    cfg, timestamp, until = CONFIG, int(time.time() * 1000), time.monotonic() + CONFIG["timeout_seconds"]
+    cfg, timestamp, started = CONFIG, int(time.time() * 1000), time.monotonic()
+    until = started + cfg["timeout_seconds"]
     if remaining := getattr(context, "get_remaining_time_in_millis", None):
-        until = min(until, time.monotonic() + remaining() / 1000 - MARGIN)
-    runs = {service: [] for service in cfg["service_names"]}  # the records of each service
+        until = min(until, started + remaining() / 1000 - MARGIN)
+    # The records of each service; a service named twice is probed once.
+    runs = {service: [] for service in cfg["service_names"].split(",")}
     servers = _nameservers()
     _run([_discover(cfg, service, servers, records) for service, records in runs.items()], until)
     summary = []

@@ -169,7 +169,9 @@ HEADER_FLOOD_8 = [f"127.0.0.{60 + index}" for index in range(8)]
 # Those that trickle a head: each only ends at the deadline (trickle-chunks sends its whole
 # head at once and ends as a bad response: chunks are never an answer to HTTP/1.0).
 TRICKLING = [
-    HOSTILE_ADDRESSES[kind] for kind in HOSTILE if kind.startswith("trickle-") and kind != "trickle-chunks"
+    address
+    for kind, address in HOSTILE_ADDRESSES.items()
+    if kind.startswith("trickle-") and kind != "trickle-chunks"
 ]
 
 # UDP resolvers that misbehave, each on its own address with its own resolv.conf; every
