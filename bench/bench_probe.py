@@ -9,6 +9,11 @@
     before it adds its start-up (goal: at most timeout + 100 ms).
 (d) memory: the peak RSS of a run against 8 tasks that flood 98 headers of 64 KB each,
     vs one against healthy tasks (the function has 128 MB).
+(e) services: the wall time of a run over 1, 5, 10 and 20 services of 8 tasks each that
+    answer after 200 ms, vs a run over one such task (one request), at full speed and in
+    a CPU cgroup at the share Lambda gives 128 MB (7.2 % of a core); and the import at that
+    share vs a bare interpreter there (goal: every task found, each run within the 2 s
+    timeout).
 
 Runs under the interpreter that runs it; ``make bench`` runs it under the default one and
 the newest CPython found. (b)-(d) use the real-server harness of the tests (root,
@@ -39,7 +44,8 @@ DELAY_SECONDS = 0.2
 DELAYED = [f"127.0.1.{host}" for host in range(1, 9)]
 TIMEOUT_SECONDS = 1.0
 HOSTILE_SERVICES = ["trickling", "silent-mixed", "hostile-continue-flood", "hostile-trailer-flood"]
-ENV = {"PROBE_STACK": "bench", "PROBE_SERVICE_NAME": "web", "PROBE_NAMESPACE": "bench.internal"}
+ENV = {"PROBE_STACK": "bench", "PROBE_SERVICE_NAMES": "web", "PROBE_NAMESPACE": "bench.internal"}
+SERVICE_COUNTS = [1, 5, 10, 20]
 # Runs the handler file as Lambda does on a cold start: compile it and execute its body.
 LOAD_HANDLER = (
     "import sys; p = sys.argv[1]; exec(compile(open(p).read(), p, 'exec'), {'__name__': 'index'})"
@@ -75,11 +81,14 @@ def _delayed_servers(addresses: list[str]) -> Iterator[None]:
             server.server_close()
 
 
-def _process_seconds(args: list[str]) -> float:
+def _process_seconds(args: list[str], cgroup: Path | None = None) -> float:
+    command = [sys.executable, *args]
+    if cgroup is not None:
+        command = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup), *command]
     times = []
     for _ in range(RUNS * 3):
         started = time.perf_counter()
-        subprocess.run([sys.executable, *args], check=True, env={**os.environ, **ENV})
+        subprocess.run(command, check=True, env={**os.environ, **ENV})
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -146,13 +155,42 @@ def bench_memory(world: harness.ProbeWorld) -> None:
     )
 
 
+def bench_services(world: harness.ProbeWorld) -> None:
+    with harness.cpu_share(harness.LAMBDA_128_CPU_SHARE) as procs:
+        for label, cgroup in (("full speed", None), ("128 MB share", procs)):
+            def median_run(names: str, cgroup: Path | None = cgroup) -> tuple[float, int]:
+                env = world.env(names, PROBE_TIMEOUT_SECONDS="2")
+                results = [
+                    world.run(harness.PROBE_SOURCE, env, remaining_ms=9000, cgroup=cgroup)
+                    for _ in range(RUNS)
+                ]
+                found = min(sum(p["ok"] for p in r.probes) for r in results)
+                return statistics.median(r.duration_s for r in results), found
+
+            one, _ = median_run("one-task")
+            cells = []
+            for count in SERVICE_COUNTS:
+                seconds, found = median_run(",".join(f"fleet-{i}" for i in range(count)))
+                cells.append(
+                    f"{count}x8 {seconds * 1000:.0f} ms (ratio {seconds / one:.2f}, "
+                    f"found {found}/{count * 8})"
+                )
+            print(f"(e) services, {label}: one request {one * 1000:.0f} ms; " + "; ".join(cells))
+        bare = _process_seconds(["-c", "pass"], procs)
+        loaded = _process_seconds(["-c", LOAD_HANDLER, str(harness.PROBE_SOURCE)], procs)
+        print(
+            f"(e) import at the 128 MB share: python -c pass {bare * 1000:.0f} ms, with the "
+            f"handler loaded {loaded * 1000:.0f} ms, ratio {loaded / bare:.2f}"
+        )
+
+
 def main() -> int:
     bench_import()
     reason = harness.unavailable_reason()
     if reason is not None:
         print(f"(b), (c), (d) skipped: {reason}")
         return 1
-    records = {"delayed-1": DELAYED[:1], "delayed-8": DELAYED}
+    records = {"delayed-1": DELAYED[:1], "delayed-8": DELAYED, "one-task": harness.FLEET[:1]}
     with (
         tempfile.TemporaryDirectory(prefix="probe-bench-") as workdir,
         harness.start_world(Path(workdir), extra_records=records) as world,
@@ -162,6 +200,7 @@ def main() -> int:
         bench_fan_out(world)
         bench_deadline(world)
         bench_memory(world)
+        bench_services(world)
     return 0
 
 

@@ -1,306 +1,269 @@
 """Probe every task of each Cloud Map service over HTTP; log JSON lines, one EMF line each.
 
-One thread. All lookups, then all requests of every service at once, each end by
-PROBE_TIMEOUT_SECONDS and by Lambda's remaining time less MARGIN, and a run closes or kills
-all it started. Why:
-- getaddrinfo cannot be cancelled: in a thread it outlives the run when the resolver hangs.
-  It runs in a child process (posix_spawn, safe beside the runtime's threads) killed and
-  reaped at the deadline; a stub resolver would redo libc (search list, hosts, TCP retry).
-- http.client bounds each read, not a request, closes a Connection: close socket under its
-  caller from 3.13 on (every healthy task failed) and imports ssl and email. Requests are
-  non-blocking sockets multiplexed by selectors, read by a strict HTTP/1.1 parser.
+One thread, one selector, one deadline. Each lookup and each request is a generator job
+(see _run) on the same selector, and every job of a run ends by PROBE_TIMEOUT_SECONDS after
+the run starts and by Lambda's remaining time less MARGIN, so the metrics always get written.
+
+Names resolve in process: an A query over UDP to the nameservers of /etc/resolv.conf (in a
+VPC function, the VPC resolver, which answers Cloud Map's private names), sent again every
+RETRY seconds to the next nameserver, asked over TCP when the answer is truncated, and the
+answer checked against the question. This replaces a child process per lookup (a thread
+cannot cancel getaddrinfo): at 128 MB Lambda gives the function 7.2 % of a core, where each
+child's 40-66 ms of CPU took 0.9 s, so from two services on lookups missed the deadline,
+and 20 services outlived the function's timeout; a query takes 0.6 ms of CPU there.
+
+Requests are HTTP/1.0 GETs on non-blocking sockets: the server answers without chunks or
+interim responses and closes, so a response is a head ended by an empty line and a body of
+Content-Length bytes or up to the close. (http.client bounds each read, not a request, and
+from 3.13 on closes a Connection: close socket under its caller.)
+
+The template carries this file without its comments and docstrings, within 10,240 bytes:
+keep it small.
 """
 
-import errno
+import itertools
+import json
 import os
+import re
 import selectors
 import socket
-import sys
+import struct
 import time
 
 MARGIN = 0.5  # seconds of Lambda's time kept to write the metrics
-HEAD_LIMIT = 65536  # status lines, headers and trailers of a response, 1xx included
-LOOKUP = """import socket as s, sys
-try: print(*{a[4][0] for a in s.getaddrinfo(sys.argv[1], 80, s.AF_INET, s.SOCK_STREAM)})
-except s.gaierror as e: print(e.errno)"""
-# JSON escapes; json itself would import re, and double the import time of the module.
-ESCAPES = {**{c: f"\\u{c:04x}" for c in range(32)}, ord('"'): '\\"', ord("\\"): "\\\\"}
-GAI_ERRORS = {socket.EAI_NONAME: "name_not_found", socket.EAI_NODATA: "no_address",
-              socket.EAI_AGAIN: "dns_unavailable"}  # fmt: skip
+RETRY = 0.4  # seconds between the UDP queries of a lookup
+HEAD_LIMIT = 65536  # bytes of status line and fields
+READ = selectors.EVENT_READ
+NAME = r"[\w-]{1,63}(\.[\w-]{1,63})*"  # a DNS name of labels as Cloud Map allows them
+# Each variable: its default, its pattern (ASCII), a number's type and bounds, what it must be.
+SETTINGS = {
+    "PROBE_STACK": (None, r"[!-~]{1,1024}", None, "visible ASCII"),
+    "PROBE_SERVICE_NAMES": (None, rf"{NAME}(,{NAME})*", None, "DNS names, comma-separated"),
+    "PROBE_NAMESPACE": (None, NAME, None, "a DNS name"),
+    "PROBE_PORT": ("80", r"[0-9]{1,5}", (int, 1, 65535), "1-65535"),
+    "PROBE_PATH": ("/", r"/[!-~]{0,1023}", None, "visible ASCII starting with /"),
+    "PROBE_TIMEOUT_SECONDS": ("2", r"[0-9]{1,3}(\.[0-9]{1,3})?", (float, 0.001, 900),
+                              "seconds above 0, at most 900"),
+    "PROBE_MAX_BODY_BYTES": ("65536", r"[0-9]{1,12}", (int, 1, 10**12), "bytes above 0"),
+    "PROBE_METRIC_NAMESPACE": ("InfraGen/Probe", r"(?! *$)[\w .#:/-]{1,255}", None,
+                               "1-255 letters, digits, spaces or ._#:/-"),
+}  # fmt: skip
+# A head an HTTP/1.0 request may get: a status other than 1xx; fields, or folded lines.
+HEAD = re.compile(rb"HTTP/1\.[01] ([2-5][0-9]{2})( [^\0\r\n]*)?"
+                  rb"(\r\n([!#$%&'*+.^_`|~\w-]+:|[ \t])[^\0\r\n]*)*")
 
 
-class Fail(Exception):
-    """Ends a request, or the configuration; args[0] says why."""
+class Fail(Exception):  # ends a request, a lookup or the configuration; args[0] says why
+    pass
 
 
 def _config(env):
-    def get(name, default=None, kind=str, valid=bool, allowed="must be set"):
+    """The settings under their names without PROBE_, in lowercase: PROBE_PORT is port."""
+    cfg = {}
+    for name, (default, pattern, number, allowed) in SETTINGS.items():
         text = env.get(name, default)
-        try:
-            value = kind(text or "")
-        except ValueError:
-            value = None
-        if not text or value is None or not valid(value):  # nan fails every comparison
-            raise Fail(f"{name}={text!r} {allowed}" if text else f"{name} must be set, not empty")
-        return value
-
-    def visible(text):  # makes a valid request line and Host header
-        return all("!" <= c <= "~" for c in text)
-
-    def names(text):  # PROBE_SERVICE_NAMES: "web,api"; PROBE_SERVICE_NAME: one name
-        listed = text.split(",")
-        unique = len(set(listed)) == len(listed)
-        return listed if unique and all(name and visible(name) for name in listed) else None
-
-    plural = "PROBE_SERVICE_NAMES" in env or "PROBE_SERVICE_NAME" not in env
-    if plural and "PROBE_SERVICE_NAME" in env:
-        raise Fail("PROBE_SERVICE_NAMES and PROBE_SERVICE_NAME are both set: set one")
-    services = get("PROBE_SERVICE_NAMES" if plural else "PROBE_SERVICE_NAME", None, names,
-                   allowed="must be distinct visible ASCII names, comma-separated")
-    return {"stack": get("PROBE_STACK"), "services": services,
-            "namespace": get("PROBE_NAMESPACE", None, str, visible, "must be visible ASCII"),
-            "port": get("PROBE_PORT", "80", int, lambda v: 0 < v < 65536, "must be 1-65535"),
-            "path": get("PROBE_PATH", "/", str, lambda v: v[0] == "/" and visible(v),
-                        "must start with / and be visible ASCII"),
-            "timeout": get("PROBE_TIMEOUT_SECONDS", "2", float, lambda v: 0 < v <= 900,
-                           "must be seconds above 0, at most 900"),
-            "max_body": get("PROBE_MAX_BODY_BYTES", "65536", int, lambda v: v > 0,
-                            "must be bytes above 0"),
-            "metric_namespace": get("PROBE_METRIC_NAMESPACE", "InfraGen/Probe", str,
-                                    lambda v: len(v) < 256, "must be 1-255 characters"),
-            }  # fmt: skip
-
-
-def _json(value):
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_json(key)}:{_json(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(map(_json, value)) + "]"
-    if isinstance(value, str):
-        return '"' + value.translate(ESCAPES) + '"'
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else "true" if value else "false"
-    return repr(value)  # int, or float: JSON's notation, and never nan or inf here
+        if not text:
+            raise Fail(f"{name} must be set, not empty")
+        kind, low, high = number or (str, None, None)
+        if not re.fullmatch(pattern, text, re.ASCII) or number and not low <= kind(text) <= high:
+            raise Fail(f"{name}={text!r} must be {allowed}")
+        cfg[name.removeprefix("PROBE_").lower()] = kind(text)
+    return cfg
 
 
 def _log(record):
-    print(_json(record), flush=True)
+    print(json.dumps(record, separators=(",", ":")), flush=True)
 
 
-def _wait(sel, until):
-    left = until - time.monotonic()
-    return sel.select(left) if left > 0 else None
+def _nameservers():
+    """The nameservers among the first 3 of /etc/resolv.conf, as libc reads; else libc's."""
+    with open("/etc/resolv.conf", encoding="latin-1") as conf:  # none: the run breaks
+        return re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.MULTILINE)[:3] or [
+            "127.0.0.1"]  # fmt: skip
 
 
-def _discover(cfg, until):
-    """The sorted addresses of each service's name, looked up by one child each, at once."""
-    found, children = {}, {}
-    with selectors.DefaultSelector() as sel:
-        try:
-            for service in cfg["services"]:
-                name = f"{service}.{cfg['namespace']}"
-                argv = [sys.executable, "-I", "-S", "-c", LOOKUP, name]
-                read_end, write_end = os.pipe()
-                pipe = open(read_end, "rb", 0)
-                with open(write_end, "wb", 0) as child_out:
-                    try:
-                        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
-                            (os.POSIX_SPAWN_DUP2, child_out.fileno(), 1)])  # fmt: skip
-                    except BaseException:
-                        pipe.close()
-                        raise
-                children[service] = [pid, pipe, b"", None]
-                sel.register(pipe, selectors.EVENT_READ, service)
-            while sel.get_map() and (events := _wait(sel, until)):
-                for key, _ in events:
-                    child = children[key.data]
-                    child[3] = child[1].read(65536)
-                    child[2] += child[3]
-                    if child[3] == b"":
-                        sel.unregister(child[1])
-        finally:
-            for pid, pipe, _, _ in children.values():
-                os.kill(pid, 9)  # SIGKILL: ended or past the deadline, it never outlives the run
-                os.waitpid(pid, 0)
-                pipe.close()
-    for service, (_, _, out, data) in children.items():
-        words = out.split() or [b"0"]
-        if data == b"" and words[0][:1] != b"-" and words[0] != b"0":
-            found[service] = sorted({word.decode() for word in words}, key=socket.inet_aton)
-            continue
-        error = "dns_timeout" if data != b"" else GAI_ERRORS.get(int(words[0]), "dns_error")
-        _log({"level": "WARNING", "event": "discovery", "service": service,
-              "name": f"{service}.{cfg['namespace']}", "instances": 0, "error": error})  # fmt: skip
-        found[service] = []
-    return found
+def _answer(msg, query, udp):
+    """The sorted addresses of msg's A records for the name query asks; None when msg
+    answers another question (ignored, as libc does); "truncated" when UDP cut it.
+
+    A record counts when its name is the question's, written out or as a pointer to it."""
+    question = query[12:]
+    try:
+        flags, count = struct.unpack_from(">H2xH", msg, 2)
+        if flags & 0xF800 != 0x8000 or msg[4:6] != b"\0\1" or msg[12 : len(query)] != question:
+            return None  # not a standard response to this one question
+        if udp and flags & 0x200:
+            return "truncated"
+        if flags & 15:
+            raise Fail("name_not_found" if flags & 15 == 3 else "dns_error")  # 3: NXDOMAIN
+        pos, found = len(query), set()
+        for _ in range(count):
+            start = pos
+            while 0 < msg[pos] < 64:  # a label; a name ends with the root or a pointer
+                pos += 1 + msg[pos]
+            pos += 1 if msg[pos] < 64 else 2
+            kind, klass, _, size = struct.unpack_from(">HHIH", msg, pos)
+            pos += 10 + size
+            if msg[start : pos - 10 - size] in (b"\xc0\x0c", question[:-4]) and (
+                    kind, klass, size) == (1, 1, 4) and pos <= len(msg):  # fmt: skip
+                found.add(msg[pos - 4 : pos])
+    except (IndexError, struct.error):
+        raise Fail("dns_error") from None  # malformed
+    if not found:
+        raise Fail("no_address")
+    return [socket.inet_ntoa(address) for address in sorted(found)]
 
 
-class Request:
-    """One GET. parser takes what the socket receives (b"" at its end), yields for more."""
+def _resolve_tcp(server, query):
+    msg, sock = b"", socket.socket()
+    try:
+        yield from _connect(sock, server, 53, len(query).to_bytes(2, "big") + query)
+        while len(msg) < 2 + int.from_bytes(msg[:2] or b"\xff\xff", "big"):  # its length first
+            if not (data := (yield from _receive(sock))):
+                raise Fail("dns_error")  # closed before the whole answer
+            msg += data
+    except OSError:
+        raise Fail("dns_error") from None  # refused or reset
+    finally:
+        sock.close()
+    return _answer(msg[2:], query, udp=False)  # None for another question's: ignored
 
-    def __init__(self, service, address, cfg, request):
-        self.service, self.address, self.out = service, address, request[service]
-        self.max_body = cfg["max_body"]
-        self.buf, self.seen, self.status, self.body, self.budget = bytearray(), 0, None, 0, 0
-        self.sock, self.parser = socket.socket(), self.response()
-        next(self.parser)
 
-    def more(self, error):
-        data = yield
-        if not data:
-            raise Fail(error if self.seen else "empty_response")
-        self.seen += len(data)
-        self.buf += data
+def _connect(sock, address, port, data):
+    """Part of a job: connects sock and sends data (a request of at most a few KB, which
+    a new connection's send buffer takes whole)."""
+    sock.setblocking(False)
+    sock.connect_ex((address, port))  # in progress, or failed: then sendall raises why
+    yield sock, selectors.EVENT_WRITE, None
+    sock.sendall(data)
 
-    def line(self, error, head=True):
-        limit, scan = HEAD_LIMIT - self.budget if head else 1024, 0
-        while (end := self.buf.find(b"\n", scan)) < 0 and len(self.buf) <= limit:
-            scan = len(self.buf)
-            yield from self.more(error)
-        if not 0 <= end < limit:
-            raise Fail("headers_too_large" if head else "bad_response")
-        line = bytes(self.buf[:end]).removesuffix(b"\r")
-        del self.buf[: end + 1]
-        self.budget += end + 1 if head else 0
-        return line
 
-    def fields(self, error):
-        fields = {}
-        while line := (yield from self.line(error)):
-            name, colon, value = line.partition(b":")
-            if line[0] in b" \t":  # obsolete line folding continues a field
-                continue
-            if not colon or not name or name != name.strip():
-                raise Fail("bad_response")
-            fields[name.lower()] = fields.get(name.lower(), b"") + b"," + value
-        return fields
+def _receive(sock):
+    """Part of a job: waits for sock and returns what came, b"" at the end of the stream."""
+    yield sock, READ, None
+    return sock.recv(65536)  # epoll said it is readable, and no one else reads it
 
-    def response(self):
-        status = 100
-        while status < 200 and status != 101:  # interim responses: skipped, in the budget
-            version, _, rest = (yield from self.line("incomplete_head")).partition(b" ")
-            if version not in (b"HTTP/1.1", b"HTTP/1.0") or rest[3:4].strip() or not (
-                    rest[:3].isdigit() and b"100" <= rest[:3] < b"600"):  # fmt: skip
-                raise Fail("bad_response")
-            status = int(rest[:3])
-            self.status = status if status >= 200 or status == 101 else None
-            fields = yield from self.fields("incomplete_head")
-        if not 200 <= status < 400:
+
+def _head(head):
+    """The status and Content-Length (0 without) of a response head without its empty line;
+    Fail("bad_response") unless HEAD matches it, with one length and no chunks (never sent
+    to HTTP/1.0)."""
+    lengths = {value.strip() for value in re.findall(rb"\r\ncontent-length:([^\r]*)", head, re.I)}
+    if not HEAD.fullmatch(head) or b"\r\ntransfer-encoding:" in head.lower() or (
+            len(lengths) > 1 or not all(map(bytes.isdigit, lengths))):  # fmt: skip
+        raise Fail("bad_response")
+    return int(head[9:12]), int(lengths.pop()) if lengths else 0
+
+
+def _probe(cfg, service, address, request, records):
+    """A job that requests address and records what came back."""
+    started, status, size, head, sock = time.monotonic(), None, 0, b"", socket.socket()
+    try:  # no socket at all breaks the run (above): that error is alarmed
+        yield from _connect(sock, address, cfg["port"], request)
+        while (end := head.find(b"\r\n\r\n")) < 0 and len(head) <= HEAD_LIMIT:
+            if not (data := (yield from _receive(sock))):  # cut: did it start as HTTP?
+                raise Fail("incomplete_head" if HEAD.match(head) else "bad_response" if head
+                           else "empty_response")  # fmt: skip
+            head += data
+        if not 0 <= end <= HEAD_LIMIT - 4:
+            raise Fail("headers_too_large")
+        status, length = _head(head[:end])
+        if status >= 400:
             raise Fail(f"http_{status}")
-        lengths = {v.strip() for v in fields.get(b"content-length", b"").split(b",")} - {b""}
-        if status in (204, 304):
-            return
-        if fields.get(b"transfer-encoding", b"").split(b",")[-1].strip().lower() == b"chunked":
-            while True:
-                size = (yield from self.line("incomplete_body", False)).partition(b";")[0].strip()
-                if not size or size.strip(b"0123456789abcdefABCDEF"):
-                    raise Fail("bad_response")
-                if not int(size, 16):
-                    break
-                yield from self.read(int(size, 16))
-                if (yield from self.line("incomplete_body", False)):
-                    raise Fail("bad_response")
-            yield from self.fields("incomplete_body")  # trailer fields, in the budget
-        elif b"transfer-encoding" in fields or not lengths:
-            yield from self.read(None)  # the body ends with the connection
-        elif len(lengths) == 1 and (length := lengths.pop()).isdigit():
-            yield from self.read(int(length))
-        else:
-            raise Fail("bad_response")
+        # HTTP/1.0: the body ends with the connection, and must have Content-Length bytes.
+        size, limit = len(head) - end - 4, cfg["max_body_bytes"]
+        while size <= limit and (data := (yield from _receive(sock))):
+            size += len(data)
+        if size > limit:
+            size = limit + 1
+            raise Fail("body_too_large")
+        if size < length:
+            raise Fail("incomplete_body")
+        error = None
+    except Fail as exc:
+        error = exc.args[0]
+    except ConnectionRefusedError:
+        error = "connection_refused"
+    except OSError:
+        error = "connection_error"
+    except Exception as exc:  # a bug costs one probe, not the run
+        error = f"unexpected:{type(exc).__name__}"
+    finally:
+        sock.close()
+    records.append(dict(level="WARNING" if error else "INFO", event="probe", service=service,
+                        address=address, port=cfg["port"], ok=not error, status=status,
+                        latency_ms=round((time.monotonic() - started) * 1000, 1), bytes=size,
+                        error=error))  # fmt: skip
+    _log(records[-1])
 
-    def read(self, size):
-        while size != 0:
-            if not self.buf:
+
+def _discover(cfg, service, servers, records):
+    """A job that looks service up, then returns a _probe job for each address."""
+    name = f"{service}.{cfg['namespace']}"
+    request = f"GET {cfg['path']} HTTP/1.0\r\nHost: {name}:{cfg['port']}\r\n"
+    request += "User-Agent: infra-gen-probe\r\n\r\n"
+    labels = b"".join(bytes([len(label)]) + label for label in name.encode().split(b"."))
+    # A random ID; recursion desired; one question: name, type A, class IN.
+    query = os.urandom(2) + b"\1\0\0\1\0\0\0\0\0\0" + labels + b"\0\0\1\0\1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.setblocking(False)
+            for server in itertools.cycle(servers):  # until an answer, or the deadline
                 try:
-                    yield from self.more("incomplete_body")
-                except Fail:
-                    if size is None:
-                        return
-                    raise
-            take = min(len(self.buf), size or len(self.buf))
-            del self.buf[:take]
-            self.body, size = self.body + take, size and size - take
-            if self.body > self.max_body:
-                self.body = self.max_body + 1
-                raise Fail("body_too_large")
+                    socket.inet_pton(socket.AF_INET, server)  # a name would make sendto look it up
+                    udp.sendto(query, (server, 53))
+                except OSError:
+                    pass  # not an IPv4 address, or no route to it: the next try asks the next one
+                wake = time.monotonic() + RETRY
+                while (yield udp, READ, wake):  # at wake, 0: ask again
+                    msg, (address, port) = udp.recvfrom(65535)
+                    if port == 53 and address in servers and msg[:2] == query[:2]:
+                        answer = _answer(msg, query, udp=True)
+                        if answer == "truncated":
+                            answer = yield from _resolve_tcp(address, query)
+                        if answer:
+                            return [_probe(cfg, service, a, request.encode(), records)
+                                    for a in answer]  # fmt: skip
+    except Fail as exc:  # the deadline's timeout included
+        error = "dns_timeout" if exc.args[0] == "timeout" else exc.args[0]
+        _log(dict(level="WARNING", event="discovery", service=service, name=name, instances=0,
+                  error=error))  # fmt: skip
+        return []
 
 
-def _probe_all(cfg, found, until):
-    """Request every address of every service at once; the records by service."""
-    request, started, records = {}, time.monotonic(), {}
-    for service in found:
-        name = f"{service}.{cfg['namespace']}"
-        host = name if cfg["port"] == 80 else f"{name}:{cfg['port']}"
-        request[service] = (f"GET {cfg['path']} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: "
-                            "infra-gen-probe\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+def _run(jobs, until):
+    """Runs generator jobs on one selector until each ends or until passes.
 
-    def end(req, exc):
-        error = exc and (exc.args[0] if isinstance(exc, Fail) else "connection_refused"
-                         if isinstance(exc, ConnectionRefusedError) else "connection_error"
-                         if isinstance(exc, OSError) else f"unexpected:{type(exc).__name__}"
-                         )  # fmt: skip
-        records[req.service, req.address] = {
-            "level": "WARNING" if error else "INFO", "event": "probe", "service": req.service,
-            "address": req.address, "port": cfg["port"], "ok": not error, "status": req.status,
-            "latency_ms": round((time.monotonic() - started) * 1000, 1), "bytes": req.body,
-            "error": error}  # fmt: skip
-        req.parser.close()
-        if req.sock in sel.get_map():
-            sel.unregister(req.sock)
-        req.sock.close()
+    A job yields (socket, event, wake time or None) and is sent the events that came, or 0
+    at its wake time; the jobs it returns start at once. At until, each job left is thrown
+    Fail("timeout"), which it records."""
+    waiting, sel = {}, selectors.DefaultSelector()  # job: (its socket, its wake time)
 
-    with selectors.DefaultSelector() as sel:
+    def step(job, value):
+        if job in waiting:  # before the job can close its socket
+            sel.unregister(waiting.pop(job)[0])
         try:
-            for service, address in [(s, a) for s, addresses in found.items() for a in addresses]:
-                req = Request(service, address, cfg, request)
-                try:
-                    sel.register(req.sock, selectors.EVENT_WRITE, req)
-                    req.sock.setblocking(False)
-                    code = req.sock.connect_ex((address, cfg["port"]))
-                    if code not in (0, errno.EINPROGRESS):
-                        raise OSError(code, os.strerror(code))
-                except Exception as exc:
-                    end(req, exc)
-            while sel.get_map() and (events := _wait(sel, until)):
-                for key, _ in events:
-                    req = key.data
-                    try:
-                        if not req.out:
-                            req.parser.send(req.sock.recv(65536))
-                        elif code := req.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                            raise OSError(code, os.strerror(code))
-                        else:
-                            req.out = req.out[req.sock.send(req.out) :]
-                            if not req.out:
-                                sel.modify(req.sock, selectors.EVENT_READ, req)
-                    except StopIteration:
-                        end(req, None)
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except Exception as exc:  # a bug costs one probe, not the run
-                        end(req, exc)
-        finally:
-            for key in list(sel.get_map().values()):
-                end(key.data, Fail("timeout"))
-    return {service: [records[service, a] for a in found[service]] for service in found}
+            sock, event, wake = job.throw(value) if isinstance(value, Fail) else job.send(value)
+        except StopIteration as done:
+            for new in done.value or []:
+                step(new, None)
+            return
+        sel.register(sock, event, job)
+        waiting[job] = sock, wake or until
 
-
-def _emit_metrics(cfg, timestamp_ms, service, run):
-    records = run["records"]
-    latencies = [record["latency_ms"] for record in records if record["ok"]]
-    counts = {"DiscoveredInstances": run["discovered"], "SuccessfulRequests": len(latencies),
-              "FailedRequests": len(records) - len(latencies)}  # fmt: skip
-    if run["error"]:  # the counts of a broken run would read as an empty service
-        counts, latencies = {"BrokenRuns": 1, "RunError": run["error"]}, []
-    metrics = [{"Name": name, "Unit": "Count"} for name in counts if name != "RunError"]
-    # EMF wants every declared metric present, and at most 100 values in an array.
-    if latencies:
-        metrics.append({"Name": "Latency", "Unit": "Milliseconds"})
-        counts["Latency"] = latencies[:100]
-    directive = {"Namespace": cfg["metric_namespace"], "Dimensions": [["Stack", "Service"]],
-                 "Metrics": metrics}  # fmt: skip
-    _log({"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]},
-          "Stack": cfg["stack"], "Service": service, **counts})  # fmt: skip
+    try:
+        for job in jobs:
+            step(job, None)
+        while waiting and time.monotonic() < until:
+            for key, events in sel.select(min(w for _, w in waiting.values()) - time.monotonic()):
+                step(key.data, events)
+            for job, (_, wake) in list(waiting.items()):
+                if wake < until and wake <= time.monotonic():
+                    step(job, 0)
+    finally:
+        for job in list(waiting):
+            step(job, Fail("timeout"))
+        sel.close()
 
 
 try:
@@ -310,35 +273,31 @@ except Fail as exc:  # said by every invocation: Lambda would retry a failed ini
 
 
 def handler(event, context):
+    """Probes every service once; returns each one's counts, as its EMF line has them."""
+    # A bad configuration, or a run that breaks, raises: Lambda logs the error and counts it
+    # in Errors, which is alarmed. A broken run writes no counts: they would read as no tasks.
     if CONFIG_ERROR:
-        _log({"level": "ERROR", "event": "config", "error": CONFIG_ERROR})
-        raise Fail(CONFIG_ERROR)  # Lambda Errors, alarmed
-    cfg, timestamp_ms, started = CONFIG, int(time.time() * 1000), time.monotonic()
-    runs = {service: {"discovered": 0, "records": [], "error": "interrupted"}
-            for service in cfg["services"]}  # fmt: skip
-    try:
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        lambda_until = started + remaining() / 1000 - MARGIN if remaining else float("inf")
-        found = _discover(cfg, min(started + cfg["timeout"], lambda_until))
-        for service, addresses in found.items():
-            runs[service]["discovered"] = len(addresses)
-        until = min(time.monotonic() + cfg["timeout"], lambda_until)
-        for service, records in _probe_all(cfg, found, until).items():
-            runs[service].update(records=records, error=None)
-            for record in records:
-                _log(record)
-    except Exception as exc:
-        error = f"unexpected:{type(exc).__name__}"
-        for service, run in runs.items():
-            run["error"] = error
-            _log({"level": "ERROR", "event": "run", "service": service, "error": error,
-                  "detail": str(exc)})  # fmt: skip
-        raise  # Lambda logs the traceback and counts an error, which is alarmed
-    finally:
-        for service, run in runs.items():  # one document per service: its own dimensions
-            _emit_metrics(cfg, timestamp_ms, service, run)
-    summary = [{"service": service, "instances": run["discovered"],
-                "ok": sum(record["ok"] for record in run["records"]),
-                "failed": sum(not record["ok"] for record in run["records"])}
-               for service, run in runs.items()]  # fmt: skip
-    return summary[0] if len(summary) == 1 else summary  # one service: its summary alone
+        raise Fail(CONFIG_ERROR)
+    cfg, timestamp, started = CONFIG, int(time.time() * 1000), time.monotonic()
+    until = started + cfg["timeout_seconds"]
+    if remaining := getattr(context, "get_remaining_time_in_millis", None):
+        until = min(until, started + remaining() / 1000 - MARGIN)
+    # The records of each service; a service named twice is probed once.
+    runs = {service: [] for service in cfg["service_names"].split(",")}
+    servers = _nameservers()
+    _run([_discover(cfg, service, servers, records) for service, records in runs.items()], until)
+    summary = []
+    for service, records in runs.items():  # each task found has one record, ok or not
+        latencies = [record["latency_ms"] for record in records if record["ok"]]
+        counts = dict(DiscoveredInstances=len(records), SuccessfulRequests=len(latencies),
+                      FailedRequests=len(records) - len(latencies))  # fmt: skip
+        summary.append(dict(Service=service, **counts))
+        # One document per service: its own dimensions.
+        directive = dict(Namespace=cfg["metric_namespace"], Dimensions=[["Stack", "Service"]],
+                         Metrics=[dict(Name=name, Unit="Count") for name in counts])
+        if latencies:  # EMF wants each declared metric present, and at most 100 values in one
+            directive["Metrics"].append(dict(Name="Latency", Unit="Milliseconds"))
+            counts["Latency"] = latencies[:100]
+        _log(dict(_aws=dict(Timestamp=timestamp, CloudWatchMetrics=[directive]),
+                  Stack=cfg["stack"], Service=service, **counts))  # fmt: skip
+    return summary

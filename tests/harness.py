@@ -52,6 +52,13 @@ STALL_SECONDS = 5.0  # beyond every timeout the tests use
 HUGE_BODY_BYTES = 4 * 1024 * 1024
 TRICKLE_PIECES, TRICKLE_GAP_SECONDS = 8, 0.3  # 2.1 s of body, no gap near a timeout
 
+# Eight tasks that answer like a healthy service doing a little work: after TASK_SECONDS.
+FLEET = [f"127.0.0.{70 + index}" for index in range(8)]
+TASK_SECONDS = 0.2
+FLEET_SERVICES = 40  # fleet-0 ... fleet-39, each name resolving to all of FLEET
+# Lambda's CPU share at 128 MB: 128 / 1,769 MB of one vCPU (its documented 1 vCPU point).
+LAMBDA_128_CPU_SHARE = 128 / 1769
+
 # What each address does. "silent" is a socket that accepts connections and never reads;
 # "refused" has nothing listening. The others are nginx server blocks.
 INSTANCES: dict[str, str] = {
@@ -67,6 +74,7 @@ INSTANCES: dict[str, str] = {
     "127.0.0.11": "refused",
     "127.0.0.12": "slow",
     "127.0.0.13": "slow",
+    **{address: "task" for address in FLEET},
 }
 HEALTHY = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 FAULTS = {
@@ -141,10 +149,30 @@ HOSTILE: dict[str, Callable[[socket.socket], None]] = {
         conn, CHUNKED_HEAD + b"2\r\nok\r\n0\r\n", b"X-Trailer: flood\r\n"
     ),
     "header-flood": _header_flood,
+    "chunk-flood": lambda conn: _flood(conn, CHUNKED_HEAD, b"1\r\nx\r\n"),
+    "nul-in-name": lambda conn: conn.sendall(OK_HEAD + b"X-A\0b: 1\r\nContent-Length: 2\r\n\r\nok"),
+    "space-in-name": lambda conn: conn.sendall(OK_HEAD + b"X A: 1\r\nContent-Length: 2\r\n\r\nok"),
+    "separator-in-name": lambda conn: conn.sendall(
+        OK_HEAD + b"X(A): 1\r\nContent-Length: 2\r\n\r\nok"
+    ),
+    "nul-in-value": lambda conn: conn.sendall(OK_HEAD + b"X-A: \0\r\nContent-Length: 2\r\n\r\nok"),
+    "bare-cr-in-value": lambda conn: conn.sendall(
+        OK_HEAD + b"X-A: 1\r2\r\nContent-Length: 2\r\n\r\nok"
+    ),
+    "status-999": lambda conn: conn.sendall(b"HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok"),
+    "folded-field": lambda conn: conn.sendall(
+        OK_HEAD + b"X-A: 1\r\n  continued\r\nContent-Length: 2\r\n\r\nok"
+    ),
 }
 HOSTILE_ADDRESSES = {kind: f"127.0.0.{20 + index}" for index, kind in enumerate(HOSTILE)}
 HEADER_FLOOD_8 = [f"127.0.0.{60 + index}" for index in range(8)]
-TRICKLING = [HOSTILE_ADDRESSES[kind] for kind in HOSTILE if kind.startswith("trickle-")]
+# Those that trickle a head: each only ends at the deadline (trickle-chunks sends its whole
+# head at once and ends as a bad response: chunks are never an answer to HTTP/1.0).
+TRICKLING = [
+    address
+    for kind, address in HOSTILE_ADDRESSES.items()
+    if kind.startswith("trickle-") and kind != "trickle-chunks"
+]
 
 # UDP resolvers that misbehave, each on its own address with its own resolv.conf; every
 # one that answers at all says the name is at HEALTHY[0].
@@ -152,7 +180,9 @@ HOSTILE_RESOLVERS = {
     kind: f"127.0.53.{60 + index}"
     for index, kind in enumerate(
         ["wrong-id", "garbage", "servfail", "compression-loop", "truncated-answer",
-         "flood-then-answer", "truncated-then-tcp"]
+         "flood-then-answer", "truncated-then-tcp", "truncated-then-closed",
+         "truncated-then-refused", "other-question", "other-name", "not-a-response",
+         "nxdomain-then-answer"]
     )
 }  # fmt: skip
 
@@ -169,6 +199,7 @@ SERVICES: dict[str, list[str]] = {
     "trickling": [*TRICKLING, FAULTS["stalled"], FAULTS["trickle"]],
     "trickling-mixed": [HEALTHY[0], *TRICKLING],
     "v6-only": [],  # a name with an AAAA record and no A record
+    **{f"fleet-{index}": FLEET for index in range(FLEET_SERVICES)},
 }
 
 # Every nginx instance sends 421 unless the Host header names a service of the namespace,
@@ -185,6 +216,7 @@ _NGINX_LOCATIONS = {
     + f"echo_flush; echo_sleep {TRICKLE_GAP_SECONDS}; echo piece; " * TRICKLE_PIECES
     + "}",
     "huge": "location / { try_files /huge.bin =404; }",
+    "task": f'location / {{ echo_sleep {TASK_SECONDS}; echo "ok"; }}',
 }
 
 
@@ -214,6 +246,36 @@ def unavailable_reason() -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def cpu_share(share: float) -> Iterator[Path]:
+    """A CPU cgroup that holds its processes to share of one core, as Lambda holds a
+    function to its memory's share; yields the cgroup.procs file to join; removes it.
+
+    cgroup v1 (cpu.cfs_quota_us over a 100 ms cpu.cfs_period_us) or v2 (cpu.max)."""
+    name = f"infra-gen-probe-{os.getpid()}"
+    period = 100_000
+    quota = round(share * period)
+    v1 = Path("/sys/fs/cgroup/cpu")
+    if (v1 / "cpu.cfs_quota_us").exists():
+        group = v1 / name
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(quota))
+    else:
+        group = Path("/sys/fs/cgroup") / name
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{quota} {period}")
+    try:
+        yield group / "cgroup.procs"
+    finally:
+        for _ in range(50):  # a killed child may take a moment to leave
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One handler run: what it printed, returned or raised, and how long the call took."""
@@ -230,6 +292,26 @@ class RunResult:
     # after it (threads, open fds, child processes), with the counts before the first.
     runs: list[dict[str, Any]] = field(default_factory=list)
     baseline: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """The handler's return value: service -> (tasks found, answered, failed)."""
+        return {
+            entry["Service"]: (
+                entry["DiscoveredInstances"],
+                entry["SuccessfulRequests"],
+                entry["FailedRequests"],
+            )
+            for entry in self.return_value
+        }
+
+    @property
+    def answered(self) -> int:
+        return sum(answered for _, answered, _ in self.counts.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(failed for _, _, failed in self.counts.values())
 
     @property
     def probes(self) -> list[dict[str, Any]]:
@@ -258,6 +340,7 @@ def run_handler(
     remaining_ms: int | None = None,
     runs: int = 1,
     patch: str | None = None,
+    cgroup: Path | None = None,
 ) -> RunResult:
     """Run ``handler(event, context)`` from the file at code_path, resolving through resolv_conf.
 
@@ -266,7 +349,8 @@ def run_handler(
     ``get_remaining_time_in_millis()`` counts down from it. runs > 1 calls the handler that
     many times in one process, as a warm container does. patch is Python run in the child
     after the import, with the module as ``module`` (to break something on purpose).
-    Raises HarnessError when the child dies or prints a line that is not JSON.
+    cgroup is the cgroup.procs file of a cpu_share group: the child, start-up included,
+    runs at that share. Raises HarnessError when the child dies or prints a line that is not JSON.
     """
     if event is None:
         event = {"source": "aws.events", "detail-type": "Scheduled Event"}
@@ -287,6 +371,8 @@ def run_handler(
         str(result_path),
         json.dumps(options),
     ]
+    if cgroup is not None:
+        command = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup), *command]
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
     child_env.update(env)
     completed = subprocess.run(
@@ -337,7 +423,7 @@ class ProbeWorld:
         """The handler's environment for one service of the namespace, with short timeouts."""
         env = {
             "PROBE_STACK": "probe-test",
-            "PROBE_SERVICE_NAME": service,
+            "PROBE_SERVICE_NAMES": service,
             "PROBE_NAMESPACE": self.namespace,
             "PROBE_PORT": str(self.port),
             "PROBE_TIMEOUT_SECONDS": "1",
@@ -456,10 +542,15 @@ def _http_conn(behaviour: Callable[[socket.socket], None], conn: socket.socket) 
             pass  # the client left, as it should at its deadline
 
 
-def _dns_reply(query: bytes, *, answers: int = 1, flags: int = 0x8180) -> bytes:
-    """The answer to query: HEALTHY[0] as its A record, or flags and no record."""
+def _dns_reply(
+    query: bytes, *, answers: int = 1, flags: int = 0x8180, other_name: bool = False
+) -> bytes:
+    """The answer to query: HEALTHY[0] as its A record, or flags and no record.
+
+    other_name: the record's name is written out as another name, not the question's."""
     end = query.index(b"\0", 12) + 5  # the question: its name, type and class
-    record = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 10, 4) + socket.inet_aton(HEALTHY[0])
+    owner = b"\5other\0" if other_name else b"\xc0\x0c"
+    record = owner + struct.pack(">HHIH", 1, 1, 10, 4) + socket.inet_aton(HEALTHY[0])
     header = query[:2] + struct.pack(">HHHHH", flags, 1, answers, 0, 0)
     return header + query[12:end] + record * answers
 
@@ -477,6 +568,16 @@ def _hostile_replies(kind: str, query: bytes) -> list[bytes]:
         "truncated-answer": [good[:-6]],
         "flood-then-answer": [wrong_id] * 100 + [good],  # within a socket buffer
         "truncated-then-tcp": [_dns_reply(query, answers=0, flags=0x8380)],
+        "truncated-then-closed": [_dns_reply(query, answers=0, flags=0x8380)],
+        "truncated-then-refused": [_dns_reply(query, answers=0, flags=0x8380)],
+        # The question of another name, the ID of this query: ignored, as libc does.
+        "other-question": [_dns_reply(query[:13] + b"x" + query[14:])],
+        # This question, answered with an A record of another name.
+        "other-name": [_dns_reply(query, other_name=True)],
+        # The query sent back (no QR bit), then the answer.
+        "not-a-response": [query, good],
+        # NXDOMAIN: the lookup ends there, whatever comes after.
+        "nxdomain-then-answer": [_dns_reply(query, answers=0, flags=0x8183), good],
     }[kind]  # fmt: skip
 
 
@@ -507,6 +608,8 @@ def _serve_dns(stack: contextlib.ExitStack, stop: threading.Event, kind: str, ad
                 conn.sendall(struct.pack(">H", len(reply)) + reply)
 
         _serve_tcp(stack, stop, address, 53, tcp_answer)
+    if kind == "truncated-then-closed":  # accepts the TCP retry and closes it at once
+        _serve_tcp(stack, stop, address, 53, lambda conn: conn.close())
 
 
 def _start_dnsmasq(workdir: Path, records: Mapping[str, list[str]]) -> subprocess.Popen[bytes]:

@@ -102,7 +102,7 @@ def test_running_tasks_compares_desired_with_running(t: dict) -> None:
 def test_probe_metric_names_are_the_ones_the_handler_writes() -> None:
     source = (ROOT / "lambda" / "probe.py").read_text()
     for metric in ("FailedRequests", "DiscoveredInstances", "SuccessfulRequests", "Latency"):
-        assert re.search(rf"[\"']{metric}[\"']", source), metric
+        assert re.search(rf"[\"']{metric}[\"']|\b{metric}=", source), metric
 
 
 def test_thresholds_and_windows_follow_the_config() -> None:

@@ -1239,7 +1239,7 @@ def test_probe_function(api: Api, stack: Stack) -> None:
     assert config["VpcConfig"]["SecurityGroupIds"] == [stack.physical["ProbeSecurityGroup"]]
     assert config["Environment"]["Variables"] == {
         "PROBE_STACK": stack.name,
-        "PROBE_SERVICE_NAME": stack.cfg.service.name,
+        "PROBE_SERVICE_NAMES": stack.cfg.service.name,
         "PROBE_NAMESPACE": stack.cfg.discovery.namespace,
         "PROBE_PORT": str(stack.cfg.service.container_port),
         "PROBE_PATH": probe.path,

@@ -62,11 +62,12 @@ def test_example_passes_checkov(printed: str, tmp_path: Path) -> None:
     checkov = os.environ.get("CHECKOV_BIN", "")
     if not checkov:
         pytest.fail("CHECKOV_BIN is not set: run the suite through tox", pytrace=False)
-    (tmp_path / "stack.yaml").write_text(printed, encoding="utf-8")
+    name = "stack.json" if printed.startswith("{") else "stack.yaml"
+    (tmp_path / name).write_text(printed, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CKV_", "BC_"))}
     env["HOME"] = str(tmp_path)
     done = subprocess.run(
-        [checkov, "-f", "stack.yaml", "--framework", "cloudformation", "-o", "json",
+        [checkov, "-f", name, "--framework", "cloudformation", "-o", "json",
          "--skip-download"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip

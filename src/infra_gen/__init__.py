@@ -40,7 +40,7 @@ from .metrics import Metric, MetricMath
 from .network import Network, add_network
 from .outputs import Outputs, add_outputs
 from .probe import Probe, add_probe
-from .render import TemplateTooLarge, check_size, render
+from .render import TemplateTooLarge, check_size, render, render_inline
 from .scaling import Scaling, add_scaling
 
 __all__ = [
@@ -90,4 +90,5 @@ __all__ = [
     "build_template",
     "new_template",
     "render",
+    "render_inline",
 ]

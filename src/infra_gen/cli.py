@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from troposphere import Template
+
 from ._version import __version__
 from .builder import build_template
 from .config import Config, ConfigError, parse_setting, parse_toml
@@ -152,10 +154,16 @@ def _size_hint(cfg: Config) -> str:
     return "; ".join(hints)
 
 
-def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config) -> None:
+def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config, t: Template) -> None:
     try:
         check_size(data, fmt)
     except TemplateTooLarge as e:
+        if fmt == "yaml" and len(render(t, "json").encode("utf-8")) <= INLINE_TEMPLATE_LIMIT:
+            # The probe's code costs more in YAML (indented lines) than in compact JSON.
+            raise _Failure(
+                f"{e}; its compact JSON fits: write it with --format json (or a .json "
+                "file), the form infra-gen deploy sends"
+            ) from None
         raise _Failure(f"{e}: {_size_hint(cfg)}") from None
 
 
@@ -291,9 +299,10 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.print_config:
         _write_stdout(cfg.to_toml().encode("utf-8"))
         return EXIT_OK
-    data = render(build_template(cfg), fmt).encode("utf-8")
+    template = build_template(cfg)
+    data = render(template, fmt).encode("utf-8")
     if not args.allow_large_template:
-        _check_size(data, fmt, cfg)
+        _check_size(data, fmt, cfg, template)
     if args.check is not None:
         return _check(args.check, data, fmt)
     if to_stdout:

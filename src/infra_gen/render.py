@@ -147,6 +147,21 @@ def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = 
     return size
 
 
+def render_inline(t: Template) -> str:
+    """The template as ``infra-gen deploy`` sends it: YAML, readable in the console, when
+    it fits in a request; else the compact JSON, which takes fewer bytes (the probe's code
+    as one string, no indentation).
+
+    Raises :class:`TemplateTooLarge` (with the JSON size) when neither fits.
+    """
+    text = render(t, "yaml")
+    if len(text.encode("utf-8")) <= INLINE_TEMPLATE_LIMIT:
+        return text
+    text = render(t, "json")
+    check_size(text, "json")
+    return text
+
+
 def render(t: Template, fmt: Literal["yaml", "json"] = "yaml") -> str:
     """Keys sorted, no timestamps: the same template always renders to the same text.
 
