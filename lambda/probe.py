@@ -63,7 +63,7 @@ def _config(env):
     for name, (default, pattern, number, allowed) in SETTINGS.items():
         text = env.get(name, default)
         if not text:
-            raise Fail(f"{name} must be set, not empty")
+            raise Fail(f"{name} must be set")
         kind, low, high = number or (str, None, None)
         if not re.fullmatch(pattern, text, re.ASCII) or number and not low <= kind(text) <= high:
             raise Fail(f"{name}={text!r} must be {allowed}")
@@ -78,8 +78,7 @@ def _log(record):
 def _nameservers():
     """The nameservers among the first 3 of /etc/resolv.conf, as libc reads; else libc's."""
     with open("/etc/resolv.conf", encoding="latin-1") as conf:  # none: the run breaks
-        return re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.MULTILINE)[:3] or [
-            "127.0.0.1"]  # fmt: skip
+        return re.findall(r"^nameserver\s+(\S+)", conf.read(65536), re.M)[:3] or ["127.0.0.1"]
 
 
 def _answer(msg, query, udp):
@@ -200,8 +199,8 @@ def _probe(cfg, service, address, request, records):
 def _discover(cfg, service, servers, records):
     """A job that looks service up, then returns a _probe job for each address."""
     name = f"{service}.{cfg['namespace']}"
-    request = f"GET {cfg['path']} HTTP/1.0\r\nHost: {name}:{cfg['port']}\r\n"
-    request += "User-Agent: infra-gen-probe\r\n\r\n"
+    request = (f"GET {cfg['path']} HTTP/1.0\r\nHost: {name}:{cfg['port']}\r\n"
+               "User-Agent: infra-gen-probe\r\n\r\n").encode()  # fmt: skip
     labels = b"".join(bytes([len(label)]) + label for label in name.encode().split(b"."))
     # A random ID; recursion desired; one question: name, type A, class IN.
     query = os.urandom(2) + b"\1\0\0\1\0\0\0\0\0\0" + labels + b"\0\0\1\0\1"
@@ -216,14 +215,16 @@ def _discover(cfg, service, servers, records):
                     pass  # not an IPv4 address, or no route to it: the next try asks the next one
                 wake = time.monotonic() + RETRY
                 while (yield udp, READ, wake):  # at wake, 0: ask again
-                    msg, (address, port) = udp.recvfrom(65535)
+                    try:
+                        msg, (address, port) = udp.recvfrom(65535)
+                    except OSError:  # woken for a datagram the kernel then dropped
+                        continue
                     if port == 53 and address in servers and msg[:2] == query[:2]:
                         answer = _answer(msg, query, udp=True)
                         if answer == "truncated":
                             answer = yield from _resolve_tcp(address, query)
                         if answer:
-                            return [_probe(cfg, service, a, request.encode(), records)
-                                    for a in answer]  # fmt: skip
+                            return [_probe(cfg, service, a, request, records) for a in answer]
     except Fail as exc:  # the deadline's timeout included
         error = "dns_timeout" if exc.args[0] == "timeout" else exc.args[0]
         _log(dict(level="WARNING", event="discovery", service=service, name=name, instances=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from collections.abc import Iterator
@@ -19,8 +20,12 @@ def probe_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Pr
     reason = harness.unavailable_reason()
     if reason is not None:
         pytest.skip(f"probe harness unavailable: {reason}")
-    with harness.start_world(tmp_path_factory.mktemp("probe-world")) as world:
-        yield world
+    # The servers listen on fixed loopback addresses: two suites on one machine (two
+    # checkouts, or the benchmark) take turns instead of failing on "address in use".
+    with open(harness.LOCK_PATH, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with harness.start_world(tmp_path_factory.mktemp("probe-world")) as world:
+            yield world
 
 
 def pytest_configure(config: pytest.Config) -> None:

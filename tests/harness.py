@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE_SOURCE = REPO / "lambda" / "probe.py"
 
 NAMESPACE = "infra-gen.internal"
+# Held while the servers run (tests/conftest.py, bench/bench_probe.py).
+LOCK_PATH = "/tmp/infra_gen_probe.lock"
 PORT = 18080
 DNS_ADDRESS = "127.0.53.53"
 # Receives DNS queries and never answers: resolution only ends by a timeout.

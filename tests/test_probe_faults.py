@@ -154,6 +154,25 @@ def test_too_little_remaining_time_still_writes_the_metrics(
     assert result.duration_s < MARGIN
 
 
+def test_a_wakeup_without_a_datagram_is_waited_through(probe_world: harness.ProbeWorld) -> None:
+    # epoll may report a UDP socket readable for a datagram the kernel then drops (a bad
+    # checksum): recvfrom raises BlockingIOError, and the lookup waits on.
+    spurious = """
+import socket
+class Flaky(socket.socket):
+    woken = False
+    def recvfrom(self, *args):
+        if not Flaky.woken:
+            Flaky.woken = True
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return super().recvfrom(*args)
+module.socket.socket = Flaky
+"""
+    result = probe_world.run(harness.PROBE_SOURCE, probe_world.env("healthy"), patch=spurious)
+    assert result.exit_status == 0, result.error
+    assert result.answered == 3
+
+
 def test_no_thread_is_needed(probe_world: harness.ProbeWorld) -> None:
     # The old probe broke with "can't start new thread"; this one starts none.
     no_threads = """

@@ -350,8 +350,8 @@ def test_bad_configuration_fails_every_invocation_with_one_line_naming_it(
 @pytest.mark.parametrize(
     ("value", "error"),
     [
-        (None, "PROBE_SERVICE_NAMES must be set, not empty"),
-        ("", "PROBE_SERVICE_NAMES must be set, not empty"),
+        (None, "PROBE_SERVICE_NAMES must be set"),
+        ("", "PROBE_SERVICE_NAMES must be set"),
         ("healthy,,down", "PROBE_SERVICE_NAMES='healthy,,down' must be DNS names"),
         ("healthy, down", "PROBE_SERVICE_NAMES='healthy, down' must be DNS names"),
         ("healthy,", "PROBE_SERVICE_NAMES='healthy,' must be DNS names"),
