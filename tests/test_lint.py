@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stack import lint_findings
+from stack import GOVERNED, lint_findings
 
 from infra_gen import Config, build_template, render
 from infra_gen.config import FARGATE_TASK_SIZES, LOG_RETENTION_DAYS
@@ -42,6 +42,12 @@ MATRIX = {
         "service": {"container_port": 8080, "name": "web", "health_check_path": "/healthz",
                     "image": "docker.io/library/nginx:1.27-alpine"},
         "discovery": {"namespace": "shop.example.internal", "dns_ttl": 60},
+    },
+    "governed": GOVERNED,
+    "governed-one-nat-three-azs-kms": {
+        **GOVERNED, "security": {"kms_logs": True},
+        "network": {"az_count": 3, "nat_gateways": "one",
+                    "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]},
     },
     "slow-probe": {
         "probe": {"schedule": "rate(15 minutes)", "request_timeout_seconds": 10,
@@ -103,7 +109,11 @@ def test_lint_catches_a_broken_template() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
-@pytest.mark.parametrize("name", ["default", "all-security-options", "zone-ids-private-image"])
+@pytest.mark.parametrize(
+    "name",
+    ["default", "all-security-options", "zone-ids-private-image", "governed",
+     "governed-one-nat-three-azs-kms"],
+)  # fmt: skip
 def test_template_fits_a_request_body(fmt: str, name: str) -> None:
     text = render(build_template(Config.from_mapping(MATRIX[name])), fmt)  # type: ignore[arg-type]
     assert len(text.encode()) <= INLINE_TEMPLATE_LIMIT
