@@ -45,3 +45,65 @@ def refs(value: Any) -> set[str]:
         for inner in value:
             found |= refs(inner)
     return found
+
+
+# The governed profile as a user sets it up: AZ IDs, a private image pinned by digest, a
+# non-root user and an unprivileged port (nginx-unprivileged listens on 8080 as uid 101).
+GOVERNED = {
+    "governed": True,
+    "network": {"availability_zone_ids": ["use1-az1", "use1-az2"]},
+    "service": {
+        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/nginx-unprivileged@sha256:"
+        + "0" * 64,
+        "user": "101",
+        "container_port": 8080,
+    },
+}
+# A certificate ARN of the form ACM issues, for deploy-time Parameters.
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+def hook_view(t: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The resources as a CloudFormation hook sees them: Parameters (defaults, then
+    ``parameters``) substituted, Conditions evaluated, resources whose Condition is false
+    dropped, Fn::If and AWS::NoValue resolved. Other functions stay as they are."""
+    values = {k: str(v["Default"]) for k, v in t["Parameters"].items() if "Default" in v}
+    values.update(parameters or {})
+    conditions: dict[str, bool] = {}
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = bool(resolve(t["Conditions"][name]))
+        return conditions[name]
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, list):
+            return [v for v in map(resolve, value) if v is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"} and value["Ref"] in t["Parameters"]:
+            return values[value["Ref"]]
+        if set(value) == {"Ref"} and value["Ref"] == "AWS::NoValue":
+            return _NO_VALUE
+        if set(value) == {"Fn::If"}:
+            name, yes, no = value["Fn::If"]
+            return resolve(yes if condition(name) else no)
+        if set(value) == {"Fn::Equals"}:
+            a, b = map(resolve, value["Fn::Equals"])
+            return a == b
+        if set(value) == {"Fn::Not"}:
+            return not resolve(value["Fn::Not"][0])
+        if set(value) == {"Fn::Or"}:
+            return any(map(resolve, value["Fn::Or"]))
+        if set(value) == {"Condition"}:
+            return condition(value["Condition"])
+        return {k: v for k, v in ((k, resolve(v)) for k, v in value.items()) if v is not _NO_VALUE}
+
+    return {
+        logical_id: resolve(resource)
+        for logical_id, resource in t["Resources"].items()
+        if "Condition" not in resource or condition(resource["Condition"])
+    }
+
+
+_NO_VALUE = object()

@@ -69,9 +69,9 @@ Further emulator gaps worked around here, each in one place:
       it names); updates are made to compare Parameters with their previous values and
       to run in dependency order, as CloudFormation does.
 
-The default stack is deployed from the YAML rendering, the hardened one from the JSON
-rendering; ``deploy`` refuses a body over 51,200 bytes, as the AWS CLI does without
-``--s3-bucket``.
+The default stack is deployed from the YAML rendering, the hardened and the governed
+ones from the JSON rendering; ``deploy`` refuses a body over 51,200 bytes, as the AWS CLI
+does without ``--s3-bucket``.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import CloudFormationBackend
 from moto.elbv2 import models as elbv2_models
 from moto.server import ThreadedMotoServer
+from stack import GOVERNED
 
 from infra_gen import Config, build_template, render
 from infra_gen.probe import RUNTIME
@@ -1474,12 +1475,58 @@ def test_a_private_image_of_this_account_gets_pull_access(api: Api) -> None:
     document = iam.get_role_policy(RoleName=role, PolicyName="pull-image")["PolicyDocument"]
     token, images = document["Statement"]
     assert token["Action"] == ["ecr:GetAuthorizationToken"]
-    assert images["Resource"] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"]
+    # The one repository of service.image; ServiceImage accepts only its tags and digests.
+    assert images["Resource"] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/web"]
     # A public image gets none: see test_roles_trust_one_service_and_write_only_their_own_logs.
     # The subnets went to the AZ IDs given.
     subnets = api("ec2").describe_subnets(SubnetIds=stack.subnets)["Subnets"]
     by_id = {s["SubnetId"]: s["AvailabilityZoneId"] for s in subnets}
     assert [by_id[s] for s in stack.subnets] == zones
+
+
+def test_the_governed_profile_deploys_with_private_tasks(api: Api) -> None:
+    name = "infra-gen-governed"
+    cfg = Config.from_mapping(GOVERNED)
+    # moto's load balancer checks the certificate exists: request one from its ACM.
+    certificate = api("acm").request_certificate(DomainName="www.example.com")["CertificateArn"]
+    body = render(build_template(cfg), "json")
+    assert deploy(api, name, body, {"CertificateArn": certificate}) == "CREATE"
+    stack = read_stack(api, name, cfg)
+    assert stack.description["StackStatus"] == "CREATE_COMPLETE"
+    assert set(stack.physical) == {
+        lid for lid, r in stack.template["Resources"].items() if r["Type"] not in NOT_EMULATED
+    }
+    ec2 = api("ec2")
+    private = [stack.physical[f"NetworkPrivateSubnet{n}"] for n in (1, 2)]
+    subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(SubnetIds=private)["Subnets"]}
+    assert [subnets[s]["AvailabilityZoneId"] for s in private] == ["use1-az1", "use1-az2"]
+    assert [subnets[s]["CidrBlock"] for s in private] == list(cfg.network.private_subnets)
+    # Each private subnet's table sends 0.0.0.0/0 to the NAT gateway of its AZ's public subnet.
+    for n, subnet in enumerate(private, start=1):
+        (table,) = ec2.describe_route_tables(
+            Filters=[{"Name": "association.subnet-id", "Values": [subnet]}]
+        )["RouteTables"]
+        (route,) = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        assert route["NatGatewayId"] == stack.physical[f"NetworkNatGateway{n}"]
+        (nat,) = ec2.describe_nat_gateways(NatGatewayIds=[route["NatGatewayId"]])["NatGateways"]
+        assert nat["SubnetId"] == stack.physical[f"NetworkPublicSubnet{n}"]
+    ecs = api("ecs")
+    (service,) = ecs.describe_services(
+        cluster=stack.physical["EcsCluster"], services=[stack.physical["EcsService"]]
+    )["services"]
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert (network["assignPublicIp"], network["subnets"]) == ("DISABLED", private)
+    task = ecs.describe_task_definition(taskDefinition=stack.physical["EcsTaskDefinition"])
+    (container,) = task["taskDefinition"]["containerDefinitions"]
+    assert (container["user"], container["memory"], container["stopTimeout"]) == ("101", 512, 120)
+    assert container["portMappings"][0]["containerPort"] == 8080
+    function = api("lambda").get_function(FunctionName=stack.physical["ProbeFunction"])
+    assert sorted(function["Configuration"]["VpcConfig"]["SubnetIds"]) == sorted(private)
+    elb = api("elbv2")
+    listeners = elb.describe_listeners(LoadBalancerArn=stack.physical["LoadBalancer"])["Listeners"]
+    by_port = {item["Port"]: item for item in listeners}
+    assert by_port[443]["Certificates"] == [{"CertificateArn": certificate}]
+    assert by_port[80]["DefaultActions"][0]["Type"] == "redirect"
 
 
 # --------------------------------------------------------------------------------------

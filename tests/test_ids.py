@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stack import GOVERNED
 from test_lint import LARGEST
 
 from infra_gen import Config, build_template, ids
@@ -42,8 +43,19 @@ LARGEST_EXTRA_RESOURCES = {
 }  # fmt: skip
 PARAMETERS = {
     "AlarmEmail", "CertificateArn", "DeletionProtection", "LogRetentionDays", "MaxTasks",
-    "MinTasks", "ProbeSchedule", "ServiceImage", "TaskSize",
+    "MinTasks", "PermissionsBoundaryArn", "ProbeSchedule", "ServiceImage", "TaskSize",
 }  # fmt: skip
+# The governed profile: private subnets behind NAT gateways, and the access log bucket;
+# no DeletionProtection (always on) nor TaskSize (fixed: CT.ECS.PR.7 compares numbers).
+GOVERNED_EXTRA_RESOURCES = {
+    "LoadBalancerAccessLogBucket", "LoadBalancerAccessLogBucketPolicy",
+    "NetworkNatGateway1", "NetworkNatGateway2", "NetworkNatGatewayEip1",
+    "NetworkNatGatewayEip2", "NetworkPrivateDefaultRoute1", "NetworkPrivateDefaultRoute2",
+    "NetworkPrivateRouteTable1", "NetworkPrivateRouteTable2", "NetworkPrivateSubnet1",
+    "NetworkPrivateSubnet1RouteTableAssociation", "NetworkPrivateSubnet2",
+    "NetworkPrivateSubnet2RouteTableAssociation",
+}  # fmt: skip
+GOVERNED_PARAMETERS = PARAMETERS - {"DeletionProtection", "TaskSize"}
 OUTPUTS = {
     "ClusterName", "DashboardUrl", "DiscoveryName", "LoadBalancerDnsName", "NamespaceId",
     "NamespaceName", "ServiceName", "ServiceUrl",
@@ -76,15 +88,30 @@ def test_largest_configuration_adds_only_its_own_ids() -> None:
     _same("Outputs", set(t.outputs), OUTPUTS)
 
 
+def test_the_governed_profile_adds_only_its_own_ids() -> None:
+    t = build_template(Config.from_mapping(GOVERNED))
+    _same("Resources", set(t.resources), RESOURCES | GOVERNED_EXTRA_RESOURCES)
+    _same("Parameters", set(t.parameters), GOVERNED_PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+    # One NAT gateway: number 1 of each, whatever the AZ count.
+    one = {**GOVERNED, "network": {**GOVERNED["network"], "nat_gateways": "one"}}
+    nat = {r for r in build_template(Config.from_mapping(one)).resources if "Nat" in r}
+    assert nat == {"NetworkNatGateway1", "NetworkNatGatewayEip1"}
+
+
 def test_the_ids_module_names_every_id_and_nothing_else() -> None:
     t = build_template(Config.from_mapping(LARGEST))
+    three = {"az_count": 3, "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]}
+    governed = build_template(Config.from_mapping({**GOVERNED, "network": three}))
     everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
+    everything |= set(governed.resources) | set(governed.parameters)
     exported = set()
     for name in ids.__all__:
         for key, value in vars(getattr(ids, name)).items():
             if key.isupper():
                 exported |= {value.format(n) for n in (1, 2, 3)}
-    template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | PARAMETERS | OUTPUTS
+    template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | GOVERNED_EXTRA_RESOURCES | PARAMETERS
+    template_ids |= OUTPUTS
     assert template_ids <= exported, sorted(template_ids - exported)
     assert exported <= everything, sorted(exported - everything)
 

@@ -24,6 +24,7 @@ from infra_gen import (
     add_log_settings,
     add_network,
     add_outputs,
+    add_permissions_boundary,
     add_probe,
     add_scaling,
     add_service,
@@ -80,6 +81,7 @@ def compose(cfg: Config, swap_edges: bool = False, late: tuple[str, ...] = ()) -
     }
     for name in late or ("scaling", "probe", "alarms", "dashboard", "outputs"):
         h[name] = steps[name]()
+    add_permissions_boundary(t)  # last: it reaches every role
     return t
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stack import lint_findings
+from stack import GOVERNED, lint_findings
 
 from infra_gen import Config, build_template, render, render_inline
 from infra_gen.config import FARGATE_TASK_SIZES, LOG_RETENTION_DAYS
@@ -42,6 +42,12 @@ MATRIX = {
         "service": {"container_port": 8080, "name": "web", "health_check_path": "/healthz",
                     "image": "docker.io/library/nginx:1.27-alpine"},
         "discovery": {"namespace": "shop.example.internal", "dns_ttl": 60},
+    },
+    "governed": GOVERNED,
+    "governed-one-nat-three-azs-kms": {
+        **GOVERNED, "security": {"kms_logs": True},
+        "network": {"az_count": 3, "nat_gateways": "one",
+                    "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]},
     },
     "slow-probe": {
         "probe": {"schedule": "rate(15 minutes)", "request_timeout_seconds": 10,
@@ -109,10 +115,13 @@ def test_template_fits_a_request_body(fmt: str, name: str) -> None:
     assert len(text.encode()) <= INLINE_TEMPLATE_LIMIT
 
 
-def test_largest_template_fits_in_the_form_deploy_sends() -> None:
-    # Every security option, three AZs: the YAML (the probe's code as indented lines) is
-    # over the limit, and deploy sends the compact JSON, which fits.
-    template = build_template(Config.from_mapping(LARGEST))
+@pytest.mark.parametrize(
+    "name", ["all-security-options", "governed", "governed-one-nat-three-azs-kms"]
+)
+def test_larger_templates_fit_in_the_form_deploy_sends(name: str) -> None:
+    # Their YAML (the probe's code as indented lines) is over the limit; deploy sends the
+    # compact JSON, which fits.
+    template = build_template(Config.from_mapping(MATRIX[name]))
     assert len(render(template, "yaml").encode()) > INLINE_TEMPLATE_LIMIT
     assert render_inline(template) == render(template, "json")
     assert len(render_inline(template).encode()) <= INLINE_TEMPLATE_LIMIT

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack import of_type, props, template
+from stack import GOVERNED, of_type, props, template
 
 from infra_gen import Config, build_template, render
 from infra_gen.cli import main
@@ -28,8 +28,9 @@ CONFIGS = {
     "hardened-three-azs-port-8080": {
         **HARDENED, "network": {"az_count": 3}, "service": {"container_port": 8080},
     },
+    "governed": GOVERNED,
 }  # fmt: skip
-SCANNED = ["default", "hardened"]
+SCANNED = ["default", "hardened", "governed"]
 
 LB_GROUP = "LoadBalancerSecurityGroup"
 TASKS_GROUP = "EcsServiceSecurityGroup"
@@ -82,6 +83,18 @@ EXPECTED_SKIPS = {
         ("ProbeFunction", "CKV_AWS_115"),
         ("ProbeFunction", "CKV_AWS_116"),
         ("ProbeFunction", "CKV_AWS_173"),
+        ("ProbeRole", "CKV_AWS_111"),
+    },
+    # HTTPS always and HTTP only redirecting: CKV_AWS_2 and CKV_AWS_103 pass.
+    "governed": {
+        ("AlarmTopic", "CKV_AWS_26"),
+        ("EcsServiceLogGroup", "CKV_AWS_158"),
+        ("LoadBalancerAccessLogBucket", "CKV_AWS_18"),
+        ("LoadBalancerHttpIngress", "CKV_AWS_260"),
+        ("ProbeFunction", "CKV_AWS_115"),
+        ("ProbeFunction", "CKV_AWS_116"),
+        ("ProbeFunction", "CKV_AWS_173"),
+        ("ProbeLogGroup", "CKV_AWS_158"),
         ("ProbeRole", "CKV_AWS_111"),
     },
 }
@@ -260,10 +273,9 @@ def test_every_policy_holder_is_walked(named: tuple[str, dict[str, Any]]) -> Non
         ("AWS::SNS::TopicPolicy", "Properties.PolicyDocument"),
     }
     if name != "default":
-        expected |= {
-            ("AWS::KMS::Key", "Properties.KeyPolicy"),
-            ("AWS::S3::BucketPolicy", "Properties.PolicyDocument"),
-        }
+        expected.add(("AWS::S3::BucketPolicy", "Properties.PolicyDocument"))
+    if name.startswith("hardened"):
+        expected.add(("AWS::KMS::Key", "Properties.KeyPolicy"))
     assert holders == expected
     roles = of_type(t, "AWS::IAM::Role")
     trusts = {d.logical_id for d in documents(t) if d.where.endswith("AssumeRolePolicyDocument")}
@@ -418,15 +430,16 @@ def test_groups_are_attached_to_what_they_guard(named: tuple[str, dict[str, Any]
 
 
 def test_only_the_load_balancer_is_open_to_the_world(named: tuple[str, dict[str, Any]]) -> None:
-    _, t = named
+    name, t = named
     open_to_world = {
         (r.group, r.protocol, r.ports, r.condition)
         for r in rules(t)
         if r.direction == "in" and r.peer in (WORLD, WORLD_V6)
     }
+    https = None if name == "governed" else "HasCertificate"  # governed: always
     assert open_to_world == {
         (LB_GROUP, "tcp", (80, 80), None),
-        (LB_GROUP, "tcp", (443, 443), "HasCertificate"),
+        (LB_GROUP, "tcp", (443, 443), https),
     }
     # No other address range is admitted anywhere: every other ingress names a group.
     for r in rules(t):
@@ -491,7 +504,11 @@ def test_load_balancer_drops_invalid_headers_and_mitigates_desync(
 
 
 def test_deletion_protection_is_a_parameter(named: tuple[str, dict[str, Any]]) -> None:
-    _, t = named
+    name, t = named
+    if name == "governed":  # on, not a choice
+        assert attributes(t)["deletion_protection.enabled"] == "true"
+        assert "DeletionProtection" not in t["Parameters"]
+        return
     assert attributes(t)["deletion_protection.enabled"] == {"Ref": "DeletionProtection"}
     param = t["Parameters"]["DeletionProtection"]
     assert param["AllowedValues"] == ["false", "true"] and param["Default"] == "false"
@@ -500,7 +517,13 @@ def test_deletion_protection_is_a_parameter(named: tuple[str, dict[str, Any]]) -
 def test_https_listener_only_with_a_certificate_and_a_modern_policy(
     named: tuple[str, dict[str, Any]],
 ) -> None:
-    _, t = named
+    name, t = named
+    if name == "governed":  # HTTPS always: no condition, a certificate required
+        https = t["Resources"]["LoadBalancerHttpsListener"]
+        assert "Condition" not in https and "HasCertificate" not in t["Conditions"]
+        assert https["Properties"]["SslPolicy"] == TLS_POLICY
+        assert "Default" not in t["Parameters"]["CertificateArn"]
+        return
     assert t["Conditions"]["HasCertificate"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
     }
@@ -520,7 +543,11 @@ def test_https_listener_only_with_a_certificate_and_a_modern_policy(
 def test_http_redirects_with_a_certificate_and_forwards_without(
     named: tuple[str, dict[str, Any]],
 ) -> None:
-    _, t = named
+    name, t = named
+    if name == "governed":  # only the redirect
+        (action,) = props(t, "LoadBalancerHttpListener")["DefaultActions"]
+        assert action["Type"] == "redirect" and action["RedirectConfig"]["Protocol"] == "HTTPS"
+        return
     http = t["Resources"]["LoadBalancerHttpListener"]
     assert "Condition" not in http
     p = http["Properties"]

@@ -18,6 +18,7 @@ from .alarms import (
     AlarmSpec,
     add_alarms,
 )
+from .boundary import Boundary, add_permissions_boundary
 from .builder import Stack, build_stack, build_template, new_template
 from .cloudmap import Discovery, add_discovery
 from .config import (
@@ -51,6 +52,7 @@ __all__ = [
     "AlarmSpec",
     "Alarms",
     "AlarmsConfig",
+    "Boundary",
     "ClusterConfig",
     "Config",
     "ConfigError",
@@ -76,6 +78,7 @@ __all__ = [
     "__version__",
     "ids",
     "add_alarms",
+    "add_permissions_boundary",
     "add_dashboard",
     "add_discovery",
     "add_load_balancer",

@@ -11,7 +11,7 @@ from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
-from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, sns
+from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, ecs, sns
 
 from .config import PROBE_SCHEDULES, Config, probe_alarm_period
 from .ecs import Service
@@ -136,7 +136,15 @@ def add_alarms(
         probe_period=_probe_period(t, cfg),
     )
     specs = _specs(cfg, handle.probe_period, load_balancer, service, probe)
-    return replace(handle, alarms=tuple(handle.add_alarm(t, spec) for spec in specs))
+    alarms = {spec.logical_id: handle.add_alarm(t, spec) for spec in specs}
+    # A release that passes the health check path but serves errors, or whose targets
+    # fail the checks, is rolled back: ECS watches these alarms during a deployment.
+    service.service.DeploymentConfiguration.Alarms = ecs.DeploymentAlarms(
+        AlarmNames=[alarms[TARGET_5XX].ref(), alarms[UNHEALTHY_TARGETS].ref()],
+        Enable=True,
+        Rollback=True,
+    )
+    return replace(handle, alarms=tuple(alarms.values()))
 
 
 def _specs(
@@ -156,8 +164,8 @@ def _specs(
         AlarmSpec(
             logical_id=PROBE_FAILED_REQUESTS, metric=probe.metric("FailedRequests"),
             comparison=GREATER_OR_EQUAL, threshold=a.probe_failed_requests, period=per_run,
-            description="Probe requests to tasks fail. Look first at the probe log group: "
-            "one line per task with its error.",
+            description="Probe requests to tasks fail. Look first at the probe log group, a "
+            "line per task.",
         ),
         AlarmSpec(
             logical_id=PROBE_NO_INSTANCES, metric=probe.metric("DiscoveredInstances", "Minimum"),
@@ -176,8 +184,7 @@ def _specs(
         AlarmSpec(
             logical_id=PROBE_ERRORS, metric=probe.function_metric("Errors"),
             comparison=GREATER_OR_EQUAL, threshold=1, period=per_run,
-            description="The probe function itself fails. Look first at the probe log group "
-            "for the error.",
+            description="The probe function itself fails. Look first at the probe log group.",
         ),
         AlarmSpec(
             logical_id=PROBE_THROTTLES, metric=probe.function_metric("Throttles"),
@@ -188,19 +195,17 @@ def _specs(
         AlarmSpec(
             logical_id=LOAD_BALANCER_5XX, metric=lb.metric("HTTPCode_ELB_5XX_Count"),
             comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
-            description="The load balancer answers 5xx itself. Look first at the target "
-            "group's health.",
+            description="The load balancer answers 5xx itself. Look first at target health.",
         ),
         AlarmSpec(
             logical_id=TARGET_5XX, metric=lb.target_metric("HTTPCode_Target_5XX_Count"),
             comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
-            description="Tasks answer 5xx. Look first at the service log group for the "
-            "failing requests.",
+            description="Tasks answer 5xx. Look first at the service log group.",
         ),
         AlarmSpec(
             logical_id=UNHEALTHY_TARGETS, metric=lb.target_metric("UnHealthyHostCount", "Maximum"),
             comparison=GREATER_OR_EQUAL, threshold=1,
-            description="Targets fail the health check. Look first at the target group's "
+            description="Targets fail health checks. Look first at the target group's "
             "target health.",
         ),
         AlarmSpec(
@@ -232,7 +237,7 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
         EMAIL,
         group=GROUP_ALARMS,
         label="Alarm e-mail (optional)",
-        description="Subscribes this address to the alarm topic; empty subscribes no one.",
+        description="Subscribed to the alarm topic; empty subscribes no one.",
         Type="String",
         Default=cfg.alarms.email,
         AllowedPattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
@@ -243,7 +248,7 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     # e-mail then comes from "AWS Notifications" and names the alarm and stack.
     topic = t.add_resource(sns.Topic(TOPIC))
     skip_checks(topic, {"CKV_AWS_26": (
-        "CloudWatch cannot publish under the AWS managed SNS key; messages hold alarm states"
+        "CloudWatch cannot publish under the AWS managed key; alarm states only"
     )})  # fmt: skip
     t.add_resource(
         sns.TopicPolicy(

@@ -16,6 +16,7 @@ generators may follow call by call (``build_stack`` is exactly this)::
     alarms = add_alarms(t, cfg, load_balancer=..., service=..., probe=probe)
     dashboard = add_dashboard(t, load_balancer=..., service=..., probe=probe)
     outputs = add_outputs(t, load_balancer=..., service=..., discovery=...)
+    boundary = add_permissions_boundary(t)  # last: it reaches every role
 
 Concerns that do not depend on each other may come in either order with the same
 bytes: the load balancer and discovery; scaling, the probe and the outputs (once
@@ -34,6 +35,7 @@ from troposphere import Template
 from . import ids
 from ._version import __version__
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
+from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
 from .config import Config, ConfigError
 from .dashboard import Dashboard, add_dashboard
@@ -56,8 +58,8 @@ GENERATOR = "infra-gen"
 PROVENANCE = "InfraGen"
 
 DESCRIPTION = (
-    "nginx on ECS Fargate behind an Application Load Balancer, registered in Cloud Map, "
-    "probed on a schedule by a Lambda function, watched by CloudWatch alarms (infra-gen)"
+    "nginx on ECS Fargate behind an Application Load Balancer, in Cloud Map, probed by a "
+    "scheduled Lambda function, watched by CloudWatch alarms (infra-gen)"
 )
 
 
@@ -89,6 +91,8 @@ class Stack:
     """The CloudWatch dashboard and its URL Output."""
     outputs: Outputs
     """The exported Outputs."""
+    boundary: Boundary | None = None
+    """The ``PermissionsBoundaryArn`` Parameter applied to every role."""
 
     def add_service(
         self,
@@ -227,6 +231,7 @@ def build_stack(cfg: Config | Mapping[str, Any] | None = None) -> Stack:
     alarms = add_alarms(t, cfg, load_balancer=load_balancer, service=service, probe=probe)
     dashboard = add_dashboard(t, load_balancer=load_balancer, service=service, probe=probe)
     outputs = add_outputs(t, load_balancer=load_balancer, service=service, discovery=discovery)
+    boundary = add_permissions_boundary(t)
     return Stack(
         template=t,
         config=cfg,
@@ -240,6 +245,7 @@ def build_stack(cfg: Config | Mapping[str, Any] | None = None) -> Stack:
         alarms=alarms,
         dashboard=dashboard,
         outputs=outputs,
+        boundary=boundary,
     )
 
 

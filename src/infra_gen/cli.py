@@ -116,6 +116,9 @@ def load_config(config_file: Path | None, overrides: Sequence[str]) -> Config:
         data = parse_toml(text, where)
     for item in overrides:
         section, name, value = parse_setting(item)
+        if not section:  # a top-level setting: governed=true
+            data[name] = value
+            continue
         table = data.setdefault(section, {})
         if not isinstance(table, dict):
             raise ConfigError(section, "expected a table of keys in --config")
@@ -132,7 +135,11 @@ def _size_hint(cfg: Config) -> str:
     defaults = Config()
     longer: list[tuple[int, str]] = []
     switched: list[str] = []
+    if cfg.governed:
+        switched.append("governed")
     for name in cfg.to_mapping():
+        if name == "governed":
+            continue
         section, default = getattr(cfg, name), getattr(defaults, name)
         for f in dataclasses.fields(section):
             value, was = getattr(section, f.name), getattr(default, f.name)

@@ -126,6 +126,12 @@ _TOML_MAX_NESTING = 32
 _METRIC_NAMESPACE = re.compile(r"^[A-Za-z0-9 ._#:/-]{1,255}$")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NAT_GATEWAYS = ("per_az", "one")
+# A container user as ECS takes it: user, uid, user:group or uid:gid.
+_USER = re.compile(
+    r"^[a-z_][a-z0-9_.-]{0,31}(:[a-z_][a-z0-9_.-]{0,31})?$|^[0-9]{1,10}(:[0-9]{1,10})?$"
+)
+_ROOT_USER = re.compile(r"^(0|root)(:.*)?$")  # CT.ECS.PR.3's root patterns
 # An Availability Zone ID: the Region's short code and the zone number, e.g. use1-az1.
 _AZ_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
 
@@ -292,6 +298,12 @@ class NetworkConfig(_Section):
     """One block per AZ inside ``vpc_cidr``; empty carves them from the VPC's start."""
     availability_zone_ids: tuple[str, ...] = ()
     """AZ IDs (e.g. ``use1-az1``), one per subnet; empty takes the Region's first AZs."""
+    nat_gateways: str = ""
+    """With ``governed``: ``per_az`` (the default there) or ``one`` NAT gateway for the
+    private subnets' egress; empty otherwise (no private subnets)."""
+    private_subnet_cidrs: tuple[str, ...] = ()
+    """With ``governed``: the private subnets' blocks, one per AZ; empty carves them from
+    the second half of the VPC (required when ``subnet_cidrs`` is given)."""
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -299,6 +311,15 @@ class NetworkConfig(_Section):
         vpc = _network("network.vpc_cidr", self.vpc_cidr, SMALLEST_SUBNET - 1)
         _check_range("network.az_count", self.az_count, 2, 3)
         self._check_zone_ids()
+        if self.nat_gateways:
+            _check_choice("network.nat_gateways", self.nat_gateways, NAT_GATEWAYS)
+        self._check_public(vpc)
+        if self.private_subnet_cidrs:
+            self._check_blocks(
+                "network.private_subnet_cidrs", vpc, self.private_subnet_cidrs, self.subnets
+            )
+
+    def _check_public(self, vpc: ipaddress.IPv4Network) -> None:
         if not self.subnet_cidrs:
             carved = 2 ** (_carved_prefix(vpc) - vpc.prefixlen)
             if carved < self.az_count:
@@ -310,23 +331,27 @@ class NetworkConfig(_Section):
                     f"{self.az_count}: allowed /16../{widest}",
                 )
             return
-        if len(self.subnet_cidrs) != self.az_count:
+        self._check_blocks("network.subnet_cidrs", vpc, self.subnet_cidrs)
+
+    def _check_blocks(
+        self, key: str, vpc: ipaddress.IPv4Network, blocks: tuple[str, ...],
+        others: tuple[str, ...] = (),
+    ) -> None:
+        if len(blocks) != self.az_count:
             raise ConfigError(
-                "network.subnet_cidrs",
-                f"has {len(self.subnet_cidrs)} blocks; network.az_count={self.az_count} "
+                key,
+                f"has {len(blocks)} blocks; network.az_count={self.az_count} "
                 f"needs exactly {self.az_count}",
             )
-        nets = [_network("network.subnet_cidrs", c, SMALLEST_SUBNET) for c in self.subnet_cidrs]
+        nets = [_network(key, c, SMALLEST_SUBNET) for c in blocks]
         for net in nets:
             if not net.subnet_of(vpc):
-                raise ConfigError(
-                    "network.subnet_cidrs",
-                    f"{net} does not fit inside network.vpc_cidr {vpc}",
-                )
+                raise ConfigError(key, f"{net} does not fit inside network.vpc_cidr {vpc}")
+        taken = [ipaddress.IPv4Network(c) for c in others]
         for i, a in enumerate(nets):
-            for b in nets[i + 1 :]:
+            for b in nets[i + 1 :] + taken:
                 if a.overlaps(b):
-                    raise ConfigError("network.subnet_cidrs", f"{a} overlaps {b}")
+                    raise ConfigError(key, f"{a} overlaps {b}")
 
     def _check_zone_ids(self) -> None:
         ids = self.availability_zone_ids
@@ -350,9 +375,19 @@ class NetworkConfig(_Section):
         """The subnet blocks in AZ order, carved from the VPC when none are given."""
         if self.subnet_cidrs:
             return self.subnet_cidrs
+        return self._carved()[: self.az_count]
+
+    @property
+    def private_subnets(self) -> tuple[str, ...]:
+        """The private subnets' blocks (``governed``): given, or the second half's first."""
+        if self.private_subnet_cidrs:
+            return self.private_subnet_cidrs
+        carved = self._carved()
+        return carved[len(carved) // 2 :][: self.az_count]
+
+    def _carved(self) -> tuple[str, ...]:
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
-        carved = vpc.subnets(new_prefix=_carved_prefix(vpc))
-        return tuple(str(next(carved)) for _ in range(self.az_count))
+        return tuple(map(str, vpc.subnets(new_prefix=_carved_prefix(vpc))))
 
 
 def _carved_prefix(vpc: ipaddress.IPv4Network) -> int:
@@ -409,9 +444,14 @@ class ServiceConfig(_Section):
     """Path the target group's health check requests."""
     log_retention_days: int = 30
     """Default for ``LogRetentionDays``, applied to every log group of the stack."""
+    user: str = ""
+    """The container's user (``uid[:gid]`` or a name); empty runs the image's (root for
+    nginx). ``governed`` requires a non-root one, e.g. ``101`` for nginx-unprivileged."""
 
     def __post_init__(self) -> None:
         self._check_types()
+        if self.user:
+            _check_pattern("service.user", self.user, _USER, "a user like 101, 101:101 or nginx")
         _check_pattern("service.name", self.name, _DNS_LABEL, "a lower-case DNS label")
         if len(self.image) > _IMAGE_MAX:
             raise ConfigError(
@@ -606,6 +646,9 @@ class SecurityConfig(_Section):
         self._check_types()
 
 
+# Settings outside any table, and their types.
+_TOP_LEVEL: dict[str, type] = {"governed": bool}
+
 _SECTIONS: dict[str, type[_Section]] = {
     "network": NetworkConfig,
     "cluster": ClusterConfig,
@@ -638,11 +681,29 @@ class Config:
     """``[scaling]``: task count range and scaling targets."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
     """``[security]``: hardening switches."""
+    governed: bool = False
+    """The governed profile (top-level ``governed = true``): tasks in private subnets
+    behind NAT gateways, a non-root user, HTTPS only, deletion protection and access
+    logs on, retained logs; it passes the Control Tower proactive controls README lists.
+    It turns on ``security.alb_access_logs`` and defaults ``network.nat_gateways`` to
+    ``per_az``; it requires AZ IDs, an image pinned by digest, ``service.user`` and a
+    ``service.container_port`` of 1024 or more."""
 
     def __post_init__(self) -> None:
         for name, cls in _SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
+        if not isinstance(self.governed, bool):
+            raise ConfigError("governed", f"expected true or false, got {_show(self.governed)}")
+        if self.governed:
+            self._check_governed()
+        else:
+            for key in ("nat_gateways", "private_subnet_cidrs"):
+                if getattr(self.network, key):
+                    raise ConfigError(
+                        f"network.{key}", "sets up private subnets, which only governed = true "
+                        "has; leave it empty or set governed = true",
+                    )  # fmt: skip
         fqdn = f"{self.service.name}.{self.discovery.namespace}"
         if len(fqdn) > _DNS_NAME_MAX:
             raise ConfigError(
@@ -676,20 +737,65 @@ class Config:
                 f"exceed CloudWatch's evaluation limit of {evaluation_limit(period)} s",
             )
 
+    def _check_governed(self) -> None:
+        """Refuse what would break a control of the governed profile; fill its defaults."""
+        net, svc = self.network, self.service
+        if not net.availability_zone_ids:
+            raise ConfigError(
+                "network.availability_zone_ids", "is empty; governed = true requires AZ IDs, so "
+                "that no update moves a subnet to another zone",
+            )  # fmt: skip
+        if net.subnet_cidrs and not net.private_subnet_cidrs:
+            raise ConfigError(
+                "network.private_subnet_cidrs", "is empty while network.subnet_cidrs is given; "
+                f"governed = true needs {net.az_count} private blocks too",
+            )  # fmt: skip
+        if not net.subnet_cidrs and len(net._carved()) < 2 * net.az_count:
+            raise ConfigError(
+                "network.vpc_cidr", f"{net.vpc_cidr!r} holds too few subnets of "
+                f"/{SMALLEST_SUBNET} for {net.az_count} public and {net.az_count} private "
+                f"ones (governed = true): allowed /16../{SMALLEST_SUBNET - 2}",
+            )  # fmt: skip
+        if "@sha256:" not in svc.image:
+            raise ConfigError(
+                "service.image", f"{_show(svc.image)} is not pinned by digest; governed = true "
+                "requires repository@sha256:<digest>, so every task runs the reviewed bytes",
+            )  # fmt: skip
+        if not svc.user or _ROOT_USER.match(svc.user):
+            raise ConfigError(
+                "service.user", f"{svc.user or 'empty (the image user)'} breaks CT.ECS.PR.3 "
+                "(a non-root user) under governed = true; allowed: a non-root user such as 101",
+            )  # fmt: skip
+        if svc.container_port < 1024:
+            raise ConfigError(
+                "service.container_port", f"{svc.container_port} needs root to bind, which "
+                "CT.ECS.PR.3 refuses under governed = true; allowed 1024..65535, e.g. 8080",
+            )  # fmt: skip
+        if not net.nat_gateways:
+            object.__setattr__(self, "network", dataclasses.replace(net, nat_gateways="per_az"))
+        if not self.security.alb_access_logs:
+            # CT.ELASTICLOADBALANCING.PR.6: access logging is part of the profile.
+            object.__setattr__(
+                self, "security", dataclasses.replace(self.security, alb_access_logs=True)
+            )
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Config:
         """Build from nested mappings as read from TOML: ``{"service": {"cpu": 512}}``."""
-        sections = {}
+        sections: dict[str, Any] = {}
         for name in sorted(data):
+            if name in _TOP_LEVEL:
+                sections[name] = data[name]
+                continue
             if name not in _SECTIONS:
-                raise ConfigError(name, _unknown(name, list(_SECTIONS)))
+                raise ConfigError(name, _unknown(name, [*_TOP_LEVEL, *_SECTIONS]))
             value = data[name]
             if not isinstance(value, Mapping):
                 raise ConfigError(name, f"expected a table of keys, got {_show(value)}")
             sections[name] = _SECTIONS[name].from_mapping(value)
         return cls(**sections)
 
-    def with_changes(self, changes: Mapping[str, Mapping[str, Any]]) -> Config:
+    def with_changes(self, changes: Mapping[str, Any]) -> Config:
         """A copy with ``changes`` (nested like ``from_mapping``'s input) applied, validated
         again as a whole: ``cfg.with_changes({"service": {"cpu": 512, "memory": 1024}})``.
 
@@ -706,9 +812,10 @@ class Config:
                 merged[name] = value  # from_mapping names what is wrong with it
         return Config.from_mapping(merged)
 
-    def to_mapping(self) -> dict[str, dict[str, Any]]:
+    def to_mapping(self) -> dict[str, Any]:
         """The nested mapping form, as ``from_mapping`` reads it."""
-        return {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}
+        sections = {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}
+        return {"governed": self.governed, **sections}
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical form: every setting, keys sorted, compact JSON.
@@ -722,9 +829,11 @@ class Config:
 
     def to_toml(self) -> str:
         """Every setting as TOML that :func:`parse_toml` and ``from_mapping`` read back."""
-        lines: list[str] = []
-        for name, section in self.to_mapping().items():
-            lines.append(f"{chr(10) if lines else ''}[{name}]")
+        mapping = self.to_mapping()
+        # Top-level keys come before the first table in TOML.
+        lines = [f"{key} = {_toml_value(mapping.pop(key))}" for key in _TOP_LEVEL]
+        for name, section in mapping.items():
+            lines.append(f"\n[{name}]")
             lines.extend(f"{key} = {_toml_value(value)}" for key, value in section.items())
         return "\n".join(lines) + "\n"
 
@@ -793,6 +902,13 @@ def parse_setting(item: str) -> tuple[str, str, Any]:
     and lists are read as TOML values (``512``, ``true``, ``["a", "b"]``).
     """
     key, sep, raw = item.partition("=")
+    if sep and key.strip() in _TOP_LEVEL:  # e.g. governed=true: ("", "governed", True)
+        dotted, raw = key.strip(), raw.strip(" \t")
+        _check_text(dotted, raw)
+        value = parse_toml(f"v = {raw}", dotted).get("v") if raw in ("true", "false") else None
+        if not isinstance(value, _TOP_LEVEL[dotted]):
+            raise ConfigError(dotted, f"expected true or false, got {_show(raw)}")
+        return "", dotted, value
     section, dot, name = key.strip().partition(".")
     if not sep or not dot or not section or not name:
         shown = item if len(item) <= 60 and not _CONTROL.search(item) else _show(item)

@@ -65,6 +65,20 @@ def _shorthand(rows: list[list[Any]]) -> list[list[Any]]:
     return out
 
 
+def _widget_stat(rows: list[list[Any]]) -> dict[str, str]:
+    """The widget's default statistic: its metrics' most common one, dropped from those
+    rows (CloudWatch's own default is Average, which needs no entry). Small bodies keep
+    the template within its size limit."""
+    stats = [str(row[-1].get("stat")) for row in rows if isinstance(row[-1], dict)]
+    common = max(sorted(set(stats)), key=stats.count)
+    for row in rows:
+        if isinstance(row[-1], dict) and row[-1].get("stat") == common:
+            del row[-1]["stat"]
+            if not row[-1]:
+                row.pop()
+    return {} if common == "Average" else {"stat": common}
+
+
 def _body(metric_namespace: str) -> str:
     # ${...} are Fn::Sub variables: the stack's own resource names.
     probe = {STACK_DIMENSION: "${AWS::StackName}", SERVICE_DIMENSION: "${ProbeService}"}
@@ -111,6 +125,7 @@ def _body(metric_namespace: str) -> str:
                     "title": w.title,
                     "region": "${AWS::Region}",
                     "period": 60,
+                    **_widget_stat(w.metrics),
                     "metrics": _shorthand(w.metrics),
                 },
             }

@@ -8,6 +8,7 @@ only through the service's own strategy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -61,6 +62,10 @@ TASK_SIZE_PATTERN = "^({})$".format("|".join(
     f"{cpu}/({'|'.join(map(str, sizes))})" for cpu, sizes in FARGATE_TASK_SIZES.items()
 ))  # fmt: skip
 
+# An image of an ECR private registry: <account>.dkr.ecr.<region>.<URL suffix>/<repository>.
+_PRIVATE_ECR = re.compile(
+    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/(?P<repository>[^:@]+)"
+)
 WRITABLE_PATHS = {"nginx-cache": "/var/cache/nginx", "nginx-run": "/run"}
 # awslogs never blocks the container on a slow CloudWatch Logs: events go through a
 # buffer, and only a full buffer drops them. Set here, not left to the account's
@@ -165,7 +170,8 @@ def add_service(
     Called again with a ``scope`` (a PascalCase prefix of every logical ID) and the
     ``first`` service, it adds another service to that one's cluster, from
     ``cfg.service``, sharing its roles (the execution role then writes to both log
-    groups; an image of this account's ECR is pulled only if the first one's is too):
+    groups; an image of this account's ECR is pulled only from the first one's repository,
+    and only if the first one's image is private too):
     its image and task size are fixed values, not Parameters, and
     it keeps ``cfg.service.desired_count`` tasks (no scaling). ``writable_paths`` maps
     task storage volume names to the paths the image writes (default: nginx's), the
@@ -183,10 +189,13 @@ def add_service(
         roles = first.execution_role, first.task_role
         # A size budget: one more role would cost 1.6 KB of the template's 51,200 bytes.
         roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
-        image, cpu, memory = cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
+        size: tuple[object, object, object] = (
+            cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
+        )
+        image, cpu, memory = size
     else:
         image, cpu, memory = _add_parameters(t, cfg)
-        roles = _add_roles(t, image, log_group)
+        roles = _add_roles(t, image, log_group, private_repository(cfg.service.image) or "*")
     task_definition = _add_task_definition(
         t, cfg, log_group, scope, writable, roles, (image, cpu, memory)
     )
@@ -238,6 +247,18 @@ def _add_task_definition(
     image, cpu, memory = size
     port = cfg.service.container_port
     execution_role, task_role = roles
+    extra: dict[str, object] = {}  # settings beyond the default container's
+    if cfg.governed:
+        extra = {"Memory": int(cfg.service.memory)}  # CT.ECS.PR.7: a hard limit
+    if cfg.service.user:
+        extra["User"] = cfg.service.user  # CT.ECS.PR.3: not root
+    if not scope:
+        # ECS replaces a task whose server stops answering, and Cloud Map stops returning
+        # it. wget is busybox's in Alpine images; another service's image may have none.
+        extra["HealthCheck"] = ecs.HealthCheck(Command=[
+            "CMD-SHELL",
+            f"wget -qO/dev/null http://127.0.0.1:{port}{cfg.service.health_check_path} || exit 1",
+        ])  # fmt: skip
     return t.add_resource(
         ecs.TaskDefinition(
             scope + TASK_DEFINITION,
@@ -256,11 +277,13 @@ def _add_task_definition(
                 ecs.ContainerDefinition(
                     Name=cfg.service.name,
                     Image=image,
-                    Essential=True,
                     ReadonlyRootFilesystem=True,
+                    **extra,
+                    # Fargate's longest: all of Spot's two-minute notice to finish requests.
+                    StopTimeout=120,
                     PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp", Name="http")],
                     MountPoints=[
-                        ecs.MountPoint(SourceVolume=name, ContainerPath=path, ReadOnly=False)
+                        ecs.MountPoint(SourceVolume=name, ContainerPath=path)  # writable
                         for name, path in sorted(writable.items())
                     ],
                     LogConfiguration=ecs.LogConfiguration(
@@ -278,8 +301,11 @@ def _add_task_definition(
     )
 
 
-def _add_roles(t: Template, image: object, log_group: logs.LogGroup) -> tuple[Role, Role]:
-    """The execution role (log writes, private ECR pulls) and the task role (nothing)."""
+def _add_roles(
+    t: Template, image: object, log_group: logs.LogGroup, repository: str = "*"
+) -> tuple[Role, Role]:
+    """The execution role (log writes, private ECR pulls from ``repository``) and the
+    task role (nothing)."""
     # An image in this account's private ECR registry of the stack's Region: its
     # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
     registry = Select(0, Split("/", image))
@@ -301,7 +327,7 @@ def _add_roles(t: Template, image: object, log_group: logs.LogGroup) -> tuple[Ro
                 ),
                 If(
                     PRIVATE_ECR_IMAGE,
-                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images()),
+                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images(repository)),
                     NoValue,
                 ),
             ],
@@ -355,12 +381,13 @@ def _add_ecs_service(
             # (the scalable target raises it to MinTasks) and leaves the count that
             # scaling chose alone on every update.
             CapacityProviderStrategy=_strategy(cfg),
-            PlatformVersion="LATEST",
+            # No PlatformVersion: CloudFormation's default is LATEST (ECS.10, CT.ECS.PR.1).
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                    # No NAT gateway: a public IP is the tasks' way to the registry.
-                    AssignPublicIp="ENABLED",
-                    Subnets=network.subnet_ids,
+                    # Default: no NAT gateway, a public IP is the tasks' way to the
+                    # registry. Governed: private subnets behind NAT (ECS.2, CT.ECS.PR.9).
+                    AssignPublicIp="DISABLED" if cfg.governed else "ENABLED",
+                    Subnets=network.task_subnet_ids,
                     SecurityGroups=[group.ref()],
                 )
             ),
@@ -388,11 +415,14 @@ def _add_ecs_service(
             Tags=Tags({"infra-gen:listener": load_balancer.active_listener}),
         )
     )
+    if cfg.governed:
+        # The tasks pull through NAT: every private subnet's route must exist first.
+        service.DependsOn = network.task_egress
     if load_balancer.rule is not None:
         # Another service's group belongs to the load balancer through its rule,
         # which is unconditional: a plain DependsOn orders the service after it.
         del service.properties["Tags"]
-        service.DependsOn = [load_balancer.rule]
+        service.DependsOn = [*getattr(service, "DependsOn", []), load_balancer.rule]
         service.DesiredCount = cfg.service.desired_count  # no scaling: its count is this
     return service
 
@@ -410,7 +440,26 @@ def _strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:
     ]
 
 
-def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Select, Select]:
+def private_repository(image: str) -> str:
+    """The repository of an image in an ECR private registry, else ``""``."""
+    found = _PRIVATE_ECR.match(image)
+    return found["repository"] if found else ""
+
+
+def _image_pattern(cfg: Config) -> str:
+    """``ServiceImage``'s pattern: any image; with a private ``service.image``, the tags and
+    digests of its repository only (the one the execution role may pull); governed, a
+    digest required."""
+    pattern, repository = IMAGE_PATTERN, private_repository(cfg.service.image)
+    if repository:
+        tail = pattern[pattern.index("(:[A-Za-z0-9_]") :]
+        pattern = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/" + re.escape(
+            repository
+        ).replace("\\-", "-") + tail
+    return pattern.replace(")?$", ")$") if cfg.governed else pattern
+
+
+def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, object, object]:
     image = add_parameter(
         t,
         IMAGE,
@@ -419,9 +468,14 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Select, Select]:
         description="nginx image: public or in this account's ECR in this Region.",
         Type="String",
         Default=cfg.service.image,
-        AllowedPattern=IMAGE_PATTERN,
-        ConstraintDescription="must be an image reference like repository:tag",
+        AllowedPattern=_image_pattern(cfg),
+        ConstraintDescription="must be an image reference like repository"
+        + ("@sha256:digest" if cfg.governed else ":tag"),
     )
+    if cfg.governed:
+        # CT.ECS.PR.7 compares the container's Memory with a number: no Fn::Select, so
+        # the size is fixed at generation.
+        return image.ref(), str(cfg.service.cpu), str(cfg.service.memory)
     # One Parameter for the pair: CloudFormation then rejects a size Fargate does
     # not offer before any resource changes. A pattern, not AllowedValues: the list
     # would take twice the room in a template near the inline size limit.
@@ -430,7 +484,7 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Select, Select]:
         TASK_SIZE,
         group=GROUP_SERVICE,
         label="Task size (CPU units/memory MiB)",
-        description="Fargate task size as cpu/memory, e.g. 256/512 or 1024/4096.",
+        description="Fargate cpu/memory, e.g. 256/512 or 1024/4096.",
         Type="String",
         Default=f"{cfg.service.cpu}/{cfg.service.memory}",
         AllowedPattern=TASK_SIZE_PATTERN,

@@ -73,11 +73,12 @@ def deliver_flow_logs(log_group_arn: Any) -> PolicyDocument:
     )
 
 
-def pull_ecr_images() -> PolicyDocument:
-    """Pull images from the account's private ECR repositories in the stack's Region.
+def pull_ecr_images(repository: str = "*") -> PolicyDocument:
+    """Pull images from the account's private ECR ``repository`` in the stack's Region
+    (``*``: every repository).
 
     GetAuthorizationToken takes no resource ("*" is the only form); the layer and
-    manifest reads are scoped to the account's repositories.
+    manifest reads are scoped to the repository.
     """
     return PolicyDocument(
         Version="2012-10-17",
@@ -87,7 +88,8 @@ def pull_ecr_images() -> PolicyDocument:
                 Effect=Allow,
                 Action=[ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
                 Resource=[
-                    Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*")
+                    Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}"
+                        f":repository/{repository}")
                 ],
             ),  # fmt: skip
         ],

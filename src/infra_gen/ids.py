@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import alarms, cloudmap, dashboard, ecs, loadbalancer, loggroups, network, outputs
+from . import alarms, boundary, cloudmap, dashboard, ecs, loadbalancer, loggroups, network, outputs
 from . import probe as _probe
 from . import scaling as _scaling
 
 __all__ = [
-    "Alarms", "Dashboard", "Discovery", "LoadBalancer", "Logs", "Network", "Outputs", "Probe",
-    "Scaling", "Service",
+    "Alarms", "Boundary", "Dashboard", "Discovery", "LoadBalancer", "Logs", "Network", "Outputs",
+    "Probe", "Scaling", "Service",
 ]  # fmt: skip
 
 
@@ -47,6 +47,19 @@ class Network:
     FLOW_LOG: Final = network.FLOW_LOG  # with security.flow_logs, as the next two
     FLOW_LOG_GROUP: Final = network.FLOW_LOG_GROUP
     FLOW_LOG_ROLE: Final = network.FLOW_LOG_ROLE
+    PRIVATE_SUBNET: Final = network.PRIVATE_SUBNET  # governed, as the five that follow
+    PRIVATE_SUBNET_ROUTE_TABLE: Final = network.PRIVATE_SUBNET_ROUTE_TABLE
+    PRIVATE_ROUTE_TABLE: Final = network.PRIVATE_ROUTE_TABLE
+    PRIVATE_DEFAULT_ROUTE: Final = network.PRIVATE_DEFAULT_ROUTE
+    NAT_GATEWAY: Final = network.NAT_GATEWAY
+    NAT_ADDRESS: Final = network.NAT_ADDRESS
+
+
+class Boundary:
+    """The optional permissions boundary of every role."""
+
+    PERMISSIONS_BOUNDARY: Final = boundary.PERMISSIONS_BOUNDARY  # Parameter
+    HAS_PERMISSIONS_BOUNDARY: Final = boundary.HAS_PERMISSIONS_BOUNDARY  # Condition
 
 
 class LoadBalancer:
@@ -62,8 +75,8 @@ class LoadBalancer:
     ACCESS_LOG_BUCKET: Final = loadbalancer.ACCESS_LOG_BUCKET  # with security.alb_access_logs
     ACCESS_LOG_BUCKET_POLICY: Final = loadbalancer.ACCESS_LOG_BUCKET_POLICY
     CERTIFICATE_ARN: Final = loadbalancer.CERTIFICATE_ARN  # Parameter
-    DELETION_PROTECTION: Final = loadbalancer.DELETION_PROTECTION  # Parameter
-    HAS_CERTIFICATE: Final = loadbalancer.HAS_CERTIFICATE  # Condition
+    DELETION_PROTECTION: Final = loadbalancer.DELETION_PROTECTION  # Parameter, not governed
+    HAS_CERTIFICATE: Final = loadbalancer.HAS_CERTIFICATE  # Condition, not governed
 
 
 class Discovery:

@@ -50,6 +50,7 @@ DELETION_PROTECTION = "DeletionProtection"
 HAS_CERTIFICATE = "HasCertificate"
 ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
+_ACM_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
 # TLS 1.3 with TLS 1.2 fallback and forward secrecy only: the current ELB recommendation.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
@@ -120,6 +121,8 @@ class LoadBalancer:
     """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``)."""
     rule: elb.ListenerRule | None = None
     """The listener rule forwarding to ``target_group``; ``None`` for the default action's."""
+    https_only: bool = False
+    """Governed: the HTTPS listener always exists and forwards; HTTP only redirects."""
 
     def add_route(
         self,
@@ -174,35 +177,47 @@ class LoadBalancer:
         return GetAtt(self.load_balancer, "LoadBalancerFullName")
 
     @property
-    def active_listener(self) -> If:
+    def active_listener(self) -> If | Ref:
         """The listener that forwards to the target group: HTTPS with a certificate."""
+        if self.https_only:
+            return self.https_listener.ref()
         return If(HAS_CERTIFICATE, self.https_listener.ref(), self.http_listener.ref())
 
 
 def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBalancer:
-    """Add the ALB, its group, target group, listeners and (optionally) its log bucket."""
+    """Add the ALB, its group, target group, listeners and (optionally) its log bucket.
+
+    Governed: HTTPS always (``CertificateArn`` required), HTTP only redirects, deletion
+    protection on (no ``DeletionProtection`` Parameter), no ``HasCertificate`` Condition.
+    """
+    governed = cfg.governed
     certificate = add_parameter(
         t,
         CERTIFICATE_ARN,
         group=GROUP_SECURITY,
-        label="ACM certificate ARN (optional)",
-        description="ACM certificate for an HTTPS listener; empty serves plain HTTP only.",
+        label="ACM certificate ARN" + ("" if governed else " (optional)"),
+        description="ACM certificate for an HTTPS listener"
+        + ("." if governed else "; empty serves plain HTTP only."),
         Type="String",
-        Default="",
-        AllowedPattern=r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$",
-        ConstraintDescription="must be empty or an ACM certificate ARN",
-    )
-    protection = add_parameter(
-        t,
-        DELETION_PROTECTION,
-        group=GROUP_SECURITY,
-        label="Load balancer deletion protection",
-        description="true blocks deleting the load balancer (and so the stack) until unset.",
-        Type="String",
-        Default="false",
-        AllowedValues=["false", "true"],
-    )
-    t.add_condition(HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
+        **({} if governed else {"Default": ""}),
+        AllowedPattern=_ACM_ARN if governed else f"^({_ACM_ARN[1:-1]})?$",
+        ConstraintDescription=f"must be {'' if governed else 'empty or '}an ACM certificate ARN",
+    )  # fmt: skip
+    protection: object = "true"
+    if not governed:
+        protection = add_parameter(
+            t,
+            DELETION_PROTECTION,
+            group=GROUP_SECURITY,
+            label="Load balancer deletion protection",
+            description="true blocks deleting the load balancer (and so the stack) until unset.",
+            Type="String",
+            Default="false",
+            AllowedValues=["false", "true"],
+        ).ref()
+        t.add_condition(HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
+    # Resources that exist only with a certificate: all of them when governed.
+    when_certified = {} if governed else {"Condition": HAS_CERTIFICATE}
 
     group = t.add_resource(
         ec2.SecurityGroup(
@@ -214,17 +229,15 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     )
     http_ingress = t.add_resource(_world_ingress(HTTP_INGRESS, group, 80))
     skip_checks(http_ingress, {"CKV_AWS_260": (
-        "The public listener port: serves HTTP without a certificate, redirects with one"
+        "The public listener: HTTP without a certificate, a redirect with one"
     )})  # fmt: skip
-    https_ingress = _world_ingress(HTTPS_INGRESS, group, 443)
-    https_ingress.Condition = HAS_CERTIFICATE
-    t.add_resource(https_ingress)
+    t.add_resource(_world_ingress(HTTPS_INGRESS, group, 443, **when_certified))
 
     attributes = {
         # Drop headers that are not valid HTTP field names instead of passing them on.
         "routing.http.drop_invalid_header_fields.enabled": "true",
         "routing.http.desync_mitigation_mode": "defensive",
-        "deletion_protection.enabled": protection.ref(),
+        "deletion_protection.enabled": protection,
     }
     if cfg.security.alb_access_logs:
         bucket = _add_access_log_bucket(t)
@@ -250,7 +263,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         load_balancer.DependsOn.append(ACCESS_LOG_BUCKET_POLICY)
     else:
         skip_checks(load_balancer, {"CKV_AWS_91": (
-            "Option security.alb_access_logs, off by default: the bucket costs money"
+            "security.alb_access_logs, off by default: the bucket costs money"
         )})  # fmt: skip
     target_group = t.add_resource(_target_group(
         TARGET_GROUP, network.vpc.ref(), cfg.service.container_port, cfg.service.health_check_path
@@ -266,22 +279,23 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             LoadBalancerArn=load_balancer.ref(),
             Protocol="HTTP",
             Port=80,
-            DefaultActions=[If(HAS_CERTIFICATE, redirect, forward)],
+            DefaultActions=[redirect if governed else If(HAS_CERTIFICATE, redirect, forward)],
         )
     )
-    # checkov does not evaluate Fn::If, so it cannot see the redirect.
-    skip_checks(http_listener, {
-        "CKV_AWS_2": (
-            "Plain HTTP only without CertificateArn; with one this listener redirects to HTTPS"
-        ),
-        "CKV_AWS_103": (
-            "HTTP has no TLS policy; the HTTPS listener uses " + TLS_POLICY
-        ),
-    })  # fmt: skip
+    if not governed:
+        # checkov does not evaluate Fn::If, so it cannot see the redirect.
+        skip_checks(http_listener, {
+            "CKV_AWS_2": (
+                "HTTP only without CertificateArn; with one it redirects to HTTPS"
+            ),
+            "CKV_AWS_103": (
+                "HTTP has no TLS policy; HTTPS uses " + TLS_POLICY
+            ),
+        })  # fmt: skip
     https_listener = t.add_resource(
         elb.Listener(
             HTTPS_LISTENER,
-            Condition=HAS_CERTIFICATE,
+            **when_certified,
             LoadBalancerArn=load_balancer.ref(),
             Protocol="HTTPS",
             Port=443,
@@ -296,6 +310,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         target_group=target_group,
         http_listener=http_listener,
         https_listener=https_listener,
+        https_only=governed,
     )
 
 
@@ -306,7 +321,6 @@ def _target_group(logical_id: str, vpc: object, port: int, path: str) -> elb.Tar
         TargetType="ip",  # awsvpc tasks register by IP address
         Protocol="HTTP",
         Port=port,
-        HealthCheckProtocol="HTTP",
         HealthCheckPath=path,
         HealthCheckIntervalSeconds=15,
         HealthCheckTimeoutSeconds=5,
@@ -321,10 +335,11 @@ def _target_group(logical_id: str, vpc: object, port: int, path: str) -> elb.Tar
 
 
 def _world_ingress(
-    logical_id: str, group: ec2.SecurityGroup, port: int
+    logical_id: str, group: ec2.SecurityGroup, port: int, **attributes: str
 ) -> ec2.SecurityGroupIngress:
     return ec2.SecurityGroupIngress(
         logical_id,
+        **attributes,
         GroupId=group.ref(),
         IpProtocol="tcp",
         FromPort=port,

@@ -37,15 +37,17 @@ class LogSettings:
     """The ``LogRetentionDays`` Parameter."""
     key: kms.Key | None
     """The customer managed key of the log groups (``security.kms_logs``), else ``None``."""
+    retain: bool = False
+    """Governed: log groups (and the key) outlive the stack and any replacement."""
 
     def log_group(self, logical_id: str) -> logs.LogGroup:
         """A log group with the stack's retention and, if enabled, its KMS key."""
-        group = logs.LogGroup(logical_id, RetentionInDays=Ref(self.retention))
+        group = logs.LogGroup(logical_id, RetentionInDays=Ref(self.retention), **_kept(self.retain))
         if self.key is not None:
             group.KmsKeyId = GetAtt(self.key, "Arn")
         else:
             skip_checks(group, {"CKV_AWS_158": (
-                "Option security.kms_logs, off by default (a key costs money); encrypted anyway"
+                "security.kms_logs, off by default: a key costs money; encrypted anyway"
             )})  # fmt: skip
         return group
 
@@ -57,13 +59,18 @@ def add_log_settings(t: Template, cfg: Config) -> LogSettings:
         LOG_RETENTION,
         group=GROUP_SERVICE,
         label="Log retention (days)",
-        description="Days CloudWatch Logs keeps the events of every log group of the stack.",
+        description="Days every log group of the stack keeps its events.",
         Type="Number",
         Default=cfg.service.log_retention_days,
         AllowedValues=list(LOG_RETENTION_DAYS),
     )
-    key = t.add_resource(_logs_key()) if cfg.security.kms_logs else None
-    return LogSettings(retention=retention, key=key)
+    key = t.add_resource(_logs_key(cfg.governed)) if cfg.security.kms_logs else None
+    return LogSettings(retention=retention, key=key, retain=cfg.governed)
+
+
+def _kept(retain: bool) -> dict[str, str]:
+    # Deleting the stack or replacing the resource keeps the logs (and their key).
+    return {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
 
 
 # Administration of the key by the account, action by action (no kms:*).
@@ -94,7 +101,7 @@ _LOGS_SERVICE_ACTIONS = [
 ]
 
 
-def _logs_key() -> kms.Key:
+def _logs_key(retain: bool) -> kms.Key:
     # In a key policy, Resource "*" means "this key": there is no narrower form.
     policy = PolicyDocument(
         Version="2012-10-17",
@@ -125,6 +132,7 @@ def _logs_key() -> kms.Key:
     )
     return kms.Key(
         LOGS_KEY,
+        **_kept(retain),
         Description=Sub("Encrypts the log groups of stack ${AWS::StackName}"),
         EnableKeyRotation=True,
         KeyPolicy=policy,

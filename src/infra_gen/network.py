@@ -1,12 +1,14 @@
 """The VPC: public subnets, one per Availability Zone, routed to an internet gateway.
 
-There is no NAT gateway: tasks get public IPs and pull their image through the
-internet gateway; the probe reaches the tasks inside the VPC.
+By default there is no NAT gateway: tasks get public IPs and pull their image through
+the internet gateway; the probe reaches the tasks inside the VPC. The governed profile
+adds private subnets, one per AZ, whose egress goes through NAT gateways (one per AZ,
+or one): the tasks and the probe run there, the load balancer stays public.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2
 from troposphere.iam import Policy, Role
@@ -24,6 +26,14 @@ ROUTE_TABLE = "NetworkPublicRouteTable"
 DEFAULT_ROUTE = "NetworkPublicDefaultRoute"
 SUBNET = "NetworkPublicSubnet{}"  # 1-based, in AZ order
 SUBNET_ROUTE_TABLE = "NetworkPublicSubnet{}RouteTableAssociation"
+# governed only, each 1-based in AZ order; with nat_gateways = "one", only number 1 of
+# the gateway, its address, the private route table and its route.
+PRIVATE_SUBNET = "NetworkPrivateSubnet{}"
+PRIVATE_SUBNET_ROUTE_TABLE = "NetworkPrivateSubnet{}RouteTableAssociation"
+PRIVATE_ROUTE_TABLE = "NetworkPrivateRouteTable{}"
+PRIVATE_DEFAULT_ROUTE = "NetworkPrivateDefaultRoute{}"
+NAT_GATEWAY = "NetworkNatGateway{}"
+NAT_ADDRESS = "NetworkNatGatewayEip{}"
 FLOW_LOG = "NetworkFlowLog"
 FLOW_LOG_GROUP = "NetworkFlowLogGroup"
 FLOW_LOG_ROLE = "NetworkFlowLogRole"
@@ -49,6 +59,22 @@ class Network:
     route_table_associations: tuple[ec2.SubnetRouteTableAssociation, ...] = ()
     """The subnets' links to the public route table; until they exist a subnet uses the
     VPC's main route table, which has no route to the internet."""
+
+    private_subnets: tuple[ec2.Subnet, ...] = ()
+    """The private subnets (governed profile only), one per AZ, in AZ order."""
+    private_routes: tuple[ec2.Route | ec2.SubnetRouteTableAssociation, ...] = ()
+    """Their NAT default routes and route table associations."""
+
+    @property
+    def task_subnet_ids(self) -> list[Ref]:
+        """``Ref`` of the subnets the tasks and the probe run in: the private ones when
+        there are, else the public ones."""
+        return [s.ref() for s in self.private_subnets or self.subnets]
+
+    @property
+    def task_egress(self) -> list[ec2.Route | ec2.SubnetRouteTableAssociation]:
+        """What must exist before anything in the task subnets reaches the internet."""
+        return list(self.private_routes) or self.internet
 
     @property
     def internet(self) -> list[ec2.Route | ec2.SubnetRouteTableAssociation]:
@@ -111,12 +137,50 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
         associations.append(association)
     if cfg.security.flow_logs:
         _add_flow_logs(t, vpc, log_settings)
-    return Network(
+    network = Network(
         vpc=vpc,
         subnets=tuple(subnets),
         default_route=route,
         route_table_associations=tuple(associations),
     )
+    return _add_private_subnets(t, cfg, network, attachment) if cfg.governed else network
+
+
+def _add_private_subnets(
+    t: Template, cfg: Config, network: Network, attachment: ec2.VPCGatewayAttachment
+) -> Network:
+    """Private subnets routed to NAT gateways in the public ones: per AZ, or one."""
+    vpc = network.vpc.ref()
+    gateways = len(network.subnets) if cfg.network.nat_gateways == "per_az" else 1
+    tables, routes = [], []
+    for index in range(gateways):
+        number = index + 1
+        # An address for a VPC in the same template waits for the gateway attachment.
+        address = t.add_resource(ec2.EIP(NAT_ADDRESS.format(number), Domain="vpc",
+                                         DependsOn=attachment))  # fmt: skip
+        nat = t.add_resource(ec2.NatGateway(
+            NAT_GATEWAY.format(number), AllocationId=GetAtt(address, "AllocationId"),
+            SubnetId=network.subnets[index].ref(),
+        ))  # fmt: skip
+        table = t.add_resource(ec2.RouteTable(PRIVATE_ROUTE_TABLE.format(number), VpcId=vpc))
+        routes.append(t.add_resource(ec2.Route(
+            PRIVATE_DEFAULT_ROUTE.format(number), RouteTableId=table.ref(),
+            DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat.ref(),
+        )))  # fmt: skip
+        tables.append(table)
+    subnets = []
+    for index, cidr in enumerate(cfg.network.private_subnets):
+        number = index + 1
+        subnet = t.add_resource(ec2.Subnet(
+            PRIVATE_SUBNET.format(number), VpcId=vpc, CidrBlock=cidr, **_zone(cfg, index),
+            MapPublicIpOnLaunch=False, Tags=Tags(Name=Sub(f"${{AWS::StackName}}-private-{number}")),
+        ))  # fmt: skip
+        routes.append(t.add_resource(ec2.SubnetRouteTableAssociation(
+            PRIVATE_SUBNET_ROUTE_TABLE.format(number), SubnetId=subnet.ref(),
+            RouteTableId=tables[min(index, gateways - 1)].ref(),
+        )))  # fmt: skip
+        subnets.append(subnet)
+    return replace(network, private_subnets=tuple(subnets), private_routes=tuple(routes))
 
 def _zone(cfg: Config, index: int) -> dict[str, object]:
     """The subnet's AZ: a given AZ ID (names differ per account, IDs do not), or the

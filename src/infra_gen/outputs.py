@@ -60,7 +60,7 @@ def add_outputs(
 ) -> Outputs:
     """Add the stack's exported Outputs; the last step of the documented order."""
     dns = GetAtt(load_balancer.load_balancer, "DNSName")
-    scheme = If(HAS_CERTIFICATE, "https", "http")
+    scheme: object = "https" if load_balancer.https_only else If(HAS_CERTIFICATE, "https", "http")
     return Outputs(
         service_url=_output(
             t, SERVICE_URL, "Public URL of the nginx service", Join("", [scheme, "://", dns])

@@ -212,7 +212,7 @@ def add_probe(
         )
     )
     skip_checks(role, {"CKV_AWS_111": (
-        "VPC network interface actions: their IDs do not exist ahead; Describe takes * only"
+        "Network interface IDs do not exist ahead; Describe takes * only"
     )})  # fmt: skip
     function = t.add_resource(
         awslambda.Function(
@@ -226,7 +226,7 @@ def add_probe(
             MemorySize=cfg.probe.memory_mb,
             Timeout=cfg.probe.function_timeout_seconds,
             VpcConfig=awslambda.VPCConfig(
-                SubnetIds=network.subnet_ids, SecurityGroupIds=[group.ref()]
+                SubnetIds=network.task_subnet_ids, SecurityGroupIds=[group.ref()]
             ),
             LoggingConfig=awslambda.LoggingConfig(LogGroup=log_group.ref()),
             Environment=awslambda.Environment(
@@ -245,13 +245,13 @@ def add_probe(
     )
     skip_checks(function, {
         "CKV_AWS_115": (
-            "Reserved concurrency fails to deploy in accounts limited to 10 (all unreserved)"
+            "Reserved concurrency fails in accounts limited to 10 (all unreserved)"
         ),
         "CKV_AWS_116": (
-            "No replay on purpose: the next scheduled run is the retry; errors are alarmed"
+            "No replay: the next scheduled run is the retry; errors are alarmed"
         ),
         "CKV_AWS_173": (
-            "No secret in the variables; Lambda encrypts them with its AWS managed key"
+            "No secret in the variables; Lambda encrypts them with its own key"
         ),
     })  # fmt: skip
     # A failed run is not replayed: the next scheduled run is the retry.
