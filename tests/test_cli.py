@@ -295,6 +295,13 @@ def test_output_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["stack.yaml"]
 
 
+def test_output_to_a_new_directory_path_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    result = run("-o", "newdir/", cwd=tmp_path)
+    _one_error_line(result, "-o newdir/: names a directory (it ends in /); give a file name, "
+                    "e.g. -o newdir/stack.yaml")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_keeps_an_existing_files_mode(tmp_path: Path) -> None:
     target = tmp_path / "stack.yaml"
     target.write_text("previous\n")

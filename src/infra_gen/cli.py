@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -68,9 +69,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="output format (default: from the -o or --check suffix, "
                    "else yaml)")  # fmt: skip
     where = p.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", type=Path, metavar="FILE",
-                       help="write here atomically instead of stdout ('-' is stdout); "
-                       "a symlink is written through, an existing file keeps its mode")  # fmt: skip
+    where.add_argument("-o", "--output", metavar="FILE",
+                       help="write here instead of stdout ('-' is stdout): a regular file "
+                       "is replaced atomically (through a symlink, keeping its mode), a "
+                       "device or FIFO is written in place; a directory is refused")  # fmt: skip
     where.add_argument("--check", type=Path, metavar="FILE",
                        help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
                        "would be generated, else 1 with a unified diff on stderr")  # fmt: skip
@@ -211,26 +213,116 @@ def _write_stdout(data: bytes) -> None:
             stream.flush()
             return
         stream.flush()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, data)
     except BrokenPipeError:
         raise
     except OSError as e:
         raise _Failure(f"cannot write to standard output: {e.strerror or e}") from None
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# /proc/<pid>/fd/<n> (also reached as /dev/stdout, /dev/fd/<n>, /proc/self/fd/<n>): a
+# descriptor this process already holds.
+_OWN_FD = re.compile(r"/proc/([0-9]+)(?:/task/[0-9]+)?/fd/([0-9]+)")
+
+
+def _own_descriptor(name: str) -> int | None:
+    """The descriptor ``name`` reaches through ``/proc`` links, when it is one of ours.
+
+    Writing to it keeps what the shell set up (a pipe, ``>>``, a terminal): reopening it
+    by path, or renaming a file over its target, would not.
+    """
+    path = os.path.abspath(name)
+    for _ in range(40):  # the kernel's own limit on a chain of symlinks
+        parent = os.path.realpath(os.path.dirname(path))
+        path = os.path.join(parent, os.path.basename(path))
+        found = _OWN_FD.fullmatch(path)
+        if found and int(found[1]) == os.getpid():
+            return int(found[2])
+        if not os.path.islink(path):
+            return None
+        path = os.path.join(parent, os.readlink(path))
+    return None
+
+
+def _write_descriptor(name: str, fd: int, data: bytes) -> None:
+    if fd == 1:
+        _write_stdout(data)
+        return
+    if fd == 2 and sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        _write_all(fd, data)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise _Failure(f"cannot write {name}: {e.strerror or e}") from None
+
+
+def _write_output(name: str, data: bytes) -> None:
+    """Write ``-o name``: a regular file or a new path is replaced whole (atomically);
+    a character device or a FIFO is written directly, never renamed over; a directory,
+    a block device or a socket is refused."""
+    shown = _one_line(name)
+    if not name:
+        raise _Failure("-o '': expected a file name, e.g. -o out/stack.yaml")
+    try:
+        fd = _own_descriptor(name)
+        if fd is not None:
+            _write_descriptor(shown, fd, data)
+            return
+        try:
+            mode = os.stat(name).st_mode
+        except FileNotFoundError:
+            mode = None
+    except OSError as e:
+        raise _Failure(f"cannot write {shown}: {e.strerror or e}") from None
+    except ValueError as e:  # e.g. an embedded NUL in the path
+        raise _Failure(f"cannot write {shown}: {e}") from None
+    if mode is not None and stat.S_ISDIR(mode) or name.endswith("/"):
+        what = "is a directory" if mode is not None else "names a directory (it ends in /)"
+        raise _Failure(f"-o {shown}: {what}; give a file name, "
+                       f"e.g. -o {shown.rstrip('/')}/stack.yaml")  # fmt: skip
+    if mode is None or stat.S_ISREG(mode):
+        _write_file(Path(name), data)
+    elif stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        _write_device(shown, name, data)
+    else:
+        kind = "a block device" if stat.S_ISBLK(mode) else "a socket"
+        raise _Failure(f"-o {shown}: is {kind}; allowed: a regular file, a new path, "
+                       "a character device or a FIFO")  # fmt: skip
+
+
+def _write_device(shown: str, name: str, data: bytes) -> None:
+    """Write to a character device or a FIFO as a shell redirection would: in place."""
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_NOCTTY)
+    except OSError as e:
+        raise _Failure(f"cannot write {shown}: {e.strerror or e}") from None
+    try:
+        _write_descriptor(shown, fd, data)
+    finally:
+        os.close(fd)
+
+
 def _write_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` whole, through a symlink to its target, keeping an existing mode."""
+    """Replace the regular file ``path`` whole, through a symlink to its target, keeping an
+    existing mode; only a regular file, or nothing, is ever renamed over."""
     try:
         target = Path(os.path.realpath(path))
         try:
             existing = os.stat(target)
         except FileNotFoundError:
             existing = None
-        if existing is not None and stat.S_ISDIR(existing.st_mode):
-            raise IsADirectoryError(21, "Is a directory")
-        if existing is not None and stat.S_ISREG(existing.st_mode):
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            # It changed since it was looked at: never rename over anything else.
+            raise _Failure(f"-o {_one_line(str(path))}: is no longer a regular file")
+        if existing is not None:
             mode = stat.S_IMODE(existing.st_mode)
             if target.read_bytes() == data:
                 return  # already up to date: keep its timestamps
@@ -251,9 +343,9 @@ def _write_file(path: Path, data: bytes) -> None:
             os.unlink(tmp)
             raise
     except OSError as e:
-        raise _Failure(f"cannot write {path}: {e.strerror or e}") from None
+        raise _Failure(f"cannot write {_one_line(str(path))}: {e.strerror or e}") from None
     except ValueError as e:  # e.g. an embedded NUL in the path
-        raise _Failure(f"cannot write {path}: {e}") from None
+        raise _Failure(f"cannot write {_one_line(str(path))}: {e}") from None
 
 
 def _one_line(text: str) -> str:
@@ -284,9 +376,11 @@ def _run(argv: Sequence[str] | None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help or --version: already written to stdout
         return e.code if isinstance(e.code, int) else EXIT_OK
-    output: Path | None = args.output
-    to_stdout = output is None or str(output) == STDIO
-    fmt: Literal["yaml", "json"] = args.format or _format_for(args.check or output)
+    output: str | None = args.output
+    to_stdout = output is None or output == STDIO
+    fmt: Literal["yaml", "json"] = args.format or _format_for(
+        args.check or (Path(output) if output else None)
+    )
     cfg = load_config(args.config, args.overrides)
     if args.print_config:
         _write_stdout(cfg.to_toml().encode("utf-8"))
@@ -300,7 +394,7 @@ def _run(argv: Sequence[str] | None) -> int:
         _write_stdout(data)
     else:
         assert output is not None
-        _write_file(output, data)
+        _write_output(output, data)
     return EXIT_OK
 
 
