@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from ._version import __version__
-from .builder import build_template
 from .config import Config, ConfigError, parse_setting, parse_toml
-from .render import FORMATS, INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
+
+# The template modules (troposphere) load inside main(), where a Ctrl-C is one line.
 
 __all__ = ["main", "load_config"]
 
@@ -35,6 +35,10 @@ EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # EX_SOFTWARE: an unexpected error, worth a report
 
 STDIO = "-"
+# Longer than any configuration (a few kilobytes) or any template CloudFormation takes
+# (1 MB from S3): what is read from --config or --check stops here, so /dev/zero or an
+# endless pipe is refused instead of filling memory.
+READ_LIMIT = 1024 * 1024
 
 
 class _Failure(Exception):
@@ -56,6 +60,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .render import FORMATS, INLINE_TEMPLATE_LIMIT
+
     p = _Parser(
         prog="infra-gen",
         description="Write the CloudFormation template of the nginx-on-Fargate stack.",
@@ -93,22 +99,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def read_input(path: Path, where: str) -> bytes:
+    """At most :data:`READ_LIMIT` bytes of ``path`` (``-``: stdin), or one-line ConfigError."""
+    try:
+        if str(path) == STDIO:
+            if sys.stdin is None:
+                raise ConfigError(where, "cannot read: standard input is closed")
+            raw = sys.stdin.buffer.read(READ_LIMIT + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(READ_LIMIT + 1)
+    except OSError as e:
+        raise ConfigError(where, f"cannot read: {e.strerror or e}") from None
+    except ValueError as e:  # e.g. an embedded NUL in the path
+        raise ConfigError(where, f"cannot read: {e}") from None
+    if len(raw) > READ_LIMIT:
+        raise ConfigError(where, f"longer than {READ_LIMIT:,} bytes; allowed at most that")
+    return raw
+
+
 def load_config(config_file: Path | None, overrides: Sequence[str]) -> Config:
     """Defaults, then the TOML file (``-``: stdin), then ``section.key=value`` overrides."""
     data: dict[str, Any] = {}
     if config_file is not None:
         where = f"--config {config_file}"
-        try:
-            if str(config_file) == STDIO:
-                if sys.stdin is None:
-                    raise ConfigError(where, "cannot read: standard input is closed")
-                raw = sys.stdin.buffer.read()
-            else:
-                raw = config_file.read_bytes()
-        except OSError as e:
-            raise ConfigError(where, f"cannot read: {e.strerror or e}") from None
-        except ValueError as e:  # e.g. an embedded NUL in the path
-            raise ConfigError(where, f"cannot read: {e}") from None
+        raw = read_input(config_file, where)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -155,6 +170,8 @@ def _size_hint(cfg: Config) -> str:
 
 
 def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config) -> None:
+    from .render import TemplateTooLarge, check_size
+
     try:
         check_size(data, fmt)
     except TemplateTooLarge as e:
@@ -173,17 +190,7 @@ def _diff_lines(text: str, fmt: str) -> list[str]:
 
 
 def _check(path: Path, data: bytes, fmt: str) -> int:
-    try:
-        if str(path) == STDIO:
-            if sys.stdin is None:
-                raise _Failure("--check -: cannot read: standard input is closed")
-            current = sys.stdin.buffer.read()
-        else:
-            current = path.read_bytes()
-    except OSError as e:
-        raise _Failure(f"--check {path}: cannot read: {e.strerror or e}") from None
-    except ValueError as e:
-        raise _Failure(f"--check {path}: cannot read: {e}") from None
+    current = read_input(path, f"--check {path}")
     if current == data:
         return EXIT_OK
     import difflib  # only for a stale file
@@ -348,8 +355,15 @@ def _write_file(path: Path, data: bytes) -> None:
         raise _Failure(f"cannot write {_one_line(str(path))}: {e}") from None
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """``text`` as one line of plain characters: every control character escaped."""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m[0]) or f"\\x{ord(m[0]):02x}"
+                        if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)  # fmt: skip
 
 
 def _stderr(text: str) -> None:
@@ -381,6 +395,9 @@ def _run(argv: Sequence[str] | None) -> int:
     fmt: Literal["yaml", "json"] = args.format or _format_for(
         args.check or (Path(output) if output else None)
     )
+    from .builder import build_template
+    from .render import render
+
     cfg = load_config(args.config, args.overrides)
     if args.print_config:
         _write_stdout(cfg.to_toml().encode("utf-8"))
@@ -400,7 +417,14 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:  # also while the template modules or boto3 load
+        _stderr("infra-gen: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] and argv[0] in ("diff", "deploy", "verify"):
         from .commands import main as command_main  # boto3 stays optional
 
@@ -414,9 +438,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader stopped reading (`infra-gen | head`): its choice, not an error.
         _quiet_stdout()
         return EXIT_OK
-    except KeyboardInterrupt:
-        _stderr("infra-gen: interrupted\n")
-        return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - the promise is one line, never a traceback
         text = _one_line(f"{type(e).__name__}: {e}")
         _stderr(f"infra-gen: internal error: {text} (please report it)\n")
