@@ -166,6 +166,25 @@ ERRORS = [
     (["-o"], "argument -o/--output: expected one argument"),
     (["-o", "a.yaml", "--check", "b.yaml"], "not allowed with argument"),
     (["--check", "/nonexistent/stack.yaml"], "--check /nonexistent/stack.yaml: cannot read"),
+    # Accepted before, and wrong in the template or at deploy time.
+    (["--set", "network.vpc_cidr=10.0.0.0/255.255.0.0"],
+     "network.vpc_cidr: '10.0.0.0/255.255.0.0' is not an IPv4 CIDR block like 10.0.0.0/16"),
+    (["--set", 'probe.metric_namespace="   "'], "probe.metric_namespace: '   ' is not a "
+                                              "CloudWatch namespace"),
+    (["--set", "alarms.email=<ops>@example.com"], "alarms.email: '<ops>@example.com' is not an "
+                                                "e-mail address: the part before @ allows"),
+    (["--set", "alarms.email=ops..team@example.com"], "alarms.email: 'ops..team@example.com' is "
+                                                    "not an e-mail address"),
+    (["--set", "alarms.email=ops\u200f@example.com"], "alarms.email: 'ops\\u200f@example.com' is "
+                                                     "not an e-mail address"),
+    (["--set", "alarms.email=" + "e" * 5000 + "@example.com"],
+     "is not an e-mail address: 5012 characters; allowed at most 254"),
+    (["--set", "alarms.email=ops@exämple.com"], "alarms.email: 'ops@exämple.com' is not an "
+                                              "e-mail address: the domain is not ASCII; write "
+                                              "it in its IDNA form (xn--...)"),
+    # Read with a bound: an endless input is refused, not read into memory.
+    (["--config", "/dev/zero"], "--config /dev/zero: longer than 1,048,576 bytes"),
+    (["--check", "/dev/zero"], "--check /dev/zero: longer than 1,048,576 bytes"),
 ]
 
 
@@ -177,6 +196,56 @@ def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("infra-gen: error: ")
     assert message in result.stderr
+
+
+def test_invalid_utf8_in_set_is_one_line() -> None:
+    # The byte 0xff is not UTF-8: Python hands it over as a lone surrogate.
+    result = subprocess.run(
+        [sys.executable, "-m", "infra_gen", "--set", b"alarms.email=ops\xff@example.com"],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr == b"infra-gen: error: alarms.email: 'ops\\udcff@example.com' is not " \
+        b"valid UTF-8; allowed: UTF-8 text only\n"
+
+
+# A Ctrl-C while a module loads: a finder that raises KeyboardInterrupt on importing it,
+# then the command as `python -m infra_gen` runs it.
+INTERRUPT_ON_IMPORT = """
+import runpy, sys
+MODULE = sys.argv[1]
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["infra-gen", *sys.argv[2:]]
+runpy.run_module("infra_gen", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "message"),
+    [
+        ("troposphere", [], "infra-gen: interrupted\n"),
+        ("troposphere", ["--help"], "infra-gen: interrupted\n"),
+        ("troposphere", ["diff", "--stack-name", "demo"], "infra-gen: interrupted\n"),
+        ("boto3", ["diff", "--stack-name", "demo"],
+         "infra-gen: interrupted before anything was deployed\n"),
+    ],
+)
+def test_ctrl_c_during_start_up_is_one_line(module: str, args: list[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-c", INTERRUPT_ON_IMPORT, module, *args],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (130, "", message)
+
+
+def test_starting_loads_no_template_module() -> None:
+    code = "import sys, infra_gen.cli; print(sorted(m for m in sys.modules if 'tropo' in m))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.stdout == "[]\n", result.stderr
 
 
 def test_malformed_config_file(tmp_path: Path) -> None:
@@ -255,7 +324,7 @@ LARGEST_VALUES = [
     "--set", "service.health_check_path=/" + "h" * 1023,
     "--set", "probe.path=/" + "p" * 1023,
     "--set", "probe.metric_namespace=" + "M" * 255,
-    "--set", "alarms.email=" + "e" * 200 + "@example.com",
+    "--set", "alarms.email=" + "e" * 64 + "@" + ".".join(["d" * 63, "d" * 63, "d" * 57, "com"]),
 ]  # fmt: skip
 
 
@@ -293,6 +362,13 @@ def test_output_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
     assert link.is_symlink() and link.resolve() == target
     assert target.read_text().startswith("AWSTemplateFormatVersion:")
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["stack.yaml"]
+
+
+def test_output_to_a_new_directory_path_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    result = run("-o", "newdir/", cwd=tmp_path)
+    _one_error_line(result, "-o newdir/: names a directory (it ends in /); give a file name, "
+                    "e.g. -o newdir/stack.yaml")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_output_keeps_an_existing_files_mode(tmp_path: Path) -> None:
@@ -352,7 +428,7 @@ def test_a_pipeline_into_true_is_quiet() -> None:
 
 
 def test_non_ascii_values_are_written_as_utf8_whatever_the_locale() -> None:
-    email = "jörg@exämple.com"
+    email = "jörg@example.com"
     for args in (["--set", f"alarms.email={email}"],
                  ["--print-config", "--set", f"alarms.email={email}"]):  # fmt: skip
         result = subprocess.run(
@@ -423,7 +499,7 @@ def test_check_notices_a_missing_final_newline(tmp_path: Path) -> None:
 def test_print_config_round_trips_through_config(tmp_path: Path) -> None:
     config = tmp_path / "in.toml"
     config.write_text(
-        '[service]\ncpu = 512\nmemory = 2048\n[alarms]\nemail = "a\\"b@example.com"\n'
+        '[service]\ncpu = 512\nmemory = 2048\n[alarms]\nemail = "a\\u0027b+\\u00fc@example.com"\n'
     )
     args = ["--config", str(config),
             "--set", "network.az_count=3", "--set", "alarms.cpu_percent=70"]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Whatever the input, the CLI ends in exit 0 or in exit 2 with one error line, writing nothing.
+"""Whatever the input, the CLI ends in exit 0 or in exit 2 with one error line, writing nothing
+(the commands also in exit 1, for changes or a failed deployment).
 
 The command's ``main(argv)`` runs in this process (a subprocess per example would
 cost a Python start-up each); tests/test_cli.py runs the same paths as users do.
@@ -10,6 +11,7 @@ import contextlib
 import dataclasses
 import io
 import math
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,3 +199,65 @@ def test_any_toml_document(workdir: Path, text: str) -> None:
     if code == 0:  # what --print-config shows reads back as the same configuration
         config.write_bytes(printed[1])
         assert _run(["--config", str(config), "-o", str(target)])[0] == 0
+
+
+# --------------------------------------------------------------------------------------
+# The whole command line: generation and diff / deploy / verify, against an endpoint that
+# refuses every connection, so that nothing reaches AWS.
+# --------------------------------------------------------------------------------------
+
+COMMANDS = st.sampled_from([
+    [], ["diff"], ["deploy"], ["verify"], ["diff", "--stack-name", "demo"],
+    ["deploy", "--stack-name", "demo", "--yes"], ["verify", "--stack-name", "demo"],
+])  # fmt: skip
+TEXT = st.one_of(NASTY, st.text(max_size=12))
+OPTIONS = st.one_of(
+    st.tuples(st.sampled_from(["--stack-name"]),
+              st.one_of(st.sampled_from(["demo", "a_b", "x" * 129, "arn:aws:x", "d\udcff"]),
+                        TEXT)),
+    st.tuples(st.just("--timeout"), st.one_of(st.sampled_from(["-1", "nan", "inf", "0", "5",
+                                                               "1e999"]), TEXT)),
+    st.tuples(st.just("--parameter"),
+              st.one_of(st.sampled_from(["TaskSize=999/1", "TaskSize=512/1024", "NoSuch=1",
+                                         "MinTasks=0", "MinTasks", "=1", "AlarmEmail=\udcff"]),
+                        TEXT)),
+    st.tuples(st.just("--set"), st.builds(lambda k, v: f"{k}={v}", SET_KEYS, VALUES)),
+    st.tuples(st.sampled_from(["--s3-bucket", "--s3-prefix", "--config", "--format",
+                               "--check", "--bogus"]), TEXT),
+    st.tuples(st.sampled_from(["--yes", "--print-config", "--help", "--version",
+                               "--allow-large-template"])),
+)
+
+
+@pytest.fixture
+def refusing_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name, value in {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1",
+        "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(COMMANDS, st.lists(OPTIONS, max_size=4))
+def test_any_command_line(workdir: Path, refusing_aws: None, command: list[str],
+                          options: list[tuple[str, ...]]) -> None:  # fmt: skip
+    target = workdir / "any.yaml"
+    target.write_bytes(PREVIOUS)
+    argv = [*command, *(arg for option in options for arg in option)]
+    if not command:
+        argv += ["-o", str(target)]
+    code, out, err = _run(argv)
+    event(f"{(command or ['generate'])[0]} exit {code}")
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err
+    if code == 2:
+        assert out == b""
+        assert err.startswith("infra-gen: error: ") and err.count("\n") == 1, err
+    assert target.read_bytes() == PREVIOUS or (code == 0 and not command)

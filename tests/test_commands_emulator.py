@@ -349,6 +349,10 @@ def test_failing_resource_and_its_reason_are_printed(
     assert "infra-gen: stack ig-failing is ROLLBACK_COMPLETE" in err
     assert f"first failure: EcsService (AWS::ECS::Service) CREATE_FAILED: {REASON}" in err
     assert "describe-stack-events --stack-name ig-failing" in err
+    assert err.splitlines()[-1] == (
+        "infra-gen: left behind: stack ig-failing is left ROLLBACK_COMPLETE: it failed to create "
+        "and must be deleted first: aws cloudformation delete-stack --stack-name ig-failing"
+    )
     assert f"CREATE_FAILED                EcsService AWS::ECS::Service  {REASON}" in out
     assert "Outputs:" not in out
 
@@ -436,3 +440,42 @@ def test_large_template_is_refused_without_s3_bucket_and_uploaded_with_it(
     key = f"stacks/{hashlib.md5(body).hexdigest()}.template"
     stored = emulator("s3").get_object(Bucket="ig-templates", Key=key)["Body"].read()
     assert stored == body
+
+
+# --------------------------------------------------------------------------------------
+# Settings that reach an existing stack only through a Parameter.
+# --------------------------------------------------------------------------------------
+
+
+def test_a_set_that_only_changes_a_parameter_default_warns_with_the_parameter_to_pass(
+    emulator: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "ig-task-size"
+    assert run("deploy", "--stack-name", name, "--yes")[0] == 0, capsys.readouterr().err
+    capsys.readouterr()
+    bigger = ["--set", "service.cpu=512", "--set", "service.memory=1024"]
+    code, out = run("diff", "--stack-name", name, *bigger)
+    assert (code, out) == (0, f"Stack {name}: no changes.\n")
+    assert capsys.readouterr().err == (
+        "infra-gen: warning: --set changes only the default of Parameter TaskSize; stack "
+        f"{name} keeps TaskSize=256/512: pass --parameter TaskSize=512/1024 to change it\n"
+    )
+    # Passing it changes the task definition, and nothing is left to warn about.
+    code, out = run("diff", "--stack-name", name, *bigger, "--parameter", "TaskSize=512/1024")
+    assert code == 1 and "EcsTaskDefinition" in out
+    assert capsys.readouterr().err == ""
+
+
+def test_diff_into_a_pipeline_that_stops_reading_is_quiet_and_leaves_nothing(
+    emulator: Api,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (f'"{sys.executable}" -m infra_gen diff --stack-name ig-piped | true; '
+              'echo "${PIPESTATUS[0]}"')  # fmt: skip
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ})  # fmt: skip
+    assert (done.stdout, done.stderr) == ("1\n", "")
+    assert "ig-piped" not in stack_names(emulator)

@@ -247,7 +247,7 @@ TOML_CASES = [
     {},
     {"network": {"az_count": 3, "subnet_cidrs": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]},
      "security": {"flow_logs": True}, "probe": {"request_timeout_seconds": 0.1}},
-    {"alarms": {"email": 'o"n\\call+ü@example.com', "response_time_seconds": 1e-2},
+    {"alarms": {"email": "o'n/call+ü@example.com", "response_time_seconds": 1e-2},
      "service": {"image": "registry.example.com:5000/team/web:1.2@sha256:" + "a" * 64}},
 ]  # fmt: skip
 

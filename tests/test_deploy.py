@@ -183,6 +183,219 @@ def test_without_boto3_the_error_names_the_extra() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == (
-        "infra-gen: error: boto3 is not installed; install the extra: "
-        "pip install 'infra-gen[deploy]'\n"
+        "infra-gen: error: boto3 is not installed; install it, or the deploy extra (from a "
+        "clone: .venv/bin/pip install -e '.[deploy]')\n"
+    )
+
+
+def no_aws(service: str) -> Any:
+    raise AssertionError(f"no AWS call expected, got {service}")
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    out = io.StringIO()
+    code = commands.main(argv, clients=no_aws, stdout=out, stdin=io.StringIO(""))
+    err = capsys.readouterr().err
+    assert (code, out.getvalue()) == (2, ""), err
+    assert err.startswith("infra-gen: error: ") and err.count("\n") == 1, err
+    return err.removeprefix("infra-gen: error: ").rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "--stack-name", STACK, "--timeout", "-1"],
+         "argument --timeout: '-1' is not allowed; allowed: seconds, more than 0 and at most 300"),
+        (["verify", "--stack-name", STACK, "--timeout", "nan"], "argument --timeout: 'nan' is not"),
+        (["verify", "--stack-name", STACK, "--timeout", "inf"], "argument --timeout: 'inf' is not"),
+        (["diff"], "the following arguments are required: --stack-name "
+                   "(see infra-gen diff --help)"),
+        (["diff", "--stack-name", "a_b"], "argument --stack-name: 'a_b' is not a stack name; "
+                                          "allowed: 1-128 letters, digits and hyphens"),
+        (["diff", "--stack-name", "x" * 129], "is not a stack name"),
+        (["diff", "--stack-name", "demo\nx"], "argument --stack-name: 'demo\\nx' is not a stack"),
+        (["diff", "--stack-name", STACK, "--parameter", "TaskSize=999/1"],
+         "--parameter TaskSize='999/1': must be a Fargate"),
+        (["diff", "--stack-name", STACK, "--parameter", "NoSuch=1"],
+         "--parameter NoSuch: not a Parameter of the template; allowed: AlarmEmail,"),
+        (["deploy", "--stack-name", STACK, "--yes", "--parameter", "MinTasks=0"],
+         "--parameter MinTasks='0': "),
+        (["deploy", "--stack-name", STACK, "--yes", "--parameter", "DeletionProtection=yes"],
+         "--parameter DeletionProtection='yes': "),
+        (["diff", "--stack-name", STACK, "--parameter", "ServiceImage=a\u2028b"],
+         "--parameter ServiceImage='a\\u2028b': "),
+        (["diff", "--stack-name", STACK, "--s3-prefix", "stacks/"],
+         "--s3-prefix needs --s3-bucket: it is a key prefix in that bucket"),
+        (["diff", "--stack-name", STACK, "--set", "alarms.email=ops\udcff@example.com"],
+         "alarms.email: 'ops\\udcff@example.com' is not valid UTF-8"),
+        (["diff", "--stack-name", STACK, "--parameter", "AlarmEmail=ops\udcff@example.com"],
+         "--parameter 'AlarmEmail=ops\\udcff@example.com': not valid UTF-8"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_aws_call(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert message in one_error_line(capsys, argv)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("AWS_ENDPOINT_URL", "not a url", "AWS_ENDPOINT_URL='not a url': not an endpoint URL"),
+        ("AWS_ENDPOINT_URL", "http://[::1", "AWS_ENDPOINT_URL='http://[::1': not an endpoint"),
+        ("AWS_ENDPOINT_URL_CLOUDFORMATION", "ftp://x", "AWS_ENDPOINT_URL_CLOUDFORMATION='ftp://x'"),
+        ("AWS_MAX_ATTEMPTS", "abc", "AWS_MAX_ATTEMPTS='abc': expected an integer of at least 1"),
+        ("AWS_MAX_ATTEMPTS", "0", "AWS_MAX_ATTEMPTS='0': expected an integer of at least 1"),
+    ],
+)
+def test_a_malformed_aws_variable_is_one_line_naming_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    variable: str, value: str, message: str,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv(variable, value)
+    code = commands.main(["verify", "--stack-name", STACK], stdout=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"infra-gen: error: {message}") and err.count("\n") == 1, err
+
+
+def _aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, **env: str) -> None:
+    config = tmp_path / "config"
+    config.write_text("[profile west]\nregion = ap-southeast-2\n")
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize(
+    ("env", "region"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, "eu-west-1"),  # boto3 alone ignores it
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-2"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-east-2", "AWS_PROFILE": "west"}, "us-east-2"),
+        ({"AWS_PROFILE": "west"}, "ap-southeast-2"),
+    ],
+)
+def test_region_is_read_as_the_aws_cli_reads_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, env: dict[str, str], region: str
+) -> None:
+    _aws_env(monkeypatch, tmp_path, **env)
+    assert cf.Clients()("cloudformation").meta.region_name == region
+
+
+def test_without_a_region_the_error_names_both_variables_and_the_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _aws_env(monkeypatch, tmp_path)
+    assert commands.main(["verify", "--stack-name", STACK], stdout=io.StringIO()) == 2
+    assert capsys.readouterr().err == (
+        "infra-gen: error: no AWS Region: set AWS_REGION (or AWS_DEFAULT_REGION), or use a "
+        "profile (AWS_PROFILE) that sets region\n"
+    )
+
+
+def test_help_says_where_the_region_comes_from(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _aws_env(monkeypatch, tmp_path, AWS_REGION="eu-west-1", AWS_DEFAULT_REGION="us-east-2")
+    assert commands.main(["deploy", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Region: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region" in text
+    assert "(now eu-west-1, from AWS_REGION)" in text
+
+
+def test_botocore_messages_are_folded_to_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_client_error("describe_stacks", "AccessDenied", "not allowed\nby policy X",
+                              http_status_code=403)  # fmt: skip
+        code = commands.main(["diff", "--stack-name", STACK], clients=lambda _: cfn,
+                             stdout=io.StringIO())  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "not allowed\\nby policy X" in err, err
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def _new_stack_change_set(stub: Stubber) -> None:
+    stub.add_client_error("describe_stacks", "ValidationError", f"Stack with id {STACK} does "
+                          "not exist")  # fmt: skip
+    stub.add_response("create_change_set", {"Id": CS_ARN, "StackId": "arn:stack"}, None)
+    stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": [{
+        "Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": "Vpc",
+                                               "ResourceType": "AWS::EC2::VPC"}}]},
+        {"ChangeSetName": CS_ARN})  # fmt: skip
+    stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
+
+
+def _deletes_the_new_stack(stub: Stubber) -> None:
+    stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ARN})
+    stub.add_response("describe_stacks", {"Stacks": [{
+        "StackName": STACK, "StackStatus": "REVIEW_IN_PROGRESS", "CreationTime": NOW}]},
+        {"StackName": STACK})  # fmt: skip
+    stub.add_response("delete_stack", {}, {"StackName": STACK})
+
+
+def test_a_reader_that_stops_early_still_gets_the_change_set_deleted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        _new_stack_change_set(stub)
+        _deletes_the_new_stack(stub)
+        code = commands.main(["diff", "--stack-name", STACK], clients=lambda _: cfn,
+                             stdout=_ClosedPipe())  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert (code, capsys.readouterr().err) == (1, "")
+
+
+def test_a_refused_execution_of_a_new_stack_deletes_what_it_made(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        _new_stack_change_set(stub)
+        stub.add_client_error("execute_change_set", "AccessDenied", "not authorized to perform "
+                              "cloudformation:ExecuteChangeSet", http_status_code=403)  # fmt: skip
+        _deletes_the_new_stack(stub)
+        code = commands.main(["deploy", "--stack-name", STACK, "--yes"], clients=lambda _: cfn,
+                             stdout=io.StringIO())  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "infra-gen: error: cannot execute the change set: not authorized to perform "
+        f"cloudformation:ExecuteChangeSet; deleted it and the empty stack {STACK} it made\n"
+    )
+
+
+def test_a_refused_execution_of_an_update_names_the_change_set_and_how_to_delete_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        existing(stub, [])
+        stub.add_response("create_change_set", {"Id": CS_ARN}, None)
+        stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": [{
+            "Type": "Resource", "ResourceChange": {"Action": "Modify", "Replacement": "False",
+                                                   "LogicalResourceId": "Vpc",
+                                                   "ResourceType": "AWS::EC2::VPC"}}]},
+            {"ChangeSetName": CS_ARN})  # fmt: skip
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
+        stub.add_client_error("execute_change_set", "InvalidChangeSetStatus", "not executable")
+        code = commands.main(["deploy", "--stack-name", STACK, "--yes"], clients=lambda _: cfn,
+                             stdout=io.StringIO())  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"infra-gen: error: cannot execute the change set: not executable; stack {STACK} is "
+        "unchanged; its change set is left: aws cloudformation delete-change-set "
+        f"--change-set-name {CS_ARN} deletes it\n"
     )

@@ -27,7 +27,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
                     "health_check_path": "/" + "p" * 300},
         "discovery": {"namespace": ".".join(["n" * 60] * 3)},
         "probe": {"metric_namespace": "Shop/" + "M" * 200, "path": "/" + "q" * 250},
-        "alarms": {"email": "ünïcode@exämple.com"},
+        "alarms": {"email": "ünïcode@xn--exmple-cua.com"},
     },
     "numbers-that-look-like-strings": {
         "service": {"name": "0123", "health_check_path": "/0", "container_port": 8080},

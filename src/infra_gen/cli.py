@@ -13,19 +13,21 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, NoReturn
-
-from troposphere import Template
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ._version import __version__
-from .builder import build_template
 from .config import Config, ConfigError, parse_setting, parse_toml
-from .render import FORMATS, INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
+
+if TYPE_CHECKING:
+    from troposphere import Template
+
+# The template modules (troposphere) load inside main(), where a Ctrl-C is one line.
 
 __all__ = ["main", "load_config"]
 
@@ -36,6 +38,10 @@ EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # EX_SOFTWARE: an unexpected error, worth a report
 
 STDIO = "-"
+# Longer than any configuration (a few kilobytes) or any template CloudFormation takes
+# (1 MB from S3): what is read from --config or --check stops here, so /dev/zero or an
+# endless pipe is refused instead of filling memory.
+READ_LIMIT = 1024 * 1024
 
 
 class _Failure(Exception):
@@ -57,6 +63,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .render import FORMATS, INLINE_TEMPLATE_LIMIT
+
     p = _Parser(
         prog="infra-gen",
         description="Write the CloudFormation template of the nginx-on-Fargate stack.",
@@ -70,9 +78,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="output format (default: from the -o or --check suffix, "
                    "else yaml)")  # fmt: skip
     where = p.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", type=Path, metavar="FILE",
-                       help="write here atomically instead of stdout ('-' is stdout); "
-                       "a symlink is written through, an existing file keeps its mode")  # fmt: skip
+    where.add_argument("-o", "--output", metavar="FILE",
+                       help="write here instead of stdout ('-' is stdout): a regular file "
+                       "is replaced atomically (through a symlink, keeping its mode), a "
+                       "device or FIFO is written in place; a directory is refused")  # fmt: skip
     where.add_argument("--check", type=Path, metavar="FILE",
                        help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
                        "would be generated, else 1 with a unified diff on stderr")  # fmt: skip
@@ -93,22 +102,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def read_input(path: Path, where: str) -> bytes:
+    """At most :data:`READ_LIMIT` bytes of ``path`` (``-``: stdin), or one-line ConfigError."""
+    try:
+        if str(path) == STDIO:
+            if sys.stdin is None:
+                raise ConfigError(where, "cannot read: standard input is closed")
+            raw = sys.stdin.buffer.read(READ_LIMIT + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(READ_LIMIT + 1)
+    except OSError as e:
+        raise ConfigError(where, f"cannot read: {e.strerror or e}") from None
+    except ValueError as e:  # e.g. an embedded NUL in the path
+        raise ConfigError(where, f"cannot read: {e}") from None
+    if len(raw) > READ_LIMIT:
+        raise ConfigError(where, f"longer than {READ_LIMIT:,} bytes; allowed at most that")
+    return raw
+
+
 def load_config(config_file: Path | None, overrides: Sequence[str]) -> Config:
     """Defaults, then the TOML file (``-``: stdin), then ``section.key=value`` overrides."""
     data: dict[str, Any] = {}
     if config_file is not None:
         where = f"--config {config_file}"
-        try:
-            if str(config_file) == STDIO:
-                if sys.stdin is None:
-                    raise ConfigError(where, "cannot read: standard input is closed")
-                raw = sys.stdin.buffer.read()
-            else:
-                raw = config_file.read_bytes()
-        except OSError as e:
-            raise ConfigError(where, f"cannot read: {e.strerror or e}") from None
-        except ValueError as e:  # e.g. an embedded NUL in the path
-            raise ConfigError(where, f"cannot read: {e}") from None
+        raw = read_input(config_file, where)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -162,6 +180,8 @@ def _size_hint(cfg: Config) -> str:
 
 
 def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config, t: Template) -> None:
+    from .render import INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
+
     try:
         check_size(data, fmt)
     except TemplateTooLarge as e:
@@ -186,17 +206,7 @@ def _diff_lines(text: str, fmt: str) -> list[str]:
 
 
 def _check(path: Path, data: bytes, fmt: str) -> int:
-    try:
-        if str(path) == STDIO:
-            if sys.stdin is None:
-                raise _Failure("--check -: cannot read: standard input is closed")
-            current = sys.stdin.buffer.read()
-        else:
-            current = path.read_bytes()
-    except OSError as e:
-        raise _Failure(f"--check {path}: cannot read: {e.strerror or e}") from None
-    except ValueError as e:
-        raise _Failure(f"--check {path}: cannot read: {e}") from None
+    current = read_input(path, f"--check {path}")
     if current == data:
         return EXIT_OK
     import difflib  # only for a stale file
@@ -226,26 +236,116 @@ def _write_stdout(data: bytes) -> None:
             stream.flush()
             return
         stream.flush()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, data)
     except BrokenPipeError:
         raise
     except OSError as e:
         raise _Failure(f"cannot write to standard output: {e.strerror or e}") from None
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# /proc/<pid>/fd/<n> (also reached as /dev/stdout, /dev/fd/<n>, /proc/self/fd/<n>): a
+# descriptor this process already holds.
+_OWN_FD = re.compile(r"/proc/([0-9]+)(?:/task/[0-9]+)?/fd/([0-9]+)")
+
+
+def _own_descriptor(name: str) -> int | None:
+    """The descriptor ``name`` reaches through ``/proc`` links, when it is one of ours.
+
+    Writing to it keeps what the shell set up (a pipe, ``>>``, a terminal): reopening it
+    by path, or renaming a file over its target, would not.
+    """
+    path = os.path.abspath(name)
+    for _ in range(40):  # the kernel's own limit on a chain of symlinks
+        parent = os.path.realpath(os.path.dirname(path))
+        path = os.path.join(parent, os.path.basename(path))
+        found = _OWN_FD.fullmatch(path)
+        if found and int(found[1]) == os.getpid():
+            return int(found[2])
+        if not os.path.islink(path):
+            return None
+        path = os.path.join(parent, os.readlink(path))
+    return None
+
+
+def _write_descriptor(name: str, fd: int, data: bytes) -> None:
+    if fd == 1:
+        _write_stdout(data)
+        return
+    if fd == 2 and sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        _write_all(fd, data)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise _Failure(f"cannot write {name}: {e.strerror or e}") from None
+
+
+def _write_output(name: str, data: bytes) -> None:
+    """Write ``-o name``: a regular file or a new path is replaced whole (atomically);
+    a character device or a FIFO is written directly, never renamed over; a directory,
+    a block device or a socket is refused."""
+    shown = _one_line(name)
+    if not name:
+        raise _Failure("-o '': expected a file name, e.g. -o out/stack.yaml")
+    try:
+        fd = _own_descriptor(name)
+        if fd is not None:
+            _write_descriptor(shown, fd, data)
+            return
+        try:
+            mode = os.stat(name).st_mode
+        except FileNotFoundError:
+            mode = None
+    except OSError as e:
+        raise _Failure(f"cannot write {shown}: {e.strerror or e}") from None
+    except ValueError as e:  # e.g. an embedded NUL in the path
+        raise _Failure(f"cannot write {shown}: {e}") from None
+    if mode is not None and stat.S_ISDIR(mode) or name.endswith("/"):
+        what = "is a directory" if mode is not None else "names a directory (it ends in /)"
+        raise _Failure(f"-o {shown}: {what}; give a file name, "
+                       f"e.g. -o {shown.rstrip('/')}/stack.yaml")  # fmt: skip
+    if mode is None or stat.S_ISREG(mode):
+        _write_file(Path(name), data)
+    elif stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        _write_device(shown, name, data)
+    else:
+        kind = "a block device" if stat.S_ISBLK(mode) else "a socket"
+        raise _Failure(f"-o {shown}: is {kind}; allowed: a regular file, a new path, "
+                       "a character device or a FIFO")  # fmt: skip
+
+
+def _write_device(shown: str, name: str, data: bytes) -> None:
+    """Write to a character device or a FIFO as a shell redirection would: in place."""
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_NOCTTY)
+    except OSError as e:
+        raise _Failure(f"cannot write {shown}: {e.strerror or e}") from None
+    try:
+        _write_descriptor(shown, fd, data)
+    finally:
+        os.close(fd)
+
+
 def _write_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` whole, through a symlink to its target, keeping an existing mode."""
+    """Replace the regular file ``path`` whole, through a symlink to its target, keeping an
+    existing mode; only a regular file, or nothing, is ever renamed over."""
     try:
         target = Path(os.path.realpath(path))
         try:
             existing = os.stat(target)
         except FileNotFoundError:
             existing = None
-        if existing is not None and stat.S_ISDIR(existing.st_mode):
-            raise IsADirectoryError(21, "Is a directory")
-        if existing is not None and stat.S_ISREG(existing.st_mode):
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            # It changed since it was looked at: never rename over anything else.
+            raise _Failure(f"-o {_one_line(str(path))}: is no longer a regular file")
+        if existing is not None:
             mode = stat.S_IMODE(existing.st_mode)
             if target.read_bytes() == data:
                 return  # already up to date: keep its timestamps
@@ -266,13 +366,20 @@ def _write_file(path: Path, data: bytes) -> None:
             os.unlink(tmp)
             raise
     except OSError as e:
-        raise _Failure(f"cannot write {path}: {e.strerror or e}") from None
+        raise _Failure(f"cannot write {_one_line(str(path))}: {e.strerror or e}") from None
     except ValueError as e:  # e.g. an embedded NUL in the path
-        raise _Failure(f"cannot write {path}: {e}") from None
+        raise _Failure(f"cannot write {_one_line(str(path))}: {e}") from None
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """``text`` as one line of plain characters: every control character escaped."""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m[0]) or f"\\x{ord(m[0]):02x}"
+                        if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)  # fmt: skip
 
 
 def _stderr(text: str) -> None:
@@ -299,9 +406,14 @@ def _run(argv: Sequence[str] | None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help or --version: already written to stdout
         return e.code if isinstance(e.code, int) else EXIT_OK
-    output: Path | None = args.output
-    to_stdout = output is None or str(output) == STDIO
-    fmt: Literal["yaml", "json"] = args.format or _format_for(args.check or output)
+    output: str | None = args.output
+    to_stdout = output is None or output == STDIO
+    fmt: Literal["yaml", "json"] = args.format or _format_for(
+        args.check or (Path(output) if output else None)
+    )
+    from .builder import build_template
+    from .render import render
+
     cfg = load_config(args.config, args.overrides)
     if args.print_config:
         _write_stdout(cfg.to_toml().encode("utf-8"))
@@ -316,13 +428,20 @@ def _run(argv: Sequence[str] | None) -> int:
         _write_stdout(data)
     else:
         assert output is not None
-        _write_file(output, data)
+        _write_output(output, data)
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:  # also while the template modules or boto3 load
+        _stderr("infra-gen: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] and argv[0] in ("diff", "deploy", "verify"):
         from .commands import main as command_main  # boto3 stays optional
 
@@ -336,9 +455,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader stopped reading (`infra-gen | head`): its choice, not an error.
         _quiet_stdout()
         return EXIT_OK
-    except KeyboardInterrupt:
-        _stderr("infra-gen: interrupted\n")
-        return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - the promise is one line, never a traceback
         text = _one_line(f"{type(e).__name__}: {e}")
         _stderr(f"infra-gen: internal error: {text} (please report it)\n")

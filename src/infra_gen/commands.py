@@ -3,20 +3,28 @@
 Exit status: diff 0 without changes, 1 with changes; deploy 0 when the stack is (or
 already was) up to date, 1 when it failed or was not confirmed; verify 0 only when every
 check passed, 1 otherwise; all three 2 on bad input or an AWS error before anything
-ran, and 130 on Ctrl-C.
+ran, and 130 on Ctrl-C. Input is checked before any AWS call: the stack name against
+CloudFormation's rule, each ``--parameter`` against the template's Parameter (its name,
+AllowedValues, AllowedPattern, length and number bounds). Every error is one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO, cast
+
+from troposphere import Template
 
 from . import deploy as cf
 from .builder import build_template
-from .cli import load_config
+from .cli import _Failure, _Parser, _quiet_stdout, load_config
 from .config import ConfigError
 from .progress import Progress
 from .render import render
@@ -32,27 +40,79 @@ EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 Clients = Callable[[str], Any]
+# CloudFormation: a stack name is 1-128 letters, digits and hyphens, starting with a
+# letter; a stack ID (ARN) names an existing stack too.
+_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+_STACK_ID = re.compile(r"arn:[-A-Za-z0-9:/._+]{1,1020}")
+TIMEOUT_MAX = 300.0
+
+
+class _CommandParser(_Parser):
+    def error(self, message: str) -> NoReturn:
+        raise _Failure(f"{cf.one_line(message)} (see {self.prog} --help)")
+
+
+def _stack_name(text: str) -> str:
+    if _STACK_NAME.fullmatch(text) or _STACK_ID.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{_shown(text)} is not a stack name; allowed: 1-128 letters, digits and hyphens, "
+        "starting with a letter (or a stack ID, arn:...)"
+    )
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= TIMEOUT_MAX):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is not allowed; allowed: seconds, more than 0 and at most "
+            f"{TIMEOUT_MAX:g}"
+        )
+    return value
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    shown = cf.one_line(repr(text))
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def _region_help(environ: Mapping[str, str] = os.environ) -> str:
+    found = cf.region_source(environ)
+    if found is not None:
+        now = f"now {found[0]}, from {found[1]}"
+    elif environ.get("AWS_PROFILE"):
+        now = f"now that of profile {environ['AWS_PROFILE']!r} (AWS_PROFILE)"
+    else:
+        now = "now that of the default profile"
+    return (f"Region: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region, as "
+            f"the AWS CLI reads it ({now}).")  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    region = _region_help()
+    p = _CommandParser(
         prog="infra-gen",
         description="Preview, deploy and verify the stack with CloudFormation change sets. "
-        "Credentials and Region come from boto3's usual chain (AWS_PROFILE, AWS_REGION, ...).",
+        f"Credentials come from boto3's usual chain (AWS_PROFILE, ...). {region}",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     for name, text in (
         ("diff", "show what a deploy would change, replacements first; exit 1 when it "
                  "would change anything"),
         ("deploy", "create or update the stack through a change set, with progress"),
         ("verify", "check that the deployed stack works"),
     ):  # fmt: skip
-        c = sub.add_parser(name, help=text, description=text)
-        c.add_argument("--stack-name", required=True)
+        c = sub.add_parser(name, help=text, description=f"{text}. {region}")
+        c.add_argument("--stack-name", required=True, type=_stack_name,
+                       help="the stack: 1-128 letters, digits and hyphens")  # fmt: skip
         if name == "verify":
             c.add_argument(
-                "--timeout", type=float, default=10.0,
-                help="seconds for the request to the service URL (default 10)",
+                "--timeout", type=_timeout, default=10.0,
+                help=f"seconds for the request to the service URL (default 10, at most "
+                f"{TIMEOUT_MAX:g})",
             )  # fmt: skip
             continue
         c.add_argument("--config", type=Path, help="TOML file, as for template generation")
@@ -70,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
             help="upload the template to this bucket and deploy it from there, as aws "
             "cloudformation deploy --s3-bucket does (needed only over 51,200 bytes)",
         )
-        c.add_argument("--s3-prefix", help="key prefix in --s3-bucket")
+        c.add_argument("--s3-prefix", help="key prefix in --s3-bucket (needs --s3-bucket)")
         if name == "deploy":
             c.add_argument(
                 "--yes", action="store_true",
@@ -84,19 +144,79 @@ def _overrides(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise cf.InputError(f"--parameter {item}: expected NAME=VALUE, e.g. MinTasks=3")
+            raise cf.InputError(f"--parameter {cf.one_line(item)}: expected NAME=VALUE, "
+                                "e.g. MinTasks=3")  # fmt: skip
+        if re.search("[\ud800-\udfff]", item):
+            raise cf.InputError(f"--parameter {_shown(item)}: not valid UTF-8")
         result[key.strip()] = value
     return result
 
 
-def _template(args: argparse.Namespace) -> tuple[str, list[str]]:
+def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    """Why CloudFormation would refuse ``value`` for the Parameter ``spec``, or None."""
+    why = spec.get("ConstraintDescription")
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        return why or f"allowed: {', '.join(map(str, allowed))}"
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None:
+        try:
+            matched = re.fullmatch(pattern, value) is not None
+        except re.error:  # a Java-only construct: CloudFormation decides
+            matched = True
+        if not matched:
+            return why or f"does not match the AllowedPattern {pattern}"
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return why or f"at least {spec['MinLength']} characters"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return why or f"at most {spec['MaxLength']} characters"
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "expected a number"
+        low, high = spec.get("MinValue"), spec.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            return why or f"allowed {low}..{high}"
+    return None
+
+
+def _check_parameters(template: Template, overrides: Mapping[str, str]) -> None:
+    declared = template.parameters
+    for name, value in sorted(overrides.items()):
+        if name not in declared:
+            raise cf.InputError(f"--parameter {_shown(name)[1:-1]}: not a Parameter of the "
+                                f"template; allowed: {', '.join(sorted(declared))}")  # fmt: skip
+        problem = _parameter_problem(declared[name].to_dict(), value)
+        if problem:
+            raise cf.InputError(f"--parameter {name}={_shown(value)}: {cf.one_line(problem)}")
+
+
+def _defaults(template: Template) -> dict[str, str]:
+    found = {name: p.to_dict().get("Default") for name, p in template.parameters.items()}
+    return {name: str(v).lower() if isinstance(v, bool) else str(v)
+            for name, v in found.items() if v is not None}  # fmt: skip
+
+
+def _template(args: argparse.Namespace) -> tuple[str, list[str], dict[str, str]]:
     """The template text to send (YAML, readable in the console; compact JSON when only
-    that fits in a request) and the names of its Parameters."""
-    template = build_template(load_config(args.config, args.overrides))
+    that fits in a request), the names of its Parameters, and the defaults that the
+    ``--set`` options changed (name -> new default)."""
+    if args.s3_prefix is not None and args.s3_bucket is None:
+        raise cf.InputError("--s3-prefix needs --s3-bucket: it is a key prefix in that bucket")
+    cfg = load_config(args.config, args.overrides)
+    template = build_template(cfg)
+    overrides = _overrides(args.parameters)
+    _check_parameters(template, overrides)
+    changed: dict[str, str] = {}
+    if args.overrides:
+        before = _defaults(build_template(load_config(args.config, [])))
+        changed = {name: value for name, value in _defaults(template).items()
+                   if before.get(name) != value}  # fmt: skip
     text = render(template, "yaml")
     if len(text.encode()) > cf.INLINE_LIMIT and args.s3_bucket is None:
         text = render(template, "json")
-    return text, sorted(template.parameters)
+    return text, sorted(template.parameters), changed
 
 
 def _show_changes(p: cf.Preview, out: TextIO) -> None:
@@ -121,14 +241,34 @@ def _show_changes(p: cf.Preview, out: TextIO) -> None:
         print(line.rstrip(), file=out)
 
 
+def _warn_kept(p: cf.Preview, changed: Mapping[str, str], overrides: Mapping[str, str]) -> None:
+    """A --set that changes only a Parameter's default does not reach an existing stack."""
+    for name, default in sorted(changed.items()):
+        if name in overrides or name not in p.previous or p.previous[name] == default:
+            continue
+        _stderr(f"infra-gen: warning: --set changes only the default of Parameter {name}; "
+                f"stack {p.stack_name} keeps {name}={cf.one_line(p.previous[name])}: pass "
+                f"--parameter {name}={cf.one_line(default)} to change it\n")  # fmt: skip
+
+
+def _stderr(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass  # nowhere left to report to
+
+
 def _preview(args: argparse.Namespace, clients: Clients) -> cf.Preview:
-    text, declared = _template(args)
+    text, declared, changed = _template(args)
     overrides = _overrides(args.parameters)
     cfn = clients("cloudformation")
     source = cf.template_source(
         text, s3_bucket=args.s3_bucket, s3_prefix=args.s3_prefix, s3=lambda: clients("s3")
     )
-    return cf.preview(cfn, args.stack_name, source, declared, overrides)
+    p = cf.preview(cfn, args.stack_name, source, declared, overrides)
+    _warn_kept(p, changed, overrides)
+    return p
 
 
 def _diff(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
@@ -191,12 +331,13 @@ def _deploy(
     progress.close()
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         failure = cf.first_failure(events)
-        print(f"infra-gen: stack {p.stack_name} is {status}", file=sys.stderr)
+        _stderr(f"infra-gen: stack {p.stack_name} is {status}\n")
         if failure is not None:
-            print(f"infra-gen: first failure: {failure.logical_id} ({failure.resource_type}) "
-                  f"{failure.status}: {failure.reason}", file=sys.stderr)  # fmt: skip
-        print(f"infra-gen: all events: aws cloudformation describe-stack-events "
-              f"--stack-name {p.stack_name}", file=sys.stderr)  # fmt: skip
+            _stderr(f"infra-gen: first failure: {failure.logical_id} ({failure.resource_type}) "
+                    f"{failure.status}: {cf.one_line(failure.reason)}\n")  # fmt: skip
+        _stderr(f"infra-gen: all events: aws cloudformation describe-stack-events "
+                f"--stack-name {p.stack_name}\n")  # fmt: skip
+        _stderr(f"infra-gen: left behind: {cf.left_behind(p, status)}\n")
         return EXIT_FAILED
     print(f"Stack {p.stack_name}: {status}", file=out)
     values = cf.outputs(cfn, p.stack_name)
@@ -225,6 +366,42 @@ def _verify(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+class _Output:
+    """Standard output that its reader may stop reading (``infra-gen diff | head``): from
+    then on output is dropped and the command carries on (a diff still deletes its change
+    set, a deploy still runs); any other write error is one line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._dropped = False
+
+    def _guard(self, action: Callable[[], Any]) -> None:
+        if self._dropped:
+            return
+        try:
+            action()
+        except BrokenPipeError:
+            self._dropped = True
+            if self._stream is sys.stdout:
+                _quiet_stdout()
+        except OSError as e:
+            self._dropped = True
+            raise cf.InputError(f"cannot write to standard output: {e.strerror or e}") from None
+
+    def write(self, text: str) -> int:
+        self._guard(lambda: self._stream.write(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+
 def main(
     argv: Sequence[str],
     *,
@@ -233,29 +410,40 @@ def main(
     stdin: TextIO | None = None,
 ) -> int:
     """Run one command; ``clients`` (service -> boto3 client) replaces boto3's chain."""
-    args = _parser().parse_args(argv)
-    out = stdout or sys.stdout
-    make = clients or cf.client
+    output = _Output(stdout or sys.stdout)
+    out = cast(TextIO, output)
+    make = clients or cf.Clients()
+    command = argv[0] if argv else ""
     try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as e:  # --help: already written
+            return e.code if isinstance(e.code, int) else EXIT_OK
         if args.command == "diff":
-            return _diff(args, make, out)
-        if args.command == "deploy":
-            return _deploy(args, make, out, stdin or sys.stdin)
-        return _verify(args, make, out)
-    except (ConfigError, cf.InputError) as e:
-        print(f"infra-gen: error: {e}", file=sys.stderr)
+            code = _diff(args, make, out)
+        elif args.command == "deploy":
+            code = _deploy(args, make, out, stdin or sys.stdin)
+        else:
+            code = _verify(args, make, out)
+        output.flush()  # a full disk shows here, as one line
+        return code
+    except (ConfigError, cf.InputError, _Failure) as e:
+        _stderr(f"infra-gen: error: {cf.one_line(str(e))}\n")
         return EXIT_INPUT
     except cf.DeployError as e:
-        print(f"infra-gen: error: {e}", file=sys.stderr)
-        return EXIT_FAILED if args.command == "deploy" else EXIT_INPUT
+        _stderr(f"infra-gen: error: {cf.one_line(str(e))}\n")
+        return EXIT_FAILED if command == "deploy" else EXIT_INPUT
     except KeyboardInterrupt:
-        done = "" if args.command == "verify" else " before anything was deployed"
-        print(f"infra-gen: interrupted{done}", file=sys.stderr)
+        done = "" if command == "verify" else " before anything was deployed"
+        _stderr(f"infra-gen: interrupted{done}\n")
         return EXIT_INTERRUPTED
     except Exception as e:
         # botocore's errors (credentials, access, throttling) are not imported here:
-        # boto3 is optional. Their text is one line naming the call.
+        # boto3 is optional. Their text names the call; line breaks are folded.
         if type(e).__module__.startswith(("botocore", "boto3")):
-            print(f"infra-gen: error: {e}", file=sys.stderr)
+            _stderr(f"infra-gen: error: {cf.one_line(str(e))}\n")
             return EXIT_INPUT
         raise
+    finally:
+        with contextlib.suppress(cf.DeployError):
+            output.flush()

@@ -105,6 +105,7 @@ _DNS_NAME_MAX = 253
 SMALLEST_SUBNET = 27
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # IPv4 ranges a VPC cannot use.
 _NOT_FOR_A_VPC = {
     ipaddress.IPv4Network("0.0.0.0/8"): "'this network'",
@@ -123,9 +124,20 @@ _ALARM_WINDOW_MAX = 604_800
 # TOML nests arrays and tables; the configuration needs two levels. Deeper input is
 # refused before the parser's recursion runs out.
 _TOML_MAX_NESTING = 32
-_METRIC_NAMESPACE = re.compile(r"^[A-Za-z0-9 ._#:/-]{1,255}$")
+# CloudWatch: at least one character that is not white space.
+_METRIC_NAMESPACE = re.compile(r"^(?=.*[^ ])[A-Za-z0-9 ._#:/-]{1,255}$")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An address SNS can deliver to: a dot-atom local part (RFC 5322; letters beyond ASCII
+# allowed, RFC 6531) and an ASCII domain of DNS labels (IDNA: written as xn--...).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_EMAIL_LOCAL = re.compile(rf"{_ATEXT}(\.{_ATEXT})*")
+_EMAIL_DOMAIN = re.compile(
+    r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"
+)
+_EMAIL_MAX = 254  # RFC 5321: the longest path, less its angle brackets
+_EMAIL_LOCAL_MAX = 64
+# A CIDR block written with a prefix length: ipaddress also takes 10.0.0.0/255.255.0.0.
+_CIDR_TEXT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}")
 NAT_GATEWAYS = ("per_az", "one")
 # A container user as ECS takes it: user, uid, user:group or uid:gid.
 _USER = re.compile(
@@ -151,6 +163,26 @@ def probe_alarm_period(period_seconds: int, schedule_minutes: int) -> int:
 def evaluation_limit(period_seconds: int) -> int:
     """Longest Period x EvaluationPeriods CloudWatch accepts for an alarm, in seconds."""
     return 86400 if period_seconds < 3600 else 7 * 86400
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` is not one SNS can deliver to, or None when it is."""
+    if len(address) > _EMAIL_MAX:
+        return f"{len(address)} characters; allowed at most {_EMAIL_MAX}"
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return "expected local-part@domain"
+    if len(local) > _EMAIL_LOCAL_MAX:
+        return f"the part before @ has {len(local)} characters; allowed at most {_EMAIL_LOCAL_MAX}"
+    ascii_local = "".join(ch if ord(ch) < 0x80 or not ch.isalnum() else "a" for ch in local)
+    if not _EMAIL_LOCAL.fullmatch(ascii_local):
+        return ("the part before @ allows letters, digits, !#$%&'*+/=?^_`{|}~- and single "
+                "dots between them")
+    if not domain.isascii():
+        return "the domain is not ASCII; write it in its IDNA form (xn--...)"
+    if len(domain) > _DNS_NAME_MAX or not _EMAIL_DOMAIN.fullmatch(domain):
+        return "the domain must be DNS labels of letters, digits and hyphens, e.g. example.com"
+    return None
 
 
 def _show(value: object, limit: int = 60) -> str:
@@ -183,6 +215,9 @@ def _check_pattern(key: str, value: str, pattern: str | re.Pattern[str], what: s
 
 
 def _check_text(key: str, value: str) -> None:
+    if _SURROGATE.search(value):
+        # What Python makes of bytes that are not UTF-8 in argv or the environment.
+        raise ConfigError(key, f"{_show(value)} is not valid UTF-8; allowed: UTF-8 text only")
     found = _CONTROL.search(value)
     if found:
         raise ConfigError(
@@ -194,6 +229,8 @@ def _check_text(key: str, value: str) -> None:
 
 def _network(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
     try:
+        if not _CIDR_TEXT.fullmatch(value):
+            raise ValueError(value)
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
         raise ConfigError(
@@ -529,7 +566,8 @@ class ProbeConfig(_Section):
         _check_range("probe.max_body_bytes", self.max_body_bytes, 1, 10 * 1024 * 1024)
         _check_pattern(
             "probe.metric_namespace", self.metric_namespace, _METRIC_NAMESPACE,
-            "a CloudWatch namespace (1-255 of letters, digits and . - _ / # : space)",
+            "a CloudWatch namespace (1-255 of letters, digits and . - _ / # : space, "
+            "not only spaces)",
         )  # fmt: skip
         if self.metric_namespace.startswith("AWS/"):
             raise ConfigError("probe.metric_namespace", "the AWS/ prefix is reserved by AWS")
@@ -597,7 +635,10 @@ class AlarmsConfig(_Section):
         _check_range("alarms.memory_percent", self.memory_percent, 1, 100)
         _check_range("alarms.probe_missing_minutes", self.probe_missing_minutes, 1, 1440)
         if self.email:
-            _check_pattern("alarms.email", self.email, _EMAIL, "an e-mail address")
+            problem = email_problem(self.email)
+            if problem:
+                raise ConfigError("alarms.email", f"{_show(self.email)} is not an e-mail "
+                                  f"address: {problem}")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,15 +4,19 @@ The calls are those of ``aws cloudformation deploy``: a change set (CREATE when 
 stack does not exist, UPDATE otherwise) with ``CAPABILITY_IAM``, Parameters not given
 kept with ``UsePreviousValue``, then ``ExecuteChangeSet``. boto3 is an optional extra
 (``infra-gen[deploy]``) and is imported only here, when a command needs it;
-credentials and Region come from boto3's usual chain.
+credentials come from boto3's usual chain, the Region as the AWS CLI reads it
+(:data:`REGION_VARIABLES`, then the profile).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import urllib.parse
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +26,7 @@ __all__ = [
     "EXTRA",
     "INLINE_LIMIT",
     "Change",
+    "Clients",
     "DeployError",
     "Event",
     "InputError",
@@ -33,11 +38,16 @@ __all__ = [
     "outputs",
     "parameters_for",
     "preview",
+    "region_source",
     "template_source",
     "watch",
 ]
 
 EXTRA = "infra-gen[deploy]"
+# From a clone: the extra is not on a package index.
+INSTALL_HINT = ".venv/bin/pip install -e '.[deploy]'"
+# The AWS CLI's order; boto3 alone reads only the second.
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # CloudFormation's limit for TemplateBody; a larger template must come from S3.
 INLINE_LIMIT = INLINE_TEMPLATE_LIMIT
 # The AWS CLI's words for the same refusal.
@@ -75,21 +85,93 @@ class InputError(DeployError):
     """The user's input is wrong (exit status 2)."""
 
 
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other control characters escaped."""
+    return re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]",
+                  lambda m: repr(m[0])[1:-1], text)  # fmt: skip
+
+
+def region_source(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
+    """(Region, the variable it came from) when the environment names one."""
+    for name in REGION_VARIABLES:
+        if environ.get(name):
+            return environ[name], name
+    return None
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """What botocore would fail on with a traceback, refused in one line naming it."""
+    for name in sorted(environ):
+        if name != "AWS_ENDPOINT_URL" and not name.startswith("AWS_ENDPOINT_URL_"):
+            continue
+        value = environ[name]
+        try:
+            url = urllib.parse.urlsplit(value)
+            url.port  # noqa: B018 - raises on a port that is not a number
+            ok = url.scheme in ("http", "https") and bool(url.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"{name}={one_line(repr(value))}: not an endpoint URL; expected "
+                             "e.g. http://localhost:5000 or https://cloudformation.us-east-1"
+                             ".amazonaws.com")  # fmt: skip
+    attempts = environ.get("AWS_MAX_ATTEMPTS")
+    if attempts is not None and not (attempts.strip().isdigit() and int(attempts) >= 1):
+        raise InputError(f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected an integer "
+                         "of at least 1")  # fmt: skip
+
+
+class Clients:
+    """service -> boto3 client, from one session made on first use.
+
+    The Region is the AWS CLI's: ``AWS_REGION``, then ``AWS_DEFAULT_REGION``, then the
+    profile's (``AWS_PROFILE``, else the default profile).
+    """
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self._environ = environ
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+
+    def _make_session(self) -> Any:
+        try:
+            import boto3
+            from botocore.exceptions import BotoCoreError
+        except ImportError:
+            raise DeployError(
+                f"boto3 is not installed; install it, or the deploy extra (from a clone: "
+                f"{INSTALL_HINT})"
+            ) from None
+        _check_environment(self._environ)
+        found = region_source(self._environ)
+        try:
+            session = boto3.session.Session(region_name=found[0] if found else None)
+        except BotoCoreError as e:  # e.g. a profile that does not exist
+            raise InputError(one_line(str(e))) from None
+        if not session.region_name:
+            raise InputError(
+                "no AWS Region: set AWS_REGION (or AWS_DEFAULT_REGION), or use a profile "
+                "(AWS_PROFILE) that sets region"
+            )
+        return session
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            if self._session is None:
+                self._session = self._make_session()
+            try:
+                self._clients[service] = self._session.client(service)
+            except Exception as e:  # botocore's errors, and its ValueErrors
+                found = region_source(self._environ)
+                where = f" (Region {found[0]!r} from {found[1]})" if found else ""
+                raise InputError(f"cannot make the AWS {service} client{where}: "
+                                 f"{one_line(str(e))}") from None  # fmt: skip
+        return self._clients[service]
+
+
 def client(service: str) -> Any:
-    """A boto3 client from the usual chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...)."""
-    try:
-        import boto3
-        from botocore.exceptions import NoRegionError
-    except ImportError:
-        raise DeployError(
-            f"boto3 is not installed; install the extra: pip install '{EXTRA}'"
-        ) from None
-    try:
-        return boto3.client(service)
-    except NoRegionError:
-        raise InputError(
-            "no AWS Region: set AWS_REGION, or use a profile (AWS_PROFILE) that has one"
-        ) from None
+    """A boto3 client, as :class:`Clients` makes it."""
+    return Clients()(service)
 
 
 def _code(error: Exception) -> str:
@@ -130,7 +212,7 @@ def template_source(
 
 
 def parameters_for(
-    declared: Sequence[str], overrides: Mapping[str, str], previous: Sequence[str] | None
+    declared: Sequence[str], overrides: Mapping[str, str], previous: Collection[str] | None
 ) -> list[dict[str, Any]]:
     """The change set's Parameters: overrides, else the stack's previous value, else default.
 
@@ -185,17 +267,20 @@ class Preview:
     changes: tuple[Change, ...]
     last_event_id: str
     """The stack's newest event before the change set: the events of a run follow it."""
+    previous: Mapping[str, str] = field(default_factory=dict)
+    """The existing stack's Parameter values (empty for a new stack)."""
 
 
-def stack_status(cfn: Any, stack_name: str) -> tuple[str, list[str]] | None:
-    """(status, Parameter names) of the stack, or None when it does not exist."""
+def stack_status(cfn: Any, stack_name: str) -> tuple[str, dict[str, str]] | None:
+    """(status, Parameter values by name) of the stack, or None when it does not exist."""
     try:
         (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     except cfn.exceptions.ClientError as e:
         if _code(e) == "ValidationError" and "does not exist" in _message(e):
             return None
         raise
-    return stack["StackStatus"], [p["ParameterKey"] for p in stack.get("Parameters", [])]
+    values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return stack["StackStatus"], values
 
 
 def _newest_event_id(cfn: Any, stack_name: str) -> str:
@@ -262,7 +347,8 @@ def preview(
     # A stack that only ever had a change set (REVIEW_IN_PROGRESS) is created, as the CLI does.
     exists = found is not None and found[0] != "REVIEW_IN_PROGRESS"
     change_set_type = "UPDATE" if exists else "CREATE"
-    parameters = parameters_for(declared, overrides, found[1] if exists and found else None)
+    previous = found[1] if exists and found else {}
+    parameters = parameters_for(declared, overrides, previous if exists else None)
     name = f"{CHANGE_SET_PREFIX}{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
     try:
         created = cfn.create_change_set(
@@ -276,7 +362,7 @@ def preview(
         )
     except cfn.exceptions.ClientError as e:
         if any(m in _message(e) for m in NO_CHANGES):
-            return Preview(stack_name, "", change_set_type, (), "")
+            return Preview(stack_name, "", change_set_type, (), "", previous)
         if _code(e) == "ValidationError":
             raise InputError(_message(e)) from None
         raise
@@ -292,7 +378,7 @@ def preview(
                 reason = described.get("StatusReason", "")
                 if any(m in reason for m in NO_CHANGES):
                     discard(cfn, Preview(stack_name, change_set_id, change_set_type, (), ""))
-                    return Preview(stack_name, "", change_set_type, (), "")
+                    return Preview(stack_name, "", change_set_type, (), "", previous)
                 raise DeployError(f"change set failed: {reason}")
             if time.monotonic() > deadline:
                 raise DeployError(f"change set still {status} after {timeout:.0f} s")
@@ -303,8 +389,9 @@ def preview(
         discard(cfn, Preview(stack_name, change_set_id, change_set_type, (), ""))
         raise
     return Preview(
-        stack_name, change_set_id, change_set_type, changes, _newest_event_id(cfn, stack_name)
-    )
+        stack_name, change_set_id, change_set_type, changes, _newest_event_id(cfn, stack_name),
+        previous,
+    )  # fmt: skip
 
 
 def discard(cfn: Any, p: Preview) -> None:
@@ -340,7 +427,31 @@ class Event:
 
 
 def execute(cfn: Any, p: Preview) -> None:
-    cfn.execute_change_set(ChangeSetName=p.change_set_id, StackName=p.stack_name)
+    """Execute the change set; when CloudFormation refuses, what this left is cleaned up
+    (a new stack's change set and empty stack) or named with how to delete it."""
+    try:
+        cfn.execute_change_set(ChangeSetName=p.change_set_id, StackName=p.stack_name)
+    except cfn.exceptions.ClientError as e:
+        reason = one_line(_message(e))
+        if p.change_set_type == "CREATE":
+            discard(cfn, p)
+            raise DeployError(f"cannot execute the change set: {reason}; deleted it and the "
+                              f"empty stack {p.stack_name} it made") from None  # fmt: skip
+        raise DeployError(
+            f"cannot execute the change set: {reason}; stack {p.stack_name} is unchanged; its "
+            f"change set is left: aws cloudformation delete-change-set --change-set-name "
+            f"{p.change_set_id} deletes it"
+        ) from None
+
+
+def left_behind(p: Preview, status: str) -> str:
+    """What a run that ended in ``status`` left, and how to clear it."""
+    name = p.stack_name
+    if status in _BLOCKED:
+        return f"stack {name} is left {status}: " + _BLOCKED[status].format(name=name)
+    if status == "UPDATE_ROLLBACK_COMPLETE":
+        return f"stack {name} is rolled back to its previous template; nothing is left to delete"
+    return f"stack {name} is left {status}"
 
 
 def _events_since(cfn: Any, stack_name: str, last_id: str) -> list[Event]:
