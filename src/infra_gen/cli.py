@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 done, 1 --check found FILE stale, 2 bad input or output. "
         "example: infra-gen --config stack.toml --set service.desired_count=3 "
         "-o out/stack.yaml. "
-        "To preview, deploy and check a stack: infra-gen diff|deploy|verify --stack-name NAME "
+        "To preview, check, deploy and verify a stack: infra-gen diff|preflight|deploy|verify "
+        "--stack-name NAME "
         "(see infra-gen deploy --help; needs the infra-gen[deploy] extra).",
     )
     p.add_argument("--format", choices=FORMATS, default=None,
@@ -316,7 +317,7 @@ def _run(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] and argv[0] in ("diff", "deploy", "verify"):
+    if argv[:1] and argv[0] in ("diff", "deploy", "preflight", "verify"):
         from .commands import main as command_main  # boto3 stays optional
 
         return command_main(argv)
