@@ -191,6 +191,14 @@ def emulator(api: Api) -> Iterator[Api]:  # noqa: F811
     with pytest.MonkeyPatch.context() as mp:
         _emulate_replacement(mp)
         _emulate_resource_events(mp)
+        # An account that has used ECS, as deploy's preflight requires. moto's
+        # CreateServiceLinkedRole names it AWSServiceRoleForecs; AWS, as here.
+        api("iam").create_role(
+            RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"Service": "ecs.amazonaws.com"}}]}),
+        )  # fmt: skip
         yield api
 
 

@@ -366,7 +366,8 @@ def test_a_refused_execution_of_a_new_stack_deletes_what_it_made(
         stub.add_client_error("execute_change_set", "AccessDenied", "not authorized to perform "
                               "cloudformation:ExecuteChangeSet", http_status_code=403)  # fmt: skip
         _deletes_the_new_stack(stub)
-        code = commands.main(["deploy", "--stack-name", STACK, "--yes"], clients=lambda _: cfn,
+        code = commands.main(["deploy", "--stack-name", STACK, "--yes", "--skip-preflight"],
+                             clients=lambda _: cfn,
                              stdout=io.StringIO())  # fmt: skip
         stub.assert_no_pending_responses()
     assert code == 1
@@ -390,7 +391,8 @@ def test_a_refused_execution_of_an_update_names_the_change_set_and_how_to_delete
             {"ChangeSetName": CS_ARN})  # fmt: skip
         stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
         stub.add_client_error("execute_change_set", "InvalidChangeSetStatus", "not executable")
-        code = commands.main(["deploy", "--stack-name", STACK, "--yes"], clients=lambda _: cfn,
+        code = commands.main(["deploy", "--stack-name", STACK, "--yes", "--skip-preflight"],
+                             clients=lambda _: cfn,
                              stdout=io.StringIO())  # fmt: skip
         stub.assert_no_pending_responses()
     assert code == 1

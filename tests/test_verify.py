@@ -86,8 +86,9 @@ class Stubs:
 
 def stubbed(url: str, *, probe: dict[str, Any] | None = None, function_error: str = "",
             running: int = 2, alarm_states: tuple[str, ...] = ("OK", "OK"),
-            status: str = "CREATE_COMPLETE") -> Stubs:  # fmt: skip
-    s = Stubs()
+            status: str = "CREATE_COMPLETE", s: Stubs | None = None) -> Stubs:  # fmt: skip
+    """The answers of one run of verify; ``s``: after those already in it."""
+    s = s or Stubs()
     s.add("cloudformation", "describe_stacks", {"Stacks": [{
         "StackName": STACK, "StackStatus": status, "CreationTime": NOW,
         "Outputs": [{"OutputKey": "ServiceUrl", "OutputValue": url},

@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 done, 1 --check found FILE stale, 2 bad input or output. "
         "example: infra-gen --config stack.toml --set service.desired_count=3 "
         "-o out/stack.yaml. "
-        "To preview, deploy and check a stack: infra-gen diff|deploy|verify --stack-name NAME "
+        "To preview, check, deploy and verify a stack: infra-gen diff|preflight|deploy|verify "
+        "--stack-name NAME "
         "(see infra-gen deploy --help; needs the infra-gen[deploy] extra).",
     )
     p.add_argument("--format", choices=FORMATS, default=None,
@@ -442,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    if argv[:1] and argv[0] in ("diff", "deploy", "verify"):
+    if argv[:1] and argv[0] in ("diff", "deploy", "preflight", "verify"):
         from .commands import main as command_main  # boto3 stays optional
 
         return command_main(argv)

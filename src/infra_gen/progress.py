@@ -83,6 +83,13 @@ class Progress:
         if self._terminal:
             self.tick()
 
+    def note(self, source: str, text: str) -> None:
+        """A line of news from elsewhere (ECS), kept on screen like a failure."""
+        when = elapsed(self._clock() - self._start)
+        self._line(f"{when:>7} {self._counter()} {source:<28} {text}")
+        if self._terminal:
+            self.tick()
+
     def tick(self) -> None:
         """Redraw the terminal's status line; nothing elsewhere (no noise in logs)."""
         if not self._terminal:

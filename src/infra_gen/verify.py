@@ -7,6 +7,7 @@ Each check returns what it saw and, when it failed, where to look next.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from typing import Any
 from . import outputs
 from .probe import FUNCTION, LOG_GROUP
 
-__all__ = ["Check", "fetch_status", "verify"]
+__all__ = ["Check", "fetch_status", "verify", "verify_until"]
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 HEALTHY_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -145,3 +146,25 @@ def verify(
     )  # fmt: skip
     checks.append(_alarms(clients("cloudwatch"), alarm_names))
     return checks
+
+
+def verify_until(
+    run: Callable[[], list[Check]],
+    wait: float,
+    *,
+    interval: float = 10.0,
+    on_attempt: Callable[[list[Check], float], None] = lambda checks, left: None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Check]:
+    """``run`` again every ``interval`` seconds until every check passes or ``wait``
+    seconds are up; the last answer. ``on_attempt`` hears each failed one with the
+    seconds left. The last attempt starts at the deadline at the latest."""
+    deadline = clock() + wait
+    while True:
+        checks = run()
+        left = deadline - clock()
+        if all(c.ok for c in checks) or left <= 0:
+            return checks
+        on_attempt(checks, left)
+        (sleep or time.sleep)(min(interval, left))

@@ -1,0 +1,174 @@
+"""What ECS says while CloudFormation works on the stack's service.
+
+CloudFormation shows an ECS service as ``*_IN_PROGRESS`` until it is stable, for up to
+three hours, and says nothing of why it is not: ECS's service events, the stopped
+tasks' reasons (image pull failures, an essential container that exited, failing
+health checks) and the deployment circuit breaker. :class:`EcsFollower` reads them
+while the service resource is in progress and hands each one out once, as a
+:class:`Note`; it also decides when waiting is pointless (``tripped``), for
+``deploy --fail-fast``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .deploy import Event, Preview
+
+__all__ = ["SERVICE_TYPE", "EcsFollower", "Note", "fail_fast"]
+
+SERVICE_TYPE = "AWS::ECS::Service"
+CLUSTER_TYPE = "AWS::ECS::Cluster"
+_TASKS_PER_CALL = 100  # DescribeTasks' limit
+
+
+@dataclass(frozen=True)
+class Note:
+    kind: str
+    """event (a service event), stopped (a stopped task) or circuit-breaker."""
+    text: str
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _stopped(task: dict[str, Any]) -> str:
+    """Why a task stopped: ECS's stopped reason, then each container's reason or exit."""
+    parts = [task.get("stoppedReason") or task.get("stopCode") or "stopped"]
+    for c in task.get("containers", []):
+        if c.get("reason"):
+            parts.append(f"container {c['name']}: {c['reason']}")
+        elif c.get("exitCode") not in (None, 0):
+            parts.append(f"container {c['name']}: exit code {c['exitCode']}")
+    return "; ".join(parts)
+
+
+class EcsFollower:
+    """Follows the stack's ECS service while a CloudFormation event says it is in progress.
+
+    ``stops`` is how many tasks stopped for the same reason make ``tripped`` true.
+    """
+
+    def __init__(self, cfn: Any, ecs: Callable[[], Any], stack_name: str, *,
+                 stops: int = 3) -> None:  # fmt: skip
+        self._cfn, self._ecs, self._stack = cfn, ecs, stack_name
+        self._stops = stops
+        self._since: datetime | None = None
+        self._service: str | None = None  # the logical ID while it is in progress
+        self._where: tuple[str, str] | None = None  # (cluster, service ARN)
+        self._seen: set[str] = set()
+        self._reasons: Counter[str] = Counter()
+        self._broken = False
+        self.tripped = ""
+        """Why waiting on is pointless (the circuit breaker, or repeated stops); else empty."""
+        self.reason = ""
+        """The latest ECS reason a task stopped or a deployment failed: for the failure line."""
+
+    def on_event(self, e: Event) -> None:
+        if self._since is None:
+            self._since = e.timestamp  # the run's first event: older ECS news is not its own
+        if e.resource_type != SERVICE_TYPE:
+            return
+        self._service = e.logical_id if e.status.endswith("_IN_PROGRESS") else None
+
+    @property
+    def following(self) -> bool:
+        return self._service is not None
+
+    def _locate(self) -> tuple[str, str] | None:
+        resources = self._cfn.describe_stack_resources(StackName=self._stack)["StackResources"]
+        service = next((r.get("PhysicalResourceId", "") for r in resources
+                        if r["LogicalResourceId"] == self._service), "")  # fmt: skip
+        if not service.startswith("arn:"):
+            return None  # ECS has not answered CreateService yet
+        # arn:...:service/CLUSTER/NAME; the old format has no cluster: the stack's one.
+        parts = service.split(":", 5)[-1].split("/")
+        cluster = parts[1] if len(parts) == 3 else next(
+            (r.get("PhysicalResourceId", "") for r in resources
+             if r["ResourceType"] == CLUSTER_TYPE), "default")  # fmt: skip
+        return cluster, service
+
+    def _new(self, key: str) -> bool:
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def _recent(self, when: datetime | None) -> bool:
+        return self._since is None or when is None or when >= self._since
+
+    def poll(self) -> list[Note]:
+        """What ECS reported since the last poll, oldest first; nothing when not following.
+
+        An AWS error (e.g. no ecs:DescribeServices) is one note, and following ends: it
+        must not end the watch of the stack.
+        """
+        if self._service is None or self._broken:
+            return []
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self._poll()
+        except (BotoCoreError, ClientError) as e:
+            self._broken = True
+            return [Note("error", f"cannot follow the service any more: {e}")]
+
+    def _poll(self) -> list[Note]:
+        if self._where is None:
+            self._where = self._locate()
+            if self._where is None:
+                return []
+        cluster, service = self._where
+        ecs = self._ecs()
+        notes: list[Note] = []
+        found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        if found:
+            s = found[0]
+            for ev in reversed(s.get("events", [])):  # the API lists newest first
+                if self._recent(ev.get("createdAt")) and self._new(f"event:{ev['id']}"):
+                    notes.append(Note("event", ev["message"]))
+            for d in s.get("deployments", []):
+                if d.get("rolloutState") == "FAILED" and self._recent(d.get("createdAt")) \
+                        and self._new(f"deployment:{d['id']}"):  # fmt: skip
+                    why = d.get("rolloutStateReason", "")
+                    self.reason = why
+                    self.tripped = f"ECS deployment circuit breaker tripped: {why}"
+                    notes.append(Note("circuit-breaker", self.tripped))
+        stopped = ecs.list_tasks(cluster=cluster, serviceName=_short(service),
+                                 desiredStatus="STOPPED")["taskArns"]  # fmt: skip
+        fresh = [arn for arn in stopped if f"task:{arn}" not in self._seen]
+        for i in range(0, len(fresh), _TASKS_PER_CALL):
+            tasks = ecs.describe_tasks(cluster=cluster, tasks=fresh[i : i + _TASKS_PER_CALL])
+            for task in sorted(tasks["tasks"], key=lambda t: str(t.get("stoppedAt", ""))):
+                self._seen.add(f"task:{task['taskArn']}")
+                if not self._recent(task.get("createdAt")):
+                    continue
+                why = _stopped(task)
+                self.reason = why
+                self._reasons[why] += 1
+                notes.append(Note("stopped", f"task {_short(task['taskArn'])} stopped: {why}"))
+                if self._reasons[why] >= self._stops and not self.tripped:
+                    self.tripped = f"{self._reasons[why]} tasks stopped: {why}"
+        return notes
+
+
+def fail_fast(cfn: Any, p: Preview) -> str:
+    """Stop waiting for a service that will not stabilize; what was done, in one line.
+
+    An update is cancelled (CancelUpdateStack), and CloudFormation rolls it back. A stack
+    being created cannot be cancelled: CloudFormation rolls it back when the service
+    fails, which the circuit breaker makes happen soon.
+    """
+    if p.change_set_type == "UPDATE":
+        try:
+            cfn.cancel_update_stack(StackName=p.stack_name)
+        except cfn.exceptions.ClientError as e:  # e.g. already rolling back
+            return f"could not cancel the update of {p.stack_name}: {e}"
+        return f"cancelled the update of {p.stack_name} (CancelUpdateStack); it rolls back"
+    return (f"{p.stack_name} is being created and cannot be cancelled: CloudFormation "
+            "rolls it back when the service fails")  # fmt: skip

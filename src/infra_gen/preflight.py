@@ -1,0 +1,261 @@
+"""Read-only checks that predict a failed deploy before any change set exists.
+
+Each check answers with :class:`Finding` lines: ``ok``, ``FAIL`` (the deploy would fail;
+the line says what to do) or ``warn`` (the check could not decide, e.g. no permission
+to read a quota; it does not block). The offline checks (the template within the
+request limit, Parameter values within their constraints) need neither boto3 nor
+credentials; the others make one read-only call each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .render import INLINE_TEMPLATE_LIMIT
+
+__all__ = [
+    "ECS_ROLE",
+    "FARGATE_VCPU_QUOTA",
+    "Finding",
+    "offline",
+    "online",
+    "parameter_problems",
+    "values_for",
+]
+
+ECS_ROLE = "AWSServiceRoleForECS"
+# Service Quotas: "Fargate On-Demand vCPU resource count", per account and Region.
+FARGATE_VCPU_QUOTA = ("fargate", "L-3032A538")
+CPU_UNITS_PER_VCPU = 1024
+_PRIVATE_IMAGE = re.compile(
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[^:@]+)(:(?P<tag>[^@]+))?(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_ACM_REGION = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):")
+
+Clients = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str
+    """ok, FAIL or warn."""
+    detail: str
+    """What was seen; for a FAIL or warn also what to do."""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
+
+
+def _ok(check: str, detail: str) -> Finding:
+    return Finding(check, "ok", detail)
+
+
+def _fail(check: str, detail: str) -> Finding:
+    return Finding(check, "FAIL", detail)
+
+
+def _code(error: Exception) -> str:
+    return str((getattr(error, "response", None) or {}).get("Error", {}).get("Code", ""))
+
+
+# --------------------------------------------------------------------------------------
+# Offline: the template and the Parameter values.
+# --------------------------------------------------------------------------------------
+
+
+def values_for(
+    template: Mapping[str, Any], overrides: Mapping[str, str], previous: Mapping[str, str]
+) -> dict[str, str]:
+    """Each Parameter's value as the change set would get it: override, previous, default."""
+    result = {}
+    for name, spec in template.get("Parameters", {}).items():
+        if name in overrides:
+            result[name] = overrides[name]
+        elif name in previous:
+            result[name] = previous[name]
+        elif "Default" in spec:
+            result[name] = str(spec["Default"])
+    return result
+
+
+def parameter_problems(spec: Mapping[str, Any], value: str) -> list[str]:
+    """What CloudFormation rejects in ``value``: the whole value must match AllowedPattern,
+    AllowedValues compare as strings, a Number's type is checked before its bounds."""
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return ["is not a number"]
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return [f"is less than MinValue {spec['MinValue']}"]
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return [f"is greater than MaxValue {spec['MaxValue']}"]
+    problems = []
+    allowed = [str(v) for v in spec.get("AllowedValues", [])]
+    if allowed and value not in allowed:
+        problems.append(f"is not one of {', '.join(allowed)}")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(pattern, value) is None:
+        problems.append(spec.get("ConstraintDescription") or f"does not match {pattern}")
+    return problems
+
+
+def offline(
+    template: Mapping[str, Any], body_size: int, values: Mapping[str, str], *, from_s3: bool
+) -> list[Finding]:
+    """The template within the request limit and every Parameter value valid."""
+    findings = []
+    if from_s3 or body_size <= INLINE_TEMPLATE_LIMIT:
+        how = "from S3" if from_s3 else f"of {INLINE_TEMPLATE_LIMIT:,} in the request"
+        findings.append(_ok("template", f"{body_size:,} bytes {how}"))
+    else:
+        findings.append(_fail("template", f"{body_size:,} bytes, over the {INLINE_TEMPLATE_LIMIT:,}"
+                              " a request may carry: pass --s3-bucket"))  # fmt: skip
+    bad = []
+    for name, spec in sorted(template.get("Parameters", {}).items()):
+        if name not in values:
+            bad.append(_fail("parameters", f"{name} has no value and no default: "
+                             f"pass --parameter {name}=VALUE"))  # fmt: skip
+            continue
+        for problem in parameter_problems(spec, values[name]):
+            bad.append(_fail("parameters", f"{name}={values[name]!r} {problem}: "
+                             f"pass --parameter {name}=VALUE with a valid value"))  # fmt: skip
+    declared = template.get("Parameters", {})
+    return findings + (bad or [_ok("parameters", f"{len(declared)} values valid")])
+
+
+# --------------------------------------------------------------------------------------
+# Online: one read-only call each.
+# --------------------------------------------------------------------------------------
+
+
+def _ecs_role(iam: Any) -> Finding:
+    try:
+        iam.get_role(RoleName=ECS_ROLE)
+    except iam.exceptions.NoSuchEntityException:
+        return _fail("ECS role", f"no {ECS_ROLE} in the account, so the cluster cannot be "
+                     "created: aws iam create-service-linked-role --aws-service-name "
+                     "ecs.amazonaws.com")  # fmt: skip
+    return _ok("ECS role", f"{ECS_ROLE} exists")
+
+
+def _certificate(acm: Any, arn: str, region: str) -> Finding:
+    if not arn:
+        return _ok("certificate", "none (CertificateArn is empty: HTTP only)")
+    match = _ACM_REGION.match(arn)
+    if match and match["region"] != region:
+        return _fail("certificate", f"{arn} is in {match['region']}, the stack in {region}: "
+                     f"a load balancer needs a certificate of its own Region; request or "
+                     f"import one in {region}")  # fmt: skip
+    try:
+        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    except acm.exceptions.ResourceNotFoundException:
+        return _fail("certificate", f"{arn} does not exist in {region}: "
+                     "check CertificateArn (aws acm list-certificates)")  # fmt: skip
+    status = cert.get("Status", "")
+    if status != "ISSUED":
+        return _fail("certificate", f"{arn} is {status}, not ISSUED: complete its validation "
+                     "(aws acm describe-certificate) or pass another CertificateArn")  # fmt: skip
+    return _ok("certificate", f"{cert.get('DomainName', arn)} ISSUED in {region}")
+
+
+def _zone_ids(template: Mapping[str, Any]) -> list[str]:
+    found = set()
+    for resource in template.get("Resources", {}).values():
+        zone = resource.get("Properties", {}).get("AvailabilityZoneId")
+        if resource.get("Type") == "AWS::EC2::Subnet" and isinstance(zone, str):
+            found.add(zone)
+    return sorted(found)
+
+
+def _zones(ec2: Any, wanted: Sequence[str], region: str) -> Finding:
+    if not wanted:
+        return _ok("zones", "from Fn::GetAZs (network.availability_zone_ids not set)")
+    zones = ec2.describe_availability_zones()["AvailabilityZones"]
+    have = sorted(z["ZoneId"] for z in zones if z.get("State", "available") == "available")
+    missing = [z for z in wanted if z not in have]
+    if missing:
+        return _fail("zones", f"{', '.join(missing)} not available in {region} (it has "
+                     f"{', '.join(have)}): set network.availability_zone_ids to IDs it "
+                     "has")  # fmt: skip
+    return _ok("zones", f"{', '.join(wanted)} available in {region}")
+
+
+def _image(ecr: Any, image: str, region: str) -> Finding:
+    match = _PRIVATE_IMAGE.match(image)
+    if match is None:
+        return _ok("image", f"{image} is not in a private ECR registry: not checked")
+    if match["region"] != region:
+        return _fail("image", f"{image} is in {match['region']}, the stack in {region}: the "
+                     "tasks may pull from this Region's ECR only; replicate the image or "
+                     "pass another ServiceImage")  # fmt: skip
+    repository = match["repository"]
+    wanted = ({"imageDigest": match["digest"]} if match["digest"]
+              else {"imageTag": match["tag"] or "latest"})  # fmt: skip
+    what = wanted.get("imageDigest") or wanted["imageTag"]
+    try:
+        ecr.describe_images(registryId=match["account"], repositoryName=repository,
+                            imageIds=[wanted])  # fmt: skip
+    except ecr.exceptions.RepositoryNotFoundException:
+        return _fail("image", f"repository {repository} does not exist in {region}: push the "
+                     "image first, or pass another ServiceImage")  # fmt: skip
+    except ecr.exceptions.ImageNotFoundException:
+        return _fail("image", f"{repository} has no image {what}: push it first "
+                     f"(aws ecr list-images --repository-name {repository})")  # fmt: skip
+    return _ok("image", f"{repository} has {what}")
+
+
+def _vcpu_quota(quotas: Any, values: Mapping[str, str], region: str) -> Finding:
+    try:
+        max_tasks = int(float(values["MaxTasks"]))
+        vcpu = int(values["TaskSize"].split("/")[0]) / CPU_UNITS_PER_VCPU
+    except (KeyError, ValueError):
+        return _ok("vCPU quota", "not checked: MaxTasks or TaskSize has no valid value")
+    needed = max_tasks * vcpu
+    service, code = FARGATE_VCPU_QUOTA
+    try:
+        quota = quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+    except quotas.exceptions.ClientError as e:
+        return Finding("vCPU quota", "warn", f"cannot read quota {code} ({_code(e) or e}): "
+                       f"make sure Fargate On-Demand vCPU in {region} is at least "
+                       f"{needed:g}")  # fmt: skip
+    if quota < needed:
+        return _fail("vCPU quota", f"Fargate On-Demand vCPU quota {quota:g} in {region} is "
+                     f"below MaxTasks {max_tasks} x {vcpu:g} vCPU = {needed:g}: lower MaxTasks or "
+                     f"TaskSize, or request more (Service Quotas, {service} {code})")  # fmt: skip
+    return _ok("vCPU quota", f"{quota:g} vCPU covers MaxTasks {max_tasks} x {vcpu:g} vCPU "
+               f"= {needed:g} in {region}")  # fmt: skip
+
+
+def online(
+    clients: Clients, template: Mapping[str, Any], values: Mapping[str, str], region: str
+) -> list[Finding]:
+    """The checks that read the account: role, certificate, zones, image, quota.
+
+    A check its caller may not make (AccessDenied) is a warning naming the call, not an
+    error: the others still answer.
+    """
+    checks: list[tuple[str, str, Callable[[Any], Finding]]] = [
+        ("ECS role", "iam", _ecs_role),
+        ("certificate", "acm",
+         lambda c: _certificate(c, values.get("CertificateArn", ""), region)),
+        ("zones", "ec2", lambda c: _zones(c, _zone_ids(template), region)),
+        ("image", "ecr", lambda c: _image(c, values.get("ServiceImage", ""), region)),
+        ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region)),
+    ]  # fmt: skip
+    findings = []
+    for name, service, run in checks:
+        client = clients(service)
+        try:
+            findings.append(run(client))
+        except client.exceptions.ClientError as e:
+            if "AccessDenied" not in _code(e):
+                raise
+            findings.append(Finding(name, "warn", f"cannot check: {e}"))
+    return findings

@@ -1,0 +1,118 @@
+"""``deploy --plan`` on CloudFormation's answers the emulator cannot give, through
+botocore's Stubber (each request checked against the AWS API model): a change set that
+is gone, and one CloudFormation made OBSOLETE when the stack changed."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from infra_gen import commands
+from infra_gen import plan as planfile
+from infra_gen.deploy import Change, Preview
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+STACK = "demo"
+CS_ARN = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/infra-gen-1/abc"
+CHANGE = Change("Modify", "EcsService", "AWS::ECS::Service", "arn:svc", "False", ())
+
+
+def cfn_client() -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    return session.client("cloudformation")
+
+
+def a_plan(tmp_path: Path) -> Path:
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_change_set", {"Parameters": [
+            {"ParameterKey": "MinTasks", "ParameterValue": "3"}]},
+            {"ChangeSetName": CS_ARN})  # fmt: skip
+        stub.add_response("describe_stacks", {"Stacks": [{
+            "StackName": STACK, "StackStatus": "UPDATE_COMPLETE", "CreationTime": NOW,
+            "LastUpdatedTime": NOW}]}, {"StackName": STACK})  # fmt: skip
+        made = planfile.make_plan(cfn, Preview(STACK, CS_ARN, "UPDATE", (CHANGE,), "e1"),
+                                  "Resources: {}\n", {"MinTasks": "2", "MaxTasks": "10"})
+    assert made.parameters == {"MaxTasks": "10", "MinTasks": "3"}  # the change set's answer wins
+    path = tmp_path / "plan.json"
+    planfile.write(path, made)
+    return path
+
+
+def unchanged_stack(stub: Stubber) -> None:
+    stub.add_response("describe_stacks", {"Stacks": [{
+        "StackName": STACK, "StackStatus": "UPDATE_COMPLETE", "CreationTime": NOW,
+        "LastUpdatedTime": NOW}]}, {"StackName": STACK})  # fmt: skip
+    stub.add_response("describe_stack_events", {"StackEvents": [{
+        "StackId": "id", "EventId": "e1", "StackName": STACK, "Timestamp": NOW}]},
+        {"StackName": STACK})  # fmt: skip
+
+
+def deploy(path: Path, cfn: Any) -> int:
+    def clients(service: str) -> Any:
+        assert service == "cloudformation", f"no {service} call expected before the check"
+        return cfn
+
+    return commands.main(["deploy", "--stack-name", STACK, "--plan", str(path), "--yes"],
+                         clients=clients, stdout=io.StringIO())  # fmt: skip
+
+
+def test_a_change_set_that_is_gone_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, cfn = a_plan(tmp_path), cfn_client()
+    with Stubber(cfn) as stub:
+        unchanged_stack(stub)
+        stub.add_client_error("describe_change_set", "ChangeSetNotFound",
+                              f"ChangeSet [{CS_ARN}] does not exist", 404,
+                              expected_params={"ChangeSetName": CS_ARN, "StackName": STACK})
+        assert deploy(path, cfn) == 1
+        stub.assert_no_pending_responses()
+    assert capsys.readouterr().err == (
+        f"infra-gen: error: change set {CS_ARN} no longer exists: make a new plan: "
+        "infra-gen diff --plan-out\n"
+    )
+
+
+@pytest.mark.parametrize("execution", ["OBSOLETE", "EXECUTE_FAILED", "UNAVAILABLE"])
+def test_a_change_set_not_available_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], execution: str
+) -> None:
+    path, cfn = a_plan(tmp_path), cfn_client()
+    with Stubber(cfn) as stub:
+        unchanged_stack(stub)
+        stub.add_response("describe_change_set",
+                          {"Status": "CREATE_COMPLETE", "ExecutionStatus": execution},
+                          {"ChangeSetName": CS_ARN, "StackName": STACK})  # fmt: skip
+        assert deploy(path, cfn) == 1
+    assert capsys.readouterr().err == (
+        f"infra-gen: error: change set {CS_ARN} is CREATE_COMPLETE/{execution}, not available "
+        "to execute: make a new plan: infra-gen diff --plan-out\n"
+    )
+
+
+def test_a_change_set_with_other_changes_than_the_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, cfn = a_plan(tmp_path), cfn_client()
+    with Stubber(cfn) as stub:
+        unchanged_stack(stub)
+        stub.add_response("describe_change_set", {
+            "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": [
+                {"Type": "Resource", "ResourceChange": {
+                    "Action": "Remove", "LogicalResourceId": "EcsService",
+                    "ResourceType": "AWS::ECS::Service"}}]},
+            {"ChangeSetName": CS_ARN, "StackName": STACK})  # fmt: skip
+        assert deploy(path, cfn) == 1
+    assert capsys.readouterr().err == (
+        f"infra-gen: error: change set {CS_ARN} lists other changes than the plan file: "
+        "make a new plan: infra-gen diff --plan-out\n"
+    )

@@ -1,0 +1,248 @@
+"""``infra-gen preflight``, and the preflight before ``deploy``, against moto's emulator.
+
+The emulator serves the role (IAM), the certificate (ACM), the zones (EC2) and the image
+(ECR); Service Quotas it knows for VPC only, so the Fargate vCPU quota is answered
+through botocore's Stubber (each request checked against the AWS API model). The
+offline checks run in a fresh interpreter without boto3 or credentials.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from test_commands_emulator import README, emulator, endpoint, run  # noqa: F401  (fixtures)
+from test_deploy_emulator import ACCOUNT, REGION, Api, api  # noqa: F401  (fixture)
+
+from infra_gen import commands
+from infra_gen import preflight as pf
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Tried to parse .* but it's not supported:UserWarning"
+)
+ZONES = '["use1-az1", "use1-az2"]'  # moto's us-east-1 has use1-az1 .. az6
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+def quota(value: float | None) -> Any:
+    """A Service Quotas client answering GetServiceQuota for Fargate vCPU with ``value``."""
+    client = boto3.client("service-quotas")
+    stub = Stubber(client)
+    expected = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
+    if value is None:
+        stub.add_client_error("get_service_quota", "AccessDeniedException", "not allowed",
+                              expected_params=expected)  # fmt: skip
+    else:
+        stub.add_response("get_service_quota", {"Quota": {
+            "ServiceCode": "fargate", "QuotaCode": "L-3032A538", "Value": value}}, expected)
+    stub.activate()
+    return client
+
+
+def clients(quotas: Any) -> Any:
+    """boto3's usual chain (pointed at the emulator), Service Quotas stubbed."""
+    return lambda service: quotas if service == "service-quotas" else boto3.client(service)
+
+
+def certificate(emu: Api, domain: str) -> str:
+    """A self-signed certificate imported into ACM: ISSUED at once, as imports are."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())  # fmt: skip
+    imported = emu("acm").import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM), PrivateKey=pem
+    )
+    return str(imported["CertificateArn"])
+
+
+@pytest.fixture(scope="module")
+def image(emulator: Api) -> Iterator[str]:  # noqa: F811
+    """A private image in the emulator's ECR, tagged 1.27."""
+    ecr = emulator("ecr")
+    ecr.create_repository(repositoryName="web/nginx")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType":
+                           "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"digest": "sha256:" + "0" * 64, "size": 1}})  # fmt: skip
+    ecr.put_image(repositoryName="web/nginx", imageManifest=manifest, imageTag="1.27")
+    yield f"{REGISTRY}/web/nginx:1.27"
+
+
+def preflight(*argv: str, quotas: Any) -> tuple[int, str]:
+    out = io.StringIO()
+    code = commands.main(["preflight", "--stack-name", "ig-preflight", *argv],
+                         clients=clients(quotas), stdout=out)  # fmt: skip
+    return code, out.getvalue()
+
+
+def test_everything_in_place_is_ready(emulator: Api, image: str) -> None:  # noqa: F811
+    arn = certificate(emulator, "www.example.com")
+    code, out = preflight("--set", f"network.availability_zone_ids={ZONES}",
+                          "--parameter", f"CertificateArn={arn}",
+                          "--parameter", f"ServiceImage={image}", quotas=quota(100))  # fmt: skip
+    assert code == 0, out
+    lines = out.splitlines()
+    assert [line.split()[:2] for line in lines[:-1]] == [
+        ["ok", "template"], ["ok", "parameters"], ["ok", "ECS"], ["ok", "certificate"],
+        ["ok", "zones"], ["ok", "image"], ["ok", "vCPU"],
+    ]  # fmt: skip
+    assert lines[-1] == "Stack ig-preflight: ready"
+    assert "ok   vCPU quota   100 vCPU covers MaxTasks 10 x 0.25 vCPU = 2.5 in us-east-1" in lines
+    assert "ok   zones        use1-az1, use1-az2 available in us-east-1" in lines
+    shown = out.replace(arn, "arn:aws:acm:us-east-1:123456789012:certificate/ID")
+    assert shown.replace("ig-preflight", "nginx-probe") in README, out
+
+
+def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:  # noqa: F811
+    emulator("iam").delete_role(RoleName=pf.ECS_ROLE)
+    try:
+        pending = emulator("acm").request_certificate(DomainName="new.example.com")
+        code, out = preflight(
+            "--set", 'network.availability_zone_ids=["use1-az1", "use1-az9"]',
+            "--parameter", f"CertificateArn={pending['CertificateArn']}",
+            "--parameter", f"ServiceImage={REGISTRY}/web/nginx:1.28",
+            "--parameter", "MaxTasks=40", "--parameter", "TaskSize=1024/2048",
+            quotas=quota(16),
+        )  # fmt: skip
+    finally:
+        emulator("iam").create_role(
+            RoleName=pf.ECS_ROLE, Path="/aws-service-role/ecs.amazonaws.com/",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )
+    assert code == 1
+    shown = out.replace(pending["CertificateArn"], "arn:aws:acm:us-east-1:123456789012:"
+                        "certificate/ID")  # fmt: skip
+    assert shown.replace("ig-preflight", "nginx-probe") in README, out
+    failed = {line.split("  ")[0].split(" ", 1)[1].strip(): line for line in out.splitlines()
+              if line.startswith("FAIL")}  # fmt: skip
+    assert sorted(failed) == ["ECS role", "certificate", "image", "vCPU quota", "zones"]
+    assert "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com" in (
+        failed["ECS role"])  # fmt: skip
+    assert "is PENDING_VALIDATION, not ISSUED" in failed["certificate"]
+    assert "use1-az9 not available in us-east-1" in failed["zones"]
+    assert "web/nginx has no image 1.28: push it first" in failed["image"]
+    assert "below MaxTasks 40 x 1 vCPU = 40" in failed["vCPU quota"]
+    assert out.splitlines()[-1] == (
+        "Stack ig-preflight: NOT ready (ECS role, certificate, zones, image, vCPU quota)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "check", "expected"),
+    [
+        (["CertificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/abc"], "certificate",
+         "arn:aws:acm:eu-west-1:123456789012:certificate/abc is in eu-west-1, the stack in "
+         "us-east-1: a load balancer needs a certificate of its own Region; request or import "
+         "one in us-east-1"),
+        (["CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/nope"], "certificate",
+         "arn:aws:acm:us-east-1:123456789012:certificate/nope does not exist in us-east-1: "
+         "check CertificateArn (aws acm list-certificates)"),
+        ([f"ServiceImage={REGISTRY}/missing:1"], "image",
+         "repository missing does not exist in us-east-1: push the image first, or pass "
+         "another ServiceImage"),
+        ([f"ServiceImage={ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web/nginx:1.27"], "image",
+         f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web/nginx:1.27 is in eu-west-1, the "
+         "stack in us-east-1: the tasks may pull from this Region's ECR only; replicate the "
+         "image or pass another ServiceImage"),
+    ],
+)
+def test_certificate_and_image_elsewhere_or_missing(
+    image: str, parameters: list[str], check: str, expected: str
+) -> None:
+    argv = [a for p in parameters for a in ("--parameter", p)]
+    code, out = preflight(*argv, quotas=quota(100))
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert line.startswith(f"FAIL {check} ") and line.endswith(expected), line
+
+
+def test_a_quota_it_may_not_read_is_a_warning_not_a_failure(image: str) -> None:
+    code, out = preflight(quotas=quota(None))
+    assert code == 0
+    assert ("warn vCPU quota   cannot read quota L-3032A538 (AccessDeniedException): make sure "
+            "Fargate On-Demand vCPU in us-east-1 is at least 2.5") in out.splitlines()
+    assert out.splitlines()[-1] == "Stack ig-preflight: ready, 1 warnings"
+
+
+def test_deploy_stops_at_a_failing_preflight_unless_skipped(
+    emulator: Api, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    emulator("iam").delete_role(RoleName=pf.ECS_ROLE)
+    try:
+        code, out = run("deploy", "--stack-name", "ig-preflight-deploy", "--yes")
+        err = capsys.readouterr().err
+        assert (code, out) == (1, "")
+        assert err.splitlines()[0].startswith("infra-gen: preflight: FAIL ECS role  ")
+        assert err.splitlines()[-1] == (
+            "infra-gen: error: preflight found 1 problems, nothing was deployed: fix them, or "
+            "pass --skip-preflight"
+        )
+        summaries = emulator("cloudformation").list_stacks()["StackSummaries"]
+        assert "ig-preflight-deploy" not in {s["StackName"] for s in summaries}
+        code, out = run("deploy", "--stack-name", "ig-preflight-deploy", "--yes",
+                        "--skip-preflight")  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        assert "Stack ig-preflight-deploy: CREATE_COMPLETE" in out
+    finally:
+        emulator("iam").create_role(
+            RoleName=pf.ECS_ROLE, Path="/aws-service-role/ecs.amazonaws.com/",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )
+
+
+def test_offline_checks_need_neither_boto3_nor_credentials(tmp_path: Path) -> None:
+    # A fresh interpreter in which importing boto3 fails, with no AWS configuration at all.
+    code = (
+        "import sys; sys.modules['boto3'] = None; sys.modules['botocore'] = None\n"
+        "from infra_gen.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    argv = ["preflight", "--stack-name", "nginx-probe", "--offline", "--parameter", "MinTasks=0",
+            "--parameter", "TaskSize=300/512", "--parameter", "ProbeSchedule=rate(1 hour)"]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == ""
+    assert done.stdout in README, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("ok   template    ")
+    assert lines[1:4] == [
+        "FAIL parameters  MinTasks='0' is less than MinValue 1: pass --parameter "
+        "MinTasks=VALUE with a valid value",
+        "FAIL parameters  ProbeSchedule='rate(1 hour)' is not one of rate(1 minute), "
+        "rate(2 minutes), rate(5 minutes): pass --parameter ProbeSchedule=VALUE with a valid "
+        "value",
+        "FAIL parameters  TaskSize='300/512' must be a Fargate size cpu/memory, e.g. 512/1024: "
+        "pass --parameter TaskSize=VALUE with a valid value",
+    ]
+    assert lines[-1] == "Stack nginx-probe: NOT ready (parameters)"
+
+
+def test_template_over_the_request_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real template fits (test_lint guards that); a lower limit stands for a larger one.
+    monkeypatch.setattr(pf, "INLINE_TEMPLATE_LIMIT", 1000)
+    findings = pf.offline({"Parameters": {}}, 1001, {}, from_s3=False)
+    assert findings[0] == pf.Finding(
+        "template", "FAIL", "1,001 bytes, over the 1,000 a request may carry: pass --s3-bucket"
+    )
+    assert pf.offline({"Parameters": {}}, 1001, {}, from_s3=True)[0].status == "ok"
