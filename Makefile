@@ -5,6 +5,7 @@
 #   make artifact      checks out/ is current, lints it, writes out/SHA256SUMS
 #   make constraints   re-resolves the pinned runtime dependencies
 #   make docs          writes the API reference (pdoc) to build/docs
+#   make dist          writes a wheel to dist/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,7 @@ CONSTRAINTS := constraints/runtime.txt
 LINT_REGIONS := us-east-1 eu-west-1 ap-southeast-2
 STALE := echo "infra-gen: out/ is stale: run 'make stack' and commit out/" >&2; exit 1
 
-.PHONY: stack artifact constraints test services bench docs clean
+.PHONY: stack artifact constraints test services bench docs dist clean
 
 # A project-local venv: it does not see the system site-packages.
 $(BIN)/python:
@@ -54,6 +55,10 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs]'
 	PYTHON=$(BIN)/python ./scripts/build-docs.sh build/docs
 
+# A wheel in dist/, to install elsewhere: pip install 'dist/infra_gen-<version>-py3-none-any.whl[deploy]'
+dist: | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+
 services:
 	./scripts/install-services.sh
 
@@ -69,4 +74,4 @@ bench: services $(VENV)/.installed
 	PROBE_PYTHON="$$(./scripts/probe-python)" && "$$PROBE_PYTHON" bench/bench_probe.py
 
 clean:
-	rm -rf $(VENV) .tox out/SHA256SUMS
+	rm -rf $(VENV) .tox dist out/SHA256SUMS

@@ -38,10 +38,10 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from documentation import DOCS
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from test_deploy_emulator import REGION, Api, _references, api  # noqa: F401  (fixture)
@@ -54,7 +54,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 NEW_IMAGE = "docker.io/library/nginx:stable-alpine"
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # README and docs/: the output shown there
 
 
 # --------------------------------------------------------------------------------------

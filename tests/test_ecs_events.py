@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from documentation import DOCS
 
 from infra_gen import commands
 from infra_gen import deploy as cf
@@ -25,7 +26,7 @@ from infra_gen import plan as planfile
 from infra_gen.deploy import Change, Preview
 from infra_gen.ecs_events import EcsFollower, fail_fast
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # README and docs/: the output shown there
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 STACK = "demo"
 CS_ARN = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/infra-gen-1/abc"

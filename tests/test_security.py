@@ -59,7 +59,7 @@ def named(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
 # --- checkov -------------------------------------------------------------------------------
 
 # The checks each resource skips, with their reasons in the template. A change
-# here is a change to README's Security section.
+# here is a change to docs/security.md.
 EXPECTED_SKIPS = {
     "default": {
         ("AlarmTopic", "CKV_AWS_26"),

@@ -254,16 +254,20 @@ def _defaults(template: Template) -> dict[str, str]:
             for name, v in found.items() if v is not None}  # fmt: skip
 
 
-def _template(args: argparse.Namespace) -> tuple[str, dict[str, Any], dict[str, str]]:
+def _template(
+    args: argparse.Namespace, *, check_parameters: bool = True
+) -> tuple[str, dict[str, Any], dict[str, str]]:
     """The template text to send (YAML, readable in the console; compact JSON when only
     that fits in a request), the template as data, and the defaults that the ``--set``
-    options changed (name -> new default)."""
+    options changed (name -> new default). ``--parameter`` values are checked against the
+    template first, unless the caller reports them itself (preflight lists every one)."""
     if args.s3_prefix is not None and args.s3_bucket is None:
         raise cf.InputError("--s3-prefix needs --s3-bucket: it is a key prefix in that bucket")
     cfg = load_config(args.config, args.overrides)
     template = build_template(cfg)
     overrides = _overrides(args.parameters)
-    _check_parameters(template, overrides)
+    if check_parameters:
+        _check_parameters(template, overrides)
     changed: dict[str, str] = {}
     if args.overrides:
         before = _defaults(build_template(load_config(args.config, [])))
@@ -387,7 +391,7 @@ def _show_findings(findings: Sequence[pf.Finding], out: TextIO, prefix: str = ""
 
 
 def _preflight(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
-    text, doc, _ = _template(args)
+    text, doc, _ = _template(args, check_parameters=False)
     findings = _checks(args, clients, text, doc, offline=args.offline)
     _show_findings(findings, out)
     failed = [f.check for f in findings if f.failed]

@@ -581,7 +581,7 @@ class ProbeConfig(_Section):
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmsConfig(_Section):
-    """Thresholds of the CloudWatch alarms; see README for what each one watches."""
+    """Thresholds of the CloudWatch alarms; see docs/alarms.md for what each one watches."""
 
     section: ClassVar[str] = "alarms"
 
@@ -725,7 +725,7 @@ class Config:
     governed: bool = False
     """The governed profile (top-level ``governed = true``): tasks in private subnets
     behind NAT gateways, a non-root user, HTTPS only, deletion protection and access
-    logs on, retained logs; it passes the Control Tower proactive controls README lists.
+    logs on, retained logs; it passes the Control Tower proactive controls docs/security.md lists.
     It turns on ``security.alb_access_logs`` and defaults ``network.nat_gateways`` to
     ``per_az``; it requires AZ IDs, an image pinned by digest, ``service.user`` and a
     ``service.container_port`` of 1024 or more."""

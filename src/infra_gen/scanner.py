@@ -2,7 +2,7 @@
 
 checkov reads ``Metadata.checkov.skip`` of a CloudFormation resource, so each
 exemption is visible in the template, scoped to one resource and carries its
-reason. README's Security section lists them all.
+reason. docs/security.md lists them all.
 """
 
 from __future__ import annotations
