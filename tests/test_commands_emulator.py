@@ -38,6 +38,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -487,3 +488,73 @@ def test_diff_into_a_pipeline_that_stops_reading_is_quiet_and_leaves_nothing(
                           env={**os.environ})  # fmt: skip
     assert (done.stdout, done.stderr) == ("1\n", "")
     assert "ig-piped" not in stack_names(emulator)
+
+
+# --------------------------------------------------------------------------------------
+# --template-file: a template another generator built.
+# --------------------------------------------------------------------------------------
+
+
+def _composed() -> Any:
+    from infra_gen import build_stack
+
+    stack = build_stack()
+    stack.add_service(
+        "Api", {"name": "api", "image": "public.ecr.aws/docker/library/httpd:alpine"},
+        path_pattern="/api/*", priority=10,
+    )  # fmt: skip
+    return stack.template
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_template_file_is_previewed_and_deployed_as_it_is(
+    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str
+) -> None:
+    # A generator's template (here: the stack plus a second service), written as YAML (over
+    # the request limit: sent as compact JSON) or as JSON.
+    template = _composed()
+    path = tmp_path / f"composed.{fmt}"
+    path.write_text(render(template, fmt), encoding="utf-8")  # type: ignore[arg-type]
+    name = f"ig-file-{fmt}"
+    code, out = run("diff", "--stack-name", name, "--template-file", str(path),
+                    "--parameter", "MinTasks=3")  # fmt: skip
+    assert code == 1, capsys.readouterr().err
+    assert out.splitlines()[0] == f"Stack {name}: {len(template.resources)} changes to create"
+    assert {"ApiEcsService", "ApiLoadBalancerRule"} <= {
+        line.split()[1] for line in out.splitlines()[1:]
+    }
+    code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
+                    "--skip-preflight")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert f"Stack {name}: CREATE_COMPLETE" in out
+    assert "ApiEcsService" in stack_resources(emulator, name)
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        (None, [], "--template-file {path}: No such file or directory"),
+        (b"\xff\xfe", [], "--template-file {path}: not UTF-8 at byte 0"),
+        (b"Resources: [1, 2", [], "--template-file {path}: not a YAML or JSON template"),
+        (b"Description: no resources\n", [], "--template-file {path}: not a CloudFormation"),
+        (b"{}", ["--set", "service.cpu=512"], "--set does not apply with --template-file"),
+        (b"Parameters: {MinTasks: {Type: Number, MinValue: 1}}\nResources: {}\n",
+         ["--parameter", "MinTasks=0"], "--parameter MinTasks='0': allowed at least 1"),
+        (b"Resources: {}\n", ["--parameter", "Nope=1"], "--parameter Nope: not a Parameter"),
+    ],
+    ids=["missing", "not-utf-8", "not-yaml", "no-resources", "with-set", "bad-value",
+         "unknown-parameter"],
+)  # fmt: skip
+def test_template_file_errors_are_one_line_before_any_change(
+    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    content: bytes | None, extra: list[str], message: str,
+) -> None:  # fmt: skip
+    path = tmp_path / "template.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    code, out = run("diff", "--stack-name", "ig-file-bad", "--template-file", str(path), *extra)
+    assert (code, out) == (2, "")
+    err = capsys.readouterr().err
+    assert err.startswith(f"infra-gen: error: {message.format(path=path)}"), err
+    assert err.count("\n") == 1
+    assert "ig-file-bad" not in stack_names(emulator)

@@ -51,6 +51,8 @@ Clients = Callable[[str], Any]
 _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 _STACK_ID = re.compile(r"arn:[-A-Za-z0-9:/._+]{1,1020}")
 TIMEOUT_MAX = 300.0
+# CloudFormation's largest template, from S3 (51,200 bytes in the request).
+TEMPLATE_FILE_MAX = 1_048_576
 
 
 class _CommandParser(_Parser):
@@ -130,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
             _format_option(c, "one JSON object per check and line")
             continue
         c.add_argument("--config", type=Path, help="TOML file, as for template generation")
+        c.add_argument(
+            "--template-file", type=Path, metavar="PATH",
+            help="deploy this template (YAML or JSON, e.g. from a generator built on "
+            "infra_gen) instead of generating one; not with --config or --set",
+        )  # fmt: skip
         c.add_argument(
             "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
             help="override one configuration key (repeatable)",
@@ -233,17 +240,19 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
             return "expected a number"
         low, high = spec.get("MinValue"), spec.get("MaxValue")
         if (low is not None and number < float(low)) or (high is not None and number > float(high)):
-            return why or f"allowed {low}..{high}"
+            bounds = f"{low}..{high}" if None not in (low, high) else (
+                f"at least {low}" if high is None else f"at most {high}")  # fmt: skip
+            return why or f"allowed {bounds}"
     return None
 
 
-def _check_parameters(template: Template, overrides: Mapping[str, str]) -> None:
-    declared = template.parameters
+def _check_parameters(declared: Mapping[str, Any], overrides: Mapping[str, str]) -> None:
+    """Refuses a ``--parameter`` the template (its Parameters section) would refuse."""
     for name, value in sorted(overrides.items()):
         if name not in declared:
             raise cf.InputError(f"--parameter {_shown(name)[1:-1]}: not a Parameter of the "
                                 f"template; allowed: {', '.join(sorted(declared))}")  # fmt: skip
-        problem = _parameter_problem(declared[name].to_dict(), value)
+        problem = _parameter_problem(declared[name], value)
         if problem:
             raise cf.InputError(f"--parameter {name}={_shown(value)}: {cf.one_line(problem)}")
 
@@ -263,11 +272,13 @@ def _template(
     template first, unless the caller reports them itself (preflight lists every one)."""
     if args.s3_prefix is not None and args.s3_bucket is None:
         raise cf.InputError("--s3-prefix needs --s3-bucket: it is a key prefix in that bucket")
+    if args.template_file is not None:
+        return _template_file(args, check_parameters=check_parameters)
     cfg = load_config(args.config, args.overrides)
     template = build_template(cfg)
     overrides = _overrides(args.parameters)
     if check_parameters:
-        _check_parameters(template, overrides)
+        _check_parameters(json.loads(render(template, "json")).get("Parameters", {}), overrides)
     changed: dict[str, str] = {}
     if args.overrides:
         before = _defaults(build_template(load_config(args.config, [])))
@@ -277,6 +288,46 @@ def _template(
     if len(text.encode()) > cf.INLINE_LIMIT and args.s3_bucket is None:
         text = render(template, "json")
     return text, json.loads(render(template, "json")), changed
+
+
+def _template_file(
+    args: argparse.Namespace, *, check_parameters: bool
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """``--template-file``: its text as it is (CloudFormation reads YAML and JSON), and the
+    template as data for the Parameter checks and the preflight."""
+    from cfn_flip import load  # troposphere's own dependency; reads YAML short tags
+
+    given = [o for o, v in (("--config", args.config), ("--set", args.overrides)) if v]
+    if given:
+        raise cf.InputError(f"{given[0]} does not apply with --template-file, which is "
+                            "deployed as it is")  # fmt: skip
+    path = args.template_file
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(TEMPLATE_FILE_MAX + 1)
+    except OSError as e:
+        raise cf.InputError(f"--template-file {path}: {e.strerror or e}") from None
+    if len(raw) > TEMPLATE_FILE_MAX:
+        raise cf.InputError(f"--template-file {path}: over {TEMPLATE_FILE_MAX:,} bytes, "
+                            "CloudFormation's limit even from S3")  # fmt: skip
+    try:
+        text = raw.decode("utf-8")
+        data, _ = load(text)
+    except UnicodeDecodeError as e:
+        raise cf.InputError(f"--template-file {path}: not UTF-8 at byte {e.start}") from None
+    except Exception as e:  # the YAML and JSON parsers' errors
+        raise cf.InputError(f"--template-file {path}: not a YAML or JSON template: "
+                            f"{cf.one_line(str(e))}") from None  # fmt: skip
+    doc = json.loads(json.dumps(data, default=str))
+    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+        raise cf.InputError(f"--template-file {path}: not a CloudFormation template (no "
+                            "Resources mapping)")  # fmt: skip
+    doc.setdefault("Parameters", {})
+    if check_parameters:
+        _check_parameters(doc["Parameters"], _overrides(args.parameters))
+    if len(raw) > cf.INLINE_LIMIT and args.s3_bucket is None:
+        text = json.dumps(doc, separators=(",", ":"))  # the same template, fewer bytes
+    return text, doc, {}
 
 
 def _show_changes(p: cf.Preview, out: TextIO) -> None:
@@ -423,6 +474,7 @@ def _template_of(plan: planfile.Plan) -> dict[str, Any]:
 def _planned(args: argparse.Namespace, clients: Clients, out: TextIO) -> cf.Preview | None:
     """The preview of a plan file whose change set may still run; None: nothing to run."""
     given = [o for o, v in (("--config", args.config), ("--set", args.overrides),
+             ("--template-file", args.template_file),
              ("--parameter", args.parameters), ("--s3-bucket", args.s3_bucket),
              ("--s3-prefix", args.s3_prefix)) if v]  # fmt: skip
     if given:
