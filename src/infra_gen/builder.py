@@ -109,9 +109,10 @@ class Stack:
         ``service`` holds ``[service]`` keys (``name`` differs from the first service's,
         ``container_port`` equals it: the probe requests one port) over the stack's.
         Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
-        rule of ``priority`` (1-50000). It gets its own task definition, log group,
-        security group, Cloud Map service, target group and alarms (probe failures, no
-        task found), and ``service.desired_count`` tasks, unscaled.
+        rule of ``priority`` (1-50000). It gets its own task definition, task role
+        (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
+        target group and alarms (probe failures, no task found), and
+        ``service.desired_count`` tasks, unscaled.
         """
         if not _SCOPE.match(str(scope)):
             raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
@@ -144,6 +145,8 @@ class Stack:
             log_settings=self.log_settings, scope=scope, first=self.service,
             writable_paths=writable_paths,
         )  # fmt: skip
+        if self.boundary is not None and handle.task_role is not None:
+            self.boundary.apply(handle.task_role)
         self.probe.watch(t, handle, discovery, scope=scope)
         for spec in _service_alarms(self, scope, discovery):
             self.alarms.add_alarm(t, spec)

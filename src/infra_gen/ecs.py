@@ -9,9 +9,10 @@ only through the service's own strategy.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from awacs.aws import PolicyDocument, Statement
 from troposphere import (
     Equals,
     GetAtt,
@@ -92,7 +93,30 @@ class Service:
     execution_role: Role | None = None
     """The tasks' execution role (log writes, private ECR pulls); shared by a scoped service."""
     task_role: Role | None = None
-    """The tasks' role (no permissions); shared by a scoped service."""
+    """The tasks' own role (``EcsTaskRole``, ``<scope>EcsTaskRole``): no permissions but
+    what :meth:`grant` adds; never shared with another service."""
+
+    def grant(self, t: Template, statements: Sequence[Statement]) -> Policy:
+        """Let this service's tasks do what the awacs ``statements`` allow: a policy
+        (``grant-<n>``, numbered from 1) on :attr:`task_role`, this service's alone::
+
+            service.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage],
+                                        Resource=[queue.get_att("Arn")])])
+
+        Returns the policy; each call adds one.
+        """
+        role = self.task_role
+        if role is None or t.resources.get(role.title) is not role:
+            raise ValueError("grant: the service's task role is not in this template")
+        if not statements or not all(isinstance(s, Statement) for s in statements):
+            raise ValueError("grant: statements must be a non-empty list of awacs Statements")
+        policies = role.properties.setdefault("Policies", [])
+        policy = Policy(
+            PolicyName=f"grant-{len(policies) + 1}",
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=list(statements)),
+        )
+        policies.append(policy)
+        return policy
 
     def metric(self, name: str, statistic: str = "Average") -> Metric:
         """An ``AWS/ECS`` metric of the service: ``CPUUtilization`` or ``MemoryUtilization``."""
@@ -169,9 +193,10 @@ def add_service(
 
     Called again with a ``scope`` (a PascalCase prefix of every logical ID) and the
     ``first`` service, it adds another service to that one's cluster, from
-    ``cfg.service``, sharing its roles (the execution role then writes to both log
-    groups; an image of this account's ECR is pulled only from the first one's repository,
-    and only if the first one's image is private too):
+    ``cfg.service``, with a task role of its own (``<scope>EcsTaskRole``) and sharing the
+    first one's execution role (which then writes to both log groups; an image of this
+    account's ECR is pulled only from the first one's repository, and only if the first
+    one's image is private too):
     its image and task size are fixed values, not Parameters, and
     it keeps ``cfg.service.desired_count`` tasks (no scaling). ``writable_paths`` maps
     task storage volume names to the paths the image writes (default: nginx's), the
@@ -185,9 +210,11 @@ def add_service(
     cluster = first.cluster if first else _add_cluster(t, cfg)
     log_group = t.add_resource(log_settings.log_group(scope + LOG_GROUP))
     writable = WRITABLE_PATHS if writable_paths is None else writable_paths
-    if first and first.execution_role and first.task_role:
-        roles = first.execution_role, first.task_role
-        # A size budget: one more role would cost 1.6 KB of the template's 51,200 bytes.
+    if first and first.execution_role:
+        # A size budget: one more execution role would cost 1.6 KB of the template's
+        # 51,200 bytes. What ECS does for the tasks may be shared; what the tasks may do
+        # may not: each service has its own task role.
+        roles = first.execution_role, _add_task_role(t, scope)
         roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
         size: tuple[object, object, object] = (
             cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
@@ -333,11 +360,14 @@ def _add_roles(
             ],
         )
     )
-    # nginx calls no AWS API: the task role holds no permissions.
-    task_role = t.add_resource(
-        Role(TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
+    return execution_role, _add_task_role(t, "")
+
+
+def _add_task_role(t: Template, scope: str) -> Role:
+    # nginx calls no AWS API: the task role holds no permissions until a grant.
+    return t.add_resource(
+        Role(scope + TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
     )
-    return execution_role, task_role
 
 
 def _add_security_group(t: Template, network: Network, scope: str) -> ec2.SecurityGroup:
