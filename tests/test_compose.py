@@ -12,7 +12,7 @@ from awacs.aws import Allow, Statement
 from stack import lint_findings
 from troposphere import Sub, Template
 
-from infra_gen import Stack, build_stack, render
+from infra_gen import ConfigError, Stack, build_stack, render
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
 
@@ -94,3 +94,99 @@ def test_grant_refuses_what_is_not_a_statement_and_a_foreign_template() -> None:
         stack.service.grant(Template(), [Statement(Effect=Allow, Action=[sqs.SendMessage],
                                                    Resource=[QUEUE])])  # fmt: skip
     assert "Policies" not in _resources(stack.template)["EcsTaskRole"]["Properties"]
+
+
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/app/token"
+READS = {"secretsmanager:GetSecretValue": [SECRET], "ssm:GetParameters": [PARAMETER]}
+
+
+def _container(r: dict[str, Any], scope: str = "") -> dict[str, Any]:
+    container: dict[str, Any] = r[scope + "EcsTaskDefinition"]["Properties"][
+        "ContainerDefinitions"
+    ][0]
+    return container
+
+
+def _reads(r: dict[str, Any]) -> dict[str, list[str]]:
+    """What the execution role may read: action -> resources of its read-secrets policy."""
+    (policy,) = [
+        p for p in _policies(r["EcsTaskExecutionRole"]) if p["PolicyName"] == "read-secrets"
+    ]
+    return {
+        action: statement["Resource"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
+
+
+def test_an_added_service_gets_its_environment_and_secrets_and_nothing_broader() -> None:
+    stack = _with_api(
+        environment={"MODE": "api", "API_LEVEL": "2"},
+        secrets={"DB": SECRET + ":password::", "TOKEN": PARAMETER},
+    )
+    r = _resources(stack.template)
+    api = _container(r, "Api")
+    assert api["Environment"] == [
+        {"Name": "API_LEVEL", "Value": "2"}, {"Name": "MODE", "Value": "api"}
+    ]  # fmt: skip
+    assert api["Secrets"] == [
+        {"Name": "DB", "ValueFrom": SECRET + ":password::"},
+        {"Name": "TOKEN", "ValueFrom": PARAMETER},
+    ]
+    # The JSON key selects what ECS reads; IAM names the secret itself.
+    assert _reads(r) == READS
+    first = _container(r)
+    assert "Environment" not in first and "Secrets" not in first
+    assert not {"secretsmanager:GetSecretValue", "ssm:GetParameters"} & {
+        *_actions(r["EcsTaskRole"]), *_actions(r["ApiEcsTaskRole"])
+    }
+    assert lint_findings(render(stack.template, "yaml")) == []
+
+
+def test_the_first_service_takes_environment_and_secrets_through_its_handle() -> None:
+    stack = build_stack()
+    t = stack.template
+    stack.service.add_environment(t, {"LEVEL": "info"})
+    stack.service.add_secrets(t, {"TOKEN": PARAMETER})
+    api = stack.add_service(
+        "Api", {"name": "api"}, path_pattern="/api/*", priority=10, secrets={"DB": SECRET}
+    )
+    api.add_secrets(t, {"TOKEN2": PARAMETER})  # the same ARN again: granted once
+    r = _resources(t)
+    assert _container(r)["Environment"] == [{"Name": "LEVEL", "Value": "info"}]
+    assert _container(r)["Secrets"] == [{"Name": "TOKEN", "ValueFrom": PARAMETER}]
+    # One policy on the shared execution role, for both services' secrets, each ARN once.
+    assert _reads(r) == READS
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"secrets": {"DB": "arn:aws:s3:::bucket/key"}}, "secrets.DB: 'arn:aws:s3:::bucket/key'"),
+        ({"secrets": {"DB": "arn:aws:secretsmanager:us-east-1:12345:secret:x"}}, "secrets.DB: "),
+        ({"secrets": {"DB": "db-password"}}, "secrets.DB: 'db-password' is not allowed"),
+        ({"environment": {"1X": "a"}}, "environment.1X: is not a variable name"),
+        ({"environment": {"X": 1}}, "environment.X: 1 is not allowed; allowed: text"),
+        ({"environment": {"DB": "a"}, "secrets": {"DB": SECRET}}, "secrets.DB: DB is in envir"),
+    ],
+)
+def test_bad_environment_and_secrets_are_refused_before_anything_is_added(
+    options: dict[str, Any], message: str
+) -> None:
+    stack = build_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+    assert render(stack.template, "json") == before
+
+
+def test_a_name_the_container_already_sets_is_refused_naming_both() -> None:
+    stack = build_stack()
+    t = stack.template
+    stack.service.add_environment(t, {"DB": "local"})
+    with pytest.raises(ConfigError, match=r"^secrets.DB: the container nginx already sets DB "
+                       r"\(environment\)$"):  # fmt: skip
+        stack.service.add_secrets(t, {"DB": SECRET})
+    assert "Secrets" not in _container(_resources(t))

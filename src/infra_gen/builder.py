@@ -37,7 +37,7 @@ from ._version import __version__
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
-from .config import Config, ConfigError
+from .config import Config, ConfigError, check_environment, check_secrets
 from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
@@ -102,6 +102,8 @@ class Stack:
         path_pattern: str,
         priority: int,
         writable_paths: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> Service:
         """Add another container service: same cluster, load balancer, namespace and probe.
 
@@ -112,7 +114,13 @@ class Stack:
         rule of ``priority`` (1-50000). It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
         target group and alarms (probe failures, no task found), and
-        ``service.desired_count`` tasks, unscaled.
+        ``service.desired_count`` tasks, unscaled. ``environment`` (name -> text) and
+        ``secrets`` (name -> Secrets Manager secret or SSM parameter ARN) go to its
+        container, as :meth:`Service.add_environment` and :meth:`Service.add_secrets`
+        do for the first one; default: none.
+
+        Everything is checked before anything is added: a refusal raises
+        :class:`ConfigError` and leaves the template as it was.
         """
         if not _SCOPE.match(str(scope)):
             raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
@@ -131,6 +139,10 @@ class Stack:
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
             )
+        variables = check_environment("environment", environment or {})
+        values = check_secrets("secrets", secrets or {})
+        for name in sorted(variables.keys() & values.keys()):
+            raise ConfigError(f"secrets.{name}", f"{name} is in environment too")
         t = self.template
         discovery = self.discovery.add_service(
             t, scope=scope, name=cfg.service.name, dns_ttl=cfg.discovery.dns_ttl
@@ -145,6 +157,10 @@ class Stack:
             log_settings=self.log_settings, scope=scope, first=self.service,
             writable_paths=writable_paths,
         )  # fmt: skip
+        if variables:
+            handle.add_environment(t, variables)
+        if values:
+            handle.add_secrets(t, values)
         if self.boundary is not None and handle.task_role is not None:
             self.boundary.apply(handle.task_role)
         self.probe.watch(t, handle, discovery, scope=scope)

@@ -32,7 +32,14 @@ from troposphere.iam import Policy, Role
 
 from . import iam
 from .cloudmap import Discovery
-from .config import FARGATE_TASK_SIZES, IMAGE_PATTERN, Config
+from .config import (
+    FARGATE_TASK_SIZES,
+    IMAGE_PATTERN,
+    Config,
+    ConfigError,
+    check_environment,
+    check_secrets,
+)
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .metrics import Metric
@@ -45,6 +52,7 @@ CLUSTER = "EcsCluster"
 LOG_GROUP = "EcsServiceLogGroup"
 EXECUTION_ROLE = "EcsTaskExecutionRole"
 TASK_ROLE = "EcsTaskRole"
+READ_SECRETS = "read-secrets"  # the execution role's policy for containers' secrets
 TASK_DEFINITION = "EcsTaskDefinition"
 SECURITY_GROUP = "EcsServiceSecurityGroup"
 INGRESS_FROM_LOAD_BALANCER = "EcsServiceIngressFromLoadBalancer"
@@ -117,6 +125,68 @@ class Service:
         )
         policies.append(policy)
         return policy
+
+    def add_environment(self, t: Template, variables: Mapping[str, str]) -> None:
+        """Set the container's environment variables ``variables`` (name -> text), kept
+        sorted by name. Default: none. A bad name or value, or a name the container
+        already sets, raises :class:`ConfigError` naming ``environment.<NAME>``."""
+        container = self._container(t)
+        variables = check_environment("environment", variables)
+        self._check_unset(container, "environment", variables)
+        added = [ecs.Environment(Name=n, Value=v) for n, v in variables.items()]
+        container.Environment = sorted(
+            [*container.properties.get("Environment", []), *added], key=lambda e: e.Name
+        )
+
+    def add_secrets(self, t: Template, secrets: Mapping[str, str]) -> None:
+        """Give the container the secrets ``secrets`` (variable name -> the ARN of a
+        Secrets Manager secret, optionally with ``:json-key:version-stage:version-id``,
+        or of an SSM parameter), which ECS reads at task start. Default: none.
+
+        The execution role (``read-secrets``) may read exactly those ARNs
+        (``secretsmanager:GetSecretValue``, ``ssm:GetParameters``), nothing broader;
+        a scoped service shares it, so it reads every service's secrets, while each
+        task sees only its own. A secret or SecureString parameter under a customer
+        managed KMS key also needs ``kms:Decrypt`` on that key. A bad name or ARN, or
+        a name the container already sets, raises :class:`ConfigError` naming
+        ``secrets.<NAME>``.
+        """
+        container = self._container(t)
+        secrets = check_secrets("secrets", secrets)
+        self._check_unset(container, "secrets", secrets)
+        role = self.execution_role
+        if role is None:
+            raise ValueError("add_secrets: the service has no execution role")
+        added = [ecs.Secret(Name=n, ValueFrom=v) for n, v in secrets.items()]
+        container.Secrets = sorted(
+            [*container.properties.get("Secrets", []), *added], key=lambda e: e.Name
+        )
+        policies = role.properties.setdefault("Policies", [])
+        reads = [p for p in policies if isinstance(p, Policy) and p.PolicyName == READ_SECRETS]
+        arns = [*secrets.values()]
+        for policy in reads:
+            arns += [a for st in policy.PolicyDocument.Statement for a in st.Resource]
+            policies.remove(policy)
+        policies.append(Policy(PolicyName=READ_SECRETS, PolicyDocument=iam.read_secrets(arns)))
+
+    def _container(self, t: Template) -> ecs.ContainerDefinition:
+        if t.resources.get(self.task_definition.title) is not self.task_definition:
+            raise ValueError("the service's task definition is not in this template")
+        container: ecs.ContainerDefinition = self.task_definition.ContainerDefinitions[0]
+        return container
+
+    @staticmethod
+    def _check_unset(
+        container: ecs.ContainerDefinition, key: str, names: Mapping[str, str]
+    ) -> None:
+        for kind in ("Environment", "Secrets"):
+            taken = {e.Name for e in container.properties.get(kind, [])}
+            for name in names:
+                if name in taken:
+                    raise ConfigError(
+                        f"{key}.{name}",
+                        f"the container {container.Name} already sets {name} ({kind.lower()})",
+                    )
 
     def metric(self, name: str, statistic: str = "Average") -> Metric:
         """An ``AWS/ECS`` metric of the service: ``CPUUtilization`` or ``MemoryUtilization``."""
