@@ -12,7 +12,7 @@ from awacs.aws import Allow, Statement
 from stack import lint_findings
 from troposphere import Sub, Template
 
-from infra_gen import ConfigError, Stack, build_stack, render
+from infra_gen import GREATER, AlarmSpec, ConfigError, Stack, build_stack, render
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
 
@@ -190,3 +190,37 @@ def test_a_name_the_container_already_sets_is_refused_naming_both() -> None:
                        r"\(environment\)$"):  # fmt: skip
         stack.service.add_secrets(t, {"DB": SECRET})
     assert "Secrets" not in _container(_resources(t))
+
+
+def test_an_added_service_hands_out_its_route_and_its_own_metrics() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert api.target_group is t.resources["ApiLoadBalancerTargetGroup"]
+    assert api.rule is t.resources["ApiLoadBalancerRule"]
+    assert stack.service.target_group is stack.load_balancer.target_group
+    assert stack.service.rule is None
+    # The rule forwards to the handed-out group, and the service depends on the rule.
+    assert api.rule.Actions[0].TargetGroupArn.to_dict() == api.target_group.ref().to_dict()
+    assert api.service.DependsOn == [api.rule.title]
+    for logical_id, metric in (
+        ("ApiTarget5xx", api.target_metric("HTTPCode_Target_5XX_Count")),
+        ("ApiCpu", api.metric("CPUUtilization")),
+        ("ApiRunning", api.insights_metric("RunningTaskCount", "Minimum")),
+    ):
+        stack.alarms.add_alarm(t, AlarmSpec(logical_id=logical_id, metric=metric,
+                                            comparison=GREATER, threshold=1, description="x"))
+    r = _resources(t)
+    dims = {k: {d["Name"]: d["Value"] for d in r[k]["Properties"]["Dimensions"]}
+            for k in ("ApiTarget5xx", "ApiCpu", "ApiRunning")}  # fmt: skip
+    assert dims["ApiTarget5xx"] == {
+        "TargetGroup": {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]},
+        "LoadBalancer": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
+    }
+    service_dims = {"ClusterName": {"Ref": "EcsCluster"},
+                    "ServiceName": {"Fn::GetAtt": ["ApiEcsService", "Name"]}}  # fmt: skip
+    assert dims["ApiCpu"] == dims["ApiRunning"] == service_dims
+    assert r["ApiCpu"]["Properties"]["Namespace"] == "AWS/ECS"
+    assert r["ApiRunning"]["Properties"]["Namespace"] == "ECS/ContainerInsights"
+    first = stack.service.target_metric("UnHealthyHostCount").dimensions[0][1].to_dict()
+    assert first == {"Fn::GetAtt": ["LoadBalancerTargetGroup", "TargetGroupFullName"]}

@@ -28,6 +28,7 @@ from troposphere import (
     ecs,
     logs,
 )
+from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Policy, Role
 
 from . import iam
@@ -103,6 +104,28 @@ class Service:
     task_role: Role | None = None
     """The tasks' own role (``EcsTaskRole``, ``<scope>EcsTaskRole``): no permissions but
     what :meth:`grant` adds; never shared with another service."""
+
+    route: LoadBalancer | None = None
+    """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
+    its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
+    first service, the listeners' default action)."""
+
+    @property
+    def target_group(self) -> elb.TargetGroup | None:
+        """The target group the service's tasks register in (``None`` without a route)."""
+        return self.route.target_group if self.route else None
+
+    @property
+    def rule(self) -> elb.ListenerRule | None:
+        """The listener rule forwarding to it; ``None`` for the first service."""
+        return self.route.rule if self.route else None
+
+    def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/ApplicationELB`` metric of this service's target group, e.g.
+        ``HTTPCode_Target_5XX_Count``, ``UnHealthyHostCount``, ``TargetResponseTime``."""
+        if self.route is None:
+            raise ValueError("target_metric: the service has no load balancer route")
+        return self.route.target_metric(name, statistic)
 
     def grant(self, t: Template, statements: Sequence[Statement]) -> Policy:
         """Let this service's tasks do what the awacs ``statements`` allow: a policy
@@ -309,6 +332,7 @@ def add_service(
         port=cfg.service.container_port,
         execution_role=roles[0],
         task_role=roles[1],
+        route=load_balancer,
     )
     handle.admit(
         t,
