@@ -10,9 +10,21 @@ import pytest
 from awacs import sqs
 from awacs.aws import Allow, Statement
 from stack import lint_findings
-from troposphere import Sub, Template
+from troposphere import Parameter, Sub, Template, ec2
+from troposphere import elasticloadbalancingv2 as elb
 
-from infra_gen import GREATER, AlarmSpec, ConfigError, Stack, build_stack, render
+from infra_gen import (
+    GREATER,
+    AlarmSpec,
+    Config,
+    ConfigError,
+    Stack,
+    add_load_balancer,
+    add_log_settings,
+    add_network,
+    build_stack,
+    render,
+)
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
 
@@ -224,3 +236,97 @@ def test_an_added_service_hands_out_its_route_and_its_own_metrics() -> None:
     assert r["ApiRunning"]["Properties"]["Namespace"] == "ECS/ContainerInsights"
     first = stack.service.target_metric("UnHealthyHostCount").dimensions[0][1].to_dict()
     assert first == {"Fn::GetAtt": ["LoadBalancerTargetGroup", "TargetGroupFullName"]}
+
+
+def _refused(stack: Stack, scope: str, service: dict[str, Any], path: str, priority: int) -> str:
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service(scope, service, path_pattern=path, priority=priority)
+    assert render(stack.template, "json") == before  # nothing half-added
+    return str(raised.value)
+
+
+def test_a_taken_priority_name_or_path_is_refused_naming_both_sides() -> None:
+    stack = build_stack()
+    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=10)
+    assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10) == (
+        "priority: add_service('Api', ...): 10 is already taken by Web"
+    )
+    assert _refused(stack, "Api", {"name": "web"}, "/api/*", 20) == (
+        "service.name: add_service('Api', ...): 'web' is already the Cloud Map name of Web"
+    )
+    assert _refused(stack, "Api", {"name": "nginx"}, "/api/*", 20) == (
+        "service.name: add_service('Api', ...): 'nginx' is already the Cloud Map name of the "
+        "first service"
+    )
+    assert _refused(stack, "Api", {"name": "api"}, "/web/*", 20) == (
+        "path_pattern: add_service('Api', ...): '/web/*' is already routed to Web"
+    )
+    assert _refused(stack, "Web", {"name": "api"}, "/api/*", 20) == (
+        "scope: add_service('Web', ...): logical ID WebDiscoveryService is already taken by "
+        "the template's AWS::ServiceDiscovery::Service"
+    )
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=20)
+
+
+def _added_ids() -> list[str]:
+    stack = build_stack()
+    before = set(stack.template.resources)
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    return sorted(set(stack.template.resources) - before)
+
+
+@pytest.mark.parametrize("logical_id", _added_ids())
+def test_every_logical_id_it_would_add_is_checked_before_anything_is_added(
+    logical_id: str,
+) -> None:
+    stack = build_stack()
+    stack.template.add_resource(ec2.SecurityGroup(logical_id, GroupDescription="the host's"))
+    message = _refused(stack, "Api", {"name": "api"}, "/api/*", 10)
+    assert message == (
+        f"scope: add_service('Api', ...): logical ID {logical_id} is already taken by the "
+        "template's AWS::EC2::SecurityGroup"
+    )
+
+
+def test_a_host_rule_on_the_stacks_listener_counts_and_one_elsewhere_does_not() -> None:
+    stack = build_stack()
+    t = stack.template
+    t.add_resource(elb.ListenerRule(
+        "HostRule", ListenerArn=stack.load_balancer.http_listener.ref(), Priority=10,
+        Conditions=[elb.Condition(Field="path-pattern", Values=["/host/*"])],
+        Actions=[elb.ListenerRuleAction(Type="fixed-response", FixedResponseConfig=(
+            elb.FixedResponseConfig(StatusCode="204")))],
+    ))  # fmt: skip
+    t.add_resource(elb.ListenerRule(
+        "OtherRule", ListenerArn="arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/"
+        "app/other/1/2", Priority=30, Conditions=[elb.Condition(Field="path-pattern",
+        Values=["/api/*"])], Actions=[elb.ListenerRuleAction(Type="fixed-response",
+        FixedResponseConfig=elb.FixedResponseConfig(StatusCode="204"))],
+    ))  # fmt: skip
+    assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10).endswith(
+        "10 is already taken by HostRule"
+    )
+    assert _refused(stack, "Api", {"name": "api"}, "/host/*", 20).endswith(
+        "'/host/*' is already routed to HostRule"
+    )
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=30)
+
+
+def test_composing_into_a_host_template_keeps_its_metadata_and_console_groups() -> None:
+    host = Template(Description="a larger stack")
+    host.set_metadata({"Owner": {"Team": "payments"}})
+    mine = host.add_parameter(Parameter("HostColour", Type="String", Default="blue"))
+    host.add_parameter_to_group(mine, "Host settings")
+    host.set_parameter_label(mine, "Colour")
+    cfg = Config()
+    log_settings = add_log_settings(host, cfg)
+    network = add_network(host, cfg, log_settings=log_settings)
+    add_load_balancer(host, cfg, network=network)
+    interface = host.metadata["AWS::CloudFormation::Interface"]
+    labels = [g["Label"]["default"] for g in interface["ParameterGroups"]]
+    # The host's group keeps its first place; the stack's follow it in console order.
+    assert labels == ["Host settings", "Service", "Security"]
+    assert interface["ParameterGroups"][0]["Parameters"] == ["HostColour"]
+    assert interface["ParameterLabels"]["HostColour"] == {"default": "Colour"}
+    assert host.metadata["Owner"] == {"Team": "payments"}

@@ -25,14 +25,16 @@ the service exists); the alarms and the dashboard (once the probe exists).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Template
+from troposphere import Template, servicediscovery
+from troposphere import elasticloadbalancingv2 as elb
 
-from . import ids
+from . import cloudmap, ecs, ids, loadbalancer, probe
 from ._version import __version__
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
 from .boundary import Boundary, add_permissions_boundary
@@ -125,8 +127,6 @@ class Stack:
         if not _SCOPE.match(str(scope)):
             raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
         cfg = self.config.with_changes({"service": service})
-        if cfg.service.name == self.config.service.name:
-            raise ConfigError("service.name", f"{cfg.service.name!r} is the first service's")
         if cfg.service.container_port != self.config.service.container_port:
             raise ConfigError(
                 "service.container_port",
@@ -139,6 +139,7 @@ class Stack:
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
             )
+        _check_free(self, scope, cfg.service.name, path_pattern, priority)
         variables = check_environment("environment", environment or {})
         values = check_secrets("secrets", secrets or {})
         for name in sorted(variables.keys() & values.keys()):
@@ -167,6 +168,71 @@ class Stack:
         for spec in _service_alarms(self, scope, discovery):
             self.alarms.add_alarm(t, spec)
         return handle
+
+
+def _scoped_ids(scope: str) -> list[str]:
+    """The logical IDs :meth:`Stack.add_service` adds under ``scope``."""
+    return [scope + name for name in (
+        cloudmap.SERVICE, loadbalancer.TARGET_GROUP, loadbalancer.RULE, ecs.LOG_GROUP,
+        ecs.TASK_ROLE, ecs.TASK_DEFINITION, ecs.SECURITY_GROUP, ecs.SERVICE,
+        ecs.INGRESS_FROM_LOAD_BALANCER, ecs.LOAD_BALANCER_EGRESS, probe.SERVICE_INGRESS,
+        probe.SERVICE_EGRESS, ids.Alarms.PROBE_FAILED_REQUESTS, ids.Alarms.PROBE_NO_INSTANCES,
+    )]  # fmt: skip
+
+
+def _owner(logical_id: str, suffix: str, first: str) -> str:
+    """Who holds ``logical_id``: the scope of a service the stack added, else the ID."""
+    if logical_id == suffix:
+        return first
+    return logical_id.removesuffix(suffix) if logical_id.endswith(suffix) else logical_id
+
+
+def _check_free(stack: Stack, scope: str, name: str, path_pattern: str, priority: int) -> None:
+    """Refuse what would collide with the template: a logical ID, a Cloud Map name in
+    the namespace, a priority or path pattern on the stack's listeners (CloudFormation
+    would accept the template and fail at deploy time)."""
+    t, call = stack.template, f"add_service({scope!r}, ...)"
+    for logical_id in _scoped_ids(scope):
+        taken = t.resources.get(logical_id) or t.parameters.get(logical_id)
+        if taken is not None:
+            raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
+                              f"the template's {getattr(taken, 'resource_type', 'Parameter')}")
+    namespace = json.dumps(stack.discovery.namespace.ref().to_dict())
+    for resource in t.resources.values():
+        props = resource.properties
+        if isinstance(resource, servicediscovery.Service) and props.get("Name") == name and (
+            namespace in json.dumps(resource.to_dict())
+        ):
+            owner = _owner(resource.title, cloudmap.SERVICE, "the first service")
+            raise ConfigError("service.name", f"{call}: {name!r} is already the Cloud Map "
+                              f"name of {owner}")
+    listeners = [json.dumps(x.ref().to_dict()) for x in (
+        stack.load_balancer.http_listener, stack.load_balancer.https_listener
+    )]  # fmt: skip
+    for resource in t.resources.values():
+        if not isinstance(resource, elb.ListenerRule):
+            continue
+        on = json.dumps(resource.to_dict()["Properties"]["ListenerArn"])
+        if not any(listener in on for listener in listeners):
+            continue  # another load balancer's rule
+        owner = _owner(resource.title, loadbalancer.RULE, resource.title)
+        if resource.properties.get("Priority") == priority:
+            raise ConfigError("priority", f"{call}: {priority} is already taken by {owner}")
+        paths = [
+            value for condition in resource.properties.get("Conditions", [])
+            for value in _path_values(condition)
+        ]  # fmt: skip
+        if path_pattern in paths:
+            raise ConfigError("path_pattern", f"{call}: {path_pattern!r} is already routed to "
+                              f"{owner}")
+
+
+def _path_values(condition: elb.Condition) -> list[str]:
+    config = condition.properties.get("PathPatternConfig")
+    values = config.properties.get("Values", []) if config is not None else []
+    return [*values, *condition.properties.get("Values", [])] if (
+        condition.properties.get("Field") == "path-pattern"
+    ) else []
 
 
 def _service_alarms(stack: Stack, scope: str, discovery: Discovery) -> list[AlarmSpec]:
