@@ -269,20 +269,26 @@ def test_a_taken_priority_name_or_path_is_refused_naming_both_sides() -> None:
     stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=20)
 
 
-def _added_ids() -> list[str]:
+def _added_ids(scaling: dict[str, Any] | None) -> list[tuple[str, dict[str, Any] | None]]:
     stack = build_stack()
     before = set(stack.template.resources)
-    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
-    return sorted(set(stack.template.resources) - before)
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
+                      scaling=scaling)  # fmt: skip
+    return [(i, scaling) for i in sorted(set(stack.template.resources) - before)]
 
 
-@pytest.mark.parametrize("logical_id", _added_ids())
+@pytest.mark.parametrize(("logical_id", "scaling"), _added_ids(None) + _added_ids({}))
 def test_every_logical_id_it_would_add_is_checked_before_anything_is_added(
-    logical_id: str,
+    logical_id: str, scaling: dict[str, Any] | None
 ) -> None:
     stack = build_stack()
     stack.template.add_resource(ec2.SecurityGroup(logical_id, GroupDescription="the host's"))
-    message = _refused(stack, "Api", {"name": "api"}, "/api/*", 10)
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
+                          scaling=scaling)  # fmt: skip
+    assert render(stack.template, "json") == before
+    message = str(raised.value)
     assert message == (
         f"scope: add_service('Api', ...): logical ID {logical_id} is already taken by the "
         "template's AWS::EC2::SecurityGroup"
@@ -330,3 +336,62 @@ def test_composing_into_a_host_template_keeps_its_metadata_and_console_groups() 
     assert interface["ParameterGroups"][0]["Parameters"] == ["HostColour"]
     assert interface["ParameterLabels"]["HostColour"] == {"default": "Colour"}
     assert host.metadata["Owner"] == {"Team": "payments"}
+
+
+def test_an_added_service_scales_like_the_first_under_its_scope() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service(
+        "Api", {"name": "api", "desired_count": 1}, path_pattern="/api/*", priority=10,
+        scaling={"max_tasks": 4, "cpu_percent": 60},
+    )  # fmt: skip
+    assert api.scaling is not None and api.scaling.target is t.resources["ApiScalingTarget"]
+    r = _resources(t)
+    target = r["ApiScalingTarget"]["Properties"]
+    assert target["ResourceId"] == {"Fn::Join": ["/", [
+        "service", {"Ref": "EcsCluster"}, {"Fn::GetAtt": ["ApiEcsService", "Name"]}
+    ]]}  # fmt: skip
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    # No DesiredCount: the scalable target owns the count, as for the first service.
+    assert "DesiredCount" not in r["ApiEcsService"]["Properties"]
+    cpu = r["ApiScalingCpuPolicy"]["Properties"]
+    requests = r["ApiScalingRequestsPolicy"]["Properties"]
+    assert cpu["ScalingTargetId"] == requests["ScalingTargetId"] == {"Ref": "ApiScalingTarget"}
+    assert cpu["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 60
+    label = requests["TargetTrackingScalingPolicyConfiguration"][
+        "PredefinedMetricSpecification"]["ResourceLabel"]  # fmt: skip
+    assert label["Fn::Join"][1][1] == {
+        "Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]
+    }
+    # The first service's scaling, Parameters included, is as it was.
+    default = _resources(build_stack().template)
+    for logical_id in ("ScalingTarget", "ScalingCpuPolicy", "ScalingRequestsPolicy"):
+        assert r[logical_id] == default[logical_id]
+    assert set(t.parameters) == set(build_stack().template.parameters)
+    assert lint_findings(render(t, "yaml")) == []
+
+
+def test_an_unscaled_added_service_keeps_its_desired_count() -> None:
+    stack = _with_api()
+    r = _resources(stack.template)
+    assert r["ApiEcsService"]["Properties"]["DesiredCount"] == 2
+    assert not any(k.startswith("ApiScaling") for k in r)
+
+
+@pytest.mark.parametrize(
+    ("scaling", "service", "message"),
+    [
+        ({"max_tasks": 1}, {"name": "api"}, "service.desired_count: 2 is above scaling.max_tasks"),
+        ({"cpu_percent": 0}, {"name": "api"}, "scaling.cpu_percent: "),
+        (True, {"name": "api"}, "scaling: True is not allowed"),
+    ],
+)
+def test_bad_scaling_of_an_added_service_is_refused_naming_the_key(
+    scaling: Any, service: dict[str, Any], message: str
+) -> None:
+    stack = build_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service("Api", service, path_pattern="/api/*", priority=10, scaling=scaling)
+    assert str(raised.value).startswith(message)
+    assert render(stack.template, "json") == before

@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from troposphere import Template, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cloudmap, ecs, ids, loadbalancer, probe
+from . import scaling as _scaling
 from ._version import __version__
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
 from .boundary import Boundary, add_permissions_boundary
@@ -106,6 +107,7 @@ class Stack:
         writable_paths: Mapping[str, str] | None = None,
         environment: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
+        scaling: Mapping[str, Any] | None = None,
     ) -> Service:
         """Add another container service: same cluster, load balancer, namespace and probe.
 
@@ -115,8 +117,12 @@ class Stack:
         Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
         rule of ``priority`` (1-50000). It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
-        target group and alarms (probe failures, no task found), and
-        ``service.desired_count`` tasks, unscaled. ``environment`` (name -> text) and
+        target group and alarms (probe failures, no task found). It keeps
+        ``service.desired_count`` tasks, unscaled by default; with ``scaling`` (``[scaling]``
+        keys over the stack's, ``{}`` for the stack's own) it scales as the first one does
+        (a scalable target from ``service.desired_count`` to ``scaling.max_tasks``, CPU and
+        requests-per-task target tracking, no ``DesiredCount``), under its scope and handed
+        out as :attr:`Service.scaling`. ``environment`` (name -> text) and
         ``secrets`` (name -> Secrets Manager secret or SSM parameter ARN) go to its
         container, as :meth:`Service.add_environment` and :meth:`Service.add_secrets`
         do for the first one; default: none.
@@ -126,7 +132,9 @@ class Stack:
         """
         if not _SCOPE.match(str(scope)):
             raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
-        cfg = self.config.with_changes({"service": service})
+        if scaling is not None and not isinstance(scaling, Mapping):
+            raise ConfigError("scaling", f"{scaling!r} is not allowed; [scaling] keys, e.g. {{}}")
+        cfg = self.config.with_changes({"service": service, "scaling": scaling or {}})
         if cfg.service.container_port != self.config.service.container_port:
             raise ConfigError(
                 "service.container_port",
@@ -139,7 +147,7 @@ class Stack:
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
             )
-        _check_free(self, scope, cfg.service.name, path_pattern, priority)
+        _check_free(self, scope, cfg.service.name, path_pattern, priority, scaling is not None)
         variables = check_environment("environment", environment or {})
         values = check_secrets("secrets", secrets or {})
         for name in sorted(variables.keys() & values.keys()):
@@ -156,8 +164,12 @@ class Stack:
         handle = add_service(
             t, cfg, network=self.network, load_balancer=load_balancer, discovery=discovery,
             log_settings=self.log_settings, scope=scope, first=self.service,
-            writable_paths=writable_paths,
+            writable_paths=writable_paths, scaled=scaling is not None,
         )  # fmt: skip
+        if scaling is not None:
+            handle = replace(handle, scaling=add_scaling(
+                t, cfg, service=handle, load_balancer=load_balancer, scope=scope
+            ))  # fmt: skip
         if variables:
             handle.add_environment(t, variables)
         if values:
@@ -170,9 +182,10 @@ class Stack:
         return handle
 
 
-def _scoped_ids(scope: str) -> list[str]:
+def _scoped_ids(scope: str, scaled: bool) -> list[str]:
     """The logical IDs :meth:`Stack.add_service` adds under ``scope``."""
-    return [scope + name for name in (
+    scaling = (_scaling.TARGET, _scaling.CPU_POLICY, _scaling.REQUESTS_POLICY) if scaled else ()
+    return [scope + name for name in (*scaling,
         cloudmap.SERVICE, loadbalancer.TARGET_GROUP, loadbalancer.RULE, ecs.LOG_GROUP,
         ecs.TASK_ROLE, ecs.TASK_DEFINITION, ecs.SECURITY_GROUP, ecs.SERVICE,
         ecs.INGRESS_FROM_LOAD_BALANCER, ecs.LOAD_BALANCER_EGRESS, probe.SERVICE_INGRESS,
@@ -187,12 +200,14 @@ def _owner(logical_id: str, suffix: str, first: str) -> str:
     return logical_id.removesuffix(suffix) if logical_id.endswith(suffix) else logical_id
 
 
-def _check_free(stack: Stack, scope: str, name: str, path_pattern: str, priority: int) -> None:
+def _check_free(
+    stack: Stack, scope: str, name: str, path_pattern: str, priority: int, scaled: bool
+) -> None:
     """Refuse what would collide with the template: a logical ID, a Cloud Map name in
     the namespace, a priority or path pattern on the stack's listeners (CloudFormation
     would accept the template and fail at deploy time)."""
     t, call = stack.template, f"add_service({scope!r}, ...)"
-    for logical_id in _scoped_ids(scope):
+    for logical_id in _scoped_ids(scope, scaled):
         taken = t.resources.get(logical_id) or t.parameters.get(logical_id)
         if taken is not None:
             raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from awacs.aws import PolicyDocument, Statement
 from troposphere import (
@@ -46,6 +47,9 @@ from .loggroups import LogSettings
 from .metrics import Metric
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
+
+if TYPE_CHECKING:
+    from .scaling import Scaling
 
 __all__ = ["Service", "add_service"]
 
@@ -105,6 +109,10 @@ class Service:
     """The tasks' own role (``EcsTaskRole``, ``<scope>EcsTaskRole``): no permissions but
     what :meth:`grant` adds; never shared with another service."""
 
+    scaling: Scaling | None = None
+    """The service's scalable target and policies, for a service added with ``scaling``
+    (:meth:`infra_gen.Stack.add_service`); ``None`` otherwise (the first service's are
+    :attr:`infra_gen.Stack.scaling`)."""
     route: LoadBalancer | None = None
     """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
     its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
@@ -280,6 +288,7 @@ def add_service(
     scope: str = "",
     first: Service | None = None,
     writable_paths: Mapping[str, str] | None = None,
+    scaled: bool = False,
 ) -> Service:
     """Add the cluster, the task definition with its roles and log group, the tasks'
     security group and the service, and admit the load balancer to the tasks.
@@ -291,7 +300,9 @@ def add_service(
     account's ECR is pulled only from the first one's repository, and only if the first
     one's image is private too):
     its image and task size are fixed values, not Parameters, and
-    it keeps ``cfg.service.desired_count`` tasks (no scaling). ``writable_paths`` maps
+    it keeps ``cfg.service.desired_count`` tasks, unless ``scaled`` (default ``False``:
+    :func:`infra_gen.add_scaling` with its ``scope`` then sets the count, and the service
+    names none, as the first one). ``writable_paths`` maps
     task storage volume names to the paths the image writes (default: nginx's), the
     root file system being read-only. ``load_balancer`` and
     ``discovery`` must then name its own target group and Cloud Map service
@@ -323,6 +334,8 @@ def add_service(
     service = _add_ecs_service(
         t, cfg, cluster, task_definition, group, network, load_balancer, discovery, scope
     )
+    if scaled:
+        service.properties.pop("DesiredCount", None)  # the scalable target's to set
     handle = Service(
         cluster=cluster,
         service=service,
