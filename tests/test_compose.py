@@ -269,24 +269,24 @@ def test_a_taken_priority_name_or_path_is_refused_naming_both_sides() -> None:
     stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=20)
 
 
-def _added_ids(scaling: dict[str, Any] | None) -> list[tuple[str, dict[str, Any] | None]]:
+def _added_ids(**options: Any) -> list[tuple[str, dict[str, Any]]]:
     stack = build_stack()
     before = set(stack.template.resources)
-    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
-                      scaling=scaling)  # fmt: skip
-    return [(i, scaling) for i in sorted(set(stack.template.resources) - before)]
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
+    return [(i, options) for i in sorted(set(stack.template.resources) - before)]
 
 
-@pytest.mark.parametrize(("logical_id", "scaling"), _added_ids(None) + _added_ids({}))
+@pytest.mark.parametrize(
+    ("logical_id", "options"), _added_ids() + _added_ids(scaling={}, all_alarms=True)
+)
 def test_every_logical_id_it_would_add_is_checked_before_anything_is_added(
-    logical_id: str, scaling: dict[str, Any] | None
+    logical_id: str, options: dict[str, Any]
 ) -> None:
     stack = build_stack()
     stack.template.add_resource(ec2.SecurityGroup(logical_id, GroupDescription="the host's"))
     before = render(stack.template, "json")
     with pytest.raises(ConfigError) as raised:
-        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
-                          scaling=scaling)  # fmt: skip
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
     assert render(stack.template, "json") == before
     message = str(raised.value)
     assert message == (
@@ -395,3 +395,42 @@ def test_bad_scaling_of_an_added_service_is_refused_naming_the_key(
         stack.add_service("Api", service, path_pattern="/api/*", priority=10, scaling=scaling)
     assert str(raised.value).startswith(message)
     assert render(stack.template, "json") == before
+
+
+def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resources() -> None:
+    stack = _with_api(all_alarms=True)
+    r = _resources(stack.template)
+    default = _resources(build_stack().template)
+    target_group = {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]}
+    for alarm, metric in (("AlarmTarget5xx", "HTTPCode_Target_5XX_Count"),
+                          ("AlarmUnhealthyTargets", "UnHealthyHostCount"),
+                          ("AlarmResponseTime", "TargetResponseTime")):  # fmt: skip
+        props = r["Api" + alarm]["Properties"]
+        first = default[alarm]["Properties"]
+        assert props["MetricName"] == metric
+        assert {"Name": "TargetGroup", "Value": target_group} in props["Dimensions"]
+        assert props["AlarmActions"] == props["OKActions"] == [{"Ref": "AlarmTopic"}]
+        for key in ("ComparisonOperator", "Threshold", "Period", "EvaluationPeriods"):
+            assert props[key] == first[key], (alarm, key)
+        assert props["AlarmDescription"].startswith("Api ")
+    running = r["ApiAlarmRunningTasks"]["Properties"]["Metrics"]
+    assert [q["MetricStat"]["Metric"]["Dimensions"][1]["Value"] for q in running[:2]] == [
+        {"Fn::GetAtt": ["ApiEcsService", "Name"]}
+    ] * 2
+    assert r["ApiAlarmRunningTasks"]["Properties"]["AlarmDescription"].startswith("Fewer Api ")
+    # A failing release of the added service rolls back on its own alarms, not the first's.
+    assert r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]["Alarms"] == {
+        "AlarmNames": [{"Ref": "ApiAlarmTarget5xx"}, {"Ref": "ApiAlarmUnhealthyTargets"}],
+        "Enable": True, "Rollback": True,
+    }  # fmt: skip
+    for logical_id in ("AlarmTarget5xx", "AlarmRunningTasks", "EcsService"):
+        assert r[logical_id] == default[logical_id]
+    assert lint_findings(render(stack.template, "yaml")) == []
+
+
+def test_without_all_alarms_an_added_service_has_the_probe_alarms_only() -> None:
+    r = _resources(_with_api().template)
+    alarms = sorted(k for k, v in r.items() if k.startswith("Api")
+                    and v["Type"] == "AWS::CloudWatch::Alarm")  # fmt: skip
+    assert alarms == ["ApiAlarmProbeFailedRequests", "ApiAlarmProbeNoInstances"]
+    assert "Alarms" not in r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]

@@ -37,7 +37,15 @@ from troposphere import elasticloadbalancingv2 as elb
 from . import cloudmap, ecs, ids, loadbalancer, probe
 from . import scaling as _scaling
 from ._version import __version__
-from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
+from .alarms import (
+    GREATER_OR_EQUAL,
+    LESS,
+    Alarms,
+    AlarmSpec,
+    add_alarms,
+    roll_back_on,
+    service_specs,
+)
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
 from .config import Config, ConfigError, check_environment, check_secrets
@@ -108,6 +116,7 @@ class Stack:
         environment: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
         scaling: Mapping[str, Any] | None = None,
+        all_alarms: bool = False,
     ) -> Service:
         """Add another container service: same cluster, load balancer, namespace and probe.
 
@@ -126,6 +135,11 @@ class Stack:
         ``secrets`` (name -> Secrets Manager secret or SSM parameter ARN) go to its
         container, as :meth:`Service.add_environment` and :meth:`Service.add_secrets`
         do for the first one; default: none.
+
+        With ``all_alarms`` (default ``False``: the two probe alarms only, for the size
+        budget) it also gets the first service's target 5xx, unhealthy targets, response
+        time and running tasks alarms (``<scope>AlarmTarget5xx``, ...), the first two
+        rolling back a failing deployment: about 3 KB more of the template's JSON.
 
         Everything is checked before anything is added: a refusal raises
         :class:`ConfigError` and leaves the template as it was.
@@ -147,7 +161,10 @@ class Stack:
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
             )
-        _check_free(self, scope, cfg.service.name, path_pattern, priority, scaling is not None)
+        if not isinstance(all_alarms, bool):
+            raise ConfigError("all_alarms", f"{all_alarms!r} is not allowed; allowed: a bool")
+        _check_free(self, scope, cfg.service.name, path_pattern, priority,
+                    _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
         variables = check_environment("environment", environment or {})
         values = check_secrets("secrets", secrets or {})
         for name in sorted(variables.keys() & values.keys()):
@@ -179,13 +196,20 @@ class Stack:
         self.probe.watch(t, handle, discovery, scope=scope)
         for spec in _service_alarms(self, scope, discovery):
             self.alarms.add_alarm(t, spec)
+        if all_alarms:
+            added = [self.alarms.add_alarm(t, spec) for spec in service_specs(cfg, handle, scope)]
+            roll_back_on(handle, *added[:2])  # target 5xx, unhealthy targets
         return handle
 
 
-def _scoped_ids(scope: str, scaled: bool) -> list[str]:
+def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
     """The logical IDs :meth:`Stack.add_service` adds under ``scope``."""
     scaling = (_scaling.TARGET, _scaling.CPU_POLICY, _scaling.REQUESTS_POLICY) if scaled else ()
-    return [scope + name for name in (*scaling,
+    more = (
+        (ids.Alarms.TARGET_5XX, ids.Alarms.UNHEALTHY_TARGETS, ids.Alarms.RESPONSE_TIME,
+         ids.Alarms.RUNNING_TASKS) if all_alarms else ()
+    )  # fmt: skip
+    return [scope + name for name in (*scaling, *more,
         cloudmap.SERVICE, loadbalancer.TARGET_GROUP, loadbalancer.RULE, ecs.LOG_GROUP,
         ecs.TASK_ROLE, ecs.TASK_DEFINITION, ecs.SECURITY_GROUP, ecs.SERVICE,
         ecs.INGRESS_FROM_LOAD_BALANCER, ecs.LOAD_BALANCER_EGRESS, probe.SERVICE_INGRESS,
@@ -201,13 +225,13 @@ def _owner(logical_id: str, suffix: str, first: str) -> str:
 
 
 def _check_free(
-    stack: Stack, scope: str, name: str, path_pattern: str, priority: int, scaled: bool
+    stack: Stack, scope: str, name: str, path_pattern: str, priority: int, adds: list[str]
 ) -> None:
     """Refuse what would collide with the template: a logical ID, a Cloud Map name in
     the namespace, a priority or path pattern on the stack's listeners (CloudFormation
     would accept the template and fail at deploy time)."""
     t, call = stack.template, f"add_service({scope!r}, ...)"
-    for logical_id in _scoped_ids(scope, scaled):
+    for logical_id in adds:
         taken = t.resources.get(logical_id) or t.parameters.get(logical_id)
         if taken is not None:
             raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
