@@ -434,3 +434,17 @@ def test_without_all_alarms_an_added_service_has_the_probe_alarms_only() -> None
                     and v["Type"] == "AWS::CloudWatch::Alarm")  # fmt: skip
     assert alarms == ["ApiAlarmProbeFailedRequests", "ApiAlarmProbeNoInstances"]
     assert "Alarms" not in r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]
+
+
+def test_a_host_resource_still_being_built_does_not_break_the_checks() -> None:
+    stack = build_stack()
+    # No Actions nor Conditions yet: troposphere would refuse to serialize it.
+    stack.template.add_resource(elb.ListenerRule(
+        "HostDraftRule", ListenerArn=stack.load_balancer.http_listener.ref(), Priority=40,
+    ))  # fmt: skip
+    before = list(stack.template.resources)
+    with pytest.raises(ConfigError, match="40 is already taken by HostDraftRule$"):
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=40)
+    assert list(stack.template.resources) == before
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert api.rule is stack.template.resources["ApiLoadBalancerRule"]

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from troposphere import Template, servicediscovery
+from troposphere import Template, encode_to_dict, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cloudmap, ecs, ids, loadbalancer, probe
@@ -167,8 +167,9 @@ class Stack:
                     _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
         variables = check_environment("environment", environment or {})
         values = check_secrets("secrets", secrets or {})
-        for name in sorted(variables.keys() & values.keys()):
-            raise ConfigError(f"secrets.{name}", f"{name} is in environment too")
+        both = sorted(variables.keys() & values.keys())
+        if both:
+            raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")
         t = self.template
         discovery = self.discovery.add_service(
             t, scope=scope, name=cfg.service.name, dns_ttl=cfg.discovery.dns_ttl
@@ -232,26 +233,28 @@ def _check_free(
     would accept the template and fail at deploy time)."""
     t, call = stack.template, f"add_service({scope!r}, ...)"
     for logical_id in adds:
-        taken = t.resources.get(logical_id) or t.parameters.get(logical_id)
+        taken = t.resources.get(logical_id)
+        if taken is None:
+            taken = t.parameters.get(logical_id)
         if taken is not None:
             raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
                               f"the template's {getattr(taken, 'resource_type', 'Parameter')}")
-    namespace = json.dumps(stack.discovery.namespace.ref().to_dict())
+    namespace = _json(stack.discovery.namespace.ref())
     for resource in t.resources.values():
         props = resource.properties
         if isinstance(resource, servicediscovery.Service) and props.get("Name") == name and (
-            namespace in json.dumps(resource.to_dict())
+            _json(props.get("NamespaceId")) == namespace
         ):
             owner = _owner(resource.title, cloudmap.SERVICE, "the first service")
             raise ConfigError("service.name", f"{call}: {name!r} is already the Cloud Map "
                               f"name of {owner}")
-    listeners = [json.dumps(x.ref().to_dict()) for x in (
+    listeners = [_json(x.ref()) for x in (
         stack.load_balancer.http_listener, stack.load_balancer.https_listener
     )]  # fmt: skip
     for resource in t.resources.values():
         if not isinstance(resource, elb.ListenerRule):
             continue
-        on = json.dumps(resource.to_dict()["Properties"]["ListenerArn"])
+        on = _json(resource.properties.get("ListenerArn"))
         if not any(listener in on for listener in listeners):
             continue  # another load balancer's rule
         owner = _owner(resource.title, loadbalancer.RULE, resource.title)
@@ -264,6 +267,11 @@ def _check_free(
         if path_pattern in paths:
             raise ConfigError("path_pattern", f"{call}: {path_pattern!r} is already routed to "
                               f"{owner}")
+
+
+def _json(value: object) -> str:
+    """``value`` (a string or a troposphere expression) as compact JSON, to compare."""
+    return json.dumps(encode_to_dict(value), sort_keys=True)
 
 
 def _path_values(condition: elb.Condition) -> list[str]:
