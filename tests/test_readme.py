@@ -16,6 +16,7 @@ BLOCKS = {
     "add_alarm": ("AlarmNoTraffic:", "Namespace: AWS/ApplicationELB"),
     "with_changes": ("service.memory: ", None),
     "add_service": ('"ApiLoadBalancerRule":', '"PROBE_SERVICE_NAMES":'),  # JSON: see README
+    "grant": ("PolicyName: grant-1", "PolicyName: read-secrets"),
 }
 
 

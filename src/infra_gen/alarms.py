@@ -22,7 +22,8 @@ from .probe import SCHEDULE, Probe
 from .scanner import skip_checks
 
 __all__ = [
-    "AlarmSpec", "Alarms", "add_alarms", "GREATER", "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL",
+    "AlarmSpec", "Alarms", "add_alarms", "roll_back_on", "service_specs", "GREATER",
+    "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL",
 ]  # fmt: skip
 
 TOPIC = "AlarmTopic"
@@ -137,14 +138,59 @@ def add_alarms(
     )
     specs = _specs(cfg, handle.probe_period, load_balancer, service, probe)
     alarms = {spec.logical_id: handle.add_alarm(t, spec) for spec in specs}
-    # A release that passes the health check path but serves errors, or whose targets
-    # fail the checks, is rolled back: ECS watches these alarms during a deployment.
-    service.service.DeploymentConfiguration.Alarms = ecs.DeploymentAlarms(
-        AlarmNames=[alarms[TARGET_5XX].ref(), alarms[UNHEALTHY_TARGETS].ref()],
-        Enable=True,
-        Rollback=True,
-    )
+    roll_back_on(service, alarms[TARGET_5XX], alarms[UNHEALTHY_TARGETS])
     return replace(handle, alarms=tuple(alarms.values()))
+
+
+def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
+    """Make ECS watch ``alarms`` during each deployment of ``service`` and roll back a
+    release that raises one."""
+    # A release that passes the health check path but serves errors, or whose targets
+    # fail the checks, is rolled back.
+    service.service.DeploymentConfiguration.Alarms = ecs.DeploymentAlarms(
+        AlarmNames=[alarm.ref() for alarm in alarms], Enable=True, Rollback=True
+    )
+
+
+def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmSpec]:
+    """The alarms on one service behind the load balancer, IDs prefixed with ``scope``
+    (default ``""``: the first service's): target 5xx, unhealthy targets, p90 response
+    time, and fewer running tasks than desired. Each description names ``scope``'s tasks."""
+    a = cfg.alarms
+    named = f"{scope} " if scope else ""  # "Api p90 response time", "Fewer Api tasks"
+    missing_tasks = MetricMath(
+        expression="desired - running", label="Tasks missing", result_id="missing",
+        inputs=(("desired", service.insights_metric("DesiredTaskCount")),
+                ("running", service.insights_metric("RunningTaskCount"))),
+    )  # fmt: skip
+    return [
+        AlarmSpec(
+            logical_id=scope + TARGET_5XX,
+            metric=service.target_metric("HTTPCode_Target_5XX_Count"),
+            comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
+            description=(f"{scope} tasks" if scope else "Tasks")
+            + " answer 5xx. Look first at the service log group.",
+        ),
+        AlarmSpec(
+            logical_id=scope + UNHEALTHY_TARGETS,
+            metric=service.target_metric("UnHealthyHostCount", "Maximum"),
+            comparison=GREATER_OR_EQUAL, threshold=1,
+            description=(f"{scope} targets" if scope else "Targets")
+            + " fail health checks. Look first at the target group's target health.",
+        ),
+        AlarmSpec(
+            logical_id=scope + RESPONSE_TIME,
+            metric=service.target_metric("TargetResponseTime", "p90"),
+            comparison=GREATER, threshold=a.response_time_seconds,
+            description=f"{named}p90 response time is degraded. Look first at the service CPU "
+            "and task count.",
+        ),
+        AlarmSpec(
+            logical_id=scope + RUNNING_TASKS, metric=missing_tasks, comparison=GREATER,
+            threshold=0, description=f"Fewer {named}tasks run than desired. Look first at the "
+            "ECS service events.",
+        ),
+    ]  # fmt: skip
 
 
 def _specs(
@@ -155,11 +201,6 @@ def _specs(
     (the window of evaluation_periods periods then holds at least that many runs,
     whatever schedule ProbeSchedule picks at deploy time)."""
     a = cfg.alarms
-    missing_tasks = MetricMath(
-        expression="desired - running", label="Tasks missing", result_id="missing",
-        inputs=(("desired", service.insights_metric("DesiredTaskCount")),
-                ("running", service.insights_metric("RunningTaskCount"))),
-    )  # fmt: skip
     return [
         AlarmSpec(
             logical_id=PROBE_FAILED_REQUESTS, metric=probe.metric("FailedRequests"),
@@ -197,27 +238,7 @@ def _specs(
             comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
             description="The load balancer answers 5xx itself. Look first at target health.",
         ),
-        AlarmSpec(
-            logical_id=TARGET_5XX, metric=lb.target_metric("HTTPCode_Target_5XX_Count"),
-            comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
-            description="Tasks answer 5xx. Look first at the service log group.",
-        ),
-        AlarmSpec(
-            logical_id=UNHEALTHY_TARGETS, metric=lb.target_metric("UnHealthyHostCount", "Maximum"),
-            comparison=GREATER_OR_EQUAL, threshold=1,
-            description="Targets fail health checks. Look first at the target group's "
-            "target health.",
-        ),
-        AlarmSpec(
-            logical_id=RESPONSE_TIME, metric=lb.target_metric("TargetResponseTime", "p90"),
-            comparison=GREATER, threshold=a.response_time_seconds,
-            description="p90 response time is degraded. Look first at the service CPU and "
-            "task count.",
-        ),
-        AlarmSpec(
-            logical_id=RUNNING_TASKS, metric=missing_tasks, comparison=GREATER, threshold=0,
-            description="Fewer tasks run than desired. Look first at the ECS service events.",
-        ),
+        *service_specs(cfg, service),
         AlarmSpec(
             logical_id=SERVICE_CPU, metric=service.metric("CPUUtilization"),
             comparison=GREATER, threshold=a.cpu_percent,

@@ -25,19 +25,30 @@ the service exists); the alarms and the dashboard (once the probe exists).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from troposphere import Template
+from troposphere import Template, encode_to_dict, servicediscovery
+from troposphere import elasticloadbalancingv2 as elb
 
-from . import ids
+from . import cloudmap, ecs, ids, loadbalancer, probe
+from . import scaling as _scaling
 from ._version import __version__
-from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec, add_alarms
+from .alarms import (
+    GREATER_OR_EQUAL,
+    LESS,
+    Alarms,
+    AlarmSpec,
+    add_alarms,
+    roll_back_on,
+    service_specs,
+)
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
-from .config import Config, ConfigError
+from .config import Config, ConfigError, check_environment, check_secrets
 from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
@@ -102,6 +113,10 @@ class Stack:
         path_pattern: str,
         priority: int,
         writable_paths: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        scaling: Mapping[str, Any] | None = None,
+        all_alarms: bool = False,
     ) -> Service:
         """Add another container service: same cluster, load balancer, namespace and probe.
 
@@ -109,15 +124,31 @@ class Stack:
         ``service`` holds ``[service]`` keys (``name`` differs from the first service's,
         ``container_port`` equals it: the probe requests one port) over the stack's.
         Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
-        rule of ``priority`` (1-50000). It gets its own task definition, log group,
-        security group, Cloud Map service, target group and alarms (probe failures, no
-        task found), and ``service.desired_count`` tasks, unscaled.
+        rule of ``priority`` (1-50000). It gets its own task definition, task role
+        (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
+        target group and alarms (probe failures, no task found). It keeps
+        ``service.desired_count`` tasks, unscaled by default; with ``scaling`` (``[scaling]``
+        keys over the stack's, ``{}`` for the stack's own) it scales as the first one does
+        (a scalable target from ``service.desired_count`` to ``scaling.max_tasks``, CPU and
+        requests-per-task target tracking, no ``DesiredCount``), under its scope and handed
+        out as :attr:`Service.scaling`. ``environment`` (name -> text) and
+        ``secrets`` (name -> Secrets Manager secret or SSM parameter ARN) go to its
+        container, as :meth:`Service.add_environment` and :meth:`Service.add_secrets`
+        do for the first one; default: none.
+
+        With ``all_alarms`` (default ``False``: the two probe alarms only, for the size
+        budget) it also gets the first service's target 5xx, unhealthy targets, response
+        time and running tasks alarms (``<scope>AlarmTarget5xx``, ...), the first two
+        rolling back a failing deployment: about 3 KB more of the template's JSON.
+
+        Everything is checked before anything is added: a refusal raises
+        :class:`ConfigError` and leaves the template as it was.
         """
         if not _SCOPE.match(str(scope)):
             raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
-        cfg = self.config.with_changes({"service": service})
-        if cfg.service.name == self.config.service.name:
-            raise ConfigError("service.name", f"{cfg.service.name!r} is the first service's")
+        if scaling is not None and not isinstance(scaling, Mapping):
+            raise ConfigError("scaling", f"{scaling!r} is not allowed; [scaling] keys, e.g. {{}}")
+        cfg = self.config.with_changes({"service": service, "scaling": scaling or {}})
         if cfg.service.container_port != self.config.service.container_port:
             raise ConfigError(
                 "service.container_port",
@@ -130,6 +161,15 @@ class Stack:
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
             )
+        if not isinstance(all_alarms, bool):
+            raise ConfigError("all_alarms", f"{all_alarms!r} is not allowed; allowed: a bool")
+        _check_free(self, scope, cfg.service.name, path_pattern, priority,
+                    _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
+        variables = check_environment("environment", environment or {})
+        values = check_secrets("secrets", secrets or {})
+        both = sorted(variables.keys() & values.keys())
+        if both:
+            raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")
         t = self.template
         discovery = self.discovery.add_service(
             t, scope=scope, name=cfg.service.name, dns_ttl=cfg.discovery.dns_ttl
@@ -142,12 +182,104 @@ class Stack:
         handle = add_service(
             t, cfg, network=self.network, load_balancer=load_balancer, discovery=discovery,
             log_settings=self.log_settings, scope=scope, first=self.service,
-            writable_paths=writable_paths,
+            writable_paths=writable_paths, scaled=scaling is not None,
         )  # fmt: skip
+        if scaling is not None:
+            handle = replace(handle, scaling=add_scaling(
+                t, cfg, service=handle, load_balancer=load_balancer, scope=scope
+            ))  # fmt: skip
+        if variables:
+            handle.add_environment(t, variables)
+        if values:
+            handle.add_secrets(t, values)
+        if self.boundary is not None and handle.task_role is not None:
+            self.boundary.apply(handle.task_role)
         self.probe.watch(t, handle, discovery, scope=scope)
         for spec in _service_alarms(self, scope, discovery):
             self.alarms.add_alarm(t, spec)
+        if all_alarms:
+            added = [self.alarms.add_alarm(t, spec) for spec in service_specs(cfg, handle, scope)]
+            roll_back_on(handle, *added[:2])  # target 5xx, unhealthy targets
         return handle
+
+
+def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
+    """The logical IDs :meth:`Stack.add_service` adds under ``scope``."""
+    scaling = (_scaling.TARGET, _scaling.CPU_POLICY, _scaling.REQUESTS_POLICY) if scaled else ()
+    more = (
+        (ids.Alarms.TARGET_5XX, ids.Alarms.UNHEALTHY_TARGETS, ids.Alarms.RESPONSE_TIME,
+         ids.Alarms.RUNNING_TASKS) if all_alarms else ()
+    )  # fmt: skip
+    return [scope + name for name in (*scaling, *more,
+        cloudmap.SERVICE, loadbalancer.TARGET_GROUP, loadbalancer.RULE, ecs.LOG_GROUP,
+        ecs.TASK_ROLE, ecs.TASK_DEFINITION, ecs.SECURITY_GROUP, ecs.SERVICE,
+        ecs.INGRESS_FROM_LOAD_BALANCER, ecs.LOAD_BALANCER_EGRESS, probe.SERVICE_INGRESS,
+        probe.SERVICE_EGRESS, ids.Alarms.PROBE_FAILED_REQUESTS, ids.Alarms.PROBE_NO_INSTANCES,
+    )]  # fmt: skip
+
+
+def _owner(logical_id: str, suffix: str, first: str) -> str:
+    """Who holds ``logical_id``: the scope of a service the stack added, else the ID."""
+    if logical_id == suffix:
+        return first
+    return logical_id.removesuffix(suffix) if logical_id.endswith(suffix) else logical_id
+
+
+def _check_free(
+    stack: Stack, scope: str, name: str, path_pattern: str, priority: int, adds: list[str]
+) -> None:
+    """Refuse what would collide with the template: a logical ID, a Cloud Map name in
+    the namespace, a priority or path pattern on the stack's listeners (CloudFormation
+    would accept the template and fail at deploy time)."""
+    t, call = stack.template, f"add_service({scope!r}, ...)"
+    for logical_id in adds:
+        taken = t.resources.get(logical_id)
+        if taken is None:
+            taken = t.parameters.get(logical_id)
+        if taken is not None:
+            raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
+                              f"the template's {getattr(taken, 'resource_type', 'Parameter')}")
+    namespace = _json(stack.discovery.namespace.ref())
+    for resource in t.resources.values():
+        props = resource.properties
+        if isinstance(resource, servicediscovery.Service) and props.get("Name") == name and (
+            _json(props.get("NamespaceId")) == namespace
+        ):
+            owner = _owner(resource.title, cloudmap.SERVICE, "the first service")
+            raise ConfigError("service.name", f"{call}: {name!r} is already the Cloud Map "
+                              f"name of {owner}")
+    listeners = [_json(x.ref()) for x in (
+        stack.load_balancer.http_listener, stack.load_balancer.https_listener
+    )]  # fmt: skip
+    for resource in t.resources.values():
+        if not isinstance(resource, elb.ListenerRule):
+            continue
+        on = _json(resource.properties.get("ListenerArn"))
+        if not any(listener in on for listener in listeners):
+            continue  # another load balancer's rule
+        owner = _owner(resource.title, loadbalancer.RULE, resource.title)
+        if resource.properties.get("Priority") == priority:
+            raise ConfigError("priority", f"{call}: {priority} is already taken by {owner}")
+        paths = [
+            value for condition in resource.properties.get("Conditions", [])
+            for value in _path_values(condition)
+        ]  # fmt: skip
+        if path_pattern in paths:
+            raise ConfigError("path_pattern", f"{call}: {path_pattern!r} is already routed to "
+                              f"{owner}")
+
+
+def _json(value: object) -> str:
+    """``value`` (a string or a troposphere expression) as compact JSON, to compare."""
+    return json.dumps(encode_to_dict(value), sort_keys=True)
+
+
+def _path_values(condition: elb.Condition) -> list[str]:
+    config = condition.properties.get("PathPatternConfig")
+    values = config.properties.get("Values", []) if config is not None else []
+    return [*values, *condition.properties.get("Values", [])] if (
+        condition.properties.get("Field") == "path-pattern"
+    ) else []
 
 
 def _service_alarms(stack: Stack, scope: str, discovery: Discovery) -> list[AlarmSpec]:

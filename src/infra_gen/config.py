@@ -32,6 +32,8 @@ __all__ = [
     "FARGATE_TASK_SIZES",
     "LOG_RETENTION_DAYS",
     "PROBE_SCHEDULES",
+    "check_environment",
+    "check_secrets",
     "parse_setting",
     "parse_toml",
 ]
@@ -194,6 +196,57 @@ def _show(value: object, limit: int = 60) -> str:
     except RecursionError:
         return f"a deeply nested {type(value).__name__}"
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+# A container environment variable's name, as shells and ECS take it.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+# What a container's secret comes from: a Secrets Manager secret's full ARN (with an
+# optional ":json-key:version-stage:version-id" that ECS reads and IAM does not), or an
+# SSM parameter's ARN.
+_SECRET_ARN = re.compile(
+    r"arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"(:[^:]*:[^:]*:[^:]*)?"
+)
+_PARAMETER_ARN = re.compile(
+    r"arn:aws(-cn|-us-gov)?:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+"
+)
+
+
+def _check_names(key: str, values: object) -> Mapping[str, Any]:
+    if not isinstance(values, Mapping):
+        raise ConfigError(key, f"expected a mapping of NAME to value, got {type(values).__name__}")
+    for name in values:
+        if not (isinstance(name, str) and _ENV_NAME.fullmatch(name)):
+            raise ConfigError(
+                f"{key}.{name}", "is not a variable name; allowed: letters, digits and _"
+            )
+    return values
+
+
+def check_environment(key: str, variables: object) -> dict[str, str]:
+    """``variables`` as a container's environment (name -> text), else a
+    :class:`ConfigError` naming ``<key>.<NAME>``."""
+    for name, value in _check_names(key, variables).items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}.{name}", f"{_show(value)} is not allowed; allowed: text")
+        _check_text(f"{key}.{name}", value)
+    return {str(k): str(v) for k, v in _check_names(key, variables).items()}
+
+
+def check_secrets(key: str, secrets: object) -> dict[str, str]:
+    """``secrets`` as a container's secrets (name -> Secrets Manager secret or SSM
+    parameter ARN), else a :class:`ConfigError` naming ``<key>.<NAME>``."""
+    for name, arn in _check_names(key, secrets).items():
+        if not isinstance(arn, str) or not (
+            _SECRET_ARN.fullmatch(arn) or _PARAMETER_ARN.fullmatch(arn)
+        ):
+            raise ConfigError(
+                f"{key}.{name}",
+                f"{_show(arn)} is not allowed; allowed: the ARN of a Secrets Manager secret "
+                "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or of an SSM "
+                "parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)",
+            )
+    return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
 
 
 def _check_range(key: str, value: float, low: float, high: float) -> None:

@@ -9,9 +9,11 @@ only through the service's own strategy.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from awacs.aws import PolicyDocument, Statement
 from troposphere import (
     Equals,
     GetAtt,
@@ -27,16 +29,27 @@ from troposphere import (
     ecs,
     logs,
 )
+from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Policy, Role
 
 from . import iam
 from .cloudmap import Discovery
-from .config import FARGATE_TASK_SIZES, IMAGE_PATTERN, Config
+from .config import (
+    FARGATE_TASK_SIZES,
+    IMAGE_PATTERN,
+    Config,
+    ConfigError,
+    check_environment,
+    check_secrets,
+)
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .metrics import Metric
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
+
+if TYPE_CHECKING:
+    from .scaling import Scaling
 
 __all__ = ["Service", "add_service"]
 
@@ -44,6 +57,7 @@ CLUSTER = "EcsCluster"
 LOG_GROUP = "EcsServiceLogGroup"
 EXECUTION_ROLE = "EcsTaskExecutionRole"
 TASK_ROLE = "EcsTaskRole"
+READ_SECRETS = "read-secrets"  # the execution role's policy for containers' secrets
 TASK_DEFINITION = "EcsTaskDefinition"
 SECURITY_GROUP = "EcsServiceSecurityGroup"
 INGRESS_FROM_LOAD_BALANCER = "EcsServiceIngressFromLoadBalancer"
@@ -92,7 +106,118 @@ class Service:
     execution_role: Role | None = None
     """The tasks' execution role (log writes, private ECR pulls); shared by a scoped service."""
     task_role: Role | None = None
-    """The tasks' role (no permissions); shared by a scoped service."""
+    """The tasks' own role (``EcsTaskRole``, ``<scope>EcsTaskRole``): no permissions but
+    what :meth:`grant` adds; never shared with another service."""
+
+    scaling: Scaling | None = None
+    """The service's scalable target and policies, for a service added with ``scaling``
+    (:meth:`infra_gen.Stack.add_service`); ``None`` otherwise (the first service's are
+    :attr:`infra_gen.Stack.scaling`)."""
+    route: LoadBalancer | None = None
+    """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
+    its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
+    first service, the listeners' default action)."""
+
+    @property
+    def target_group(self) -> elb.TargetGroup | None:
+        """The target group the service's tasks register in (``None`` without a route)."""
+        return self.route.target_group if self.route else None
+
+    @property
+    def rule(self) -> elb.ListenerRule | None:
+        """The listener rule forwarding to it; ``None`` for the first service."""
+        return self.route.rule if self.route else None
+
+    def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
+        """An ``AWS/ApplicationELB`` metric of this service's target group, e.g.
+        ``HTTPCode_Target_5XX_Count``, ``UnHealthyHostCount``, ``TargetResponseTime``."""
+        if self.route is None:
+            raise ValueError("target_metric: the service has no load balancer route")
+        return self.route.target_metric(name, statistic)
+
+    def grant(self, t: Template, statements: Sequence[Statement]) -> Policy:
+        """Let this service's tasks do what the awacs ``statements`` allow: a policy
+        (``grant-<n>``, numbered from 1) on :attr:`task_role`, this service's alone::
+
+            service.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage],
+                                        Resource=[queue.get_att("Arn")])])
+
+        Returns the policy; each call adds one.
+        """
+        role = self.task_role
+        if role is None or t.resources.get(role.title) is not role:
+            raise ValueError("grant: the service's task role is not in this template")
+        if not statements or not all(isinstance(s, Statement) for s in statements):
+            raise ValueError("grant: statements must be a non-empty list of awacs Statements")
+        policies = role.properties.setdefault("Policies", [])
+        policy = Policy(
+            PolicyName=f"grant-{len(policies) + 1}",
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=list(statements)),
+        )
+        policies.append(policy)
+        return policy
+
+    def add_environment(self, t: Template, variables: Mapping[str, str]) -> None:
+        """Set the container's environment variables ``variables`` (name -> text), kept
+        sorted by name. Default: none. A bad name or value, or a name the container
+        already sets, raises :class:`ConfigError` naming ``environment.<NAME>``."""
+        container = self._container(t)
+        variables = check_environment("environment", variables)
+        self._check_unset(container, "environment", variables)
+        added = [ecs.Environment(Name=n, Value=v) for n, v in variables.items()]
+        container.Environment = sorted(
+            [*container.properties.get("Environment", []), *added], key=lambda e: e.Name
+        )
+
+    def add_secrets(self, t: Template, secrets: Mapping[str, str]) -> None:
+        """Give the container the secrets ``secrets`` (variable name -> the ARN of a
+        Secrets Manager secret, optionally with ``:json-key:version-stage:version-id``,
+        or of an SSM parameter), which ECS reads at task start. Default: none.
+
+        The execution role (``read-secrets``) may read exactly those ARNs
+        (``secretsmanager:GetSecretValue``, ``ssm:GetParameters``), nothing broader;
+        a scoped service shares it, so it reads every service's secrets, while each
+        task sees only its own. A secret or SecureString parameter under a customer
+        managed KMS key also needs ``kms:Decrypt`` on that key. A bad name or ARN, or
+        a name the container already sets, raises :class:`ConfigError` naming
+        ``secrets.<NAME>``.
+        """
+        container = self._container(t)
+        secrets = check_secrets("secrets", secrets)
+        self._check_unset(container, "secrets", secrets)
+        role = self.execution_role
+        if role is None:
+            raise ValueError("add_secrets: the service has no execution role")
+        added = [ecs.Secret(Name=n, ValueFrom=v) for n, v in secrets.items()]
+        container.Secrets = sorted(
+            [*container.properties.get("Secrets", []), *added], key=lambda e: e.Name
+        )
+        policies = role.properties.setdefault("Policies", [])
+        reads = [p for p in policies if isinstance(p, Policy) and p.PolicyName == READ_SECRETS]
+        arns = [*secrets.values()]
+        for policy in reads:
+            arns += [a for st in policy.PolicyDocument.Statement for a in st.Resource]
+            policies.remove(policy)
+        policies.append(Policy(PolicyName=READ_SECRETS, PolicyDocument=iam.read_secrets(arns)))
+
+    def _container(self, t: Template) -> ecs.ContainerDefinition:
+        if t.resources.get(self.task_definition.title) is not self.task_definition:
+            raise ValueError("the service's task definition is not in this template")
+        container: ecs.ContainerDefinition = self.task_definition.ContainerDefinitions[0]
+        return container
+
+    @staticmethod
+    def _check_unset(
+        container: ecs.ContainerDefinition, key: str, names: Mapping[str, str]
+    ) -> None:
+        for kind in ("Environment", "Secrets"):
+            taken = {e.Name for e in container.properties.get(kind, [])}
+            for name in names:
+                if name in taken:
+                    raise ConfigError(
+                        f"{key}.{name}",
+                        f"the container {container.Name} already sets {name} ({kind.lower()})",
+                    )
 
     def metric(self, name: str, statistic: str = "Average") -> Metric:
         """An ``AWS/ECS`` metric of the service: ``CPUUtilization`` or ``MemoryUtilization``."""
@@ -163,17 +288,21 @@ def add_service(
     scope: str = "",
     first: Service | None = None,
     writable_paths: Mapping[str, str] | None = None,
+    scaled: bool = False,
 ) -> Service:
     """Add the cluster, the task definition with its roles and log group, the tasks'
     security group and the service, and admit the load balancer to the tasks.
 
     Called again with a ``scope`` (a PascalCase prefix of every logical ID) and the
     ``first`` service, it adds another service to that one's cluster, from
-    ``cfg.service``, sharing its roles (the execution role then writes to both log
-    groups; an image of this account's ECR is pulled only from the first one's repository,
-    and only if the first one's image is private too):
+    ``cfg.service``, with a task role of its own (``<scope>EcsTaskRole``) and sharing the
+    first one's execution role (which then writes to both log groups; an image of this
+    account's ECR is pulled only from the first one's repository, and only if the first
+    one's image is private too):
     its image and task size are fixed values, not Parameters, and
-    it keeps ``cfg.service.desired_count`` tasks (no scaling). ``writable_paths`` maps
+    it keeps ``cfg.service.desired_count`` tasks, unless ``scaled`` (default ``False``:
+    :func:`infra_gen.add_scaling` with its ``scope`` then sets the count, and the service
+    names none, as the first one). ``writable_paths`` maps
     task storage volume names to the paths the image writes (default: nginx's), the
     root file system being read-only. ``load_balancer`` and
     ``discovery`` must then name its own target group and Cloud Map service
@@ -185,9 +314,11 @@ def add_service(
     cluster = first.cluster if first else _add_cluster(t, cfg)
     log_group = t.add_resource(log_settings.log_group(scope + LOG_GROUP))
     writable = WRITABLE_PATHS if writable_paths is None else writable_paths
-    if first and first.execution_role and first.task_role:
-        roles = first.execution_role, first.task_role
-        # A size budget: one more role would cost 1.6 KB of the template's 51,200 bytes.
+    if first and first.execution_role:
+        # A size budget: one more execution role would cost 1.6 KB of the template's
+        # 51,200 bytes. What ECS does for the tasks may be shared; what the tasks may do
+        # may not: each service has its own task role.
+        roles = first.execution_role, _add_task_role(t, scope)
         roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
         size: tuple[object, object, object] = (
             cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
@@ -203,6 +334,8 @@ def add_service(
     service = _add_ecs_service(
         t, cfg, cluster, task_definition, group, network, load_balancer, discovery, scope
     )
+    if scaled:
+        service.properties.pop("DesiredCount", None)  # the scalable target's to set
     handle = Service(
         cluster=cluster,
         service=service,
@@ -212,6 +345,7 @@ def add_service(
         port=cfg.service.container_port,
         execution_role=roles[0],
         task_role=roles[1],
+        route=load_balancer,
     )
     handle.admit(
         t,
@@ -333,11 +467,14 @@ def _add_roles(
             ],
         )
     )
-    # nginx calls no AWS API: the task role holds no permissions.
-    task_role = t.add_resource(
-        Role(TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
+    return execution_role, _add_task_role(t, "")
+
+
+def _add_task_role(t: Template, scope: str) -> Role:
+    # nginx calls no AWS API: the task role holds no permissions until a grant.
+    return t.add_resource(
+        Role(scope + TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
     )
-    return execution_role, task_role
 
 
 def _add_security_group(t: Template, network: Network, scope: str) -> ec2.SecurityGroup:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs import ecr, logs, sts
+from awacs import ecr, logs, secretsmanager, ssm, sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import AWSHelperFn, Ref, Sub
 
-__all__ = ["assume_role", "deliver_flow_logs", "pull_ecr_images", "write_logs"]
+__all__ = ["assume_role", "deliver_flow_logs", "pull_ecr_images", "read_secrets", "write_logs"]
 
 
 def assume_role(service: str, *, source_account: bool = True) -> PolicyDocument:
@@ -94,3 +94,27 @@ def pull_ecr_images(repository: str = "*") -> PolicyDocument:
             ),  # fmt: skip
         ],
     )
+
+
+def read_secrets(arns: list[str]) -> PolicyDocument:
+    """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does for a
+    container's ``Secrets``: ``secretsmanager:GetSecretValue`` on each Secrets Manager
+    secret, ``ssm:GetParameters`` on each SSM parameter.
+
+    A secret's ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not
+    what IAM allows: the statement names the secret's ARN without it. Resources come
+    sorted, each once, so the bytes do not depend on the order they were added in.
+    """
+    by_service: dict[str, set[str]] = {"secretsmanager": set(), "ssm": set()}
+    for arn in arns:
+        parts = arn.split(":")
+        by_service[parts[2]].add(":".join(parts[:7]) if parts[2] == "secretsmanager" else arn)
+    secrets, parameters = sorted(by_service["secretsmanager"]), sorted(by_service["ssm"])
+    statements = [
+        Statement(Effect=Allow, Action=[action], Resource=list(resources))
+        for action, resources in (
+            (secretsmanager.GetSecretValue, secrets), (ssm.GetParameters, parameters)
+        )
+        if resources
+    ]  # fmt: skip
+    return PolicyDocument(Version="2012-10-17", Statement=statements)

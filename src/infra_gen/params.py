@@ -16,7 +16,8 @@ GROUP_PROBE = "Probe"
 GROUP_ALARMS = "Alarms"
 GROUP_SECURITY = "Security"
 GROUPS = (GROUP_SERVICE, GROUP_PROBE, GROUP_ALARMS, GROUP_SECURITY)
-"""The stack's groups in console order; any other group follows them, first seen first."""
+"""The stack's groups in console order, among the places they hold; any other group (a
+host template's) keeps its own place."""
 
 
 def add_parameter(
@@ -27,7 +28,8 @@ def add_parameter(
     Every Parameter of the stack carries a constraint so that a bad
     ``--parameter-overrides`` value fails before any resource is touched. The
     console group is created when its first Parameter arrives and kept in the
-    order of :data:`GROUPS`, whichever concern is added first.
+    order of :data:`GROUPS`, whichever concern is added first; the groups of a host
+    template keep their places.
     """
     keys = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"}
     if not keys & constraints.keys():
@@ -36,7 +38,11 @@ def add_parameter(
     t.add_parameter_to_group(param, group)
     t.set_parameter_label(param, label)
     groups = t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]
-    groups.sort(key=_rank)  # stable: other groups keep the order they came in
+    # The stack's groups take the places they hold, in console order; any other group
+    # (a host template's) keeps its own place.
+    slots = [i for i, g in enumerate(groups) if g["Label"]["default"] in GROUPS]
+    for i, group in zip(slots, sorted((groups[i] for i in slots), key=_rank), strict=True):
+        groups[i] = group
     return param
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Join, Template
+from troposphere import GetAtt, Join, Ref, Template
 from troposphere import applicationautoscaling as aas
 
 from .config import Config
@@ -42,9 +42,60 @@ class Scaling:
 
 
 def add_scaling(
-    t: Template, cfg: Config, *, service: Service, load_balancer: LoadBalancer
+    t: Template, cfg: Config, *, service: Service, load_balancer: LoadBalancer, scope: str = ""
 ) -> Scaling:
-    """Add the MinTasks/MaxTasks Parameters, the scalable target and its two policies."""
+    """Add the MinTasks/MaxTasks Parameters, the scalable target and its two policies.
+
+    With a ``scope`` (default ``""``: the first service), the IDs take it as a prefix and
+    the range is fixed at generation, from ``service.desired_count`` to
+    ``scaling.max_tasks``, without Parameters (as another service's image and size);
+    ``service`` and ``load_balancer`` name that service and its target group.
+    """
+    s = cfg.scaling
+    if scope:
+        low: object = cfg.service.desired_count
+        high: object = s.max_tasks
+    else:
+        low, high = _add_parameters(t, cfg)
+    target = t.add_resource(
+        aas.ScalableTarget(
+            scope + TARGET,
+            # No RoleARN: Application Auto Scaling uses (and creates on first use) its
+            # service-linked role AWSServiceRoleForApplicationAutoScaling_ECSService.
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Join(
+                "/", ["service", service.cluster.ref(), GetAtt(service.service, "Name")]
+            ),
+            # Registering moves the service's count into this range: on create from
+            # the 1 task ECS starts with to MinTasks.
+            MinCapacity=low,
+            MaxCapacity=high,
+        )
+    )
+    cpu = _policy(
+        t, scope + CPU_POLICY, "average-cpu", target, cfg,
+        aas.PredefinedMetricSpecification(
+            PredefinedMetricType="ECSServiceAverageCPUUtilization"
+        ),
+        s.cpu_percent,
+    )  # fmt: skip
+    requests = _policy(
+        t, scope + REQUESTS_POLICY, "requests-per-task", target, cfg,
+        aas.PredefinedMetricSpecification(
+            PredefinedMetricType="ALBRequestCountPerTarget",
+            # app/<load balancer>/<id>/targetgroup/<target group>/<id>
+            ResourceLabel=Join("/", [
+                GetAtt(load_balancer.load_balancer, "LoadBalancerFullName"),
+                GetAtt(load_balancer.target_group, "TargetGroupFullName"),
+            ]),
+        ),
+        s.requests_per_target,
+    )  # fmt: skip
+    return Scaling(target=target, cpu_policy=cpu, requests_policy=requests)
+
+
+def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, Ref]:
     s = cfg.scaling
     # CloudFormation cannot compare two Parameters (Rules have no numeric comparison),
     # so the ranges meet at scaling.max_tasks: MinTasks <= it <= MaxTasks, and no pair
@@ -71,42 +122,7 @@ def add_scaling(
         MinValue=s.max_tasks,
         MaxValue=_MOST_TASKS,
     )
-    target = t.add_resource(
-        aas.ScalableTarget(
-            TARGET,
-            # No RoleARN: Application Auto Scaling uses (and creates on first use) its
-            # service-linked role AWSServiceRoleForApplicationAutoScaling_ECSService.
-            ServiceNamespace="ecs",
-            ScalableDimension="ecs:service:DesiredCount",
-            ResourceId=Join(
-                "/", ["service", service.cluster.ref(), GetAtt(service.service, "Name")]
-            ),
-            # Registering moves the service's count into this range: on create from
-            # the 1 task ECS starts with to MinTasks.
-            MinCapacity=low.ref(),
-            MaxCapacity=high.ref(),
-        )
-    )
-    cpu = _policy(
-        t, CPU_POLICY, "average-cpu", target, cfg,
-        aas.PredefinedMetricSpecification(
-            PredefinedMetricType="ECSServiceAverageCPUUtilization"
-        ),
-        s.cpu_percent,
-    )  # fmt: skip
-    requests = _policy(
-        t, REQUESTS_POLICY, "requests-per-task", target, cfg,
-        aas.PredefinedMetricSpecification(
-            PredefinedMetricType="ALBRequestCountPerTarget",
-            # app/<load balancer>/<id>/targetgroup/<target group>/<id>
-            ResourceLabel=Join("/", [
-                GetAtt(load_balancer.load_balancer, "LoadBalancerFullName"),
-                GetAtt(load_balancer.target_group, "TargetGroupFullName"),
-            ]),
-        ),
-        s.requests_per_target,
-    )  # fmt: skip
-    return Scaling(target=target, cpu_policy=cpu, requests_policy=requests)
+    return low.ref(), high.ref()
 
 
 def _policy(

@@ -1,0 +1,450 @@
+"""Composing services: each its own task role and grants, environment and secrets,
+handles for its route and metrics, refusals that name both sides."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from awacs import sqs
+from awacs.aws import Allow, Statement
+from stack import lint_findings
+from troposphere import Parameter, Sub, Template, ec2
+from troposphere import elasticloadbalancingv2 as elb
+
+from infra_gen import (
+    GREATER,
+    AlarmSpec,
+    Config,
+    ConfigError,
+    Stack,
+    add_load_balancer,
+    add_log_settings,
+    add_network,
+    build_stack,
+    render,
+)
+
+QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
+
+
+def _resources(t: Template) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(render(t, "json"))["Resources"]
+    return loaded
+
+
+def _with_api(**options: Any) -> Stack:
+    stack = build_stack()
+    stack.add_service(
+        "Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options
+    )
+    return stack
+
+
+def _policies(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """The role's policies, a conditional one (``Fn::If``) as when its condition holds."""
+    return [p["Fn::If"][1] if "Fn::If" in p else p for p in role["Properties"].get("Policies", [])]
+
+
+def _actions(role: dict[str, Any]) -> list[str]:
+    return [
+        action
+        for policy in _policies(role)
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    ]
+
+
+def test_each_service_runs_under_its_own_task_role() -> None:
+    stack = build_stack()
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert api.task_role is not stack.service.task_role
+    assert api.execution_role is stack.service.execution_role
+    r = _resources(stack.template)
+    assert r["EcsTaskDefinition"]["Properties"]["TaskRoleArn"] == {
+        "Fn::GetAtt": ["EcsTaskRole", "Arn"]
+    }
+    assert r["ApiEcsTaskDefinition"]["Properties"]["TaskRoleArn"] == {
+        "Fn::GetAtt": ["ApiEcsTaskRole", "Arn"]
+    }
+    # Added after the build, it still gets the permissions boundary, as every role.
+    assert r["ApiEcsTaskRole"]["Properties"]["PermissionsBoundary"] == {
+        "Fn::If": ["HasBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert "Policies" not in r["ApiEcsTaskRole"]["Properties"]
+
+
+def test_a_grant_reaches_only_the_service_it_is_given_to() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    api.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[QUEUE])])
+    stack.service.grant(
+        t, [Statement(Effect=Allow, Action=[sqs.ReceiveMessage], Resource=[QUEUE])]
+    )
+    policy = api.grant(
+        t, [Statement(Effect=Allow, Action=[sqs.GetQueueAttributes], Resource=[QUEUE])]
+    )
+    assert policy.PolicyName == "grant-2"
+    r = _resources(t)
+    assert _actions(r["ApiEcsTaskRole"]) == ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    assert _actions(r["EcsTaskRole"]) == ["sqs:ReceiveMessage"]
+    assert "sqs:SendMessage" not in _actions(r["EcsTaskExecutionRole"])
+    statement = r["ApiEcsTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement[0]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs"}
+    ]
+    assert lint_findings(render(t, "yaml")) == []
+
+
+def test_grant_refuses_what_is_not_a_statement_and_a_foreign_template() -> None:
+    stack = build_stack()
+    with pytest.raises(ValueError, match="awacs Statements"):
+        stack.service.grant(stack.template, [])
+    with pytest.raises(ValueError, match="not in this template"):
+        stack.service.grant(Template(), [Statement(Effect=Allow, Action=[sqs.SendMessage],
+                                                   Resource=[QUEUE])])  # fmt: skip
+    assert "Policies" not in _resources(stack.template)["EcsTaskRole"]["Properties"]
+
+
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/app/token"
+READS = {"secretsmanager:GetSecretValue": [SECRET], "ssm:GetParameters": [PARAMETER]}
+
+
+def _container(r: dict[str, Any], scope: str = "") -> dict[str, Any]:
+    container: dict[str, Any] = r[scope + "EcsTaskDefinition"]["Properties"][
+        "ContainerDefinitions"
+    ][0]
+    return container
+
+
+def _reads(r: dict[str, Any]) -> dict[str, list[str]]:
+    """What the execution role may read: action -> resources of its read-secrets policy."""
+    (policy,) = [
+        p for p in _policies(r["EcsTaskExecutionRole"]) if p["PolicyName"] == "read-secrets"
+    ]
+    return {
+        action: statement["Resource"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
+
+
+def test_an_added_service_gets_its_environment_and_secrets_and_nothing_broader() -> None:
+    stack = _with_api(
+        environment={"MODE": "api", "API_LEVEL": "2"},
+        secrets={"DB": SECRET + ":password::", "TOKEN": PARAMETER},
+    )
+    r = _resources(stack.template)
+    api = _container(r, "Api")
+    assert api["Environment"] == [
+        {"Name": "API_LEVEL", "Value": "2"}, {"Name": "MODE", "Value": "api"}
+    ]  # fmt: skip
+    assert api["Secrets"] == [
+        {"Name": "DB", "ValueFrom": SECRET + ":password::"},
+        {"Name": "TOKEN", "ValueFrom": PARAMETER},
+    ]
+    # The JSON key selects what ECS reads; IAM names the secret itself.
+    assert _reads(r) == READS
+    first = _container(r)
+    assert "Environment" not in first and "Secrets" not in first
+    assert not {"secretsmanager:GetSecretValue", "ssm:GetParameters"} & {
+        *_actions(r["EcsTaskRole"]), *_actions(r["ApiEcsTaskRole"])
+    }
+    assert lint_findings(render(stack.template, "yaml")) == []
+
+
+def test_the_first_service_takes_environment_and_secrets_through_its_handle() -> None:
+    stack = build_stack()
+    t = stack.template
+    stack.service.add_environment(t, {"LEVEL": "info"})
+    stack.service.add_secrets(t, {"TOKEN": PARAMETER})
+    api = stack.add_service(
+        "Api", {"name": "api"}, path_pattern="/api/*", priority=10, secrets={"DB": SECRET}
+    )
+    api.add_secrets(t, {"TOKEN2": PARAMETER})  # the same ARN again: granted once
+    r = _resources(t)
+    assert _container(r)["Environment"] == [{"Name": "LEVEL", "Value": "info"}]
+    assert _container(r)["Secrets"] == [{"Name": "TOKEN", "ValueFrom": PARAMETER}]
+    # One policy on the shared execution role, for both services' secrets, each ARN once.
+    assert _reads(r) == READS
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"secrets": {"DB": "arn:aws:s3:::bucket/key"}}, "secrets.DB: 'arn:aws:s3:::bucket/key'"),
+        ({"secrets": {"DB": "arn:aws:secretsmanager:us-east-1:12345:secret:x"}}, "secrets.DB: "),
+        ({"secrets": {"DB": "db-password"}}, "secrets.DB: 'db-password' is not allowed"),
+        ({"environment": {"1X": "a"}}, "environment.1X: is not a variable name"),
+        ({"environment": {"X": 1}}, "environment.X: 1 is not allowed; allowed: text"),
+        ({"environment": {"DB": "a"}, "secrets": {"DB": SECRET}}, "secrets.DB: DB is in envir"),
+    ],
+)
+def test_bad_environment_and_secrets_are_refused_before_anything_is_added(
+    options: dict[str, Any], message: str
+) -> None:
+    stack = build_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+    assert render(stack.template, "json") == before
+
+
+def test_a_name_the_container_already_sets_is_refused_naming_both() -> None:
+    stack = build_stack()
+    t = stack.template
+    stack.service.add_environment(t, {"DB": "local"})
+    with pytest.raises(ConfigError, match=r"^secrets.DB: the container nginx already sets DB "
+                       r"\(environment\)$"):  # fmt: skip
+        stack.service.add_secrets(t, {"DB": SECRET})
+    assert "Secrets" not in _container(_resources(t))
+
+
+def test_an_added_service_hands_out_its_route_and_its_own_metrics() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert api.target_group is t.resources["ApiLoadBalancerTargetGroup"]
+    assert api.rule is t.resources["ApiLoadBalancerRule"]
+    assert stack.service.target_group is stack.load_balancer.target_group
+    assert stack.service.rule is None
+    # The rule forwards to the handed-out group, and the service depends on the rule.
+    assert api.rule.Actions[0].TargetGroupArn.to_dict() == api.target_group.ref().to_dict()
+    assert api.service.DependsOn == [api.rule.title]
+    for logical_id, metric in (
+        ("ApiTarget5xx", api.target_metric("HTTPCode_Target_5XX_Count")),
+        ("ApiCpu", api.metric("CPUUtilization")),
+        ("ApiRunning", api.insights_metric("RunningTaskCount", "Minimum")),
+    ):
+        stack.alarms.add_alarm(t, AlarmSpec(logical_id=logical_id, metric=metric,
+                                            comparison=GREATER, threshold=1, description="x"))
+    r = _resources(t)
+    dims = {k: {d["Name"]: d["Value"] for d in r[k]["Properties"]["Dimensions"]}
+            for k in ("ApiTarget5xx", "ApiCpu", "ApiRunning")}  # fmt: skip
+    assert dims["ApiTarget5xx"] == {
+        "TargetGroup": {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]},
+        "LoadBalancer": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
+    }
+    service_dims = {"ClusterName": {"Ref": "EcsCluster"},
+                    "ServiceName": {"Fn::GetAtt": ["ApiEcsService", "Name"]}}  # fmt: skip
+    assert dims["ApiCpu"] == dims["ApiRunning"] == service_dims
+    assert r["ApiCpu"]["Properties"]["Namespace"] == "AWS/ECS"
+    assert r["ApiRunning"]["Properties"]["Namespace"] == "ECS/ContainerInsights"
+    first = stack.service.target_metric("UnHealthyHostCount").dimensions[0][1].to_dict()
+    assert first == {"Fn::GetAtt": ["LoadBalancerTargetGroup", "TargetGroupFullName"]}
+
+
+def _refused(stack: Stack, scope: str, service: dict[str, Any], path: str, priority: int) -> str:
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service(scope, service, path_pattern=path, priority=priority)
+    assert render(stack.template, "json") == before  # nothing half-added
+    return str(raised.value)
+
+
+def test_a_taken_priority_name_or_path_is_refused_naming_both_sides() -> None:
+    stack = build_stack()
+    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=10)
+    assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10) == (
+        "priority: add_service('Api', ...): 10 is already taken by Web"
+    )
+    assert _refused(stack, "Api", {"name": "web"}, "/api/*", 20) == (
+        "service.name: add_service('Api', ...): 'web' is already the Cloud Map name of Web"
+    )
+    assert _refused(stack, "Api", {"name": "nginx"}, "/api/*", 20) == (
+        "service.name: add_service('Api', ...): 'nginx' is already the Cloud Map name of the "
+        "first service"
+    )
+    assert _refused(stack, "Api", {"name": "api"}, "/web/*", 20) == (
+        "path_pattern: add_service('Api', ...): '/web/*' is already routed to Web"
+    )
+    assert _refused(stack, "Web", {"name": "api"}, "/api/*", 20) == (
+        "scope: add_service('Web', ...): logical ID WebDiscoveryService is already taken by "
+        "the template's AWS::ServiceDiscovery::Service"
+    )
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=20)
+
+
+def _added_ids(**options: Any) -> list[tuple[str, dict[str, Any]]]:
+    stack = build_stack()
+    before = set(stack.template.resources)
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
+    return [(i, options) for i in sorted(set(stack.template.resources) - before)]
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "options"), _added_ids() + _added_ids(scaling={}, all_alarms=True)
+)
+def test_every_logical_id_it_would_add_is_checked_before_anything_is_added(
+    logical_id: str, options: dict[str, Any]
+) -> None:
+    stack = build_stack()
+    stack.template.add_resource(ec2.SecurityGroup(logical_id, GroupDescription="the host's"))
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
+    assert render(stack.template, "json") == before
+    message = str(raised.value)
+    assert message == (
+        f"scope: add_service('Api', ...): logical ID {logical_id} is already taken by the "
+        "template's AWS::EC2::SecurityGroup"
+    )
+
+
+def test_a_host_rule_on_the_stacks_listener_counts_and_one_elsewhere_does_not() -> None:
+    stack = build_stack()
+    t = stack.template
+    t.add_resource(elb.ListenerRule(
+        "HostRule", ListenerArn=stack.load_balancer.http_listener.ref(), Priority=10,
+        Conditions=[elb.Condition(Field="path-pattern", Values=["/host/*"])],
+        Actions=[elb.ListenerRuleAction(Type="fixed-response", FixedResponseConfig=(
+            elb.FixedResponseConfig(StatusCode="204")))],
+    ))  # fmt: skip
+    t.add_resource(elb.ListenerRule(
+        "OtherRule", ListenerArn="arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/"
+        "app/other/1/2", Priority=30, Conditions=[elb.Condition(Field="path-pattern",
+        Values=["/api/*"])], Actions=[elb.ListenerRuleAction(Type="fixed-response",
+        FixedResponseConfig=elb.FixedResponseConfig(StatusCode="204"))],
+    ))  # fmt: skip
+    assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10).endswith(
+        "10 is already taken by HostRule"
+    )
+    assert _refused(stack, "Api", {"name": "api"}, "/host/*", 20).endswith(
+        "'/host/*' is already routed to HostRule"
+    )
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=30)
+
+
+def test_composing_into_a_host_template_keeps_its_metadata_and_console_groups() -> None:
+    host = Template(Description="a larger stack")
+    host.set_metadata({"Owner": {"Team": "payments"}})
+    mine = host.add_parameter(Parameter("HostColour", Type="String", Default="blue"))
+    host.add_parameter_to_group(mine, "Host settings")
+    host.set_parameter_label(mine, "Colour")
+    cfg = Config()
+    log_settings = add_log_settings(host, cfg)
+    network = add_network(host, cfg, log_settings=log_settings)
+    add_load_balancer(host, cfg, network=network)
+    interface = host.metadata["AWS::CloudFormation::Interface"]
+    labels = [g["Label"]["default"] for g in interface["ParameterGroups"]]
+    # The host's group keeps its first place; the stack's follow it in console order.
+    assert labels == ["Host settings", "Service", "Security"]
+    assert interface["ParameterGroups"][0]["Parameters"] == ["HostColour"]
+    assert interface["ParameterLabels"]["HostColour"] == {"default": "Colour"}
+    assert host.metadata["Owner"] == {"Team": "payments"}
+
+
+def test_an_added_service_scales_like_the_first_under_its_scope() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service(
+        "Api", {"name": "api", "desired_count": 1}, path_pattern="/api/*", priority=10,
+        scaling={"max_tasks": 4, "cpu_percent": 60},
+    )  # fmt: skip
+    assert api.scaling is not None and api.scaling.target is t.resources["ApiScalingTarget"]
+    r = _resources(t)
+    target = r["ApiScalingTarget"]["Properties"]
+    assert target["ResourceId"] == {"Fn::Join": ["/", [
+        "service", {"Ref": "EcsCluster"}, {"Fn::GetAtt": ["ApiEcsService", "Name"]}
+    ]]}  # fmt: skip
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    # No DesiredCount: the scalable target owns the count, as for the first service.
+    assert "DesiredCount" not in r["ApiEcsService"]["Properties"]
+    cpu = r["ApiScalingCpuPolicy"]["Properties"]
+    requests = r["ApiScalingRequestsPolicy"]["Properties"]
+    assert cpu["ScalingTargetId"] == requests["ScalingTargetId"] == {"Ref": "ApiScalingTarget"}
+    assert cpu["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 60
+    label = requests["TargetTrackingScalingPolicyConfiguration"][
+        "PredefinedMetricSpecification"]["ResourceLabel"]  # fmt: skip
+    assert label["Fn::Join"][1][1] == {
+        "Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]
+    }
+    # The first service's scaling, Parameters included, is as it was.
+    default = _resources(build_stack().template)
+    for logical_id in ("ScalingTarget", "ScalingCpuPolicy", "ScalingRequestsPolicy"):
+        assert r[logical_id] == default[logical_id]
+    assert set(t.parameters) == set(build_stack().template.parameters)
+    assert lint_findings(render(t, "yaml")) == []
+
+
+def test_an_unscaled_added_service_keeps_its_desired_count() -> None:
+    stack = _with_api()
+    r = _resources(stack.template)
+    assert r["ApiEcsService"]["Properties"]["DesiredCount"] == 2
+    assert not any(k.startswith("ApiScaling") for k in r)
+
+
+@pytest.mark.parametrize(
+    ("scaling", "service", "message"),
+    [
+        ({"max_tasks": 1}, {"name": "api"}, "service.desired_count: 2 is above scaling.max_tasks"),
+        ({"cpu_percent": 0}, {"name": "api"}, "scaling.cpu_percent: "),
+        (True, {"name": "api"}, "scaling: True is not allowed"),
+    ],
+)
+def test_bad_scaling_of_an_added_service_is_refused_naming_the_key(
+    scaling: Any, service: dict[str, Any], message: str
+) -> None:
+    stack = build_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.add_service("Api", service, path_pattern="/api/*", priority=10, scaling=scaling)
+    assert str(raised.value).startswith(message)
+    assert render(stack.template, "json") == before
+
+
+def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resources() -> None:
+    stack = _with_api(all_alarms=True)
+    r = _resources(stack.template)
+    default = _resources(build_stack().template)
+    target_group = {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]}
+    for alarm, metric in (("AlarmTarget5xx", "HTTPCode_Target_5XX_Count"),
+                          ("AlarmUnhealthyTargets", "UnHealthyHostCount"),
+                          ("AlarmResponseTime", "TargetResponseTime")):  # fmt: skip
+        props = r["Api" + alarm]["Properties"]
+        first = default[alarm]["Properties"]
+        assert props["MetricName"] == metric
+        assert {"Name": "TargetGroup", "Value": target_group} in props["Dimensions"]
+        assert props["AlarmActions"] == props["OKActions"] == [{"Ref": "AlarmTopic"}]
+        for key in ("ComparisonOperator", "Threshold", "Period", "EvaluationPeriods"):
+            assert props[key] == first[key], (alarm, key)
+        assert props["AlarmDescription"].startswith("Api ")
+    running = r["ApiAlarmRunningTasks"]["Properties"]["Metrics"]
+    assert [q["MetricStat"]["Metric"]["Dimensions"][1]["Value"] for q in running[:2]] == [
+        {"Fn::GetAtt": ["ApiEcsService", "Name"]}
+    ] * 2
+    assert r["ApiAlarmRunningTasks"]["Properties"]["AlarmDescription"].startswith("Fewer Api ")
+    # A failing release of the added service rolls back on its own alarms, not the first's.
+    assert r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]["Alarms"] == {
+        "AlarmNames": [{"Ref": "ApiAlarmTarget5xx"}, {"Ref": "ApiAlarmUnhealthyTargets"}],
+        "Enable": True, "Rollback": True,
+    }  # fmt: skip
+    for logical_id in ("AlarmTarget5xx", "AlarmRunningTasks", "EcsService"):
+        assert r[logical_id] == default[logical_id]
+    assert lint_findings(render(stack.template, "yaml")) == []
+
+
+def test_without_all_alarms_an_added_service_has_the_probe_alarms_only() -> None:
+    r = _resources(_with_api().template)
+    alarms = sorted(k for k, v in r.items() if k.startswith("Api")
+                    and v["Type"] == "AWS::CloudWatch::Alarm")  # fmt: skip
+    assert alarms == ["ApiAlarmProbeFailedRequests", "ApiAlarmProbeNoInstances"]
+    assert "Alarms" not in r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]
+
+
+def test_a_host_resource_still_being_built_does_not_break_the_checks() -> None:
+    stack = build_stack()
+    # No Actions nor Conditions yet: troposphere would refuse to serialize it.
+    stack.template.add_resource(elb.ListenerRule(
+        "HostDraftRule", ListenerArn=stack.load_balancer.http_listener.ref(), Priority=40,
+    ))  # fmt: skip
+    before = list(stack.template.resources)
+    with pytest.raises(ConfigError, match="40 is already taken by HostDraftRule$"):
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=40)
+    assert list(stack.template.resources) == before
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert api.rule is stack.template.resources["ApiLoadBalancerRule"]
