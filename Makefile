@@ -66,7 +66,7 @@ services:
 # (3.13+) that scripts/probe-python finds; without one, it says how to get one and fails.
 test: services $(BIN)/tox
 	PROBE_PYTHON="$$(./scripts/probe-python)" && export PROBE_PYTHON && \
-	$(BIN)/tox run -e lint,checkov,test,probe-newest
+	$(BIN)/tox run-parallel --parallel all --parallel-live -e lint,checkov,test,probe-newest
 
 bench: services $(VENV)/.installed
 	$(BIN)/python bench/bench_generate.py

@@ -38,12 +38,17 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE_SOURCE = REPO / "lambda" / "probe.py"
 
 NAMESPACE = "infra-gen.internal"
-# Held while the servers run (tests/conftest.py, bench/bench_probe.py).
-LOCK_PATH = "/tmp/infra_gen_probe.lock"
-PORT = 18080
-DNS_ADDRESS = "127.0.53.53"
+# Two suites can run their servers at once, each in a slot of its own: its own port for
+# the tasks and its own addresses for the resolvers (tox runs the probe's tests under two
+# interpreters side by side). Within a slot, suites take turns on a lock
+# (tests/conftest.py, bench/bench_probe.py).
+SLOT = int(os.environ.get("PROBE_HARNESS_SLOT", "0"))
+LOCK_PATH = f"/tmp/infra_gen_probe-{SLOT}.lock"
+PORT = 18080 + SLOT
+_RESOLVERS = f"127.0.{53 + SLOT}"  # resolv.conf takes no port: resolvers differ by address
+DNS_ADDRESS = f"{_RESOLVERS}.53"
 # Receives DNS queries and never answers: resolution only ends by a timeout.
-BLACKHOLE_DNS_ADDRESS = "127.0.53.54"
+BLACKHOLE_DNS_ADDRESS = f"{_RESOLVERS}.54"
 
 NGINX = "/usr/sbin/nginx"
 DNSMASQ = "/usr/sbin/dnsmasq"
@@ -179,7 +184,7 @@ TRICKLING = [
 # UDP resolvers that misbehave, each on its own address with its own resolv.conf; every
 # one that answers at all says the name is at HEALTHY[0].
 HOSTILE_RESOLVERS = {
-    kind: f"127.0.53.{60 + index}"
+    kind: f"{_RESOLVERS}.{60 + index}"
     for index, kind in enumerate(
         ["wrong-id", "garbage", "servfail", "compression-loop", "truncated-answer",
          "flood-then-answer", "truncated-then-tcp", "truncated-then-closed",
