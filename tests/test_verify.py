@@ -84,7 +84,7 @@ class Stubs:
             s.deactivate()
 
 
-def stubbed(url: str, *, probe: dict[str, Any] | None = None, function_error: str = "",
+def stubbed(url: str, *, probe: list[dict[str, Any]] | None = None, function_error: str = "",
             running: int = 2, alarm_states: tuple[str, ...] = ("OK", "OK"),
             status: str = "CREATE_COMPLETE", s: Stubs | None = None) -> Stubs:  # fmt: skip
     """The answers of one run of verify; ``s``: after those already in it."""
@@ -127,7 +127,10 @@ def stubbed(url: str, *, probe: dict[str, Any] | None = None, function_error: st
     return s
 
 
-HEALTHY = {"service": "nginx", "instances": 2, "ok": 2, "failed": 0}
+# What the probe function returns (lambda/probe.py; test_probe_answer_is_what_verify_reads
+# holds the two together).
+HEALTHY = [{"Service": "nginx", "DiscoveredInstances": 2, "SuccessfulRequests": 2,
+            "FailedRequests": 0}]  # fmt: skip
 
 
 def run(stubs: Stubs) -> tuple[int, str]:
@@ -177,7 +180,8 @@ def test_every_failure_says_what_and_where(site: dict[str, int]) -> None:
 def test_probe_finding_no_task_is_unhealthy(site: dict[str, int]) -> None:
     site["status"] = 200
     url = f"http://127.0.0.1:{site['port']}"
-    code, out = run(stubbed(url, probe={**HEALTHY, "instances": 0, "ok": 0}))
+    code, out = run(stubbed(url, probe=[{**HEALTHY[0], "DiscoveredInstances": 0,
+                                         "SuccessfulRequests": 0}]))  # fmt: skip
     assert code == 1
     assert f"FAIL probe        {FUNCTION}: 0 tasks found, 0 answered, 0 failed" in out
 
@@ -193,3 +197,30 @@ def test_unreachable_url_and_rolled_back_stack() -> None:
         f"FAIL service URL  {url}: [Errno 111] Connection refused",
         "                  look at: the load balancer's security group and listener",
     ]
+
+
+def test_probe_answer_is_what_verify_reads(probe_world: Any) -> None:
+    """The probe's real return value, from the handler run against nginx, read by verify."""
+    import harness
+
+    from infra_gen.verify import probe_checks
+
+    one = probe_world.run(harness.PROBE_SOURCE, probe_world.env("healthy"))
+    (check,) = probe_checks(json.dumps(one.return_value), "fn")
+    assert (check.name, check.ok, check.detail) == (
+        "probe", True, "fn: 3 tasks found, 3 answered, 0 failed"
+    )  # fmt: skip
+    several = probe_world.run(harness.PROBE_SOURCE, probe_world.env("healthy,down,absent"))
+    checks = probe_checks(json.dumps(several.return_value), "fn", "logs")
+    assert [(c.name, c.ok, c.where) for c in checks] == [
+        ("probe healthy", True, ""), ("probe down", False, "logs"), ("probe absent", False, "logs")
+    ]  # fmt: skip
+    assert checks[1].detail == "fn: 3 tasks found, 0 answered, 3 failed"
+
+
+@pytest.mark.parametrize("payload", ['{"service": "nginx"}', "null", "[{}]", "not json"])
+def test_an_answer_of_another_shape_is_a_failed_check(payload: str) -> None:
+    from infra_gen.verify import probe_checks
+
+    (check,) = probe_checks(payload, "fn", "logs")
+    assert (check.name, check.ok, check.where) == ("probe", False, "logs")

@@ -17,7 +17,7 @@ from typing import Any
 from . import outputs
 from .probe import FUNCTION, LOG_GROUP
 
-__all__ = ["Check", "fetch_status", "verify", "verify_until"]
+__all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 HEALTHY_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -66,7 +66,7 @@ def _url(url: str, fetch: Callable[[str, float], int], timeout: float) -> Check:
     return Check("service URL", ok, f"{url} answered HTTP {status}", where)
 
 
-def _probe(lam: Any, function: str, log_group: str) -> Check:
+def _probe(lam: Any, function: str, log_group: str) -> list[Check]:
     where = f"aws logs tail {log_group} --since 10m"
     answer = lam.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=b"{}")
     payload = answer["Payload"].read().decode("utf-8", "replace")
@@ -75,12 +75,27 @@ def _probe(lam: Any, function: str, log_group: str) -> Check:
             message = json.loads(payload).get("errorMessage", payload)
         except (ValueError, AttributeError):
             message = payload
-        return Check("probe", False, f"{function} failed: {message}", where)
-    summary = json.loads(payload)
-    instances, good, failed = summary["instances"], summary["ok"], summary["failed"]
-    ok = instances > 0 and failed == 0
-    detail = f"{function}: {instances} tasks found, {good} answered, {failed} failed"
-    return Check("probe", ok, detail, "" if ok else where)
+        return [Check("probe", False, f"{function} failed: {message}", where)]
+    return probe_checks(payload, function, where)
+
+
+def probe_checks(payload: str, function: str, where: str = "") -> list[Check]:
+    """The probe's answer (one entry per service, with its metrics' counts) as checks: one
+    named ``probe``, or ``probe <service>`` each when it probes several. A service passes
+    when the probe found tasks and none failed."""
+    try:
+        entries = json.loads(payload)
+        counts = [(e["Service"], int(e["DiscoveredInstances"]), int(e["SuccessfulRequests"]),
+                   int(e["FailedRequests"])) for e in entries]  # fmt: skip
+    except (ValueError, TypeError, KeyError):
+        return [Check("probe", False, f"{function} answered {payload[:200]!r}", where)]
+    checks = []
+    for service, found, good, failed in counts:
+        ok = found > 0 and failed == 0
+        name = "probe" if len(counts) == 1 else f"probe {service}"
+        detail = f"{function}: {found} tasks found, {good} answered, {failed} failed"
+        checks.append(Check(name, ok, detail, "" if ok else where))
+    return checks or [Check("probe", False, f"{function} probes no service", where)]
 
 
 def _tasks(ecs: Any, cluster: str, service: str) -> Check:
@@ -134,7 +149,7 @@ def verify(
     checks.append(_url(values[outputs.SERVICE_URL], fetch, timeout))
     if physical.get(FUNCTION):
         log_group = physical.get(LOG_GROUP) or f"/aws/lambda/{physical[FUNCTION]}"
-        checks.append(_probe(clients("lambda"), physical[FUNCTION], log_group))
+        checks += _probe(clients("lambda"), physical[FUNCTION], log_group)
     else:
         checks.append(Check("probe", False, f"no {FUNCTION} in the stack", events))
     checks.append(
