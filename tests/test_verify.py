@@ -12,7 +12,7 @@ import http.server
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,8 +86,10 @@ class Stubs:
 
 def stubbed(url: str, *, probe: list[dict[str, Any]] | None = None, function_error: str = "",
             running: int = 2, alarm_states: tuple[str, ...] = ("OK", "OK"),
-            status: str = "CREATE_COMPLETE", s: Stubs | None = None) -> Stubs:  # fmt: skip
-    """The answers of one run of verify; ``s``: after those already in it."""
+            status: str = "CREATE_COMPLETE", s: Stubs | None = None,
+            services: Sequence[tuple[str, str, int]] = ()) -> Stubs:  # fmt: skip
+    """The answers of one run of verify; ``s``: after those already in it. ``services``:
+    (logical ID, ARN, running of 2) of each ECS service of a composed stack."""
     s = s or Stubs()
     s.add("cloudformation", "describe_stacks", {"Stacks": [{
         "StackName": STACK, "StackStatus": status, "CreationTime": NOW,
@@ -102,6 +104,8 @@ def stubbed(url: str, *, probe: list[dict[str, Any]] | None = None, function_err
          "ResourceType": "AWS::Logs::LogGroup"},
         *({"LogicalResourceId": n.split("-")[1], "PhysicalResourceId": n,
            "ResourceType": "AWS::CloudWatch::Alarm"} for n in ALARMS),
+        *({"LogicalResourceId": logical, "PhysicalResourceId": arn,
+           "ResourceType": "AWS::ECS::Service"} for logical, arn, _ in services),
     ]  # fmt: skip
     for r in summaries:
         r.update(LastUpdatedTimestamp=NOW, ResourceStatus="CREATE_COMPLETE")
@@ -117,9 +121,10 @@ def stubbed(url: str, *, probe: list[dict[str, Any]] | None = None, function_err
         answer["FunctionError"] = "Unhandled"
     s.add("lambda", "invoke", answer,
           {"FunctionName": FUNCTION, "InvocationType": "RequestResponse", "Payload": b"{}"})
-    s.add("ecs", "describe_services", {"services": [{
-        "serviceName": SERVICE, "desiredCount": 2, "runningCount": running,
-        "pendingCount": 2 - running}]}, {"cluster": CLUSTER, "services": [SERVICE]})  # fmt: skip
+    for name, up in [(arn, up) for _, arn, up in sorted(services)] or [(SERVICE, running)]:
+        s.add("ecs", "describe_services", {"services": [{
+            "serviceName": name.rsplit("/", 1)[-1], "desiredCount": 2, "runningCount": up,
+            "pendingCount": 2 - up}]}, {"cluster": CLUSTER, "services": [name]})  # fmt: skip
     s.add("cloudwatch", "describe_alarms", {"MetricAlarms": [
         {"AlarmName": n, "StateValue": v, "StateReason": f"Threshold crossed: {n}"}
         for n, v in zip(ALARMS, alarm_states, strict=True)
@@ -224,3 +229,16 @@ def test_an_answer_of_another_shape_is_a_failed_check(payload: str) -> None:
 
     (check,) = probe_checks(payload, "fn", "logs")
     assert (check.name, check.ok, check.where) == ("probe", False, "logs")
+
+
+def test_each_service_of_a_composed_stack_has_its_tasks_check(site: dict[str, Any]) -> None:
+    url = f"http://127.0.0.1:{site['port']}"
+    arn = f"arn:aws:ecs:us-east-1:123456789012:service/{CLUSTER}"
+    services = [("ApiEcsService", f"{arn}/api", 1), ("EcsService", f"{arn}/web", 2)]
+    code, out = run(stubbed(url, probe=HEALTHY, services=services))
+    assert code == 1
+    lines = out.splitlines()
+    assert [line.split()[:3] for line in lines if line.split()[1:2] == ["tasks"]] == [
+        ["FAIL", "tasks", "ApiEcsService"], ["ok", "tasks", "EcsService"],
+    ]  # fmt: skip
+    assert lines[-1] == f"Stack {STACK}: NOT healthy (tasks ApiEcsService)"

@@ -20,6 +20,7 @@ from .probe import FUNCTION, LOG_GROUP
 __all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
+SERVICE_TYPE = "AWS::ECS::Service"
 HEALTHY_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 _ALARMS_PER_CALL = 100  # DescribeAlarms' limit on AlarmNames
 
@@ -98,16 +99,16 @@ def probe_checks(payload: str, function: str, where: str = "") -> list[Check]:
     return checks or [Check("probe", False, f"{function} probes no service", where)]
 
 
-def _tasks(ecs: Any, cluster: str, service: str) -> Check:
+def _tasks(ecs: Any, cluster: str, service: str, name: str = "tasks") -> Check:
     where = f"aws ecs describe-services --cluster {cluster} --services {service}"
     found = ecs.describe_services(cluster=cluster, services=[service])["services"]
     if not found:
-        return Check("tasks", False, f"service {service} not found in {cluster}", where)
+        return Check(name, False, f"service {service} not found in {cluster}", where)
     s = found[0]
     desired, running, pending = s["desiredCount"], s["runningCount"], s["pendingCount"]
     ok = running >= desired > 0
     detail = f"{running} running of {desired} desired ({pending} pending)"
-    return Check("tasks", ok, detail, "" if ok else where + " (see events)")
+    return Check(name, ok, detail, "" if ok else where + " (see events)")
 
 
 def _alarms(cloudwatch: Any, names: Sequence[str]) -> Check:
@@ -152,9 +153,15 @@ def verify(
         checks += _probe(clients("lambda"), physical[FUNCTION], log_group)
     else:
         checks.append(Check("probe", False, f"no {FUNCTION} in the stack", events))
-    checks.append(
-        _tasks(clients("ecs"), values[outputs.CLUSTER_NAME], values[outputs.SERVICE_NAME])
-    )
+    # A composed stack (Stack.add_service) runs several ECS services: a check for each.
+    services = sorted((r["LogicalResourceId"], r["PhysicalResourceId"]) for r in resources
+                      if r["ResourceType"] == SERVICE_TYPE and r.get("PhysicalResourceId"))
+    cluster = values[outputs.CLUSTER_NAME]
+    if len(services) > 1:
+        checks += [_tasks(clients("ecs"), cluster, arn, f"tasks {logical_id}")
+                   for logical_id, arn in services]  # fmt: skip
+    else:
+        checks.append(_tasks(clients("ecs"), cluster, values[outputs.SERVICE_NAME]))
     alarm_names = sorted(
         r["PhysicalResourceId"] for r in resources
         if r["ResourceType"] == ALARM_TYPE and r.get("PhysicalResourceId")
