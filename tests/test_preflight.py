@@ -253,3 +253,12 @@ def test_template_over_the_request_limit(monkeypatch: pytest.MonkeyPatch) -> Non
         "template", "FAIL", "1,001 bytes, over the 1,000 a request may carry: pass --s3-bucket"
     )
     assert pf.offline({"Parameters": {}}, 1001, {}, from_s3=True)[0].status == "ok"
+
+
+def test_a_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
+    # \p{L} is Java's (CloudFormation's) and not Python's: no finding, and no traceback.
+    spec = {"Type": "String", "AllowedPattern": r"\p{L}+"}
+    assert pf.parameter_problems(spec, "any") == []
+    assert pf.parameter_problems({"Type": "String", "AllowedPattern": "[a-z]+"}, "A") == [
+        "does not match [a-z]+"
+    ]

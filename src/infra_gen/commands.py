@@ -222,13 +222,8 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
     if allowed is not None and value not in [str(v) for v in allowed]:
         return why or f"allowed: {', '.join(map(str, allowed))}"
     pattern = spec.get("AllowedPattern")
-    if pattern is not None:
-        try:
-            matched = re.fullmatch(pattern, value) is not None
-        except re.error:  # a Java-only construct: CloudFormation decides
-            matched = True
-        if not matched:
-            return why or f"does not match the AllowedPattern {pattern}"
+    if pattern is not None and not pf.matches_pattern(pattern, value):
+        return why or f"does not match the AllowedPattern {pattern}"
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
         return why or f"at least {spec['MinLength']} characters"
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):

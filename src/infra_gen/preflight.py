@@ -84,6 +84,15 @@ def values_for(
     return result
 
 
+def matches_pattern(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches a Parameter's AllowedPattern as a whole. A pattern Python
+    cannot read (a Java-only construct) counts as a match: CloudFormation decides."""
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return True
+
+
 def parameter_problems(spec: Mapping[str, Any], value: str) -> list[str]:
     """What CloudFormation rejects in ``value``: the whole value must match AllowedPattern,
     AllowedValues compare as strings, a Number's type is checked before its bounds."""
@@ -101,7 +110,7 @@ def parameter_problems(spec: Mapping[str, Any], value: str) -> list[str]:
     if allowed and value not in allowed:
         problems.append(f"is not one of {', '.join(allowed)}")
     pattern = spec.get("AllowedPattern")
-    if pattern is not None and re.fullmatch(pattern, value) is None:
+    if pattern is not None and not matches_pattern(pattern, value):
         problems.append(spec.get("ConstraintDescription") or f"does not match {pattern}")
     return problems
 
