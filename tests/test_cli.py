@@ -335,8 +335,9 @@ def test_a_template_over_the_inline_limit_is_refused_with_what_to_shrink(tmp_pat
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("infra-gen: error: the YAML template is ")
-    assert "over the 51,200 CloudFormation accepts inline" in result.stderr
-    assert "shorten service.health_check_path (1024 characters), probe.path (1024" in result.stderr
+    assert "over the 51,200 CloudFormation accepts inline; largest: ProbeFunction " in result.stderr
+    assert ("; to shrink it: shorten service.health_check_path (1024 characters), probe.path "
+            "(1024") in result.stderr
     assert "security.flow_logs" in result.stderr and "--allow-large-template" in result.stderr
     assert not target.exists()
     allowed = run(*LARGEST_VALUES, "--allow-large-template", "-o", str(target))

@@ -16,6 +16,7 @@ from infra_gen import (
     TemplateTooLarge,
     build_stack,
     check_size,
+    largest_parts,
     render,
 )
 from infra_gen.render import INLINE_TEMPLATE_LIMIT
@@ -108,10 +109,30 @@ def test_check_size_measures_any_template_and_refuses_an_oversized_one() -> None
                      comparison=GREATER, threshold=99, description="x" * 1000)  # fmt: skip
     added = 0
     with pytest.raises(TemplateTooLarge, match=r"^the YAML template is [0-9,]+ bytes, over the "
-                       r"51,200 CloudFormation accepts inline$"):  # fmt: skip
+                       r"51,200 CloudFormation accepts inline; largest: ProbeFunction [0-9,]+, "
+                       r"Parameters [0-9,]+, Dashboard [0-9,]+$") as raised:  # fmt: skip
         while True:  # each alarm adds well over a kilobyte: this ends within 60 rounds
             stack.alarms.add_alarm(t, AlarmSpec(**{**vars(spec), "logical_id": f"Big{added}"}))
             added += 1
             assert added < 60
             check_size(t)
     assert 0 < added and size < INLINE_TEMPLATE_LIMIT
+    # Each part's bytes are its lines of the YAML: the probe's from its key to the next one's.
+    text = render(t, "yaml")
+    lines = text.splitlines(keepends=True)
+    start = lines.index("  ProbeFunction:\n")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and
+               not lines[i].startswith("   "))  # fmt: skip
+    assert raised.value.largest[0] == ("ProbeFunction", len("".join(lines[start:end]).encode()))
+
+
+def test_largest_parts_in_json_are_each_part_in_compact_json() -> None:
+    t = build_stack().template
+    data = json.loads(render(t, "json"))
+    compact = {name: len(json.dumps(value, separators=(",", ":"), sort_keys=True).encode())
+               for name, value in [*data["Resources"].items(), ("Parameters", data["Parameters"])]}
+    largest = largest_parts(render(t, "json"), "json", count=2)
+    assert largest == [("ProbeFunction", compact["ProbeFunction"]),
+                       ("Parameters", compact["Parameters"])]  # fmt: skip
+    assert largest_parts("{not json", "json") == []
+    assert largest_parts("", "yaml") == []

@@ -248,9 +248,14 @@ def test_offline_checks_need_neither_boto3_nor_credentials(tmp_path: Path) -> No
 def test_template_over_the_request_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real template fits (test_lint guards that); a lower limit stands for a larger one.
     monkeypatch.setattr(pf, "INLINE_TEMPLATE_LIMIT", 1000)
-    findings = pf.offline({"Parameters": {}}, 1001, {}, from_s3=False)
+    template = {"Parameters": {}, "Resources": {
+        "Big": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 900}},
+        "Small": {"Type": "AWS::SNS::Topic"},
+    }}  # fmt: skip
+    findings = pf.offline(template, 1001, {}, from_s3=False)
     assert findings[0] == pf.Finding(
-        "template", "FAIL", "1,001 bytes, over the 1,000 a request may carry: pass --s3-bucket"
+        "template", "FAIL", "1,001 bytes, over the 1,000 a request may carry (largest, as "
+        "compact JSON: Big 958, Small 26, Parameters 2): pass --s3-bucket"
     )
     assert pf.offline({"Parameters": {}}, 1001, {}, from_s3=True)[0].status == "ok"
 

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .network import Network, add_network
     from .outputs import Outputs, add_outputs
     from .probe import Probe, add_probe
-    from .render import TemplateTooLarge, check_size, render, render_inline
+    from .render import TemplateTooLarge, check_size, largest_parts, render, render_inline
     from .scaling import Scaling, add_scaling
 
 # Each name is imported on first use (PEP 562): `infra-gen` starts without troposphere
@@ -96,6 +96,7 @@ _EXPORTS = {
     "add_probe": "probe",
     "TemplateTooLarge": "render",
     "check_size": "render",
+    "largest_parts": "render",
     "render": "render",
     "render_inline": "render",
     "Scaling": "scaling",
@@ -149,6 +150,7 @@ __all__ = [
     "build_stack",
     "check_size",
     "build_template",
+    "largest_parts",
     "new_template",
     "render",
     "render_inline",

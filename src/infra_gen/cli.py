@@ -192,7 +192,7 @@ def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config, t: Templ
                 f"{e}; its compact JSON fits: write it with --format json (or a .json "
                 "file), the form infra-gen deploy sends"
             ) from None
-        raise _Failure(f"{e}: {_size_hint(cfg)}") from None
+        raise _Failure(f"{e}; to shrink it: {_size_hint(cfg)}") from None
 
 
 def _diff_lines(text: str, fmt: str) -> list[str]:

@@ -9,12 +9,13 @@ credentials; the others make one read-only call each.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .render import INLINE_TEMPLATE_LIMIT
+from .render import INLINE_TEMPLATE_LIMIT, largest_parts
 
 __all__ = [
     "ECS_ROLE",
@@ -124,8 +125,11 @@ def offline(
         how = "from S3" if from_s3 else f"of {INLINE_TEMPLATE_LIMIT:,} in the request"
         findings.append(_ok("template", f"{body_size:,} bytes {how}"))
     else:
+        largest = ", ".join(f"{name} {n:,}" for name, n in
+                            largest_parts(json.dumps(template), "json"))  # fmt: skip
         findings.append(_fail("template", f"{body_size:,} bytes, over the {INLINE_TEMPLATE_LIMIT:,}"
-                              " a request may carry: pass --s3-bucket"))  # fmt: skip
+                              f" a request may carry (largest, as compact JSON: {largest}): "
+                              "pass --s3-bucket"))  # fmt: skip
     bad = []
     for name, spec in sorted(template.get("Parameters", {}).items()):
         if name not in values:

@@ -23,7 +23,9 @@ from yaml.emitter import Emitter, ScalarAnalysis
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-__all__ = ["render", "check_size", "TemplateTooLarge", "FORMATS", "INLINE_TEMPLATE_LIMIT"]
+__all__ = [
+    "render", "check_size", "largest_parts", "TemplateTooLarge", "FORMATS", "INLINE_TEMPLATE_LIMIT",
+]
 
 FORMATS = ("yaml", "json")
 
@@ -122,29 +124,89 @@ def _analyze(scalar: str) -> ScalarAnalysis:
 
 
 class TemplateTooLarge(ValueError):
-    """A rendered template is over :data:`INLINE_TEMPLATE_LIMIT`. ``str()`` is one line."""
+    """A rendered template is over :data:`INLINE_TEMPLATE_LIMIT`. ``str()`` is one line,
+    naming the template's largest parts (:func:`largest_parts`), where bytes are won."""
 
-    def __init__(self, size: int, fmt: str) -> None:
+    def __init__(self, size: int, fmt: str, largest: list[tuple[str, int]] | None = None) -> None:
+        parts = ", ".join(f"{name} {n:,}" for name, n in largest or [])
         super().__init__(
             f"the {fmt.upper()} template is {size:,} bytes, over the "
             f"{INLINE_TEMPLATE_LIMIT:,} CloudFormation accepts inline"
+            + (f"; largest: {parts}" if parts else "")
         )
         self.size = size
+        self.largest = list(largest or [])
+        """The largest parts, (name, bytes), largest first."""
 
 
 def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = "yaml") -> int:
     """The size in bytes of ``template`` rendered as ``fmt`` (or of text already rendered).
 
     Raises :class:`TemplateTooLarge` when it is over the 51,200 bytes CloudFormation
-    accepts in a request; such a template must be deployed from S3. Call it after
-    extending a built template.
+    accepts in a request, naming its three largest parts; such a template must be
+    deployed from S3. Call it after extending a built template.
     """
     if isinstance(template, Template):
         template = render(template, fmt)
-    size = len(template.encode("utf-8") if isinstance(template, str) else template)
-    if size > INLINE_TEMPLATE_LIMIT:
-        raise TemplateTooLarge(size, fmt)
-    return size
+    data = template.encode("utf-8") if isinstance(template, str) else template
+    if len(data) > INLINE_TEMPLATE_LIMIT:
+        raise TemplateTooLarge(len(data), fmt, largest_parts(data.decode("utf-8", "replace"), fmt))
+    return len(data)
+
+
+def largest_parts(text: str, fmt: Literal["yaml", "json"] = "yaml", count: int = 3
+                  ) -> list[tuple[str, int]]:  # fmt: skip
+    """The ``count`` largest parts of a rendered template with their bytes in ``text``:
+    each resource by its logical ID, each other top-level section by its name
+    (``Parameters``, ``Outputs``, ...). Largest first; ``[]`` for text it cannot read.
+
+    JSON parts are measured in compact form (as :func:`render` writes it); YAML parts
+    are the lines of each top-level key, and of each resource under ``Resources``.
+    """
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return []
+        sizes = _data_parts(data) if isinstance(data, dict) else []
+    else:
+        sizes = _yaml_parts(text)
+    return sorted(sizes, key=lambda part: (-part[1], part[0]))[:count]
+
+
+def _data_parts(data: dict[str, Any]) -> list[tuple[str, int]]:
+    """A template's parts (see :func:`largest_parts`) as data, in bytes of compact JSON."""
+    def size(value: Any) -> int:
+        return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+    resources = data.get("Resources")
+    parts = [(key, size(value)) for key, value in data.items() if key != "Resources"]
+    if isinstance(resources, dict):
+        parts += [(key, size(value)) for key, value in resources.items()]
+    return parts
+
+
+def _yaml_parts(text: str) -> list[tuple[str, int]]:
+    """Each top-level key's lines (each resource's, under ``Resources``)."""
+    parts: list[tuple[str, int]] = []
+    section, child_indent = "", -1
+    for line in text.splitlines(keepends=True):
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        key = stripped.split(":", 1)[0].strip("'\"")
+        if indent == 0 and stripped.strip() and not stripped.startswith(("#", "- ")):
+            section, child_indent = key, -1
+            if section == "Resources":
+                continue
+            parts.append((key, 0))
+        elif section == "Resources" and stripped.strip() and child_indent in (-1, indent) and (
+            not stripped.startswith(("#", "- "))
+        ):
+            child_indent = indent
+            parts.append((key, 0))
+        if parts:
+            parts[-1] = (parts[-1][0], parts[-1][1] + len(line.encode()))
+    return parts
 
 
 def render_inline(t: Template) -> str:
