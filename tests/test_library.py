@@ -110,7 +110,7 @@ def test_independent_concerns_in_another_order_give_the_same_bytes(order: tuple)
 def test_parameter_groups_follow_the_console_order_whatever_comes_first() -> None:
     t = Template()
     for i, group in enumerate(("Mine", *reversed(GROUPS), "Late")):
-        add_parameter(t, f"P{i}", group=group, label="x", description="x", Type="String",
+        add_parameter(t, f"P{i}", group=group, description="x", Type="String",
                       AllowedValues=["a"])  # fmt: skip
     labels = [g["Label"]["default"] for g in
               t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]]  # fmt: skip

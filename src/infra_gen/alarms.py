@@ -257,7 +257,6 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
         t,
         EMAIL,
         group=GROUP_ALARMS,
-        label="Alarm e-mail (optional)",
         description="Subscribed to the alarm topic; empty subscribes no one.",
         Type="String",
         Default=cfg.alarms.email,

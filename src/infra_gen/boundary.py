@@ -41,7 +41,6 @@ def add_permissions_boundary(t: Template) -> Boundary:
         t,
         PERMISSIONS_BOUNDARY,
         group=GROUP_SECURITY,
-        label="Permissions boundary (optional)",
         description="Policy ARN set as the boundary of every role; empty sets none.",
         Type="String",
         Default="",

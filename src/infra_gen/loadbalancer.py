@@ -195,7 +195,6 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         t,
         CERTIFICATE_ARN,
         group=GROUP_SECURITY,
-        label="ACM certificate ARN" + ("" if governed else " (optional)"),
         description="ACM certificate for an HTTPS listener"
         + ("." if governed else "; empty serves plain HTTP only."),
         Type="String",
@@ -209,7 +208,6 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             t,
             DELETION_PROTECTION,
             group=GROUP_SECURITY,
-            label="Load balancer deletion protection",
             description="true blocks deleting the load balancer (and so the stack) until unset.",
             Type="String",
             Default="false",

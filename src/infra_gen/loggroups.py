@@ -58,7 +58,6 @@ def add_log_settings(t: Template, cfg: Config) -> LogSettings:
         t,
         LOG_RETENTION,
         group=GROUP_SERVICE,
-        label="Log retention (days)",
         description="Days every log group of the stack keeps its events.",
         Type="Number",
         Default=cfg.service.log_retention_days,

@@ -1,4 +1,4 @@
-"""The one way to add a deploy-time Parameter: constrained, labelled and grouped."""
+"""The one way to add a deploy-time Parameter: constrained, described and grouped."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ host template's) keeps its own place."""
 
 
 def add_parameter(
-    t: Template, name: str, *, group: str, label: str, description: str, **constraints: Any
+    t: Template, name: str, *, group: str, description: str, **constraints: Any
 ) -> Parameter:
     """Add Parameter ``name`` with ``constraints`` (Type, Default, AllowedValues, ...).
 
@@ -36,7 +36,6 @@ def add_parameter(
         raise ValueError(f"Parameter {name} needs one of {sorted(keys)}")
     param = t.add_parameter(Parameter(name, Description=description, **constraints))
     t.add_parameter_to_group(param, group)
-    t.set_parameter_label(param, label)
     groups = t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]
     # The stack's groups take the places they hold, in console order; any other group
     # (a host template's) keeps its own place.

@@ -169,7 +169,6 @@ def add_probe(
         t,
         SCHEDULE,
         group=GROUP_PROBE,
-        label="Probe schedule",
         description="How often the probe runs.",
         Type="String",
         Default=cfg.probe.schedule,
