@@ -500,3 +500,54 @@ def test_a_taken_output_id_is_refused_naming_both_sides(logical_id: str) -> None
     )
     assert render(stack.template, "json") == before
 
+
+def _rows(widget: dict[str, Any]) -> list[list[Any]]:
+    """A widget's metric rows with CloudWatch's "." shorthand expanded."""
+    rows: list[list[Any]] = []
+    for short in widget["properties"]["metrics"]:
+        rows.append([rows[-1][i] if v == "." else v for i, v in enumerate(short)])
+    return rows
+
+
+def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
+    stack = build_stack()
+    t = stack.template
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=20)
+    body = json.loads(render(t, "json"))["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    text, variables = body["Fn::Sub"]
+    widgets = json.loads(text)["widgets"]
+    default = json.loads(render(build_stack().template, "json"))["Resources"]["Dashboard"]
+    first_text, first_variables = default["Properties"]["DashboardBody"]["Fn::Sub"]
+    # The stack's own widgets and variables are as they were; the added ones follow.
+    assert widgets[:4] == json.loads(first_text)["widgets"]
+    assert variables == first_variables
+    assert [w["properties"]["title"] for w in widgets[4:]] == [
+        "Api: requests, 5xx, latency", "Api: CPU, memory, tasks",
+        "Web: requests, 5xx, latency", "Web: CPU, memory, tasks",
+    ]  # fmt: skip
+    target = ["TargetGroup", "${ApiLoadBalancerTargetGroup.TargetGroupFullName}",
+              "LoadBalancer", "${LoadBalancer}"]  # fmt: skip
+    tasks = ["ClusterName", "${Cluster}", "ServiceName", "${ApiEcsService.Name}"]
+    right = {"yAxis": "right"}
+    assert _rows(widgets[4]) == [
+        ["AWS/ApplicationELB", "RequestCount", *target],
+        ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *target],
+        ["AWS/ApplicationELB", "TargetResponseTime", *target, {"stat": "p90", **right}],
+    ]
+    assert widgets[4]["properties"]["stat"] == "Sum"
+    assert _rows(widgets[5]) == [
+        ["AWS/ECS", "CPUUtilization", *tasks],
+        ["AWS/ECS", "MemoryUtilization", *tasks],
+        ["ECS/ContainerInsights", "DesiredTaskCount", *tasks, right],
+        ["ECS/ContainerInsights", "RunningTaskCount", *tasks, right],
+    ]
+    assert "stat" not in widgets[5]["properties"]  # Average, CloudWatch's default
+    assert "${WebEcsService.Name}" in json.dumps(widgets[7])
+    for w in widgets[4:]:
+        # Placed by CloudWatch in the next free place, two to a row below the stack's own.
+        assert (w["width"], w["properties"]["region"], w["properties"]["period"]) == (
+            12, "${AWS::Region}", 60
+        )
+        assert not {"x", "y", "height"} & set(w)
+    assert lint_findings(render(t, "yaml")) == []

@@ -127,9 +127,10 @@ class Stack:
         Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
         rule of ``priority`` (1-50000). It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
-        target group, alarms (probe failures, no task found) and exported Outputs
-        (``<scope>ServiceUrl``: the URL of ``path_pattern`` up to its first wildcard,
-        ``/api/*`` -> ``/api/``; ``<scope>ServiceName``; ``<scope>DiscoveryName``), handed out as
+        target group and alarms (probe failures, no task found), two dashboard widgets
+        (:meth:`Dashboard.add_service`) and exported Outputs (``<scope>ServiceUrl``: the
+        URL of ``path_pattern`` up to its first wildcard, ``/api/*`` -> ``/api/``;
+        ``<scope>ServiceName``; ``<scope>DiscoveryName``), handed out as
         :attr:`Service.outputs`. It keeps ``service.desired_count`` tasks, unscaled by
         default; with ``scaling`` (``[scaling]`` keys over the stack's, ``{}`` for the
         stack's own) it scales as the first one does
@@ -204,6 +205,7 @@ class Stack:
         if all_alarms:
             added = [self.alarms.add_alarm(t, spec) for spec in service_specs(cfg, handle, scope)]
             roll_back_on(handle, *added[:2])  # target 5xx, unhealthy targets
+        self.dashboard.add_service(t, handle, scope=scope)
         return replace(handle, outputs=add_service_outputs(
             t, scope=scope, load_balancer=load_balancer, service=handle, discovery=discovery,
             path_pattern=path_pattern,
