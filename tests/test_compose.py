@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from awacs import sqs
 from awacs.aws import Allow, Statement
-from stack import lint_findings
-from troposphere import Parameter, Sub, Template, ec2
+from stack import GOVERNED, lint_findings
+from troposphere import Output, Parameter, Sub, Template, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from infra_gen import (
@@ -448,3 +448,106 @@ def test_a_host_resource_still_being_built_does_not_break_the_checks() -> None:
     assert list(stack.template.resources) == before
     api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
     assert api.rule is stack.template.resources["ApiLoadBalancerRule"]
+
+
+@pytest.mark.parametrize(
+    ("path_pattern", "path"),
+    [("/api/*", "/api/"), ("/v1/items", "/v1/items"), ("/a?c/*", "/a")],
+)
+def test_an_added_service_exports_its_url_service_and_cloud_map_name(
+    path_pattern: str, path: str
+) -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service("Api", {"name": "api"}, path_pattern=path_pattern, priority=10)
+    assert api.outputs is not None and stack.service.outputs is None
+    assert (api.outputs.service_url, api.outputs.service_name, api.outputs.discovery_name) == (
+        t.outputs["ApiServiceUrl"], t.outputs["ApiServiceName"], t.outputs["ApiDiscoveryName"]
+    )
+    outputs = json.loads(render(t, "json"))["Outputs"]
+    # The stack's scheme and load balancer, then the literal part of the path pattern.
+    first = outputs["ServiceUrl"]["Value"]["Fn::Join"]
+    assert outputs["ApiServiceUrl"]["Value"] == {"Fn::Join": ["", [*first[1], path]]}
+    assert outputs["ApiServiceName"]["Value"] == {"Fn::GetAtt": ["ApiEcsService", "Name"]}
+    assert outputs["ApiDiscoveryName"]["Value"] == {"Fn::Join": [".", [
+        {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}, "infra-gen.internal"
+    ]]}  # fmt: skip
+    for name in ("ApiServiceUrl", "ApiServiceName", "ApiDiscoveryName"):
+        assert outputs[name]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}}
+        assert outputs[name]["Description"].startswith("Api ")
+    # The first service's Outputs are as they were.
+    default = json.loads(render(build_stack().template, "json"))["Outputs"]
+    assert {k: v for k, v in outputs.items() if not k.startswith("Api")} == default
+
+
+def test_a_governed_added_service_is_exported_on_https() -> None:
+    stack = build_stack(GOVERNED)
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    outputs = json.loads(render(stack.template, "json"))["Outputs"]
+    assert outputs["ApiServiceUrl"]["Value"]["Fn::Join"][1] == [
+        "https", "://", {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}, "/api/"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("logical_id", ["ApiServiceUrl", "ApiServiceName", "ApiDiscoveryName"])
+def test_a_taken_output_id_is_refused_naming_both_sides(logical_id: str) -> None:
+    stack = build_stack()
+    stack.template.add_output(Output(logical_id, Value="the host's"))
+    before = render(stack.template, "json")
+    assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10) == (
+        f"scope: add_service('Api', ...): logical ID {logical_id} is already taken by the "
+        "template's Output"
+    )
+    assert render(stack.template, "json") == before
+
+
+def _rows(widget: dict[str, Any]) -> list[list[Any]]:
+    """A widget's metric rows with CloudWatch's "." shorthand expanded."""
+    rows: list[list[Any]] = []
+    for short in widget["properties"]["metrics"]:
+        rows.append([rows[-1][i] if v == "." else v for i, v in enumerate(short)])
+    return rows
+
+
+def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
+    stack = build_stack()
+    t = stack.template
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=20)
+    body = json.loads(render(t, "json"))["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    text, variables = body["Fn::Sub"]
+    widgets = json.loads(text)["widgets"]
+    default = json.loads(render(build_stack().template, "json"))["Resources"]["Dashboard"]
+    first_text, first_variables = default["Properties"]["DashboardBody"]["Fn::Sub"]
+    # The stack's own widgets and variables are as they were; the added ones follow.
+    assert widgets[:4] == json.loads(first_text)["widgets"]
+    assert variables == first_variables
+    assert [w["properties"]["title"] for w in widgets[4:]] == [
+        "Api: requests, 5xx, latency", "Api: CPU, memory, tasks",
+        "Web: requests, 5xx, latency", "Web: CPU, memory, tasks",
+    ]  # fmt: skip
+    target = ["TargetGroup", "${ApiLoadBalancerTargetGroup.TargetGroupFullName}",
+              "LoadBalancer", "${LoadBalancer}"]  # fmt: skip
+    tasks = ["ClusterName", "${Cluster}", "ServiceName", "${ApiEcsService.Name}"]
+    right = {"yAxis": "right"}
+    assert _rows(widgets[4]) == [
+        ["AWS/ApplicationELB", "RequestCount", *target],
+        ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *target],
+        ["AWS/ApplicationELB", "TargetResponseTime", *target, {"stat": "p90", **right}],
+    ]
+    assert widgets[4]["properties"]["stat"] == "Sum"
+    assert _rows(widgets[5]) == [
+        ["AWS/ECS", "CPUUtilization", *tasks],
+        ["AWS/ECS", "MemoryUtilization", *tasks],
+        ["ECS/ContainerInsights", "DesiredTaskCount", *tasks, right],
+        ["ECS/ContainerInsights", "RunningTaskCount", *tasks, right],
+    ]
+    assert "stat" not in widgets[5]["properties"]  # Average, CloudWatch's default
+    assert "${WebEcsService.Name}" in json.dumps(widgets[7])
+    for w in widgets[4:]:
+        # Placed by CloudWatch in the next free place, two to a row below the stack's own.
+        assert (w["width"], w["properties"]["region"], w["properties"]["period"]) == (
+            12, "${AWS::Region}", 60
+        )
+        assert not {"x", "y", "height"} & set(w)
+    assert lint_findings(render(t, "yaml")) == []

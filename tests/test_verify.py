@@ -33,13 +33,14 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[dict[str, int]]:
-    """A local HTTP server answering with the status in ``site["status"]``."""
-    state = {"status": 200}
+def site() -> Iterator[dict[str, Any]]:
+    """A local HTTP server answering with the status in ``site["status"]``, or for a path
+    in ``site["paths"]`` with the status it maps to."""
+    state: dict[str, Any] = {"status": 200, "paths": {}}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server interface
-            self.send_response(state["status"])
+            self.send_response(state["paths"].get(self.path, state["status"]))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -87,15 +88,18 @@ class Stubs:
 def stubbed(url: str, *, probe: list[dict[str, Any]] | None = None, function_error: str = "",
             running: int = 2, alarm_states: tuple[str, ...] = ("OK", "OK"),
             status: str = "CREATE_COMPLETE", s: Stubs | None = None,
-            services: Sequence[tuple[str, str, int]] = ()) -> Stubs:  # fmt: skip
+            services: Sequence[tuple[str, str, int]] = (),
+            outputs: dict[str, str] | None = None) -> Stubs:  # fmt: skip
     """The answers of one run of verify; ``s``: after those already in it. ``services``:
-    (logical ID, ARN, running of 2) of each ECS service of a composed stack."""
+    (logical ID, ARN, running of 2) of each ECS service of a composed stack; ``outputs``:
+    the stack's other Outputs (key -> value)."""
     s = s or Stubs()
     s.add("cloudformation", "describe_stacks", {"Stacks": [{
         "StackName": STACK, "StackStatus": status, "CreationTime": NOW,
         "Outputs": [{"OutputKey": "ServiceUrl", "OutputValue": url},
                     {"OutputKey": "ClusterName", "OutputValue": CLUSTER},
-                    {"OutputKey": "ServiceName", "OutputValue": SERVICE}],
+                    {"OutputKey": "ServiceName", "OutputValue": SERVICE},
+                    *({"OutputKey": k, "OutputValue": v} for k, v in (outputs or {}).items())],
     }]}, {"StackName": STACK})  # fmt: skip
     summaries = [
         {"LogicalResourceId": "ProbeFunction", "PhysicalResourceId": FUNCTION,
@@ -145,7 +149,7 @@ def run(stubs: Stubs) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_healthy_stack(site: dict[str, int]) -> None:
+def test_healthy_stack(site: dict[str, Any]) -> None:
     site["status"] = 200
     url = f"http://127.0.0.1:{site['port']}"
     code, out = run(stubbed(url, probe=HEALTHY))
@@ -160,7 +164,7 @@ def test_healthy_stack(site: dict[str, int]) -> None:
     ]
 
 
-def test_every_failure_says_what_and_where(site: dict[str, int]) -> None:
+def test_every_failure_says_what_and_where(site: dict[str, Any]) -> None:
     site["status"] = 503
     url = f"http://127.0.0.1:{site['port']}"
     stubs = stubbed(url, function_error="'PROBE_STACK'", running=1, alarm_states=("OK", "ALARM"))
@@ -182,7 +186,7 @@ def test_every_failure_says_what_and_where(site: dict[str, int]) -> None:
     ]
 
 
-def test_probe_finding_no_task_is_unhealthy(site: dict[str, int]) -> None:
+def test_probe_finding_no_task_is_unhealthy(site: dict[str, Any]) -> None:
     site["status"] = 200
     url = f"http://127.0.0.1:{site['port']}"
     code, out = run(stubbed(url, probe=[{**HEALTHY[0], "DiscoveredInstances": 0,
@@ -242,3 +246,28 @@ def test_each_service_of_a_composed_stack_has_its_tasks_check(site: dict[str, An
         ["FAIL", "tasks", "ApiEcsService"], ["ok", "tasks", "EcsService"],
     ]  # fmt: skip
     assert lines[-1] == f"Stack {STACK}: NOT healthy (tasks ApiEcsService)"
+
+
+def test_each_service_url_of_a_composed_stack_is_requested(site: dict[str, Any]) -> None:
+    site["status"] = 200
+    base = f"http://127.0.0.1:{site['port']}"
+    # An added service's URL is its path on the load balancer (Stack.add_service); an
+    # Output not named *ServiceUrl is not requested, one so named that is no URL fails.
+    site["paths"] = {"/api/": 503}
+    outputs = {"ApiServiceUrl": f"{base}/api/", "WebServiceUrl": f"{base}/web/",
+               "LoadBalancerDnsName": "127.0.0.1", "OldServiceUrl": "none"}  # fmt: skip
+    try:
+        code, out = run(stubbed(base, probe=HEALTHY, outputs=outputs))
+    finally:
+        site["paths"] = {}
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[1:7] == [
+        f"ok   service URL      {base} answered HTTP 200",
+        f"FAIL service URL Api  {base}/api/ answered HTTP 503",
+        "                      look at: target group health in the EC2 console (Target groups)",
+        "FAIL service URL Old  none: unknown url type: 'none'",
+        "                      look at: the stack's Outputs",
+        f"ok   service URL Web  {base}/web/ answered HTTP 200",
+    ]
+    assert lines[-1] == f"Stack {STACK}: NOT healthy (service URL Api, service URL Old)"

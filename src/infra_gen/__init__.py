@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .loggroups import LogSettings, add_log_settings
     from .metrics import Metric, MetricMath
     from .network import Network, add_network
-    from .outputs import Outputs, add_outputs
+    from .outputs import Outputs, ServiceOutputs, add_outputs
     from .probe import Probe, add_probe
     from .render import TemplateTooLarge, check_size, largest_parts, render, render_inline
     from .scaling import Scaling, add_scaling
@@ -91,6 +91,7 @@ _EXPORTS = {
     "Network": "network",
     "add_network": "network",
     "Outputs": "outputs",
+    "ServiceOutputs": "outputs",
     "add_outputs": "outputs",
     "Probe": "probe",
     "add_probe": "probe",
@@ -132,6 +133,7 @@ __all__ = [
     "Network",
     "Outputs",
     "Service",
+    "ServiceOutputs",
     "Stack",
     "TemplateTooLarge",
     "__version__",

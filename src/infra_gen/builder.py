@@ -35,6 +35,7 @@ from troposphere import Template, encode_to_dict, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cloudmap, ecs, ids, loadbalancer, probe
+from . import outputs as _outputs
 from . import scaling as _scaling
 from ._version import __version__
 from .alarms import (
@@ -54,7 +55,7 @@ from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
 from .loggroups import LogSettings, add_log_settings
 from .network import Network, add_network
-from .outputs import Outputs, add_outputs
+from .outputs import Outputs, add_outputs, add_service_outputs
 from .probe import Probe, add_probe
 from .scaling import Scaling, add_scaling
 
@@ -101,7 +102,7 @@ class Stack:
     dashboard: Dashboard
     """The CloudWatch dashboard and its URL Output."""
     outputs: Outputs
-    """The exported Outputs."""
+    """The exported Outputs (an added service's: :attr:`Service.outputs`)."""
     boundary: Boundary | None = None
     """The ``PermissionsBoundaryArn`` Parameter applied to every role."""
 
@@ -126,9 +127,13 @@ class Stack:
         Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
         rule of ``priority`` (1-50000). It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
-        target group and alarms (probe failures, no task found). It keeps
-        ``service.desired_count`` tasks, unscaled by default; with ``scaling`` (``[scaling]``
-        keys over the stack's, ``{}`` for the stack's own) it scales as the first one does
+        target group and alarms (probe failures, no task found), two dashboard widgets
+        (:meth:`Dashboard.add_service`) and exported Outputs (``<scope>ServiceUrl``: the
+        URL of ``path_pattern`` up to its first wildcard, ``/api/*`` -> ``/api/``;
+        ``<scope>ServiceName``; ``<scope>DiscoveryName``), handed out as
+        :attr:`Service.outputs`. It keeps ``service.desired_count`` tasks, unscaled by
+        default; with ``scaling`` (``[scaling]`` keys over the stack's, ``{}`` for the
+        stack's own) it scales as the first one does
         (a scalable target from ``service.desired_count`` to ``scaling.max_tasks``, CPU and
         requests-per-task target tracking, no ``DesiredCount``), under its scope and handed
         out as :attr:`Service.scaling`. ``environment`` (name -> text) and
@@ -200,11 +205,15 @@ class Stack:
         if all_alarms:
             added = [self.alarms.add_alarm(t, spec) for spec in service_specs(cfg, handle, scope)]
             roll_back_on(handle, *added[:2])  # target 5xx, unhealthy targets
-        return handle
+        self.dashboard.add_service(t, handle, scope=scope)
+        return replace(handle, outputs=add_service_outputs(
+            t, scope=scope, load_balancer=load_balancer, service=handle, discovery=discovery,
+            path_pattern=path_pattern,
+        ))  # fmt: skip
 
 
 def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
-    """The logical IDs :meth:`Stack.add_service` adds under ``scope``."""
+    """The logical IDs :meth:`Stack.add_service` adds under ``scope``, Outputs included."""
     scaling = (_scaling.TARGET, _scaling.CPU_POLICY, _scaling.REQUESTS_POLICY) if scaled else ()
     more = (
         (ids.Alarms.TARGET_5XX, ids.Alarms.UNHEALTHY_TARGETS, ids.Alarms.RESPONSE_TIME,
@@ -215,6 +224,7 @@ def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
         ecs.TASK_ROLE, ecs.TASK_DEFINITION, ecs.SECURITY_GROUP, ecs.SERVICE,
         ecs.INGRESS_FROM_LOAD_BALANCER, ecs.LOAD_BALANCER_EGRESS, probe.SERVICE_INGRESS,
         probe.SERVICE_EGRESS, ids.Alarms.PROBE_FAILED_REQUESTS, ids.Alarms.PROBE_NO_INSTANCES,
+        *_outputs.SCOPED,
     )]  # fmt: skip
 
 
@@ -233,12 +243,13 @@ def _check_free(
     would accept the template and fail at deploy time)."""
     t, call = stack.template, f"add_service({scope!r}, ...)"
     for logical_id in adds:
-        taken = t.resources.get(logical_id)
-        if taken is None:
-            taken = t.parameters.get(logical_id)
-        if taken is not None:
-            raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
-                              f"the template's {getattr(taken, 'resource_type', 'Parameter')}")
+        # CloudFormation wants a logical ID unique within the template, an Output's too.
+        for kind, section in (("", t.resources), ("Parameter", t.parameters),
+                              ("Output", t.outputs)):  # fmt: skip
+            taken = section.get(logical_id)
+            if taken is not None:
+                raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken "
+                                  f"by the template's {kind or taken.resource_type}")
     namespace = _json(stack.discovery.namespace.ref())
     for resource in t.resources.values():
         props = resource.properties

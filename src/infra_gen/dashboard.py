@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import FindInMap, GetAtt, Output, Ref, Sub, Template, cloudwatch
+from troposphere import FindInMap, GetAtt, Output, Ref, Sub, Template, cloudwatch, encode_to_dict
 
 from .ecs import Service
 from .loadbalancer import OTHER_PARTITION_REGIONS, LoadBalancer
+from .metrics import Metric
 from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
 
 __all__ = ["Dashboard", "add_dashboard"]
@@ -35,6 +36,33 @@ class Dashboard:
     """The dashboard resource (its body is a ``Fn::Sub`` over the stack's names)."""
     url: Output
     """``DashboardUrl``: the dashboard in the console of the stack's partition."""
+
+    def add_service(self, t: Template, service: Service, *, scope: str) -> None:
+        """Add two widgets of another service (:meth:`infra_gen.Stack.add_service` calls
+        it), titled with its ``scope``: its target group's requests, 5xx and p90 response
+        time; its tasks' CPU, memory, desired and running count, side by side below the
+        stack's own."""
+        if t.resources.get(self.dashboard.title) is not self.dashboard:
+            raise ValueError("add_service: the dashboard is not in this template")
+        text, variables = self.dashboard.DashboardBody.data["Fn::Sub"]
+        body = json.loads(text)
+        right = "right"
+        widgets = [
+            _Widget(f"{scope}: requests, 5xx, latency", [
+                _row(service.target_metric("RequestCount"), variables),
+                _row(service.target_metric("HTTPCode_Target_5XX_Count"), variables),
+                _row(service.target_metric("TargetResponseTime", "p90"), variables, yAxis=right),
+            ]),
+            _Widget(f"{scope}: CPU, memory, tasks", [
+                _row(service.metric("CPUUtilization"), variables),
+                _row(service.metric("MemoryUtilization"), variables),
+                _row(service.insights_metric("DesiredTaskCount"), variables, yAxis=right),
+                _row(service.insights_metric("RunningTaskCount"), variables, yAxis=right),
+            ]),
+        ]  # fmt: skip
+        # No x, y or height: CloudWatch's defaults (the next free place, 6 high) cost no bytes.
+        body["widgets"] += [_widget(w, width=12) for w in widgets]
+        self.dashboard.DashboardBody = Sub(_dumps(body), **variables)
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,44 @@ def _widget_stat(rows: list[list[Any]]) -> dict[str, str]:
     return {} if common == "Average" else {"stat": common}
 
 
+def _row(metric: Metric, variables: dict[str, Any], **options: Any) -> list[Any]:
+    """A handle's metric as a row of the body, its dimensions as placeholders."""
+    dims = {name: _placeholder(value, variables) for name, value in metric.dimensions}
+    return _metric(metric.namespace, metric.name, dims, stat=metric.statistic, **options)
+
+
+def _placeholder(value: Any, variables: dict[str, Any]) -> str:
+    """``value`` (a ``Ref`` or ``GetAtt``) as a ``Fn::Sub`` placeholder: the body's
+    variable that holds it (``${LoadBalancer}``), else ``${<ID>}`` or ``${<ID>.<attribute>}``,
+    which need no variable."""
+    data = encode_to_dict(value)
+    for name, held in variables.items():
+        if encode_to_dict(held) == data:
+            return "${" + name + "}"
+    reference: str = data["Ref"] if "Ref" in data else ".".join(data["Fn::GetAtt"])
+    return "${" + reference + "}"
+
+
+def _widget(w: _Widget, **place: int) -> dict[str, Any]:
+    """A metric widget of ``w``'s rows at ``place`` (``x``, ``y``, ``width``, ``height``:
+    CloudWatch's defaults are the next free place, 6 high and 6 wide)."""
+    return {
+        "type": "metric",
+        **place,
+        "properties": {
+            "title": w.title,
+            "region": "${AWS::Region}",
+            "period": 60,
+            **_widget_stat(w.metrics),
+            "metrics": _shorthand(w.metrics),
+        },
+    }
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
 def _body(metric_namespace: str) -> str:
     # ${...} are Fn::Sub variables: the stack's own resource names.
     probe = {STACK_DIMENSION: "${AWS::StackName}", SERVICE_DIMENSION: "${ProbeService}"}
@@ -113,26 +179,10 @@ def _body(metric_namespace: str) -> str:
             _metric("AWS/Lambda", "Duration", fn, stat="p90", yAxis=right),
         ]),
     ]  # fmt: skip
-    body = {
-        "widgets": [
-            {
-                "type": "metric",
-                "x": 12 * (i % 2),
-                "y": 6 * (i // 2),
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": w.title,
-                    "region": "${AWS::Region}",
-                    "period": 60,
-                    **_widget_stat(w.metrics),
-                    "metrics": _shorthand(w.metrics),
-                },
-            }
-            for i, w in enumerate(widgets)
-        ]
-    }
-    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+    return _dumps({"widgets": [
+        _widget(w, x=12 * (i % 2), y=6 * (i // 2), width=12, height=6)
+        for i, w in enumerate(widgets)
+    ]})  # fmt: skip
 
 
 def add_dashboard(

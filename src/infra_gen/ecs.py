@@ -49,6 +49,7 @@ from .network import Network
 from .params import GROUP_SERVICE, add_parameter
 
 if TYPE_CHECKING:
+    from .outputs import ServiceOutputs
     from .scaling import Scaling
 
 __all__ = ["Service", "add_service"]
@@ -117,6 +118,10 @@ class Service:
     """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
     its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
     first service, the listeners' default action)."""
+    outputs: ServiceOutputs | None = None
+    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added (its
+    URL, ECS service and Cloud Map name); ``None`` for the first service, whose are
+    :attr:`infra_gen.Stack.outputs`."""
 
     @property
     def target_group(self) -> elb.TargetGroup | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from troposphere import Export, GetAtt, If, Join, Output, Sub, Template
@@ -10,7 +11,7 @@ from .cloudmap import Discovery
 from .ecs import Service
 from .loadbalancer import HAS_CERTIFICATE, LoadBalancer
 
-__all__ = ["Outputs", "add_outputs"]
+__all__ = ["Outputs", "ServiceOutputs", "add_outputs", "add_service_outputs", "request_path"]
 
 SERVICE_URL = "ServiceUrl"
 LOAD_BALANCER_DNS = "LoadBalancerDnsName"
@@ -19,6 +20,8 @@ SERVICE_NAME = "ServiceName"
 NAMESPACE_NAME = "NamespaceName"
 NAMESPACE_ID = "NamespaceId"
 DISCOVERY_NAME = "DiscoveryName"
+# Each service Stack.add_service adds has these three, prefixed with its scope.
+SCOPED = (SERVICE_URL, SERVICE_NAME, DISCOVERY_NAME)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +47,28 @@ class Outputs:
     """``DiscoveryName``: the name that resolves to the tasks inside the VPC."""
 
 
+@dataclass(frozen=True, eq=False)
+class ServiceOutputs:
+    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added, their
+    IDs prefixed with its scope (export name ``<stack name>-<output name>``)."""
+
+    service_url: Output
+    """``<scope>ServiceUrl``: the public URL of its path (:func:`request_path`), e.g.
+    ``http://<load balancer DNS name>/api/``; https when the first service's is."""
+    service_name: Output
+    """``<scope>ServiceName``: its ECS service."""
+    discovery_name: Output
+    """``<scope>DiscoveryName``: the name that resolves to its tasks inside the VPC."""
+
+
+def request_path(path_pattern: str) -> str:
+    """The path requested to reach a listener rule's ``path_pattern``: its literal part up
+    to the first wildcard (``*`` or ``?``): ``/api/*`` -> ``/api/``; a pattern without one
+    as it is. A wildcard before literal text (``/a?c/*``, ``/*.png``) leaves a path the
+    pattern itself may not match (``/a``, ``/``)."""
+    return re.split(r"[*?]", path_pattern, maxsplit=1)[0]
+
+
 def _output(t: Template, name: str, description: str, value: object) -> Output:
     return t.add_output(
         Output(
@@ -60,11 +85,8 @@ def add_outputs(
 ) -> Outputs:
     """Add the stack's exported Outputs; the last step of the documented order."""
     dns = GetAtt(load_balancer.load_balancer, "DNSName")
-    scheme: object = "https" if load_balancer.https_only else If(HAS_CERTIFICATE, "https", "http")
     return Outputs(
-        service_url=_output(
-            t, SERVICE_URL, "Public URL of the nginx service", Join("", [scheme, "://", dns])
-        ),
+        service_url=_output(t, SERVICE_URL, "Public URL of the nginx service", _url(load_balancer)),
         load_balancer_dns_name=_output(t, LOAD_BALANCER_DNS, "DNS name of the load balancer", dns),
         cluster_name=_output(t, CLUSTER_NAME, "ECS cluster", service.cluster.ref()),
         service_name=_output(t, SERVICE_NAME, "ECS service", GetAtt(service.service, "Name")),
@@ -76,3 +98,42 @@ def add_outputs(
             t, DISCOVERY_NAME, "Name that resolves to the tasks inside the VPC", discovery.dns_name
         ),
     )
+
+
+def add_service_outputs(
+    t: Template,
+    *,
+    scope: str,
+    load_balancer: LoadBalancer,
+    service: Service,
+    discovery: Discovery,
+    path_pattern: str,
+) -> ServiceOutputs:
+    """Add the exported Outputs of another service (IDs prefixed with ``scope``): the URL
+    of ``path_pattern`` on ``load_balancer``, its ECS service and its Cloud Map name.
+
+    :meth:`infra_gen.Stack.add_service` calls it; descriptions stay short, for the size
+    budget.
+    """
+    return ServiceOutputs(
+        service_url=_output(
+            t, scope + SERVICE_URL, f"{scope} URL", _url(load_balancer, request_path(path_pattern))
+        ),
+        service_name=_output(
+            t, scope + SERVICE_NAME, f"{scope} ECS service", GetAtt(service.service, "Name")
+        ),
+        discovery_name=_output(
+            t, scope + DISCOVERY_NAME, f"{scope} Cloud Map name", discovery.dns_name
+        ),
+    )
+
+
+def _url(load_balancer: LoadBalancer, path: str = "") -> Join:
+    """The load balancer's URL (https when a certificate is given, or always when
+    governed), with ``path`` when given."""
+    dns = GetAtt(load_balancer.load_balancer, "DNSName")
+    scheme: object = "https" if load_balancer.https_only else If(HAS_CERTIFICATE, "https", "http")
+    parts = [scheme, "://", dns]
+    if path:
+        parts.append(path)
+    return Join("", parts)

@@ -1,5 +1,5 @@
-"""Whether a deployed stack works: its URL answers, the probe finds healthy tasks, the
-service runs what it should, and no alarm is raised.
+"""Whether a deployed stack works: each service's URL answers, the probe finds healthy
+tasks, the services run what they should, and no alarm is raised.
 
 Each check returns what it saw and, when it failed, where to look next.
 """
@@ -55,16 +55,28 @@ def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def _url(url: str, fetch: Callable[[str, float], int], timeout: float) -> Check:
+def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(check name, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the first
+    service's, then ``service URL <scope>`` for each service Stack.add_service added."""
+    scopes = sorted(k.removesuffix(outputs.SERVICE_URL) for k in values
+                    if k.endswith(outputs.SERVICE_URL))  # fmt: skip
+    return [(f"service URL {scope}" if scope else "service URL",
+             values[scope + outputs.SERVICE_URL]) for scope in scopes]  # fmt: skip
+
+
+def _url(url: str, fetch: Callable[[str, float], int], timeout: float,
+         name: str = "service URL") -> Check:  # fmt: skip
     try:
         status = fetch(url, timeout)
     except OSError as e:
         reason = getattr(e, "reason", None) or e
-        return Check("service URL", False, f"{url}: {reason}",
+        return Check(name, False, f"{url}: {reason}",
                      "the load balancer's security group and listener")  # fmt: skip
+    except ValueError as e:  # a composing stack's Output named so, that is no URL
+        return Check(name, False, f"{url}: {e}", "the stack's Outputs")
     ok = 200 <= status < 400
     where = "" if ok else "target group health in the EC2 console (Target groups)"
-    return Check("service URL", ok, f"{url} answered HTTP {status}", where)
+    return Check(name, ok, f"{url} answered HTTP {status}", where)
 
 
 def _probe(lam: Any, function: str, log_group: str) -> list[Check]:
@@ -147,7 +159,8 @@ def verify(
         return checks
     resources = _resources(cfn, stack_name)
     physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
-    checks.append(_url(values[outputs.SERVICE_URL], fetch, timeout))
+    # A composed stack has a URL per service (its path on the load balancer): each checked.
+    checks += [_url(url, fetch, timeout, name) for name, url in _urls(values)]
     if physical.get(FUNCTION):
         log_group = physical.get(LOG_GROUP) or f"/aws/lambda/{physical[FUNCTION]}"
         checks += _probe(clients("lambda"), physical[FUNCTION], log_group)
