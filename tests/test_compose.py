@@ -3,12 +3,15 @@ handles for its route and metrics, refusals that name both sides."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
 import pytest
 from awacs import sqs
 from awacs.aws import Allow, Statement
+from hypothesis import given
+from hypothesis import strategies as st
 from stack import GOVERNED, lint_findings
 from troposphere import Output, Parameter, Sub, Template, ec2
 from troposphere import elasticloadbalancingv2 as elb
@@ -25,6 +28,7 @@ from infra_gen import (
     build_stack,
     render,
 )
+from infra_gen.outputs import request_path
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
 
@@ -452,7 +456,7 @@ def test_a_host_resource_still_being_built_does_not_break_the_checks() -> None:
 
 @pytest.mark.parametrize(
     ("path_pattern", "path"),
-    [("/api/*", "/api/"), ("/v1/items", "/v1/items"), ("/a?c/*", "/a")],
+    [("/api/*", "/api/"), ("/v1/items", "/v1/items"), ("/a?c/*", "/axc/"), ("/*.png", "/.png")],
 )
 def test_an_added_service_exports_its_url_service_and_cloud_map_name(
     path_pattern: str, path: str
@@ -465,7 +469,7 @@ def test_an_added_service_exports_its_url_service_and_cloud_map_name(
         t.outputs["ApiServiceUrl"], t.outputs["ApiServiceName"], t.outputs["ApiDiscoveryName"]
     )
     outputs = json.loads(render(t, "json"))["Outputs"]
-    # The stack's scheme and load balancer, then the literal part of the path pattern.
+    # The stack's scheme and load balancer, then a path the pattern matches.
     first = outputs["ServiceUrl"]["Value"]["Fn::Join"]
     assert outputs["ApiServiceUrl"]["Value"] == {"Fn::Join": ["", [*first[1], path]]}
     assert outputs["ApiServiceName"]["Value"] == {"Fn::GetAtt": ["ApiEcsService", "Name"]}
@@ -512,8 +516,14 @@ def _rows(widget: dict[str, Any]) -> list[list[Any]]:
 def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
     stack = build_stack()
     t = stack.template
-    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
-    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=20)
+    before = render(t, "json")
+    stack.add_service("Bare", {"name": "bare"}, path_pattern="/bare/*", priority=5)
+    # Without dashboard=True (the size budget) the dashboard is as it was.
+    assert json.loads(render(t, "json"))["Resources"]["Dashboard"] == (
+        json.loads(before)["Resources"]["Dashboard"]
+    )
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, dashboard=True)
+    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=20, dashboard=True)
     body = json.loads(render(t, "json"))["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
     text, variables = body["Fn::Sub"]
     widgets = json.loads(text)["widgets"]
@@ -551,3 +561,24 @@ def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
         )
         assert not {"x", "y", "height"} & set(w)
     assert lint_findings(render(t, "yaml")) == []
+
+
+@given(st.text(alphabet="ab/._-$~\"'@:+&*?", max_size=40).map(lambda rest: "/" + rest))
+def test_the_url_of_an_added_service_is_one_its_listener_rule_matches(pattern: str) -> None:
+    # A listener rule's path pattern: '*' any characters ('/' too), '?' exactly one, the
+    # rest literal and case-sensitive; fnmatchcase reads it so (no '[' is allowed).
+    path = request_path(pattern)
+    assert fnmatch.fnmatchcase(path, pattern) and "*" not in path and "?" not in path
+
+
+@pytest.mark.parametrize("key", ["all_alarms", "dashboard"])
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_a_switch_that_is_not_a_bool_is_refused_before_anything_is_added(
+    key: str, value: object
+) -> None:
+    stack = build_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError, match=f"^{key}: {value!r} is not allowed; allowed: a bool$"):
+        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
+                          **{key: value})  # fmt: skip
+    assert render(stack.template, "json") == before

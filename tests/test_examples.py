@@ -169,9 +169,8 @@ def test_a_second_service_changes_of_the_default_only_what_it_extends() -> None:
     changed = sorted(
         k for k, v in default["Resources"].items() if second["Resources"][k] != v
     )  # fmt: skip
-    # The dashboard's widgets, the probe's service list and the shared execution role's
-    # log groups; nothing else.
-    assert changed == ["Dashboard", "EcsTaskExecutionRole", "ProbeFunction"]
+    # The probe's service list and the shared execution role's log groups; nothing else.
+    assert changed == ["EcsTaskExecutionRole", "ProbeFunction"]
     for section in ("Resources", "Outputs"):
         added = set(second[section]) - set(default[section])
         assert added and all(k.startswith("Api") for k in added)

@@ -118,6 +118,7 @@ class Stack:
         secrets: Mapping[str, str] | None = None,
         scaling: Mapping[str, Any] | None = None,
         all_alarms: bool = False,
+        dashboard: bool = False,
     ) -> Service:
         """Add another container service: same cluster, load balancer, namespace and probe.
 
@@ -127,9 +128,8 @@ class Stack:
         Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
         rule of ``priority`` (1-50000). It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
-        target group and alarms (probe failures, no task found), two dashboard widgets
-        (:meth:`Dashboard.add_service`) and exported Outputs (``<scope>ServiceUrl``: the
-        URL of ``path_pattern`` up to its first wildcard, ``/api/*`` -> ``/api/``;
+        target group and alarms (probe failures, no task found), and exported Outputs
+        (``<scope>ServiceUrl``: a URL ``path_pattern`` matches, ``/api/*`` -> ``/api/``;
         ``<scope>ServiceName``; ``<scope>DiscoveryName``), handed out as
         :attr:`Service.outputs`. It keeps ``service.desired_count`` tasks, unscaled by
         default; with ``scaling`` (``[scaling]`` keys over the stack's, ``{}`` for the
@@ -144,7 +144,9 @@ class Stack:
         With ``all_alarms`` (default ``False``: the two probe alarms only, for the size
         budget) it also gets the first service's target 5xx, unhealthy targets, response
         time and running tasks alarms (``<scope>AlarmTarget5xx``, ...), the first two
-        rolling back a failing deployment: about 3 KB more of the template's JSON.
+        rolling back a failing deployment: about 3 KB more of the template's JSON. With
+        ``dashboard`` (default ``False``, for the same budget) the stack's dashboard gets
+        two widgets of its own (:meth:`Dashboard.add_service`): about 1 KB more.
 
         Everything is checked before anything is added: a refusal raises
         :class:`ConfigError` and leaves the template as it was.
@@ -166,8 +168,9 @@ class Stack:
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
             )
-        if not isinstance(all_alarms, bool):
-            raise ConfigError("all_alarms", f"{all_alarms!r} is not allowed; allowed: a bool")
+        for key, flag in (("all_alarms", all_alarms), ("dashboard", dashboard)):
+            if not isinstance(flag, bool):
+                raise ConfigError(key, f"{flag!r} is not allowed; allowed: a bool")
         _check_free(self, scope, cfg.service.name, path_pattern, priority,
                     _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
         variables = check_environment("environment", environment or {})
@@ -205,7 +208,8 @@ class Stack:
         if all_alarms:
             added = [self.alarms.add_alarm(t, spec) for spec in service_specs(cfg, handle, scope)]
             roll_back_on(handle, *added[:2])  # target 5xx, unhealthy targets
-        self.dashboard.add_service(t, handle, scope=scope)
+        if dashboard:
+            self.dashboard.add_service(t, handle, scope=scope)
         return replace(handle, outputs=add_service_outputs(
             t, scope=scope, load_balancer=load_balancer, service=handle, discovery=discovery,
             path_pattern=path_pattern,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from troposphere import Export, GetAtt, If, Join, Output, Sub, Template
@@ -62,11 +61,11 @@ class ServiceOutputs:
 
 
 def request_path(path_pattern: str) -> str:
-    """The path requested to reach a listener rule's ``path_pattern``: its literal part up
-    to the first wildcard (``*`` or ``?``): ``/api/*`` -> ``/api/``; a pattern without one
-    as it is. A wildcard before literal text (``/a?c/*``, ``/*.png``) leaves a path the
-    pattern itself may not match (``/a``, ``/``)."""
-    return re.split(r"[*?]", path_pattern, maxsplit=1)[0]
+    """A path that a listener rule's ``path_pattern`` matches, to request it by: each
+    ``*`` (any characters) matches none, each ``?`` (one character) matches ``x``:
+    ``/api/*`` -> ``/api/``, ``/a?c/*`` -> ``/axc/``, ``/*.png`` -> ``/.png``; a pattern
+    without wildcards is the path itself."""
+    return path_pattern.replace("*", "").replace("?", "x")
 
 
 def _output(t: Template, name: str, description: str, value: object) -> Output:
