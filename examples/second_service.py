@@ -1,26 +1,46 @@
-"""The default stack plus a second service: Apache httpd under /api/*, printed as YAML.
+"""The default stack plus a second service, whoami under /api/*, printed in the deploy form.
 
-httpd:alpine listens on port 80, the first service's port, which the probe requests.
-Its configuration logs to stdout and stderr and writes only its pid file and mutexes,
-under /usr/local/apache2/logs (``PidFile logs/httpd.pid``, ``DefaultRuntimeDir``):
-task storage there lets the root file system stay read-only. The load balancer passes
-the path on, so httpd answers /api/* itself (404 but for what it serves); its target
-group and the probe check "/".
+whoami v1.11.0 (github.com/traefik/whoami, app.go) serves with ``http.ListenAndServe``,
+an ``http.Server`` without timeouts, so it keeps idle connections open past the load
+balancer's 60 s (httpd's 5 s ``KeepAliveTimeout`` closes them first: intermittent
+502s); it listens on ``-port``, by default ``WHOAMI_PORT_NUMBER`` or 80, and answers 200
+on every path but its own few (``/api`` exactly, ``/health``, ...), so on "/" for the
+probe and on "/api/" for the target group. Its image is that binary alone
+(``FROM scratch``), which logs to stdout and writes no file: the root file system stays
+read-only with no task storage, and there is no shell for a container health check.
 
-With the second service the YAML passes the 51,200 bytes CloudFormation takes in a
-request; the compact JSON, which ``infra-gen deploy`` also sends then, fits:
+The release tag comes from GitHub's registry, where the release publishes it too,
+pulled through the internet gateway clear of Docker Hub's limit on anonymous pulls. It
+scales as the first service does, from ``service.desired_count`` up to 4 tasks, and
+``ApiAlarmTarget5xx`` watches its target group's 5xx besides the two probe alarms of
+every added service (``all_alarms=True`` adds three more, about 3.3 KB of the template).
+``render_inline`` prints the YAML when it fits in the 51,200 bytes CloudFormation takes
+in a request, else the compact JSON; with a second service only the JSON can:
 
     python examples/second_service.py > stack.json
+
+19 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 72.
 """
 
-from infra_gen import build_stack, render_inline
+from infra_gen import GREATER_OR_EQUAL, AlarmSpec, build_stack, render_inline
+
+WHOAMI = "ghcr.io/traefik/whoami:v1.11.0"
 
 stack = build_stack()
-stack.add_service(
+api = stack.add_service(
     "Api",
-    {"name": "api", "image": "public.ecr.aws/docker/library/httpd:alpine", "desired_count": 1},
+    {"name": "api", "image": WHOAMI, "health_check_path": "/api/"},
     path_pattern="/api/*",
     priority=10,
-    writable_paths={"httpd-logs": "/usr/local/apache2/logs"},
+    writable_paths={},  # whoami writes no file
+    scaling={"max_tasks": 4},
 )
+spec = AlarmSpec(
+    logical_id="ApiAlarmTarget5xx",
+    metric=api.target_metric("HTTPCode_Target_5XX_Count"),
+    comparison=GREATER_OR_EQUAL,
+    threshold=5,
+    description="Api tasks answer 5xx. Look first at the ApiEcsServiceLogGroup log group.",
+)
+stack.alarms.add_alarm(stack.template, spec)
 print(render_inline(stack.template), end="")

@@ -1,12 +1,19 @@
 """Every script in examples/ runs, and what it prints is a deployable template: cfn-lint
-clean, checkov clean (only the template's own justified skips), within the size limit."""
+clean, checkov clean (only the template's own justified skips), within the size limit;
+each builds what its docstring says, in about as many lines as its AWS CDK equivalent
+in examples/cdk/, and its docstring gives both counts as measured."""
 
 from __future__ import annotations
 
+import ast
+import functools
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +25,43 @@ from infra_gen import build_stack, render
 from infra_gen.config import ConfigError
 from infra_gen.render import INLINE_TEMPLATE_LIMIT
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.py"))
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+CDK = ROOT / "examples" / "cdk"
+# The base every CDK app builds on, as the examples build on infra_gen.build_stack.
+CDK_BASE = "nginx_probe.py"
+WHOAMI = "ghcr.io/traefik/whoami:v1.11.0"
+# What each example's docstring says of itself and of its CDK equivalent.
+COUNTS = re.compile(
+    r"(\d+) logic lines; the AWS CDK \(Python, aws-cdk-lib v2\) equivalent: (\d+)\.".replace(
+        " ", r"\s+"
+    )
+)
+# Its logic lines at most this many times its CDK equivalent's.
+AT_MOST = 1.3
+
+_NO_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER, tokenize.ENCODING}  # fmt: skip
+
+
+def logic_lines(source: str) -> int:
+    """Lines of ``source`` holding code: not blank, not only a comment, not part of a
+    docstring (module, class or function) or of an import statement."""
+    left_out: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            left_out.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and (
+                isinstance(first.value.value, str)
+            ):
+                left_out.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    code: set[int] = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in _NO_CODE:
+            code.update(range(token.start[0], token.end[0] + 1))
+    return len(code - left_out)
 
 
 class _Loader(yaml.SafeLoader):
@@ -39,18 +82,70 @@ def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[s
 _Loader.add_multi_constructor("!", _short_form)
 
 
-@pytest.fixture(scope="module", params=[p.name for p in EXAMPLES])
-def printed(request: pytest.FixtureRequest) -> str:
+@functools.cache
+def _run(name: str) -> str:
+    """What ``examples/<name>`` prints, run by this interpreter (the project's)."""
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES[0].parent / request.param)],
+        [sys.executable, str(ROOT / "examples" / name)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def test_there_are_examples() -> None:
-    assert [p.name for p in EXAMPLES] == ["second_service.py"]
+def _printed(name: str) -> dict[str, Any]:
+    """The template ``examples/<name>`` prints, YAML or JSON, as data."""
+    text = _run(name)
+    loaded: dict[str, Any] = (
+        json.loads(text) if text.startswith("{") else yaml.load(text, Loader=_Loader)
+    )
+    return loaded
+
+
+@pytest.fixture(scope="module", params=[p.name for p in EXAMPLES])
+def printed(request: pytest.FixtureRequest) -> str:
+    return _run(request.param)
+
+
+def test_there_are_examples_each_with_its_cdk_equivalent() -> None:
+    names = ["host_template.py", "queue_grant_alarm.py", "second_service.py", "three_services.py"]
+    assert [p.name for p in EXAMPLES] == names
+    assert sorted(p.name for p in CDK.glob("*.py")) == sorted([*names, CDK_BASE])
+    assert "not installed" in (CDK / "README.md").read_text(encoding="utf-8")
+
+
+def test_logic_lines_leave_out_blanks_comments_docstrings_and_imports() -> None:
+    source = '''"""A module docstring,
+    on two lines."""
+
+    from pathlib import (
+        Path,
+    )
+    import os  # a comment
+
+
+    def f(x):
+        """A function's docstring."""
+        # only a comment
+        return os.path.join(
+            x, "a\\nb"
+        )
+
+
+    text = """a string that is no docstring
+    spans two lines"""
+    '''
+    assert logic_lines(source.replace("\n    ", "\n")) == 6
+
+
+@pytest.mark.parametrize("name", [p.name for p in EXAMPLES])
+def test_example_is_about_as_short_as_its_cdk_equivalent_and_says_so(name: str) -> None:
+    example = (ROOT / "examples" / name).read_text(encoding="utf-8")
+    ours, theirs = logic_lines(example), logic_lines((CDK / name).read_text(encoding="utf-8"))
+    said = COUNTS.search(ast.get_docstring(ast.parse(example)) or "")
+    assert said, f"{name}: its docstring gives no counts"
+    assert (int(said[1]), int(said[2])) == (ours, theirs)
+    assert ours <= AT_MOST * theirs, f"{name}: {ours} logic lines, the CDK's {theirs}"
 
 
 def test_example_is_lint_clean_and_fits(printed: str) -> None:
@@ -176,3 +271,80 @@ def test_a_second_service_changes_of_the_default_only_what_it_extends() -> None:
         assert added and all(k.startswith("Api") for k in added)
     assert {k: second["Outputs"][k] for k in default["Outputs"]} == default["Outputs"]
     assert second["Parameters"] == default["Parameters"]
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]  # fmt: skip
+
+
+def test_queue_example_grants_the_tasks_that_queue_alone_and_alarms_to_the_topic() -> None:
+    r = _printed("queue_grant_alarm.py")["Resources"]
+    queue = r["JobsQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"] == {"SqsManagedSseEnabled": True}
+    assert _statements(r["EcsTaskRole"]) == [{
+        "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+        "Effect": "Allow",
+        "Resource": [{"Fn::GetAtt": ["JobsQueue", "Arn"]}],
+    }]  # fmt: skip
+    # No other role may use the queue.
+    roles = [k for k, v in r.items() if v["Type"] == "AWS::IAM::Role" and k != "EcsTaskRole"]
+    assert roles and not any("JobsQueue" in json.dumps(r[k]) for k in roles)
+    alarm = r["AlarmQueueAge"]["Properties"]
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum"
+    )  # fmt: skip
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsQueue", "QueueName"]}}
+    ]
+
+
+def test_second_service_example_runs_the_pinned_whoami_under_its_path() -> None:
+    r = _printed("second_service.py")["Resources"]
+    tasks = {k: v for k, v in r.items() if v["Type"] == "AWS::ECS::TaskDefinition"}
+    assert sorted(tasks) == ["ApiEcsTaskDefinition", "EcsTaskDefinition"]
+    (container,) = tasks["ApiEcsTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert container["Image"] == WHOAMI
+    assert container["ReadonlyRootFilesystem"] is True and not container.get("MountPoints")
+    rule = r["ApiLoadBalancerRule"]["Properties"]
+    assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*"]
+    assert rule["Actions"] == [{"TargetGroupArn": {"Ref": "ApiLoadBalancerTargetGroup"},
+                                "Type": "forward"}]  # fmt: skip
+    assert r["ApiLoadBalancerTargetGroup"]["Properties"]["HealthCheckPath"] == "/api/"
+    assert r["ApiScalingTarget"]["Properties"]["MaxCapacity"] == 4
+    alarm = r["ApiAlarmTarget5xx"]["Properties"]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert {"Name": "TargetGroup", "Value": {
+        "Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]
+    }} in alarm["Dimensions"]  # fmt: skip
+
+
+def test_host_example_keeps_the_hosts_description_metadata_and_console_group_first() -> None:
+    t = _printed("host_template.py")
+    assert t["Description"].startswith("Payments: ")
+    assert t["Metadata"]["Owner"] == {"Team": "payments", "Contact": "payments@example.com"}
+    interface = t["Metadata"]["AWS::CloudFormation::Interface"]
+    groups = [g["Label"]["default"] for g in interface["ParameterGroups"]]
+    assert groups == ["Release", "Service", "Probe", "Alarms", "Security"]
+    assert interface["ParameterGroups"][0]["Parameters"] == ["ReleaseColour"]
+    assert {"ReleaseColourParameter", "EcsService", "ProbeFunction", "Dashboard"} <= set(
+        t["Resources"]
+    )
+
+
+def test_three_services_example_routes_each_added_service_by_its_own_path() -> None:
+    r = _printed("three_services.py")["Resources"]
+    rules = {
+        k: (v["Properties"]["Priority"], v["Properties"]["Conditions"][0]["PathPatternConfig"])
+        for k, v in r.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    }  # fmt: skip
+    assert rules == {"AdminLoadBalancerRule": (20, {"Values": ["/admin/*"]}),
+                     "ApiLoadBalancerRule": (10, {"Values": ["/api/*"]})}  # fmt: skip
+    names = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]["PROBE_SERVICE_NAMES"]
+    assert names == {"Fn::Join": [",", [
+        {"Fn::GetAtt": [f"{scope}DiscoveryService", "Name"]} for scope in ("", "Api", "Admin")
+    ]]}  # fmt: skip
