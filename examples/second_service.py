@@ -14,15 +14,27 @@ pulled through the internet gateway clear of Docker Hub's limit on anonymous pul
 scales as the first service does, from ``service.desired_count`` up to 4 tasks, and
 ``ApiAlarmTarget5xx`` watches its target group's 5xx besides the two probe alarms of
 every added service (``all_alarms=True`` adds three more, about 3.3 KB of the template).
-``render_inline`` prints the YAML when it fits in the 51,200 bytes CloudFormation takes
-in a request, else the compact JSON; with a second service only the JSON can:
+``render_inline`` gives the YAML when it fits in the 51,200 bytes CloudFormation takes
+in a request, else the compact JSON; a scaled second service fits in neither (README's
+table of what fits), so the example prints the compact JSON, says so on stderr, and the
+template is deployed from S3:
 
     python examples/second_service.py > stack.json
+    infra-gen deploy --template-file stack.json --stack-name web --s3-bucket BUCKET
 
-19 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 72.
+24 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 72.
 """
 
-from infra_gen import GREATER_OR_EQUAL, AlarmSpec, build_stack, render_inline
+import sys
+
+from infra_gen import (
+    GREATER_OR_EQUAL,
+    AlarmSpec,
+    TemplateTooLarge,
+    build_stack,
+    render,
+    render_inline,
+)
 
 WHOAMI = "ghcr.io/traefik/whoami:v1.11.0"
 
@@ -43,4 +55,9 @@ spec = AlarmSpec(
     description="Api tasks answer 5xx. Look first at the ApiEcsServiceLogGroup log group.",
 )
 stack.alarms.add_alarm(stack.template, spec)
-print(render_inline(stack.template), end="")
+try:
+    text = render_inline(stack.template)
+except TemplateTooLarge as too_large:  # over in both forms: README's table of what fits
+    print(f"{too_large}: deploy it with --s3-bucket", file=sys.stderr)
+    text = render(stack.template, "json")
+print(text, end="")

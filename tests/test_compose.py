@@ -342,6 +342,71 @@ def test_composing_into_a_host_template_keeps_its_metadata_and_console_groups() 
     assert host.metadata["Owner"] == {"Team": "payments"}
 
 
+def _host() -> Template:
+    host = Template(Description="a larger stack")
+    host.set_metadata({"Owner": {"Team": "payments"}})
+    mine = host.add_parameter(Parameter("HostColour", Type="String", Default="blue"))
+    host.add_parameter_to_group(mine, "Host settings")
+    host.add_resource(ec2.VPC("HostVpc", CidrBlock="10.9.0.0/16", Tags=[
+        {"Key": "colour", "Value": mine.ref()}]))  # fmt: skip
+    return host
+
+
+def test_the_stack_built_into_a_host_template_is_the_stack_plus_the_hosts_own() -> None:
+    host = _host()
+    stack = build_stack({"service": {"cpu": 512, "memory": 1024}}, template=host)
+    assert stack.template is host
+    built = json.loads(render(host, "json"))
+    alone = json.loads(render(build_stack({"service": {"cpu": 512, "memory": 1024}}).template,
+                              "json"))  # fmt: skip
+    # The host's description, Metadata, Parameter, group and resource are kept; the rest
+    # is the stack as build_stack makes it alone, provenance included.
+    assert built["Description"] == "a larger stack"
+    assert built["Metadata"]["Owner"] == {"Team": "payments"}
+    assert built["Metadata"]["InfraGen"] == alone["Metadata"]["InfraGen"]
+    groups = built["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert groups[0] == {"Label": {"default": "Host settings"}, "Parameters": ["HostColour"]}
+    assert groups[1:] == alone["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert built["Resources"] == {**alone["Resources"], "HostVpc": built["Resources"]["HostVpc"]}
+    assert built["Parameters"] == {**alone["Parameters"], "HostColour": {
+        "Type": "String", "Default": "blue"}}  # fmt: skip
+    for section in ("Outputs", "Conditions", "Mappings", "Rules"):
+        assert built[section] == alone[section]
+    # A host without a description gets the stack's.
+    assert build_stack(template=Template()).template.description == alone["Description"]
+    assert lint_findings(render(host, "yaml")) == []
+
+
+@pytest.mark.parametrize(("add", "message"), [
+    (lambda h: h.add_resource(ec2.VPC("EcsCluster", CidrBlock="10.9.0.0/16")),
+     "logical ID EcsCluster is already the host template's AWS::EC2::VPC"),
+    (lambda h: h.add_parameter(Parameter("NetworkVpc", Type="String")),
+     "logical ID NetworkVpc is already the host template's Parameter"),
+    (lambda h: h.add_resource(ec2.VPC("TaskSize", CidrBlock="10.9.0.0/16")),
+     "logical ID TaskSize is already the host template's AWS::EC2::VPC"),
+    (lambda h: h.add_output(Output("ServiceUrl", Value="x")),
+     "logical ID ServiceUrl is already the host template's Output"),
+    (lambda h: h.add_condition("HasCertificate", {"Fn::Equals": ["a", "b"]}),
+     "logical ID HasCertificate is already the host template's Condition"),
+    (lambda h: h.add_mapping("ConsoleDomains", {"aws": {"Domain": "x"}}),
+     "logical ID ConsoleDomains is already the host template's Mapping"),
+])  # fmt: skip
+def test_a_host_template_holding_one_of_the_stacks_ids_is_refused_untouched(
+    add: Any, message: str
+) -> None:
+    host = _host()
+    add(host)
+    before = render(host, "json")
+    with pytest.raises(ConfigError, match=f"^template: {message}; the stack adds one of that ID$"):
+        build_stack(template=host)
+    assert render(host, "json") == before
+
+
+def test_a_host_that_is_not_a_template_is_refused() -> None:
+    with pytest.raises(ConfigError, match="^template: expected a troposphere Template, got dict$"):
+        build_stack(template={"Resources": {}})  # type: ignore[arg-type]
+
+
 def test_an_added_service_scales_like_the_first_under_its_scope() -> None:
     stack = build_stack()
     t = stack.template

@@ -83,14 +83,19 @@ _Loader.add_multi_constructor("!", _short_form)
 
 
 @functools.cache
-def _run(name: str) -> str:
-    """What ``examples/<name>`` prints, run by this interpreter (the project's)."""
+def _completed(name: str) -> subprocess.CompletedProcess[str]:
+    """``examples/<name>`` run by this interpreter (the project's), exit status 0."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / name)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
+
+
+def _run(name: str) -> str:
+    """What ``examples/<name>`` prints."""
+    return _completed(name).stdout
 
 
 def _printed(name: str) -> dict[str, Any]:
@@ -148,9 +153,23 @@ def test_example_is_about_as_short_as_its_cdk_equivalent_and_says_so(name: str) 
     assert ours <= AT_MOST * theirs, f"{name}: {ours} logic lines, the CDK's {theirs}"
 
 
-def test_example_is_lint_clean_and_fits(printed: str) -> None:
+@pytest.mark.parametrize("name", [p.name for p in EXAMPLES])
+def test_example_is_lint_clean_and_fits_or_says_it_deploys_from_s3(name: str) -> None:
+    done = _completed(name)
+    printed = done.stdout
     assert lint_findings(printed) == []
-    assert len(printed.encode()) <= INLINE_TEMPLATE_LIMIT
+    doc = ast.get_docstring(ast.parse((ROOT / "examples" / name).read_text(encoding="utf-8")))
+    if len(printed.encode()) <= INLINE_TEMPLATE_LIMIT:
+        assert done.stderr == "" and "--s3-bucket" not in (doc or "")
+        return
+    # Over the limit in both forms: the compact JSON, a line saying so, S3 in the docstring.
+    assert json.dumps(json.loads(printed), separators=(",", ":"), sort_keys=True) + "\n" == (
+        printed
+    )
+    assert done.stderr.startswith(f"the JSON template is {len(printed.encode()):,} bytes, ")
+    assert done.stderr.endswith(": deploy it with --s3-bucket\n")
+    assert done.stderr.count("\n") == 1
+    assert "--s3-bucket BUCKET" in (doc or "")
 
 
 def test_example_passes_checkov(printed: str, tmp_path: Path) -> None:

@@ -347,13 +347,20 @@ def new_template(cfg: Config | Mapping[str, Any] | None = None) -> Template:
     return t
 
 
-def build_stack(cfg: Config | Mapping[str, Any] | None = None) -> Stack:
+def build_stack(
+    cfg: Config | Mapping[str, Any] | None = None, *, template: Template | None = None
+) -> Stack:
     """Build the whole stack for ``cfg`` (a :class:`Config`, a mapping, or the defaults).
 
-    Raises :class:`ConfigError` for a bad configuration, before anything is built.
+    With ``template`` (a host troposphere ``Template``) the stack is built into it, as
+    :func:`new_template` then the documented order would: the host keeps its resources,
+    Description, Metadata and console groups (the stack's groups follow its own), and
+    gets the stack's provenance Metadata. Raises :class:`ConfigError` for a bad
+    configuration, or a logical ID both the host and the stack hold, before anything is
+    built.
     """
     cfg = as_config(cfg)
-    t = new_template(cfg)
+    t = new_template(cfg) if template is None else _host(template, cfg)
     log_settings = add_log_settings(t, cfg)
     network = add_network(t, cfg, log_settings=log_settings)
     load_balancer = add_load_balancer(t, cfg, network=network)
@@ -394,6 +401,33 @@ def build_stack(cfg: Config | Mapping[str, Any] | None = None) -> Stack:
         outputs=outputs,
         boundary=boundary,
     )
+
+
+def _host(template: Template, cfg: Config) -> Template:
+    """``template`` made ready to hold the stack for ``cfg``, or :class:`ConfigError`."""
+    if not isinstance(template, Template):
+        raise ConfigError("template", f"expected a troposphere Template, got "
+                          f"{type(template).__name__}")  # fmt: skip
+    ours = build_stack(cfg).template
+    # Resources and Parameters share one namespace (Ref); each other section has its own.
+    pairs = [("", {**template.resources, **template.parameters},
+              {**ours.resources, **ours.parameters})] + [
+        (kind, getattr(template, name), getattr(ours, name))
+        for kind, name in (("Output", "outputs"), ("Condition", "conditions"),
+                           ("Mapping", "mappings"), ("Rule", "rules"))
+    ]  # fmt: skip
+    for kind, held, added in pairs:
+        both = sorted(held.keys() & added.keys())
+        if both:
+            kind = kind or getattr(held[both[0]], "resource_type", "Parameter")
+            raise ConfigError("template", f"logical ID {both[0]} is already the host "
+                              f"template's {kind}; the stack adds one of that ID")  # fmt: skip
+    if template.description is None:
+        template.set_description(ours.description)
+    if template.version is None:
+        template.set_version(ours.version)
+    template.metadata[PROVENANCE] = ours.metadata[PROVENANCE]
+    return template
 
 
 def build_template(cfg: Config | Mapping[str, Any] | None = None) -> Template:
