@@ -530,6 +530,42 @@ def test_template_file_is_previewed_and_deployed_as_it_is(
     assert "ApiEcsService" in stack_resources(emulator, name)
 
 
+def test_a_composed_template_over_the_limit_is_deployed_from_s3(
+    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Two more services, scaled, fully alarmed, on the dashboard: over 51,200 bytes in both
+    # forms (README's table), so only --s3-bucket deploys it, as the examples say.
+    from infra_gen import build_stack
+
+    stack = build_stack()
+    for n, scope in enumerate(("Api", "Admin"), start=1):
+        stack.add_service(
+            scope, {"name": scope.lower(), "image": "ghcr.io/traefik/whoami:v1.11.0",
+                    "desired_count": 1}, path_pattern=f"/{scope.lower()}/*", priority=n,
+            writable_paths={}, scaling={}, all_alarms=True, dashboard=True,
+        )  # fmt: skip
+    text = render(stack.template, "json")
+    assert len(text.encode()) > cf.INLINE_LIMIT
+    path = tmp_path / "composed.json"
+    path.write_text(text, encoding="utf-8")
+    name = "ig-file-s3"
+    code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
+                    "--skip-preflight")  # fmt: skip
+    assert (code, out) == (2, "")
+    assert capsys.readouterr().err == f"infra-gen: error: {cf.TOO_LARGE}\n"
+    emulator("s3").create_bucket(Bucket="ig-composed")
+    code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
+                    "--skip-preflight", "--s3-bucket", "ig-composed")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert f"Stack {name}: CREATE_COMPLETE" in out
+    created = stack_resources(emulator, name)
+    for scope in ("Api", "Admin"):
+        assert {f"{scope}EcsService", f"{scope}ScalingTarget", f"{scope}AlarmRunningTasks",
+                f"{scope}AlarmTarget5xx"} <= set(created)  # fmt: skip
+    outputs = emulator("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+    assert {"ApiServiceUrl", "AdminServiceUrl", "ServiceUrl"} <= {o["OutputKey"] for o in outputs}
+
+
 @pytest.mark.parametrize(
     ("content", "extra", "message"),
     [
