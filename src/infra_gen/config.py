@@ -360,10 +360,19 @@ class _Section:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Any:
         names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        for key in sorted(data):
+        for key in _sorted_keys(data, f"{cls.section}.", names):
             if key not in names:
                 raise ConfigError(f"{cls.section}.{key}", _unknown(key, names))
         return cls(**data)
+
+
+def _sorted_keys(data: Mapping[Any, Any], prefix: str, allowed: list[str]) -> list[str]:
+    """``data``'s keys, sorted. One that is not text is an unknown key, named by its repr:
+    sorting keys of mixed types would raise TypeError."""
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(prefix + _show(key), _unknown(_show(key), allowed))
+    return sorted(data)
 
 
 def _unknown(key: str, allowed: list[str]) -> str:
@@ -877,7 +886,7 @@ class Config:
     def from_mapping(cls, data: Mapping[str, Any]) -> Config:
         """Build from nested mappings as read from TOML: ``{"service": {"cpu": 512}}``."""
         sections: dict[str, Any] = {}
-        for name in sorted(data):
+        for name in _sorted_keys(data, "", [*_TOP_LEVEL, *_SECTIONS]):
             if name in _TOP_LEVEL:
                 sections[name] = data[name]
                 continue
@@ -898,7 +907,7 @@ class Config:
         if not isinstance(changes, Mapping):
             raise ConfigError("config", f"expected a mapping of sections, got {_show(changes)}")
         merged: dict[str, Any] = self.to_mapping()
-        for name in sorted(changes):
+        for name in _sorted_keys(changes, "", [*_TOP_LEVEL, *_SECTIONS]):
             value = changes[name]
             if name in merged and isinstance(value, Mapping):
                 merged[name] = {**merged[name], **value}

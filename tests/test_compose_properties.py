@@ -1,0 +1,169 @@
+"""Whatever a caller passes to the composition API, a refusal is one ConfigError line that
+names the offending key, and the template stays byte for byte as it was.
+
+Each property draws bad values for one parameter of ``Stack.add_service`` (or of a
+service handle's ``grant``, ``add_environment`` and ``add_secrets``) while every other
+argument is valid, so the parameter named is the one at fault. One stack serves every
+example of a test: a refusal must leave it unchanged, and the check after each example
+says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infra_gen import Config, ConfigError, Stack, build_stack, render
+
+PROPERTY = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+VALID: dict[str, Any] = {"path_pattern": "/api/*", "priority": 10}
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/app/token"
+
+# Values of every type a caller might pass by mistake.
+NOT_TEXT = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.binary(max_size=8),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(),
+                                                         max_size=2),
+)  # fmt: skip
+# Text that breaks parsers and renderers: controls, line breaks, surrogates, emoji, size.
+NASTY_TEXT = st.sampled_from([
+    "", " ", "\n", "a\n", "a\x00b", "\x1b[31m", "\u2028", "\udc80", "😀", "ü", "a b", "x" * 10_000,
+])  # fmt: skip
+TEXT = st.one_of(NASTY_TEXT, st.text(max_size=40))
+
+
+_STACK: list[Stack] = []
+_PRISTINE = render(build_stack().template, "json")
+
+
+def _clean_stack() -> Stack:
+    """The default stack, shared while refusals leave it as it was; built again after an
+    example that changed it, so that one failure does not make every later one fail."""
+    if not _STACK or render(_STACK[0].template, "json") != _PRISTINE:
+        _STACK[:] = [build_stack()]
+    return _STACK[0]
+
+
+def _refused(key: str, call: Callable[[Stack], object], stack: Stack | None = None) -> str:
+    """``call``'s ConfigError: one line, naming ``key`` first; the template unchanged."""
+    stack = stack or _clean_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError) as raised:
+        call(stack)
+    message = str(raised.value)
+    assert "\n" not in message and "\r" not in message, message
+    # How ConfigError shows a key: as it is, or its bounded repr when long or unprintable.
+    assert message.startswith(str(ConfigError(key, "")).rstrip()), (key, message)
+    assert render(stack.template, "json") == before, message
+    return message
+
+
+def _add(scope: Any = "Api", service: Any = None, **options: Any) -> Callable[[Stack], object]:
+    args = {**VALID, **options}
+    service = {"name": "api"} if service is None else service
+    return lambda stack: stack.add_service(scope, service, **args)
+
+
+FIELDS = {f.name: f.type for f in dataclasses.fields(Config().service)}
+INT_FIELDS = sorted(k for k, v in FIELDS.items() if v == "int")
+STR_FIELDS = sorted(k for k, v in FIELDS.items() if v == "str")
+
+
+@st.composite
+def bad_service(draw: st.DrawFn) -> tuple[str, Any]:
+    """(the key a refusal names, a ``service`` argument with exactly one fault)."""
+    kind = draw(st.sampled_from(["not a mapping", "unknown", "not text key", "int", "str"]))
+    if kind == "not a mapping":
+        return "service", draw(st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2),
+                                         st.integers(), st.booleans()))  # fmt: skip
+    if kind == "unknown":
+        key = draw(TEXT.filter(lambda k: k not in FIELDS))
+        return f"service.{key}", {"name": "api", key: draw(st.integers())}
+    if kind == "not text key":
+        key = draw(st.one_of(st.integers(), st.binary(min_size=1, max_size=4), st.booleans()))
+        return f"service.{key!r}", {"name": "api", key: 1, "cpu": 256}
+    if kind == "int":
+        key = draw(st.sampled_from(INT_FIELDS))
+        value = draw(st.one_of(st.none(), st.booleans(), st.floats(), TEXT,
+                               st.lists(st.integers(), max_size=2)))  # fmt: skip
+        return f"service.{key}", {"name": "api", key: value}
+    key = draw(st.sampled_from(STR_FIELDS))
+    value = draw(st.one_of(NOT_TEXT.filter(lambda v: not isinstance(v, str)),
+                           st.sampled_from(["a\x00b", "\udc80", "a\n", "\x7f"])))  # fmt: skip
+    return f"service.{key}", {"name": "api", key: value} if key != "name" else {key: value}
+
+
+@PROPERTY
+@given(case=bad_service())
+def test_a_bad_service_mapping_is_refused_naming_its_key(case: tuple[str, Any]) -> None:
+    key, service = case
+    _refused(key, _add(service=service))
+
+
+SCALING = {f.name: f.type for f in dataclasses.fields(Config().scaling)}
+# Out of each key's range, and of its type: what scaling may never take.
+OUT_OF_RANGE = {
+    "max_tasks": st.one_of(st.integers(max_value=0), st.integers(min_value=101)),
+    "cpu_percent": st.one_of(st.floats(max_value=9.99), st.floats(min_value=90.01),
+                             st.just(float("nan"))),
+    "requests_per_target": st.one_of(st.integers(max_value=0), st.integers(min_value=1000001)),
+    "scale_out_cooldown_seconds": st.one_of(st.integers(max_value=-1), st.integers(min_value=3601)),
+    "scale_in_cooldown_seconds": st.one_of(st.integers(max_value=-1), st.integers(min_value=3601)),
+}  # fmt: skip
+
+
+@st.composite
+def bad_scaling(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(["not a mapping", "unknown", "not text key", "type", "range"]))
+    if kind == "not a mapping":
+        return "scaling", draw(st.one_of(st.booleans(), st.integers(), st.text(max_size=5),
+                                         st.lists(st.integers(), max_size=2)))  # fmt: skip
+    if kind == "unknown":
+        key = draw(TEXT.filter(lambda k: k not in SCALING))
+        return f"scaling.{key}", {key: 1}
+    if kind == "not text key":
+        key = draw(st.one_of(st.integers(), st.binary(min_size=1, max_size=4)))
+        return f"scaling.{key!r}", {key: 1, "max_tasks": 4}
+    key = draw(st.sampled_from(sorted(SCALING)))
+    if kind == "type":
+        value = draw(st.one_of(st.none(), st.booleans(), TEXT, st.lists(st.integers(), max_size=2)))
+        return f"scaling.{key}", {key: value}
+    return f"scaling.{key}", {key: draw(OUT_OF_RANGE[key])}
+
+
+@PROPERTY
+@given(case=bad_scaling())
+def test_bad_scaling_is_refused_naming_its_key(case: tuple[str, Any]) -> None:
+    key, scaling = case
+    _refused(key, _add(scaling=scaling))
+
+
+@PROPERTY
+@given(value=st.one_of(NOT_TEXT, TEXT).filter(lambda v: not isinstance(v, bool)))
+def test_all_alarms_takes_a_bool_only(value: Any) -> None:
+    _refused("all_alarms", _add(all_alarms=value))
+
+
+def test_keys_that_are_not_text_are_unknown_keys() -> None:
+    # Sorting keys of mixed types raised TypeError before any check named them.
+    assert _refused("service.1", _add(service={1: 2, "name": "api"})).startswith(
+        "service.1: unknown key; allowed: name, image, "
+    )
+    assert _refused("service.b'name'", _add(service={b"name": "api", "cpu": 256})).startswith(
+        "service.b'name': unknown key (did you mean 'name'?)"
+    )
+    _refused("scaling.2", _add(scaling={2: 1, "max_tasks": 4}))
+    with pytest.raises(ConfigError, match=r"^3: unknown key; allowed: governed, network"):
+        Config.from_mapping({3: {}, "service": {}})
+    with pytest.raises(ConfigError, match=r"^None: unknown key"):
+        Config().with_changes({None: {}, "service": {"cpu": 512, "memory": 1024}})
