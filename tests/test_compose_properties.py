@@ -167,3 +167,108 @@ def test_keys_that_are_not_text_are_unknown_keys() -> None:
         Config.from_mapping({3: {}, "service": {}})
     with pytest.raises(ConfigError, match=r"^None: unknown key"):
         Config().with_changes({None: {}, "service": {"cpu": 512, "memory": 1024}})
+
+
+NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
+BAD_NAME = st.one_of(
+    st.sampled_from(["", "1X", "A=B", "A B", "A-B", "A\n", "Ä", "😀", "A\x00", "\udc80"]),
+    st.just("A" * 256),  # one over the longest name taken
+    st.text(max_size=10).filter(lambda n: not n.isascii() or not n.replace("_", "a").isalnum()
+                                or n[:1].isdigit()),
+    st.integers(), st.binary(min_size=1, max_size=4),
+)  # fmt: skip
+
+
+@st.composite
+def bad_environment(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(["not a mapping", "name", "value"]))
+    if kind == "not a mapping":
+        return "environment", draw(st.one_of(
+            st.text(max_size=5), st.integers(), st.booleans(),
+            st.lists(st.tuples(NAME, NAME), max_size=2),
+        ))  # fmt: skip
+    if kind == "name":
+        name = draw(BAD_NAME)
+        return f"environment.{name}", {"OK": "1", name: "x"}
+    name = draw(NAME)
+    value = draw(st.one_of(
+        NOT_TEXT.filter(lambda v: not isinstance(v, str)),
+        st.sampled_from(["a\x00b", "\udc80", "a\nb", "\x85", "\u2029"]),
+    ))  # fmt: skip
+    return f"environment.{name}", {name: value}
+
+
+@PROPERTY
+@given(case=bad_environment())
+def test_bad_environment_is_refused_naming_the_variable(case: tuple[str, Any]) -> None:
+    key, environment = case
+    _refused(key, _add(environment=environment))
+
+
+@pytest.mark.parametrize("empty", ["", [], (), 0, False])
+def test_an_empty_value_of_another_type_is_not_taken_for_none(empty: object) -> None:
+    # `environment or {}` read these as "no variables" and added the service.
+    _refused("environment", _add(environment=empty))
+    _refused("secrets", _add(secrets=empty))
+
+
+BAD_ARN = st.one_of(
+    NOT_TEXT.filter(lambda v: v is not None and not isinstance(v, str)),
+    TEXT.filter(lambda v: not v.startswith("arn:")),
+    st.sampled_from([
+        "arn:aws:s3:::bucket/key",
+        "arn:aws:secretsmanager:us-east-1:12345:secret:db",
+        "arn:aws:secretsmanager:us-east-1:123456789012:db",
+        "arn:aws:ssm:us-east-1:123456789012:parameter",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/a b",
+        "arn:aws:kms:us-east-1:123456789012:key/1",
+        "arn:aws:secretsmanager:US-EAST-1:123456789012:secret:db",
+        SECRET + "\n",
+        " " + PARAMETER,
+    ]),
+)  # fmt: skip
+
+
+@st.composite
+def bad_secrets(draw: st.DrawFn) -> tuple[str, dict[str, str], Any]:
+    """(the key a refusal names, ``environment``, ``secrets`` with exactly one fault)."""
+    kind = draw(st.sampled_from(["not a mapping", "name", "value", "in environment"]))
+    if kind == "not a mapping":
+        return "secrets", {}, draw(st.one_of(st.text(max_size=5), st.integers(), st.booleans(),
+                                             st.lists(st.just(SECRET), max_size=2)))  # fmt: skip
+    if kind == "name":
+        name = draw(BAD_NAME)
+        return f"secrets.{name}", {}, {"OK": SECRET, name: PARAMETER}
+    name = draw(NAME)
+    if kind == "in environment":
+        return f"secrets.{name}", {name: "x", "OTHER_": "y"}, {name: SECRET}
+    return f"secrets.{name}", {}, {name: draw(BAD_ARN)}
+
+
+@PROPERTY
+@given(case=bad_secrets())
+def test_bad_secrets_are_refused_naming_the_variable(
+    case: tuple[str, dict[str, str], Any],
+) -> None:
+    key, environment, secrets = case
+    _refused(key, _add(environment=environment, secrets=secrets))
+
+
+@PROPERTY
+@given(names=st.lists(NAME, min_size=1, max_size=3, unique=True), first=st.booleans(),
+       second=st.booleans())  # fmt: skip
+def test_a_variable_set_twice_is_refused_naming_it(
+    names: list[str], first: bool, second: bool
+) -> None:
+    stack = build_stack()
+    t, service = stack.template, stack.service
+    if first:
+        service.add_environment(t, {n: "x" for n in names})
+    else:
+        service.add_secrets(t, {n: PARAMETER for n in names})
+    if second:
+        _refused(f"environment.{names[0]}", lambda _: service.add_environment(t, {
+            "NEW_": "y", names[0]: "y"}), stack)  # fmt: skip
+    else:
+        _refused(f"secrets.{names[0]}", lambda _: service.add_secrets(t, {
+            "NEW_": SECRET, names[0]: SECRET}), stack)  # fmt: skip

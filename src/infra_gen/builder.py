@@ -165,8 +165,9 @@ class Stack:
             raise ConfigError("all_alarms", f"{all_alarms!r} is not allowed; allowed: a bool")
         _check_free(self, scope, cfg.service.name, path_pattern, priority,
                     _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
-        variables = check_environment("environment", environment or {})
-        values = check_secrets("secrets", secrets or {})
+        # None is the default; an empty list or string is a mistake, not "none".
+        variables = check_environment("environment", {} if environment is None else environment)
+        values = check_secrets("secrets", {} if secrets is None else secrets)
         both = sorted(variables.keys() & values.keys())
         if both:
             raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")
