@@ -11,6 +11,7 @@ says so.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -272,3 +273,44 @@ def test_a_variable_set_twice_is_refused_naming_it(
     else:
         _refused(f"secrets.{names[0]}", lambda _: service.add_secrets(t, {
             "NEW_": SECRET, names[0]: SECRET}), stack)  # fmt: skip
+
+
+SCOPE = r"[A-Z][A-Za-z0-9]{0,15}"
+BAD_SCOPE = st.one_of(
+    NOT_TEXT,
+    st.sampled_from(["", "api", "1Api", "Api\n", "Api ", "A-pi", "Äpi", "Api😀", "A\udc80",
+                     "A" * 17, "A" * 300, "Api\x00"]),
+    TEXT.filter(lambda s: not re.fullmatch(SCOPE, s)),
+)  # fmt: skip
+
+
+@PROPERTY
+@given(scope=BAD_SCOPE)
+def test_a_bad_scope_is_refused(scope: Any) -> None:
+    _refused("scope", _add(scope))
+
+
+@settings(PROPERTY, max_examples=30)  # a stack of its own per example
+@given(scope=st.sampled_from(["Api", "Web"]), other=st.from_regex(SCOPE, fullmatch=True))
+def test_a_scope_whose_ids_are_taken_is_refused(scope: str, other: str) -> None:
+    stack = build_stack()
+    stack.add_service(scope, {"name": "taken"}, path_pattern="/taken/*", priority=1)
+    # The same scope again, whatever else differs: its first logical ID is taken.
+    message = _refused("scope", _add(scope, {"name": other.lower()}, priority=2,
+                                     path_pattern=f"/{other}/*"), stack)  # fmt: skip
+    assert message.startswith(f"scope: add_service({scope!r}, ...): logical ID {scope}")
+
+
+@pytest.mark.parametrize("scope", [None, True, "Api\n"])
+def test_a_scope_is_text_matched_whole(scope: object) -> None:
+    # str(None) and str(True) passed as PascalCase and raised TypeError later; "Api\n"
+    # passed a $-anchored match and troposphere refused the title with a bare ValueError.
+    assert _refused("scope", _add(scope)) == (
+        f"scope: {scope!r} is not allowed; a PascalCase name like Api (a capital letter, then "
+        "up to 15 letters and digits)"
+    )
+
+
+def test_a_long_scope_is_shown_bounded() -> None:
+    message = _refused("scope", _add("A" * 100_000))
+    assert len(message) < 200 and "..." in message

@@ -48,7 +48,7 @@ from .alarms import (
 )
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
-from .config import Config, ConfigError, check_environment, check_secrets
+from .config import Config, ConfigError, _show, check_environment, check_secrets
 from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
@@ -144,8 +144,10 @@ class Stack:
         Everything is checked before anything is added: a refusal raises
         :class:`ConfigError` and leaves the template as it was.
         """
-        if not _SCOPE.match(str(scope)):
-            raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
+        # Text only, matched whole: str(None) is "None", and $ matches before a final "\n".
+        if not (isinstance(scope, str) and _SCOPE.fullmatch(scope)):
+            raise ConfigError("scope", f"{_show(scope)} is not allowed; a PascalCase name like "
+                              "Api (a capital letter, then up to 15 letters and digits)")
         if scaling is not None and not isinstance(scaling, Mapping):
             raise ConfigError("scaling", f"{scaling!r} is not allowed; [scaling] keys, e.g. {{}}")
         cfg = self.config.with_changes({"service": service, "scaling": scaling or {}})
