@@ -314,3 +314,20 @@ def test_a_scope_is_text_matched_whole(scope: object) -> None:
 def test_a_long_scope_is_shown_bounded() -> None:
     message = _refused("scope", _add("A" * 100_000))
     assert len(message) < 200 and "..." in message
+
+
+@PROPERTY
+@given(priority=st.one_of(
+    NOT_TEXT.filter(lambda v: type(v) is not int), TEXT, st.integers(max_value=0),
+    st.integers(min_value=50001), st.sampled_from([10**5000, -(10**5000), 10.0, "10"]),
+))  # fmt: skip
+def test_a_priority_is_an_integer_of_1_to_50000(priority: Any) -> None:
+    _refused("priority", _add(priority=priority))
+
+
+@pytest.mark.parametrize("priority", [True, False, 10**5000], ids=["True", "False", "huge"])
+def test_a_priority_that_python_takes_for_an_int_is_refused(priority: object) -> None:
+    # True was accepted as priority 1 and rendered as `true`, which cfn-lint refuses
+    # (E3012); an integer of over 4300 digits made the error's repr raise ValueError.
+    message = _refused("priority", _add(priority=priority))
+    assert message.endswith("is not allowed; allowed: 1-50000") and len(message) < 120

@@ -157,8 +157,9 @@ class Stack:
                 f"{cfg.service.container_port} differs "
                 f"from the first service's {self.config.service.container_port}",
             )
-        if not (isinstance(priority, int) and 1 <= priority <= 50000):
-            raise ConfigError("priority", f"{priority!r} is not allowed; allowed: 1-50000")
+        # bool is an int to Python, not to CloudFormation: True renders as true.
+        if not (type(priority) is int and 1 <= priority <= 50000):
+            raise ConfigError("priority", f"{_show(priority)} is not allowed; allowed: 1-50000")
         if not (isinstance(path_pattern, str) and _PATH_PATTERN.match(path_pattern)):
             raise ConfigError(
                 "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
