@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stack import lint_findings
 
 from infra_gen import Config, ConfigError, Stack, build_stack, render
 
@@ -331,3 +332,36 @@ def test_a_priority_that_python_takes_for_an_int_is_refused(priority: object) ->
     # (E3012); an integer of over 4300 digits made the error's repr raise ValueError.
     message = _refused("priority", _add(priority=priority))
     assert message.endswith("is not allowed; allowed: 1-50000") and len(message) < 120
+
+
+PATH_CHARS = "A-Za-z0-9_\\-.$/~\"'@:+&*?"
+
+
+@PROPERTY
+@given(path=st.one_of(
+    NOT_TEXT.filter(lambda v: not isinstance(v, str)),
+    TEXT.filter(lambda p: not re.fullmatch(f"/[{PATH_CHARS}]{{0,127}}", p)),
+    st.sampled_from(["", "api/*", "/api\n", "/a b", "/a#b", "/a%20", "/ä", "/😀", "/\udc80",
+                     "/" + "a" * 128, "/*/*/*/*/*/*", "/??????", "/a*b?c*d?e*f?"]),
+))  # fmt: skip
+def test_a_bad_path_pattern_is_refused(path: Any) -> None:
+    _refused("path_pattern", _add(path_pattern=path))
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/api\n", "'/api\\n' is not allowed; a path like /api/*"),
+    ("/*/*/*/*/*/*", "'/*/*/*/*/*/*' has 6 wildcards; the load balancer takes at most 5 (* and ?) "
+     "in a rule"),
+])  # fmt: skip
+def test_a_path_pattern_is_matched_whole_and_its_wildcards_counted(path: str, message: str) -> None:
+    # Both were accepted: a final newline passed the $ anchor into the listener rule, and
+    # a sixth wildcard fails only at deploy time, against the load balancer's quota.
+    assert _refused("path_pattern", _add(path_pattern=path)) == f"path_pattern: {message}"
+
+
+def test_a_path_pattern_of_128_characters_and_5_wildcards_is_taken() -> None:
+    stack = build_stack()
+    for priority, path in ((1, "/" + "a" * 127), (2, "/a*b?c*d?e*")):
+        stack.add_service(f"S{priority}", {"name": f"s{priority}"}, path_pattern=path,
+                          priority=priority)  # fmt: skip
+    assert lint_findings(render(stack.template, "yaml")) == []

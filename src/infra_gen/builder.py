@@ -61,8 +61,10 @@ from .scaling import Scaling, add_scaling
 __all__ = ["Stack", "build_stack", "build_template", "new_template"]
 
 _SCOPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,15}$")
-# An ALB path pattern: up to 128 characters of a path, with * and ? wildcards.
-_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}$")
+# An ALB path pattern: up to 128 characters of a path, with * and ? wildcards, at most
+# five of them in a rule (the quota "condition wildcards per rule").
+_PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
+_PATH_WILDCARDS = 5
 
 GENERATOR = "infra-gen"
 # The template's own Metadata key recording what made it.
@@ -123,8 +125,9 @@ class Stack:
         ``scope`` (PascalCase, e.g. ``"Api"``) prefixes every logical ID it adds;
         ``service`` holds ``[service]`` keys (``name`` differs from the first service's,
         ``container_port`` equals it: the probe requests one port) over the stack's.
-        Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
-        rule of ``priority`` (1-50000). It gets its own task definition, task role
+        Requests matching ``path_pattern`` (e.g. ``/api/*``; up to 128 characters, at most
+        five ``*`` and ``?``) reach it through a listener rule of ``priority`` (1-50000).
+        It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
         target group and alarms (probe failures, no task found). It keeps
         ``service.desired_count`` tasks, unscaled by default; with ``scaling`` (``[scaling]``
@@ -160,10 +163,14 @@ class Stack:
         # bool is an int to Python, not to CloudFormation: True renders as true.
         if not (type(priority) is int and 1 <= priority <= 50000):
             raise ConfigError("priority", f"{_show(priority)} is not allowed; allowed: 1-50000")
-        if not (isinstance(path_pattern, str) and _PATH_PATTERN.match(path_pattern)):
+        if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
             raise ConfigError(
-                "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
+                "path_pattern", f"{_show(path_pattern)} is not allowed; a path like /api/*"
             )
+        wildcards = sum(map(path_pattern.count, "*?"))
+        if wildcards > _PATH_WILDCARDS:
+            raise ConfigError("path_pattern", f"{path_pattern!r} has {wildcards} wildcards; the "
+                              f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule")
         if not isinstance(all_alarms, bool):
             raise ConfigError("all_alarms", f"{all_alarms!r} is not allowed; allowed: a bool")
         _check_free(self, scope, cfg.service.name, path_pattern, priority,
