@@ -365,3 +365,65 @@ def test_a_path_pattern_of_128_characters_and_5_wildcards_is_taken() -> None:
         stack.add_service(f"S{priority}", {"name": f"s{priority}"}, path_pattern=path,
                           priority=priority)  # fmt: skip
     assert lint_findings(render(stack.template, "yaml")) == []
+
+
+VOLUME = st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True)
+BAD_VOLUME = st.one_of(
+    st.sampled_from(["", "a b", "a/b", "a.b", "a\n", "ä", "😀", "\udc80", "a" * 256]),
+    st.integers(), st.binary(min_size=1, max_size=4), st.none(),
+)  # fmt: skip
+BAD_PATH = st.one_of(
+    NOT_TEXT.filter(lambda v: not isinstance(v, str)),
+    st.sampled_from(["", "tmp", "./tmp", "/", "//tmp", "/tmp/", "/a/../b", "/a/./b", "/a//b",
+                     "/..", "/tmp\n", "/tmp\x00", "/\udc80", "/" + "a" * 4095]),
+    TEXT.filter(lambda p: not p.startswith("/")),
+)  # fmt: skip
+
+
+@st.composite
+def bad_writable_paths(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(["not a mapping", "name", "path", "twice"]))
+    if kind == "not a mapping":
+        return "writable_paths", draw(st.one_of(
+            st.text(max_size=5), st.integers(), st.booleans(),
+            st.lists(st.just("/tmp"), max_size=2),
+        ))  # fmt: skip
+    if kind == "name":
+        name = draw(BAD_VOLUME)
+        return f"writable_paths.{name}", {"ok": "/ok", name: "/tmp"}
+    name = draw(VOLUME.filter(lambda n: n != "first"))
+    if kind == "twice":
+        return f"writable_paths.{name}", {"first": "/tmp", name: "/tmp"}
+    return f"writable_paths.{name}", {name: draw(BAD_PATH)}
+
+
+@PROPERTY
+@given(case=bad_writable_paths())
+def test_bad_writable_paths_are_refused_before_anything_is_added(case: tuple[str, Any]) -> None:
+    key, writable_paths = case
+    _refused(key, _add(writable_paths=writable_paths))
+
+
+@pytest.mark.parametrize(("writable_paths", "message"), [
+    (["/tmp"], "writable_paths: expected a mapping of volume name to container path, got list"),
+    ({"tmp": 1}, "writable_paths.tmp: 1 is not allowed; allowed: an absolute path in normal "
+     "form (no . or .. parts, no trailing /), not /, at most 4095 characters, e.g. "
+     "/var/cache/nginx"),
+    ({1: "/a", "b": "/b"}, "writable_paths.1: is not a volume name; allowed: 1-255 letters, "
+     "digits, _ and -"),
+    ({"a": "/tmp", "b": "/tmp"}, "writable_paths.b: '/tmp' is the path of writable_paths.a "
+     "too; allowed: one volume a path"),
+])  # fmt: skip
+def test_writable_paths_are_checked_before_anything_is_added(
+    writable_paths: object, message: str
+) -> None:
+    # These raised AttributeError or TypeError once the Cloud Map service, the route, the
+    # log group and the task role were added, with the shared execution role's log policy
+    # widened: the same call again was refused for its own half-added IDs.
+    stack = build_stack()
+    assert _refused(message.split(":")[0], _add(writable_paths=writable_paths), stack) == message
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
+                      writable_paths={"tmp": "/tmp", "run-dir": "/var/run/app"})  # fmt: skip
+    task = stack.template.resources["ApiEcsTaskDefinition"].to_dict()["Properties"]
+    assert [v["Name"] for v in task["Volumes"]] == ["run-dir", "tmp"]
+    assert lint_findings(render(stack.template, "yaml")) == []

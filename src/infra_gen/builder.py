@@ -48,7 +48,14 @@ from .alarms import (
 )
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
-from .config import Config, ConfigError, _show, check_environment, check_secrets
+from .config import (
+    Config,
+    ConfigError,
+    _show,
+    check_environment,
+    check_secrets,
+    check_writable_paths,
+)
 from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
@@ -137,7 +144,9 @@ class Stack:
         out as :attr:`Service.scaling`. ``environment`` (name -> text) and
         ``secrets`` (name -> Secrets Manager secret or SSM parameter ARN) go to its
         container, as :meth:`Service.add_environment` and :meth:`Service.add_secrets`
-        do for the first one; default: none.
+        do for the first one; default: none. ``writable_paths`` (volume name -> absolute
+        path) are the task storage the image writes to, its root file system being
+        read-only; default: nginx's.
 
         With ``all_alarms`` (default ``False``: the two probe alarms only, for the size
         budget) it also gets the first service's target 5xx, unhealthy targets, response
@@ -178,6 +187,8 @@ class Stack:
         # None is the default; an empty list or string is a mistake, not "none".
         variables = check_environment("environment", {} if environment is None else environment)
         values = check_secrets("secrets", {} if secrets is None else secrets)
+        if writable_paths is not None:
+            writable_paths = check_writable_paths("writable_paths", writable_paths)
         both = sorted(variables.keys() & values.keys())
         if both:
             raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import ipaddress
 import json
+import posixpath
 import re
 import types
 import typing
@@ -34,6 +35,7 @@ __all__ = [
     "PROBE_SCHEDULES",
     "check_environment",
     "check_secrets",
+    "check_writable_paths",
     "parse_setting",
     "parse_toml",
 ]
@@ -247,6 +249,44 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
                 "parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)",
             )
     return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
+
+
+# ECS: a volume's name is 1-255 letters, digits, _ and -.
+_VOLUME_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+# Linux's PATH_MAX (4096 bytes) less the terminating NUL.
+_PATH_MAX = 4095
+
+
+def check_writable_paths(key: str, paths: object) -> dict[str, str]:
+    """``paths`` as a container's writable task storage (volume name -> the absolute path
+    the image writes), else a :class:`ConfigError` naming ``<key>.<name>``."""
+    if not isinstance(paths, Mapping):
+        raise ConfigError(
+            key, f"expected a mapping of volume name to container path, got {type(paths).__name__}"
+        )
+    taken: dict[str, str] = {}
+    for name, path in paths.items():
+        where = f"{key}.{name}"
+        if not (isinstance(name, str) and _VOLUME_NAME.fullmatch(name)):
+            raise ConfigError(
+                where, "is not a volume name; allowed: 1-255 letters, digits, _ and -"
+            )
+        if isinstance(path, str):
+            _check_text(where, path)
+        # Docker refuses a relative path and / itself; ".." and "//" would name another
+        # path than the one written, and two volumes on one path fail at task start.
+        if not (
+            isinstance(path, str) and path.startswith("/") and not path.startswith("//")
+            and path != "/" and posixpath.normpath(path) == path and len(path) <= _PATH_MAX
+        ):  # fmt: skip
+            raise ConfigError(where, f"{_show(path)} is not allowed; allowed: an absolute path "
+                              "in normal form (no . or .. parts, no trailing /), not /, at most "
+                              f"{_PATH_MAX} characters, e.g. /var/cache/nginx")  # fmt: skip
+        if path in taken:
+            raise ConfigError(where, f"{path!r} is the path of {key}.{taken[path]} too; "
+                              "allowed: one volume a path")  # fmt: skip
+        taken[path] = name
+    return {str(k): str(v) for k, v in paths.items()}
 
 
 def _check_range(key: str, value: float, low: float, high: float) -> None:
