@@ -227,6 +227,9 @@ BAD_ARN = st.one_of(
         "arn:aws:secretsmanager:US-EAST-1:123456789012:secret:db",
         SECRET + "\n",
         " " + PARAMETER,
+        SECRET + ":\n::", SECRET + ":key:\x00:", SECRET + ":key::\u2028",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/" + "a" * 967,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + "a" * 1996,
     ]),
 )  # fmt: skip
 
@@ -255,6 +258,27 @@ def test_bad_secrets_are_refused_naming_the_variable(
     key, environment, secrets = case
     _refused(key, _add(environment=environment, secrets=secrets))
 
+
+
+@pytest.mark.parametrize(("arn", "message"), [
+    (SECRET + ":\n::", "contains the control character U+000A; allowed: printable characters "
+     "only"),
+    ("arn:aws:ssm:us-east-1:123456789012:parameter/" + "a" * 967, "is an ARN of 1012 characters; "
+     "allowed at most 1011"),
+])  # fmt: skip
+def test_a_secret_arn_is_printable_and_not_over_its_services_length(arn: str, message: str) -> None:
+    # Both were accepted: a JSON key took any character but ":", a line break included, and
+    # a parameter's ARN had no limit, where SSM takes at most 1011 characters.
+    assert _refused("secrets.DB", _add(secrets={"DB": arn})).endswith(message)
+
+
+def test_secret_arns_at_their_services_limits_are_taken() -> None:
+    longest = "arn:aws:ssm:us-east-1:123456789012:parameter/" + "a" * 966
+    stack = _clean_stack()
+    stack.add_service("Api", {"name": "api"}, **VALID, secrets={
+        "P": longest, "S": SECRET + ":json-key:AWSCURRENT:", "U": SECRET + ":clé-ü::",
+    })  # fmt: skip
+    assert lint_findings(render(stack.template, "yaml")) == []
 
 @PROPERTY
 @given(names=st.lists(NAME, min_size=1, max_size=3, unique=True), first=st.booleans(),

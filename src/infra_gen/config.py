@@ -212,6 +212,10 @@ _SECRET_ARN = re.compile(
 _PARAMETER_ARN = re.compile(
     r"arn:aws(-cn|-us-gov)?:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+"
 )
+# SSM: a parameter's name, written as its whole ARN, is at most 1011 characters; Secrets
+# Manager: a secret's ARN at most 2048.
+_PARAMETER_ARN_MAX = 1011
+_SECRET_ARN_MAX = 2048
 
 
 def _check_names(key: str, values: object) -> Mapping[str, Any]:
@@ -239,6 +243,8 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
     """``secrets`` as a container's secrets (name -> Secrets Manager secret or SSM
     parameter ARN), else a :class:`ConfigError` naming ``<key>.<NAME>``."""
     for name, arn in _check_names(key, secrets).items():
+        if isinstance(arn, str):
+            _check_text(f"{key}.{name}", arn)  # a JSON key may hold anything but ":"
         if not isinstance(arn, str) or not (
             _SECRET_ARN.fullmatch(arn) or _PARAMETER_ARN.fullmatch(arn)
         ):
@@ -248,6 +254,11 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or of an SSM "
                 "parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)",
             )
+        limit = _PARAMETER_ARN_MAX if _PARAMETER_ARN.fullmatch(arn) else _SECRET_ARN_MAX
+        resource = ":".join(arn.split(":")[:7])  # without a secret's JSON key and version
+        if len(resource) > limit:
+            raise ConfigError(f"{key}.{name}", f"{_show(arn)} is an ARN of {len(resource)} "
+                              f"characters; allowed at most {limit}")  # fmt: skip
     return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
 
 
