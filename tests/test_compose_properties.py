@@ -16,9 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from awacs import sqs
+from awacs.aws import Action, Allow, PolicyDocument, Principal, Statement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stack import lint_findings
+from troposphere import Sub, Template
 
 from infra_gen import Config, ConfigError, Stack, build_stack, render
 
@@ -450,4 +453,83 @@ def test_writable_paths_are_checked_before_anything_is_added(
                       writable_paths={"tmp": "/tmp", "run-dir": "/var/run/app"})  # fmt: skip
     task = stack.template.resources["ApiEcsTaskDefinition"].to_dict()["Properties"]
     assert [v["Name"] for v in task["Volumes"]] == ["run-dir", "tmp"]
+    assert lint_findings(render(stack.template, "yaml")) == []
+
+
+QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
+
+
+def _statement(**leave_out: bool) -> Statement:
+    props: dict[str, Any] = {"Effect": Allow, "Action": [sqs.SendMessage], "Resource": [QUEUE]}
+    return Statement(**{k: v for k, v in props.items() if not leave_out.get(k)})
+
+
+BAD_STATEMENT = st.one_of(
+    NOT_TEXT, TEXT, st.builds(dict), st.just(PolicyDocument(Statement=[_statement()])),
+    st.sampled_from(["Effect", "Action", "Resource"]).map(lambda k: _statement(**{k: True})),
+    st.just(Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[QUEUE],
+                      Principal=Principal("AWS", ["arn:aws:iam::123456789012:root"]))),
+    st.just([_statement()]),
+)  # fmt: skip
+
+
+@st.composite
+def bad_statements(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(["not a list", "empty", "item"]))
+    if kind == "not a list":
+        value = draw(st.one_of(
+            NOT_TEXT.filter(lambda v: not isinstance(v, list)), TEXT, st.just(_statement()),
+            st.just(iter([_statement()])), st.just({1, 2}),
+        ))  # fmt: skip
+        return "statements", value
+    if kind == "empty":
+        return "statements", draw(st.sampled_from([[], ()]))
+    good = draw(st.lists(st.just(_statement()), max_size=3))
+    at = draw(st.integers(0, len(good)))
+    return f"statements[{at}]", [*good[:at], draw(BAD_STATEMENT), *good[at:]]
+
+
+@PROPERTY
+@given(case=bad_statements())
+def test_grant_refuses_what_is_not_a_list_of_whole_statements(case: tuple[str, Any]) -> None:
+    key, statements = case
+    _refused(key, lambda stack: stack.service.grant(stack.template, statements))
+
+
+@pytest.mark.parametrize(("statements", "message"), [
+    ([_statement(Effect=True)], "statements[0]: has no Effect; a role's policy needs it in "
+     "every statement"),
+    ([_statement(), _statement(Resource=True)], "statements[1]: has no Resource or "
+     "NotResource; a role's policy needs it in every statement"),
+    (_statement(), "statements: expected a non-empty list of awacs Statements, got Statement"),
+    ((s for s in [_statement()]), "statements: expected a non-empty list of awacs Statements, "
+     "got generator"),
+], ids=["no Effect", "no Resource", "a Statement", "a generator"])  # fmt: skip
+def test_grant_refuses_a_statement_iam_or_the_renderer_would(
+    statements: object, message: str
+) -> None:
+    # A statement without Effect was put on the role, and rendering the template then
+    # raised ValueError; without Action or Resource it failed cfn-lint (E3510); a single
+    # Statement raised TypeError; a generator was consumed by the check and granted nothing.
+    key = message.split(":")[0]
+    grant = lambda stack: stack.service.grant(stack.template, statements)  # noqa: E731
+    assert _refused(key, grant) == message
+
+
+def test_a_template_without_the_service_is_refused_naming_it() -> None:
+    service = _clean_stack().service
+    with pytest.raises(ConfigError, match=r"^t: grant: the service's task role is not in this"):
+        service.grant(Template(), [_statement()])
+    for add, value in ((service.add_environment, "x"), (service.add_secrets, SECRET)):
+        with pytest.raises(ConfigError, match=r"^t: the service's task definition is not in "):
+            add(Template(), {"A": value})
+
+
+def test_a_grant_on_every_resource_is_taken() -> None:
+    # Some actions name no resource (cloudwatch:PutMetricData, xray:PutTraceSegments): "*"
+    # is their only form, so grant takes it as IAM does.
+    stack = build_stack()
+    api = stack.add_service("Api", {"name": "api"}, **VALID)
+    api.grant(stack.template, (Statement(Effect=Allow, Action=[Action("cloudwatch",
+                                         "PutMetricData")], Resource=["*"]),))  # fmt: skip
     assert lint_findings(render(stack.template, "yaml")) == []
