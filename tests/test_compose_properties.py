@@ -533,3 +533,50 @@ def test_a_grant_on_every_resource_is_taken() -> None:
     api.grant(stack.template, (Statement(Effect=Allow, Action=[Action("cloudwatch",
                                          "PutMetricData")], Resource=["*"]),))  # fmt: skip
     assert lint_findings(render(stack.template, "yaml")) == []
+
+
+HELPERS: dict[str, Callable[[Stack], Callable[..., object]]] = {
+    "service.metric": lambda s: s.service.metric,
+    "service.insights_metric": lambda s: s.service.insights_metric,
+    "service.target_metric": lambda s: s.service.target_metric,
+    "load_balancer.metric": lambda s: s.load_balancer.metric,
+    "load_balancer.target_metric": lambda s: s.load_balancer.target_metric,
+    "probe.metric": lambda s: s.probe.metric,
+    "probe.function_metric": lambda s: s.probe.function_metric,
+}
+BAD_METRIC_NAME = st.one_of(
+    NOT_TEXT.filter(lambda v: not isinstance(v, str)),
+    st.sampled_from(["", "CPU\n", "a\x00", "\udc80", "a" * 256]),
+)
+BAD_STATISTIC = st.one_of(
+    NOT_TEXT.filter(lambda v: not isinstance(v, str)),
+    st.sampled_from(["", "avg", "average", "SUM", "max", "90", "P90", "p90\n", "Sum "]),
+    TEXT.filter(lambda s: s not in ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+                and not re.fullmatch(r"(p|tm|wm|tc|ts|pr)[0-9(][A-Za-z0-9.:%()]*", s)),
+)  # fmt: skip
+
+
+@PROPERTY
+@given(helper=st.sampled_from(sorted(HELPERS)), name=BAD_METRIC_NAME)
+def test_a_metric_helper_refuses_a_bad_name(helper: str, name: Any) -> None:
+    _refused("name", lambda stack: HELPERS[helper](stack)(name))
+
+
+@PROPERTY
+@given(helper=st.sampled_from(sorted(HELPERS)), statistic=BAD_STATISTIC)
+def test_a_metric_helper_refuses_a_statistic_cloudwatch_lacks(helper: str, statistic: Any) -> None:
+    _refused("statistic", lambda stack: HELPERS[helper](stack)("Requests", statistic))
+
+
+def test_a_metric_is_checked_where_the_helper_is_called() -> None:
+    # metric("CPUUtilization", "avg") went into an alarm that cfn-lint refused (E3030), and
+    # metric(None) raised TypeError from troposphere only once the alarm was added.
+    service = _clean_stack().service
+    with pytest.raises(ConfigError, match=r"^statistic: 'avg' is not allowed; allowed: Sum, "
+                       r"Average, Minimum, Maximum, SampleCount or a percentile such as p90$"):
+        service.metric("CPUUtilization", "avg")
+    with pytest.raises(ConfigError, match=r"^name: None is not a metric name"):
+        service.metric(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^statistic: "):
+        service.metric("CPUUtilization").with_statistic("Avg")
+    assert service.target_metric("TargetResponseTime", "tm99").statistic == "tm99"
