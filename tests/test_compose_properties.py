@@ -159,6 +159,15 @@ def test_all_alarms_takes_a_bool_only(value: Any) -> None:
     _refused("all_alarms", _add(all_alarms=value))
 
 
+@pytest.mark.parametrize("key", ["all_alarms", "scaling"])
+def test_a_refused_value_is_shown_bounded(key: str) -> None:
+    # Their errors wrote the value's repr whole: an integer of over 4300 digits made it
+    # raise ValueError, a long list made the line as long.
+    for value, shown in ((10**5000, "an integer of 16610 bits"), ([0] * 10_000, "[0, 0, 0, ")):
+        message = _refused(key, _add(**{key: value}))
+        assert message.startswith(f"{key}: {shown}") and len(message) < 120
+
+
 def test_keys_that_are_not_text_are_unknown_keys() -> None:
     # Sorting keys of mixed types raised TypeError before any check named them.
     assert _refused("service.1", _add(service={1: 2, "name": "api"})).startswith(

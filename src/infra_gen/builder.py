@@ -161,7 +161,9 @@ class Stack:
             raise ConfigError("scope", f"{_show(scope)} is not allowed; a PascalCase name like "
                               "Api (a capital letter, then up to 15 letters and digits)")
         if scaling is not None and not isinstance(scaling, Mapping):
-            raise ConfigError("scaling", f"{scaling!r} is not allowed; [scaling] keys, e.g. {{}}")
+            raise ConfigError(
+                "scaling", f"{_show(scaling)} is not allowed; [scaling] keys, e.g. {{}}"
+            )
         cfg = self.config.with_changes({"service": service, "scaling": scaling or {}})
         if cfg.service.container_port != self.config.service.container_port:
             raise ConfigError(
@@ -181,7 +183,7 @@ class Stack:
             raise ConfigError("path_pattern", f"{path_pattern!r} has {wildcards} wildcards; the "
                               f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule")
         if not isinstance(all_alarms, bool):
-            raise ConfigError("all_alarms", f"{all_alarms!r} is not allowed; allowed: a bool")
+            raise ConfigError("all_alarms", f"{_show(all_alarms)} is not allowed; allowed: a bool")
         _check_free(self, scope, cfg.service.name, path_pattern, priority,
                     _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
         # None is the default; an empty list or string is a mistake, not "none".
