@@ -3,9 +3,9 @@ names the offending key, and the template stays byte for byte as it was.
 
 Each property draws bad values for one parameter of ``Stack.add_service`` (or of a
 service handle's ``grant``, ``add_environment`` and ``add_secrets``) while every other
-argument is valid, so the parameter named is the one at fault. One stack serves every
-example of a test: a refusal must leave it unchanged, and the check after each example
-says so.
+argument is valid, so the parameter named is the one at fault. One default stack serves
+the examples while refusals leave it as it was (the check after each example says so);
+it is built again after one that changed it.
 """
 
 from __future__ import annotations
@@ -318,15 +318,23 @@ def test_a_bad_scope_is_refused(scope: Any) -> None:
     _refused("scope", _add(scope))
 
 
-@settings(PROPERTY, max_examples=30)  # a stack of its own per example
-@given(scope=st.sampled_from(["Api", "Web"]), other=st.from_regex(SCOPE, fullmatch=True))
-def test_a_scope_whose_ids_are_taken_is_refused(scope: str, other: str) -> None:
+@settings(PROPERTY, max_examples=40)  # a stack of its own per example
+@given(taken=st.sampled_from(["scope", "service.name", "path_pattern", "priority"]),
+       other=st.from_regex(SCOPE, fullmatch=True).filter(lambda o: o.lower() not in (
+           "web", "nginx")), priority=st.integers(2, 50000))  # fmt: skip
+def test_what_an_added_service_took_is_refused_to_the_next(
+    taken: str, other: str, priority: int
+) -> None:
     stack = build_stack()
-    stack.add_service(scope, {"name": "taken"}, path_pattern="/taken/*", priority=1)
-    # The same scope again, whatever else differs: its first logical ID is taken.
-    message = _refused("scope", _add(scope, {"name": other.lower()}, priority=2,
-                                     path_pattern=f"/{other}/*"), stack)  # fmt: skip
-    assert message.startswith(f"scope: add_service({scope!r}, ...): logical ID {scope}")
+    stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=1)
+    new: dict[str, Any] = {"scope": other, "service.name": other.lower(),
+                           "path_pattern": f"/{other}/*", "priority": priority}  # fmt: skip
+    new[taken] = {"scope": "Web", "service.name": "web", "path_pattern": "/web/*",
+                  "priority": 1}[taken]  # fmt: skip
+    message = _refused(taken, _add(new["scope"], {"name": new["service.name"]},
+                                   path_pattern=new["path_pattern"], priority=new["priority"]),
+                       stack)  # fmt: skip
+    assert message.startswith(f"{taken}: add_service({new['scope']!r}, ...): ")
 
 
 @pytest.mark.parametrize("scope", [None, True, "Api\n"])
