@@ -49,7 +49,14 @@ from .alarms import (
 )
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
-from .config import Config, ConfigError, check_environment, check_secrets
+from .config import (
+    Config,
+    ConfigError,
+    brief,
+    check_environment,
+    check_secrets,
+    check_writable_paths,
+)
 from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
@@ -62,8 +69,10 @@ from .scaling import Scaling, add_scaling
 __all__ = ["Stack", "build_stack", "build_template", "new_template"]
 
 _SCOPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,15}$")
-# An ALB path pattern: up to 128 characters of a path, with * and ? wildcards.
-_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}$")
+# An ALB path pattern: up to 128 characters of a path, with * and ? wildcards, at most
+# five of them in a rule (the quota "condition wildcards per rule").
+_PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
+_PATH_WILDCARDS = 5
 
 GENERATOR = "infra-gen"
 # The template's own Metadata key recording what made it.
@@ -125,8 +134,9 @@ class Stack:
         ``scope`` (PascalCase, e.g. ``"Api"``) prefixes every logical ID it adds;
         ``service`` holds ``[service]`` keys (``name`` differs from the first service's,
         ``container_port`` equals it: the probe requests one port) over the stack's.
-        Requests matching ``path_pattern`` (e.g. ``/api/*``) reach it through a listener
-        rule of ``priority`` (1-50000). It gets its own task definition, task role
+        Requests matching ``path_pattern`` (e.g. ``/api/*``; up to 128 characters, at most
+        five ``*`` and ``?``) reach it through a listener rule of ``priority`` (1-50000).
+        It gets its own task definition, task role
         (:meth:`Service.grant` adds to it), log group, security group, Cloud Map service,
         target group and alarms (probe failures, no task found), and exported Outputs
         (``<scope>ServiceUrl``: a URL ``path_pattern`` matches, ``/api/*`` -> ``/api/``;
@@ -139,7 +149,9 @@ class Stack:
         out as :attr:`Service.scaling`. ``environment`` (name -> text) and
         ``secrets`` (name -> Secrets Manager secret or SSM parameter ARN) go to its
         container, as :meth:`Service.add_environment` and :meth:`Service.add_secrets`
-        do for the first one; default: none.
+        do for the first one; default: none. ``writable_paths`` (volume name -> absolute
+        path) are the task storage the image writes to, its root file system being
+        read-only; default: nginx's.
 
         With ``all_alarms`` (default ``False``: the two probe alarms only, for the size
         budget) it also gets the first service's target 5xx, unhealthy targets, response
@@ -151,10 +163,14 @@ class Stack:
         Everything is checked before anything is added: a refusal raises
         :class:`ConfigError` and leaves the template as it was.
         """
-        if not _SCOPE.match(str(scope)):
-            raise ConfigError("scope", f"{scope!r} is not allowed; a PascalCase name like Api")
+        # Text only, matched whole: str(None) is "None", and $ matches before a final "\n".
+        if not (isinstance(scope, str) and _SCOPE.fullmatch(scope)):
+            raise ConfigError("scope", f"{brief(scope)} is not allowed; a PascalCase name like "
+                              "Api (a capital letter, then up to 15 letters and digits)")
         if scaling is not None and not isinstance(scaling, Mapping):
-            raise ConfigError("scaling", f"{scaling!r} is not allowed; [scaling] keys, e.g. {{}}")
+            raise ConfigError(
+                "scaling", f"{brief(scaling)} is not allowed; [scaling] keys, e.g. {{}}"
+            )
         cfg = self.config.with_changes({"service": service, "scaling": scaling or {}})
         if cfg.service.container_port != self.config.service.container_port:
             raise ConfigError(
@@ -162,19 +178,27 @@ class Stack:
                 f"{cfg.service.container_port} differs "
                 f"from the first service's {self.config.service.container_port}",
             )
-        if not (isinstance(priority, int) and 1 <= priority <= 50000):
-            raise ConfigError("priority", f"{priority!r} is not allowed; allowed: 1-50000")
-        if not (isinstance(path_pattern, str) and _PATH_PATTERN.match(path_pattern)):
+        # bool is an int to Python, not to CloudFormation: True renders as true.
+        if not (type(priority) is int and 1 <= priority <= 50000):
+            raise ConfigError("priority", f"{brief(priority)} is not allowed; allowed: 1-50000")
+        if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
             raise ConfigError(
-                "path_pattern", f"{path_pattern!r} is not allowed; a path like /api/*"
+                "path_pattern", f"{brief(path_pattern)} is not allowed; a path like /api/*"
             )
+        wildcards = sum(map(path_pattern.count, "*?"))
+        if wildcards > _PATH_WILDCARDS:
+            raise ConfigError("path_pattern", f"{path_pattern!r} has {wildcards} wildcards; the "
+                              f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule")
         for key, flag in (("all_alarms", all_alarms), ("dashboard", dashboard)):
             if not isinstance(flag, bool):
-                raise ConfigError(key, f"{flag!r} is not allowed; allowed: a bool")
+                raise ConfigError(key, f"{brief(flag)} is not allowed; allowed: a bool")
         _check_free(self, scope, cfg.service.name, path_pattern, priority,
                     _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
-        variables = check_environment("environment", environment or {})
-        values = check_secrets("secrets", secrets or {})
+        # None is the default; an empty list or string is a mistake, not "none".
+        variables = check_environment("environment", {} if environment is None else environment)
+        values = check_secrets("secrets", {} if secrets is None else secrets)
+        if writable_paths is not None:
+            writable_paths = check_writable_paths("writable_paths", writable_paths)
         both = sorted(variables.keys() & values.keys())
         if both:
             raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")

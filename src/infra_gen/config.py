@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import ipaddress
 import json
+import posixpath
 import re
 import types
 import typing
@@ -34,6 +35,7 @@ __all__ = [
     "PROBE_SCHEDULES",
     "check_environment",
     "check_secrets",
+    "check_writable_paths",
     "parse_setting",
     "parse_toml",
 ]
@@ -43,7 +45,7 @@ class ConfigError(ValueError):
     """A configuration value is not allowed. ``str()`` is one line naming the key."""
 
     def __init__(self, key: str, message: str) -> None:
-        shown = key if len(key) <= 80 and not _CONTROL.search(key) else _show(key, 80)
+        shown = key if len(key) <= 80 and not _CONTROL.search(key) else brief(key, 80)
         super().__init__(f"{shown}: {message}")
         self.key = key
 
@@ -187,7 +189,7 @@ def email_problem(address: str) -> str | None:
     return None
 
 
-def _show(value: object, limit: int = 60) -> str:
+def brief(value: object, limit: int = 60) -> str:
     """``repr`` for an error line: bounded, and safe for integers of any size."""
     try:
         text = repr(value)
@@ -210,6 +212,10 @@ _SECRET_ARN = re.compile(
 _PARAMETER_ARN = re.compile(
     r"arn:aws(-cn|-us-gov)?:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+"
 )
+# SSM: a parameter's name, written as its whole ARN, is at most 1011 characters; Secrets
+# Manager: a secret's ARN at most 2048.
+_PARAMETER_ARN_MAX = 1011
+_SECRET_ARN_MAX = 2048
 
 
 def _check_names(key: str, values: object) -> Mapping[str, Any]:
@@ -228,7 +234,7 @@ def check_environment(key: str, variables: object) -> dict[str, str]:
     :class:`ConfigError` naming ``<key>.<NAME>``."""
     for name, value in _check_names(key, variables).items():
         if not isinstance(value, str):
-            raise ConfigError(f"{key}.{name}", f"{_show(value)} is not allowed; allowed: text")
+            raise ConfigError(f"{key}.{name}", f"{brief(value)} is not allowed; allowed: text")
         _check_text(f"{key}.{name}", value)
     return {str(k): str(v) for k, v in _check_names(key, variables).items()}
 
@@ -237,45 +243,90 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
     """``secrets`` as a container's secrets (name -> Secrets Manager secret or SSM
     parameter ARN), else a :class:`ConfigError` naming ``<key>.<NAME>``."""
     for name, arn in _check_names(key, secrets).items():
+        if isinstance(arn, str):
+            _check_text(f"{key}.{name}", arn)  # a JSON key may hold anything but ":"
         if not isinstance(arn, str) or not (
             _SECRET_ARN.fullmatch(arn) or _PARAMETER_ARN.fullmatch(arn)
         ):
             raise ConfigError(
                 f"{key}.{name}",
-                f"{_show(arn)} is not allowed; allowed: the ARN of a Secrets Manager secret "
+                f"{brief(arn)} is not allowed; allowed: the ARN of a Secrets Manager secret "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or of an SSM "
                 "parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)",
             )
+        limit = _PARAMETER_ARN_MAX if _PARAMETER_ARN.fullmatch(arn) else _SECRET_ARN_MAX
+        resource = ":".join(arn.split(":")[:7])  # without a secret's JSON key and version
+        if len(resource) > limit:
+            raise ConfigError(f"{key}.{name}", f"{brief(arn)} is an ARN of {len(resource)} "
+                              f"characters; allowed at most {limit}")  # fmt: skip
     return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
+
+
+# ECS: a volume's name is 1-255 letters, digits, _ and -.
+_VOLUME_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+# Linux's PATH_MAX (4096 bytes) less the terminating NUL.
+_PATH_MAX = 4095
+
+
+def check_writable_paths(key: str, paths: object) -> dict[str, str]:
+    """``paths`` as a container's writable task storage (volume name -> the absolute path
+    the image writes), else a :class:`ConfigError` naming ``<key>.<name>``."""
+    if not isinstance(paths, Mapping):
+        raise ConfigError(
+            key, f"expected a mapping of volume name to container path, got {type(paths).__name__}"
+        )
+    taken: dict[str, str] = {}
+    for name, path in paths.items():
+        where = f"{key}.{name}"
+        if not (isinstance(name, str) and _VOLUME_NAME.fullmatch(name)):
+            raise ConfigError(
+                where, "is not a volume name; allowed: 1-255 letters, digits, _ and -"
+            )
+        if isinstance(path, str):
+            _check_text(where, path)
+        # Docker refuses a relative path and / itself; ".." and "//" would name another
+        # path than the one written, and two volumes on one path fail at task start.
+        if not (
+            isinstance(path, str) and path.startswith("/") and not path.startswith("//")
+            and path != "/" and posixpath.normpath(path) == path and len(path) <= _PATH_MAX
+        ):  # fmt: skip
+            raise ConfigError(where, f"{brief(path)} is not allowed; allowed: an absolute path "
+                              "in normal form (no . or .. parts, no trailing /), not /, at most "
+                              f"{_PATH_MAX} characters, e.g. /var/cache/nginx")  # fmt: skip
+        if path in taken:
+            raise ConfigError(where, f"{path!r} is the path of {key}.{taken[path]} too; "
+                              "allowed: one volume a path")  # fmt: skip
+        taken[path] = name
+    return {str(k): str(v) for k, v in paths.items()}
 
 
 def _check_range(key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ConfigError(key, f"{_show(value)} is out of range; allowed {low}..{high}")
+        raise ConfigError(key, f"{brief(value)} is out of range; allowed {low}..{high}")
 
 
 def _check_choice(key: str, value: object, allowed: typing.Iterable[object]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
         raise ConfigError(
-            key, f"{_show(value)} is not allowed; allowed: {', '.join(map(str, allowed))}"
+            key, f"{brief(value)} is not allowed; allowed: {', '.join(map(str, allowed))}"
         )
 
 
 def _check_pattern(key: str, value: str, pattern: str | re.Pattern[str], what: str) -> None:
     if not re.fullmatch(pattern, value):
-        raise ConfigError(key, f"{_show(value)} is not {what}")
+        raise ConfigError(key, f"{brief(value)} is not {what}")
 
 
 def _check_text(key: str, value: str) -> None:
     if _SURROGATE.search(value):
         # What Python makes of bytes that are not UTF-8 in argv or the environment.
-        raise ConfigError(key, f"{_show(value)} is not valid UTF-8; allowed: UTF-8 text only")
+        raise ConfigError(key, f"{brief(value)} is not valid UTF-8; allowed: UTF-8 text only")
     found = _CONTROL.search(value)
     if found:
         raise ConfigError(
             key,
-            f"{_show(value)} contains the control character U+{ord(found[0]):04X}; "
+            f"{brief(value)} contains the control character U+{ord(found[0]):04X}; "
             "allowed: printable characters only",
         )
 
@@ -287,7 +338,7 @@ def _network(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
         raise ConfigError(
-            key, f"{_show(value)} is not an IPv4 CIDR block like 10.0.0.0/16"
+            key, f"{brief(value)} is not an IPv4 CIDR block like 10.0.0.0/16"
         ) from None
     if not 16 <= net.prefixlen <= smallest:
         raise ConfigError(key, f"{value!r} has prefix /{net.prefixlen}; allowed /16../{smallest}")
@@ -346,7 +397,7 @@ class _Section:
                 value = tuple(value)
                 object.__setattr__(self, f.name, value)
             if not _type_ok(value, hints[f.name]):
-                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {_show(given)}")
+                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {brief(given)}")
             for text in value if isinstance(value, tuple) else (value,):
                 if isinstance(text, str):
                     _check_text(key, text)
@@ -360,10 +411,19 @@ class _Section:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Any:
         names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        for key in sorted(data):
+        for key in _sorted_keys(data, f"{cls.section}.", names):
             if key not in names:
                 raise ConfigError(f"{cls.section}.{key}", _unknown(key, names))
         return cls(**data)
+
+
+def _sorted_keys(data: Mapping[Any, Any], prefix: str, allowed: list[str]) -> list[str]:
+    """``data``'s keys, sorted. One that is not text is an unknown key, named by its repr:
+    sorting keys of mixed types would raise TypeError."""
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(prefix + brief(key), _unknown(brief(key), allowed))
+    return sorted(data)
 
 
 def _unknown(key: str, allowed: list[str]) -> str:
@@ -557,7 +617,7 @@ class ServiceConfig(_Section):
         if self.memory not in allowed:
             raise ConfigError(
                 "service.memory",
-                f"{_show(self.memory)} is not offered by Fargate with service.cpu={self.cpu}; "
+                f"{brief(self.memory)} is not offered by Fargate with service.cpu={self.cpu}; "
                 f"allowed: {', '.join(map(str, allowed))}",
             )
         _check_range("service.desired_count", self.desired_count, 1, 100)
@@ -582,7 +642,7 @@ class DiscoveryConfig(_Section):
         if len(labels) < 2 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
             raise ConfigError(
                 "discovery.namespace",
-                f"{_show(self.namespace)} is not a lower-case DNS name like infra-gen.internal",
+                f"{brief(self.namespace)} is not a lower-case DNS name like infra-gen.internal",
             )
         if len(self.namespace) > _DNS_NAME_MAX:
             raise ConfigError(
@@ -690,7 +750,7 @@ class AlarmsConfig(_Section):
         if self.email:
             problem = email_problem(self.email)
             if problem:
-                raise ConfigError("alarms.email", f"{_show(self.email)} is not an e-mail "
+                raise ConfigError("alarms.email", f"{brief(self.email)} is not an e-mail "
                                   f"address: {problem}")  # fmt: skip
 
 
@@ -788,7 +848,7 @@ class Config:
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
         if not isinstance(self.governed, bool):
-            raise ConfigError("governed", f"expected true or false, got {_show(self.governed)}")
+            raise ConfigError("governed", f"expected true or false, got {brief(self.governed)}")
         if self.governed:
             self._check_governed()
         else:
@@ -802,7 +862,7 @@ class Config:
         if len(fqdn) > _DNS_NAME_MAX:
             raise ConfigError(
                 "discovery.namespace",
-                f"makes the service's name {_show(fqdn, 40)} {len(fqdn)} characters long "
+                f"makes the service's name {brief(fqdn, 40)} {len(fqdn)} characters long "
                 f"with service.name; allowed at most {_DNS_NAME_MAX} (DNS)",
             )
         interval = PROBE_SCHEDULES[self.probe.schedule]
@@ -852,7 +912,7 @@ class Config:
             )  # fmt: skip
         if "@sha256:" not in svc.image:
             raise ConfigError(
-                "service.image", f"{_show(svc.image)} is not pinned by digest; governed = true "
+                "service.image", f"{brief(svc.image)} is not pinned by digest; governed = true "
                 "requires repository@sha256:<digest>, so every task runs the reviewed bytes",
             )  # fmt: skip
         if not svc.user or _ROOT_USER.match(svc.user):
@@ -877,7 +937,7 @@ class Config:
     def from_mapping(cls, data: Mapping[str, Any]) -> Config:
         """Build from nested mappings as read from TOML: ``{"service": {"cpu": 512}}``."""
         sections: dict[str, Any] = {}
-        for name in sorted(data):
+        for name in _sorted_keys(data, "", [*_TOP_LEVEL, *_SECTIONS]):
             if name in _TOP_LEVEL:
                 sections[name] = data[name]
                 continue
@@ -885,7 +945,7 @@ class Config:
                 raise ConfigError(name, _unknown(name, [*_TOP_LEVEL, *_SECTIONS]))
             value = data[name]
             if not isinstance(value, Mapping):
-                raise ConfigError(name, f"expected a table of keys, got {_show(value)}")
+                raise ConfigError(name, f"expected a table of keys, got {brief(value)}")
             sections[name] = _SECTIONS[name].from_mapping(value)
         return cls(**sections)
 
@@ -896,9 +956,9 @@ class Config:
         Keys not named keep their values; a bad key or value raises :class:`ConfigError`.
         """
         if not isinstance(changes, Mapping):
-            raise ConfigError("config", f"expected a mapping of sections, got {_show(changes)}")
+            raise ConfigError("config", f"expected a mapping of sections, got {brief(changes)}")
         merged: dict[str, Any] = self.to_mapping()
-        for name in sorted(changes):
+        for name in _sorted_keys(changes, "", [*_TOP_LEVEL, *_SECTIONS]):
             value = changes[name]
             if name in merged and isinstance(value, Mapping):
                 merged[name] = {**merged[name], **value}
@@ -986,7 +1046,7 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(where, f"not valid TOML: {e}") from None
     except (ValueError, RecursionError) as e:  # huge integers; deep nesting
-        raise ConfigError(where, f"not valid TOML: {_show(str(e), 80)}") from None
+        raise ConfigError(where, f"not valid TOML: {brief(str(e), 80)}") from None
 
 
 def parse_setting(item: str) -> tuple[str, str, Any]:
@@ -1001,11 +1061,11 @@ def parse_setting(item: str) -> tuple[str, str, Any]:
         _check_text(dotted, raw)
         value = parse_toml(f"v = {raw}", dotted).get("v") if raw in ("true", "false") else None
         if not isinstance(value, _TOP_LEVEL[dotted]):
-            raise ConfigError(dotted, f"expected true or false, got {_show(raw)}")
+            raise ConfigError(dotted, f"expected true or false, got {brief(raw)}")
         return "", dotted, value
     section, dot, name = key.strip().partition(".")
     if not sep or not dot or not section or not name:
-        shown = item if len(item) <= 60 and not _CONTROL.search(item) else _show(item)
+        shown = item if len(item) <= 60 and not _CONTROL.search(item) else brief(item)
         raise ConfigError(f"--set {shown}", "expected section.key=value, e.g. service.cpu=512")
     cls = _SECTIONS.get(section)
     if cls is None:
@@ -1023,8 +1083,8 @@ def parse_setting(item: str) -> tuple[str, str, Any]:
         parsed = parse_toml(f"v = {raw}", dotted)
     except ConfigError as e:
         if "integer string conversion" in str(e):
-            raise ConfigError(dotted, f"{_show(raw)} is out of range") from None
+            raise ConfigError(dotted, f"{brief(raw)} is out of range") from None
         parsed = {}
     if list(parsed) != ["v"]:
-        raise ConfigError(dotted, f"expected {_type_name(expected)}, got {_show(raw)}")
+        raise ConfigError(dotted, f"expected {_type_name(expected)}, got {brief(raw)}")
     return section, name, parsed["v"]

@@ -39,6 +39,7 @@ from .config import (
     IMAGE_PATTERN,
     Config,
     ConfigError,
+    brief,
     check_environment,
     check_secrets,
 )
@@ -147,17 +148,17 @@ class Service:
             service.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage],
                                         Resource=[queue.get_att("Arn")])])
 
-        Returns the policy; each call adds one.
+        Returns the policy; each call adds one. ``"*"`` resources are taken, as the
+        actions that name no resource need (``cloudwatch:PutMetricData``, ...).
         """
         role = self.task_role
         if role is None or t.resources.get(role.title) is not role:
-            raise ValueError("grant: the service's task role is not in this template")
-        if not statements or not all(isinstance(s, Statement) for s in statements):
-            raise ValueError("grant: statements must be a non-empty list of awacs Statements")
+            raise ConfigError("t", "grant: the service's task role is not in this template")
+        listed = _check_statements(statements)
         policies = role.properties.setdefault("Policies", [])
         policy = Policy(
             PolicyName=f"grant-{len(policies) + 1}",
-            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=list(statements)),
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=listed),
         )
         policies.append(policy)
         return policy
@@ -207,7 +208,7 @@ class Service:
 
     def _container(self, t: Template) -> ecs.ContainerDefinition:
         if t.resources.get(self.task_definition.title) is not self.task_definition:
-            raise ValueError("the service's task definition is not in this template")
+            raise ConfigError("t", "the service's task definition is not in this template")
         container: ecs.ContainerDefinition = self.task_definition.ContainerDefinitions[0]
         return container
 
@@ -280,6 +281,36 @@ class Service:
                 Description="Container port of the service tasks",
             )
         )
+
+
+def _check_statements(statements: object) -> list[Statement]:
+    """``statements`` as a role policy's statements, else a :class:`ConfigError` naming
+    ``statements`` or ``statements[<i>]``: awacs checks a Statement only when the template
+    renders, and IAM refuses an identity policy's statement without an effect, an action
+    or a resource, or with a principal."""
+    if isinstance(statements, str | bytes) or not (
+        isinstance(statements, Sequence) and statements
+    ):
+        got = type(statements).__name__
+        if isinstance(statements, list | tuple):
+            got = f"an empty {got}"
+        raise ConfigError("statements", f"expected a non-empty list of awacs Statements, got {got}")
+    for i, statement in enumerate(statements):
+        where = f"statements[{i}]"
+        if not isinstance(statement, Statement):
+            raise ConfigError(where, f"expected an awacs Statement, got {type(statement).__name__}")
+        props = statement.properties
+        for needed in ("Effect", "Action or NotAction", "Resource or NotResource"):
+            if not props.keys() & set(needed.split(" or ")):
+                raise ConfigError(where, f"has no {needed}; a role's policy needs it in every "
+                                  "statement")  # fmt: skip
+        if "Principal" in props or "NotPrincipal" in props:
+            raise ConfigError(where, "has a Principal, which a role's own policy cannot have")
+        try:
+            statement.JSONrepr()  # the rest of what awacs checks, else only at render time
+        except (TypeError, ValueError) as e:
+            raise ConfigError(where, brief(str(e), 120)) from None
+    return list(statements)
 
 
 def add_service(

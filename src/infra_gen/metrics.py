@@ -13,11 +13,16 @@ from typing import Any
 
 from troposphere import cloudwatch
 
+from .config import ConfigError, brief
+
 __all__ = ["Metric", "MetricMath"]
 
 # CloudWatch's percentile and trimmed statistics (p90, tm99, ...) go to
 # ExtendedStatistic; the five basic ones to Statistic.
 _EXTENDED = re.compile(r"^(p|tm|wm|tc|ts|pr)[0-9(]")
+_BASIC = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+# What the extended ones are written with: p99.9, tm(10%:90%), PR(:0.5), ...
+_EXTENDED_TEXT = re.compile(r"[A-Za-z0-9.:%()]+")
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +38,21 @@ class Metric:
     statistic: str
     """``Sum``, ``Average``, ``Minimum``, ``Maximum``, ``SampleCount`` or a percentile
     such as ``p90``."""
+
+    def __post_init__(self) -> None:
+        # Here, where a handle's helper is called: an alarm would take a name that is not
+        # text only to fail in troposphere, and a statistic CloudWatch lacks only to fail
+        # at deploy time.
+        if not (isinstance(self.name, str) and 0 < len(self.name) <= 255
+                and self.name.isprintable()):  # fmt: skip
+            raise ConfigError("name", f"{brief(self.name)} is not a metric name; allowed: 1-255 "
+                              "printable characters, e.g. CPUUtilization")  # fmt: skip
+        stat = self.statistic
+        if not (isinstance(stat, str) and (stat in _BASIC or (
+            _EXTENDED.match(stat) and _EXTENDED_TEXT.fullmatch(stat)
+        ))):  # fmt: skip
+            raise ConfigError("statistic", f"{brief(stat)} is not allowed; allowed: "
+                              f"{', '.join(_BASIC)} or a percentile such as p90")  # fmt: skip
 
     def with_statistic(self, statistic: str) -> Metric:
         """The same metric read by another statistic."""
