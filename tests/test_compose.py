@@ -647,3 +647,40 @@ def test_a_switch_that_is_not_a_bool_is_refused_before_anything_is_added(
         stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
                           **{key: value})  # fmt: skip
     assert render(stack.template, "json") == before
+
+
+def test_an_added_service_with_a_private_ecr_image_may_pull_from_its_repository_alone() -> None:
+    stack = build_stack()  # the first service's image is public
+    t = stack.template
+    stack.add_service("Pub", {"name": "pub"}, path_pattern="/pub/*", priority=5)
+    stack.add_service("Api", {"name": "api", "image": "123456789012.dkr.ecr.eu-west-1."
+                              "amazonaws.com/team/api:1.0"}, path_pattern="/api/*",
+                      priority=10)  # fmt: skip
+    policies = _resources(t)["EcsTaskExecutionRole"]["Properties"]["Policies"]
+    named = {p["PolicyName"]: p["PolicyDocument"] for p in policies if "PolicyName" in p}
+    # The public one adds no pull policy; the private one may pull from its repository,
+    # in its account and Region, and no other.
+    assert sorted(named) == ["pull-Api-image", "write-service-logs"]
+    pull = named["pull-Api-image"]["Statement"]
+    assert pull[0] == {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"],
+                       "Resource": ["*"]}  # fmt: skip
+    assert pull[1]["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert pull[1]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ecr:eu-west-1:123456789012:repository/team/api"}
+    ]
+    # The first service's own pull policy stays as it was: on its condition.
+    assert any("Fn::If" in p for p in policies)
+    assert lint_findings(render(t, "yaml")) == []
+
+
+def test_an_added_service_cannot_keep_its_logs_for_other_days_than_the_stack() -> None:
+    stack = build_stack()
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError, match="^service.log_retention_days: 90 differs from the "
+                       "stack's 30: every log group keeps the days of the LogRetentionDays "
+                       "Parameter$"):  # fmt: skip
+        stack.add_service("Api", {"name": "api", "log_retention_days": 90},
+                          path_pattern="/api/*", priority=10)  # fmt: skip
+    assert render(stack.template, "json") == before
+    stack.add_service("Api", {"name": "api", "log_retention_days": 30}, path_pattern="/api/*",
+                      priority=10)  # fmt: skip

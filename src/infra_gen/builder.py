@@ -178,6 +178,13 @@ class Stack:
                 f"{cfg.service.container_port} differs "
                 f"from the first service's {self.config.service.container_port}",
             )
+        if cfg.service.log_retention_days != self.config.service.log_retention_days:
+            raise ConfigError(
+                "service.log_retention_days",
+                f"{cfg.service.log_retention_days} differs from the stack's "
+                f"{self.config.service.log_retention_days}: every log group keeps the days of "
+                "the LogRetentionDays Parameter",
+            )
         # bool is an int to Python, not to CloudFormation: True renders as true.
         if not (type(priority) is int and 1 <= priority <= 50000):
             raise ConfigError("priority", f"{brief(priority)} is not allowed; allowed: 1-50000")

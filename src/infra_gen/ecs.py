@@ -80,7 +80,8 @@ TASK_SIZE_PATTERN = "^({})$".format("|".join(
 
 # An image of an ECR private registry: <account>.dkr.ecr.<region>.<URL suffix>/<repository>.
 _PRIVATE_ECR = re.compile(
-    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/(?P<repository>[^:@]+)"
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[^:@]+)"
 )
 WRITABLE_PATHS = {"nginx-cache": "/var/cache/nginx", "nginx-run": "/run"}
 # awslogs never blocks the container on a slow CloudWatch Logs: events go through a
@@ -332,9 +333,8 @@ def add_service(
     Called again with a ``scope`` (a PascalCase prefix of every logical ID) and the
     ``first`` service, it adds another service to that one's cluster, from
     ``cfg.service``, with a task role of its own (``<scope>EcsTaskRole``) and sharing the
-    first one's execution role (which then writes to both log groups; an image of this
-    account's ECR is pulled only from the first one's repository, and only if the first
-    one's image is private too):
+    first one's execution role (which then writes to both log groups, and, for an image
+    of a private ECR registry, may pull from that repository: ``pull-<scope>-image``):
     its image and task size are fixed values, not Parameters, and
     it keeps ``cfg.service.desired_count`` tasks, unless ``scaled`` (default ``False``:
     :func:`infra_gen.add_scaling` with its ``scope`` then sets the count, and the service
@@ -356,6 +356,12 @@ def add_service(
         # may not: each service has its own task role.
         roles = first.execution_role, _add_task_role(t, scope)
         roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
+        found = _PRIVATE_ECR.match(cfg.service.image)
+        if found:  # its own repository: the first one's pull-image policy is the first's
+            roles[0].Policies.append(Policy(
+                PolicyName=f"pull-{scope}-image", PolicyDocument=iam.pull_ecr_images(
+                    found["repository"], found["account"], found["region"]),
+            ))  # fmt: skip
         size: tuple[object, object, object] = (
             cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
         )

@@ -73,9 +73,11 @@ def deliver_flow_logs(log_group_arn: Any) -> PolicyDocument:
     )
 
 
-def pull_ecr_images(repository: str = "*") -> PolicyDocument:
-    """Pull images from the account's private ECR ``repository`` in the stack's Region
-    (``*``: every repository).
+def pull_ecr_images(
+    repository: str = "*", account: str = "${AWS::AccountId}", region: str = "${AWS::Region}"
+) -> PolicyDocument:
+    """Pull images from the private ECR ``repository`` (``*``: every repository) of
+    ``account`` in ``region``: by default the stack's own account and Region.
 
     GetAuthorizationToken takes no resource ("*" is the only form); the layer and
     manifest reads are scoped to the repository.
@@ -88,8 +90,7 @@ def pull_ecr_images(repository: str = "*") -> PolicyDocument:
                 Effect=Allow,
                 Action=[ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
                 Resource=[
-                    Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}"
-                        f":repository/{repository}")
+                    Sub(f"arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repository}")
                 ],
             ),  # fmt: skip
         ],
