@@ -13,7 +13,7 @@ from awacs.aws import Allow, Statement
 from hypothesis import given
 from hypothesis import strategies as st
 from stack import GOVERNED, lint_findings
-from troposphere import Output, Parameter, Sub, Template, ec2
+from troposphere import Export, Output, Parameter, Sub, Template, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from infra_gen import (
@@ -684,3 +684,50 @@ def test_an_added_service_cannot_keep_its_logs_for_other_days_than_the_stack() -
     assert render(stack.template, "json") == before
     stack.add_service("Api", {"name": "api", "log_retention_days": 30}, path_pattern="/api/*",
                       priority=10)  # fmt: skip
+
+
+def test_a_rule_evaluated_first_that_takes_the_others_requests_is_refused() -> None:
+    stack = build_stack()
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    # /api/v2/ would reach Api's rule first: the new service would get no traffic.
+    assert _refused(stack, "Two", {"name": "two"}, "/api/v2/*", 20) == (
+        "path_pattern: add_service('Two', ...): '/api/v2/*' at priority 20 and '/api/*' of Api "
+        "at 10: '/api/*', evaluated first, takes '/api/v2/'"
+    )
+    # Evaluated first, /* would take Api's requests.
+    assert _refused(stack, "All", {"name": "all"}, "/*", 5) == (
+        "path_pattern: add_service('All', ...): '/*' at priority 5 and '/api/*' of Api at 10: "
+        "'/*', evaluated first, takes '/api/'"
+    )
+    # A narrower pattern evaluated first is how rules are meant to be ordered.
+    stack.add_service("Admin", {"name": "admin"}, path_pattern="/api/admin/*", priority=5)
+    stack.add_service("Two", {"name": "two"}, path_pattern="/v2/*", priority=20)
+
+
+def test_an_export_name_the_template_already_exports_is_refused() -> None:
+    stack = build_stack()
+    t = stack.template
+    export = Export(Sub("${AWS::StackName}-ApiServiceUrl"))
+    t.add_output(Output("HostUrl", Value="x", Export=export))
+    before = render(t, "json")
+    assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10) == (
+        "scope: add_service('Api', ...): the export name of Output ApiServiceUrl is already "
+        "that of the template's Output HostUrl"
+    )
+    assert render(t, "json") == before
+
+
+def test_a_service_past_the_templates_500_resources_is_refused_before_anything_is_added() -> None:
+    stack = build_stack()
+    t = stack.template
+    added = 0
+    with pytest.raises(ConfigError, match=r"^scope: add_service\('S\d+', \.\.\.\): the template "
+                       r"holds \d+ resources; 21 more pass the 500 CloudFormation takes$"):
+        while True:
+            before = render(t, "json")
+            stack.add_service(f"S{added}", {"name": f"s{added}"}, path_pattern=f"/s{added}/*",
+                              priority=added + 1, scaling={}, all_alarms=True)  # fmt: skip
+            added += 1
+            assert added < 30
+    assert render(t, "json") == before
+    assert len(t.resources) + 21 > 500 >= len(t.resources) and added == 21

@@ -25,13 +25,14 @@ the service exists); the alarms and the dashboard (once the probe exists).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from troposphere import Template, encode_to_dict, servicediscovery
+from troposphere import Sub, Template, encode_to_dict, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cloudmap, ecs, ids, loadbalancer, probe
@@ -62,7 +63,7 @@ from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
 from .loggroups import LogSettings, add_log_settings
 from .network import Network, add_network
-from .outputs import Outputs, add_outputs, add_service_outputs
+from .outputs import Outputs, add_outputs, add_service_outputs, request_path
 from .probe import Probe, add_probe
 from .scaling import Scaling, add_scaling
 
@@ -74,6 +75,8 @@ _SCOPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,15}$")
 _PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
 _PATH_WILDCARDS = 5
 
+# CloudFormation's limit on a template's resources.
+MAX_RESOURCES = 500
 GENERATOR = "infra-gen"
 # The template's own Metadata key recording what made it.
 PROVENANCE = "InfraGen"
@@ -277,6 +280,11 @@ def _check_free(
     the namespace, a priority or path pattern on the stack's listeners (CloudFormation
     would accept the template and fail at deploy time)."""
     t, call = stack.template, f"add_service({scope!r}, ...)"
+    outputs = {scope + name for name in _outputs.SCOPED}
+    resources = len([i for i in adds if i not in outputs])
+    if len(t.resources) + resources > MAX_RESOURCES:
+        raise ConfigError("scope", f"{call}: the template holds {len(t.resources)} resources; "
+                          f"{resources} more pass the {MAX_RESOURCES} CloudFormation takes")
     for logical_id in adds:
         # CloudFormation wants a logical ID unique within the template, an Output's too.
         for kind, section in (("", t.resources), ("Parameter", t.parameters),
@@ -285,6 +293,13 @@ def _check_free(
             if taken is not None:
                 raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken "
                                   f"by the template's {kind or taken.resource_type}")
+    exports = {_json(Sub("${AWS::StackName}-" + i)): i for i in outputs}
+    for output in t.outputs.values():
+        export = encode_to_dict(output.properties.get("Export"))
+        taken = exports.get(_json(export.get("Name"))) if isinstance(export, dict) else None
+        if taken is not None:
+            raise ConfigError("scope", f"{call}: the export name of Output {taken} is already "
+                              f"that of the template's Output {output.title}")
     namespace = _json(stack.discovery.namespace.ref())
     for resource in t.resources.values():
         props = resource.properties
@@ -313,6 +328,17 @@ def _check_free(
         if path_pattern in paths:
             raise ConfigError("path_pattern", f"{call}: {path_pattern!r} is already routed to "
                               f"{owner}")
+        # Rules are evaluated from the lowest priority: one evaluated first that takes the
+        # other's requests leaves that service without traffic.
+        other = resource.properties.get("Priority")
+        if not isinstance(other, int):
+            continue
+        for value in paths:
+            first, then = (value, path_pattern) if other < priority else (path_pattern, value)
+            if fnmatch.fnmatchcase(request_path(then), first):
+                raise ConfigError("path_pattern", f"{call}: {path_pattern!r} at priority "
+                                  f"{priority} and {value!r} of {owner} at {other}: {first!r}, "
+                                  f"evaluated first, takes {request_path(then)!r}")
 
 
 def _json(value: object) -> str:
