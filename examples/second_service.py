@@ -1,4 +1,4 @@
-"""The default stack plus a second service, whoami under /api/*, printed in the deploy form.
+"""The default stack plus a second service, whoami under /api/*, scaled and fully alarmed.
 
 whoami v1.11.0 (github.com/traefik/whoami, app.go) serves with ``http.ListenAndServe``,
 an ``http.Server`` without timeouts, so it keeps idle connections open past the load
@@ -10,11 +10,13 @@ probe and on "/api/" for the target group. Its image is that binary alone
 read-only with no task storage, and there is no shell for a container health check.
 
 The release tag comes from GitHub's registry, where the release publishes it too,
-pulled through the internet gateway clear of Docker Hub's limit on anonymous pulls. It
-scales as the first service does, from ``service.desired_count`` up to 4 tasks, and
-``ApiAlarmTarget5xx`` watches its target group's 5xx besides the two probe alarms of
-every added service (``all_alarms=True`` adds three more, about 3.3 KB of the template).
-``render_inline`` gives the YAML when it fits in the 51,200 bytes CloudFormation takes
+pulled through the internet gateway clear of Docker Hub's limit on anonymous pulls.
+whoami prints its environment for ``?env=true``: give it no ``secrets=``. It scales as
+the first service does, from ``service.desired_count`` up to 4 tasks, and is fully
+alarmed: besides the two probe alarms of every added service, ``all_alarms=True`` adds
+the first service's four on its own target group and ECS service (target 5xx and
+unhealthy targets roll back its failing deployments), and ``dashboard=True`` two
+widgets. ``render_inline`` gives the YAML when it fits in the 51,200 bytes CloudFormation takes
 in a request, else the compact JSON; a scaled second service fits in neither (README's
 table of what fits), so the example prints the compact JSON, says so on stderr, and the
 template is deployed from S3:
@@ -22,19 +24,12 @@ template is deployed from S3:
     python examples/second_service.py > stack.json
     infra-gen deploy --template-file stack.json --stack-name web --s3-bucket BUCKET
 
-24 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 72.
+18 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 134.
 """
 
 import sys
 
-from infra_gen import (
-    GREATER_OR_EQUAL,
-    AlarmSpec,
-    TemplateTooLarge,
-    build_stack,
-    render,
-    render_inline,
-)
+from infra_gen import TemplateTooLarge, build_stack, render, render_inline
 
 WHOAMI = "ghcr.io/traefik/whoami:v1.11.0"
 
@@ -46,15 +41,9 @@ api = stack.add_service(
     priority=10,
     writable_paths={},  # whoami writes no file
     scaling={"max_tasks": 4},
+    all_alarms=True,
+    dashboard=True,
 )
-spec = AlarmSpec(
-    logical_id="ApiAlarmTarget5xx",
-    metric=api.target_metric("HTTPCode_Target_5XX_Count"),
-    comparison=GREATER_OR_EQUAL,
-    threshold=5,
-    description="Api tasks answer 5xx. Look first at the ApiEcsServiceLogGroup log group.",
-)
-stack.alarms.add_alarm(stack.template, spec)
 try:
     text = render_inline(stack.template)
 except TemplateTooLarge as too_large:  # over in both forms: README's table of what fits

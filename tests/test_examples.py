@@ -340,6 +340,15 @@ def test_second_service_example_runs_the_pinned_whoami_under_its_path() -> None:
     assert {"Name": "TargetGroup", "Value": {
         "Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]
     }} in alarm["Dimensions"]  # fmt: skip
+    # Fully alarmed: the first service's alarm set under its scope, two rolling back.
+    alarms = sorted(k for k, v in r.items() if k.startswith("Api") and
+                    v["Type"] == "AWS::CloudWatch::Alarm")  # fmt: skip
+    assert alarms == [f"ApiAlarm{name}" for name in ("ProbeFailedRequests", "ProbeNoInstances",
+                      "ResponseTime", "RunningTasks", "Target5xx", "UnhealthyTargets")]
+    rollback = r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]["Alarms"]
+    assert rollback["AlarmNames"] == [{"Ref": "ApiAlarmTarget5xx"},
+                                      {"Ref": "ApiAlarmUnhealthyTargets"}]  # fmt: skip
+    assert "Api: CPU, memory, tasks" in json.dumps(r["Dashboard"])
 
 
 def test_host_example_keeps_the_hosts_description_metadata_and_console_group_first() -> None:

@@ -603,7 +603,7 @@ class NginxProbe(Construct):
             behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
         )
 
-        dashboard = cw.Dashboard(
+        self.dashboard = cw.Dashboard(
             self,
             "Dashboard",
             widgets=[
@@ -649,10 +649,10 @@ class NginxProbe(Construct):
         )
 
         # The stack's contract: Outputs exported as <stack>-<Output>.
-        scheme = Fn.condition_if(has_certificate.logical_id, "https", "http").to_string()
+        self.scheme = Fn.condition_if(has_certificate.logical_id, "https", "http").to_string()
         outputs = {
             "ServiceUrl": (
-                Fn.join("", [scheme, "://", lb.load_balancer_dns_name]),
+                Fn.join("", [self.scheme, "://", lb.load_balancer_dns_name]),
                 "Public URL of the nginx service",
             ),
             "LoadBalancerDnsName": (lb.load_balancer_dns_name, "DNS name of the load balancer"),
@@ -691,7 +691,7 @@ class NginxProbe(Construct):
                 "#dashboards:name=${Dashboard}",
                 {
                     "Console": consoles.find_in_map(Aws.PARTITION, "Domain"),
-                    "Dashboard": dashboard.dashboard_name,
+                    "Dashboard": self.dashboard.dashboard_name,
                 },
             ),
         )

@@ -1,12 +1,12 @@
 """examples/three_services.py in the AWS CDK: the stack and two more services, whoami
 under /api/* and /admin/*, one task each, in Cloud Map and probed, with the probe's two
-alarms each."""
+alarms and its exported Outputs each."""
 
-from aws_cdk import App, BootstrapVersionlessStackSynthesizer, Duration, Fn, Stack
+from aws_cdk import App, BootstrapVersionlessStackSynthesizer, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from nginx_probe import GTE, LT, PUBLIC, X86, NginxProbe, aws_logs, health_check
+from nginx_probe import GTE, LT, NAMESPACE, PUBLIC, X86, NginxProbe, aws_logs, health_check
 
 WHOAMI = "ghcr.io/traefik/whoami:v1.11.0"
 
@@ -75,5 +75,18 @@ for scope, path, priority in [("Api", "/api/*", 10), ("Admin", "/admin/*", 20)]:
         f"The probe finds no {scope} task. Look first at its ECS service events.",
         per_run=True,
     )
+    dns = base.load_balancer.load_balancer_dns_name
+    outputs = {
+        "ServiceUrl": Fn.join("", [base.scheme, "://", dns, path.rstrip("*")]),
+        "ServiceName": service.service_name,
+        "DiscoveryName": Fn.join(".", [name, NAMESPACE]),
+    }
+    for output, value in outputs.items():
+        CfnOutput(
+            stack,
+            scope + output,
+            value=value,
+            export_name=Fn.sub(f"${{AWS::StackName}}-{scope}{output}"),
+        )
 base.probe.add_environment("PROBE_SERVICE_NAMES", Fn.join(",", base.probed))
 app.synth()
