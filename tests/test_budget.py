@@ -40,6 +40,13 @@ def full_service(stack: Stack, n: int) -> None:
     )  # fmt: skip
 
 
+def minimal_service(stack: Stack) -> Stack:
+    """The fewest bytes a service takes: unscaled, its two probe alarms only."""
+    stack.add_service("Svc1", {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
+                      path_pattern="/svc1/*", priority=1)  # fmt: skip
+    return stack
+
+
 def composed(cfg: dict, services: int) -> Stack:
     stack = build_stack(cfg)
     for n in range(1, services + 1):
@@ -52,6 +59,7 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "production": lambda: build_stack(PRODUCTION),
     "governed": lambda: build_stack(GOVERNED),
     "governed, 3 AZs, one NAT gateway, KMS": lambda: build_stack(GOVERNED_LARGEST),
+    "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),
     "default + 1 fully alarmed service": lambda: composed({}, 1),
     "production + 1 fully alarmed service": lambda: composed(PRODUCTION, 1),
     "default + 2 fully alarmed services": lambda: composed({}, 2),
