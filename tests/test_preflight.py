@@ -267,3 +267,25 @@ def test_a_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
     assert pf.parameter_problems({"Type": "String", "AllowedPattern": "[a-z]+"}, "A") == [
         "does not match [a-z]+"
     ]
+
+
+def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:
+    from infra_gen import build_stack, render
+
+    stack = build_stack()
+    stack.add_service("Api", {"name": "api", "desired_count": 1}, path_pattern="/api/*",
+                      priority=1, scaling={"max_tasks": 4})  # fmt: skip
+    stack.add_service("Web", {"name": "web", "desired_count": 3, "cpu": 512, "memory": 1024},
+                      path_pattern="/web/*", priority=2)  # fmt: skip
+    template = json.loads(render(stack.template, "json"))
+    values = {"MaxTasks": "10", "TaskSize": "256/512"}
+    # The first service's from its Parameters; each added one's, its size and its most tasks
+    # (the scalable target's MaxCapacity, else DesiredCount), written out.
+    what = "MaxTasks 10 x 0.25 vCPU + ApiEcsService 4 x 0.25 vCPU + WebEcsService 3 x 0.5 vCPU"
+    assert pf._vcpu_quota(quota(4.5), values, "us-east-1", template) == pf.Finding(
+        "vCPU quota", "FAIL", f"Fargate On-Demand vCPU quota 4.5 in us-east-1 is below {what} "
+        "= 5: lower MaxTasks or TaskSize, or request more (Service Quotas, fargate L-3032A538)"
+    )
+    assert pf._vcpu_quota(quota(5), values, "us-east-1", template) == pf.Finding(
+        "vCPU quota", "ok", f"5 vCPU covers {what} = 5 in us-east-1"
+    )

@@ -224,13 +224,53 @@ def _image(ecr: Any, image: str, region: str) -> Finding:
     return _ok("image", f"{repository} has {what}")
 
 
-def _vcpu_quota(quotas: Any, values: Mapping[str, str], region: str) -> Finding:
+def _names_of(value: Any) -> set[str]:
+    """The logical IDs ``value`` reads an attribute of (``Fn::GetAtt``)."""
+    if isinstance(value, dict):
+        found = {value["Fn::GetAtt"][0]} if isinstance(value.get("Fn::GetAtt"), list) else set()
+        return found.union(*(_names_of(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_names_of(v) for v in value))
+    return set()
+
+
+def _more_services(template: Mapping[str, Any]) -> list[tuple[str, int, float]]:
+    """(logical ID, most tasks, vCPU a task) of each ECS service whose task size and count
+    are written out (those a composing generator added): its scalable target's
+    ``MaxCapacity``, else its ``DesiredCount``."""
+    resources = template.get("Resources") or {}
+    most = {}
+    for r in resources.values():
+        props = r.get("Properties") or {}
+        if r.get("Type") == "AWS::ApplicationAutoScaling::ScalableTarget":
+            for name in _names_of(props.get("ResourceId")):
+                most[name] = props.get("MaxCapacity")
+    found = []
+    for name, r in sorted(resources.items()):
+        props = r.get("Properties") or {}
+        if r.get("Type") != "AWS::ECS::Service":
+            continue
+        task = resources.get((props.get("TaskDefinition") or {}).get("Ref", ""), {})
+        cpu = (task.get("Properties") or {}).get("Cpu")
+        tasks = most.get(name, props.get("DesiredCount"))
+        if isinstance(cpu, str) and cpu.isdigit() and type(tasks) is int:
+            found.append((name, tasks, int(cpu) / CPU_UNITS_PER_VCPU))
+    return found
+
+
+def _vcpu_quota(
+    quotas: Any, values: Mapping[str, str], region: str, template: Mapping[str, Any]
+) -> Finding:
     try:
         max_tasks = int(float(values["MaxTasks"]))
         vcpu = int(values["TaskSize"].split("/")[0]) / CPU_UNITS_PER_VCPU
     except (KeyError, ValueError):
         return _ok("vCPU quota", "not checked: MaxTasks or TaskSize has no valid value")
-    needed = max_tasks * vcpu
+    more = _more_services(template)  # a composed stack's other services
+    needed = max_tasks * vcpu + sum(tasks * each for _, tasks, each in more)
+    what = f"MaxTasks {max_tasks} x {vcpu:g} vCPU" + "".join(
+        f" + {name} {tasks} x {each:g} vCPU" for name, tasks, each in more
+    )
     service, code = FARGATE_VCPU_QUOTA
     try:
         quota = quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
@@ -240,10 +280,9 @@ def _vcpu_quota(quotas: Any, values: Mapping[str, str], region: str) -> Finding:
                        f"{needed:g}")  # fmt: skip
     if quota < needed:
         return _fail("vCPU quota", f"Fargate On-Demand vCPU quota {quota:g} in {region} is "
-                     f"below MaxTasks {max_tasks} x {vcpu:g} vCPU = {needed:g}: lower MaxTasks or "
+                     f"below {what} = {needed:g}: lower MaxTasks or "
                      f"TaskSize, or request more (Service Quotas, {service} {code})")  # fmt: skip
-    return _ok("vCPU quota", f"{quota:g} vCPU covers MaxTasks {max_tasks} x {vcpu:g} vCPU "
-               f"= {needed:g} in {region}")  # fmt: skip
+    return _ok("vCPU quota", f"{quota:g} vCPU covers {what} = {needed:g} in {region}")
 
 
 def online(
@@ -260,7 +299,7 @@ def online(
          lambda c: _certificate(c, values.get("CertificateArn", ""), region)),
         ("zones", "ec2", lambda c: _zones(c, _zone_ids(template), region)),
         ("image", "ecr", lambda c: _image(c, values.get("ServiceImage", ""), region)),
-        ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region)),
+        ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region, template)),
     ]  # fmt: skip
     findings = []
     for name, service, run in checks:
