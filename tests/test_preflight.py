@@ -289,3 +289,29 @@ def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:
     assert pf._vcpu_quota(quota(5), values, "us-east-1", template) == pf.Finding(
         "vCPU quota", "ok", f"5 vCPU covers {what} = 5 in us-east-1"
     )
+
+
+def test_the_image_check_reads_each_private_image_of_a_composed_stack(
+    emulator: Api, image: str  # noqa: F811
+) -> None:
+    from infra_gen import build_stack, render
+
+    stack = build_stack()
+    stack.add_service("Api", {"name": "api", "image": f"{REGISTRY}/web/nginx:9.9"},
+                      path_pattern="/api/*", priority=1)  # fmt: skip
+    stack.add_service("Pub", {"name": "pub"}, path_pattern="/pub/*", priority=2)
+    more = pf._more_images(json.loads(render(stack.template, "json")))
+    assert more == {"ApiEcsTaskDefinition": f"{REGISTRY}/web/nginx:9.9",
+                    "PubEcsTaskDefinition": "public.ecr.aws/docker/library/nginx:stable-alpine"}
+    ecr = emulator("ecr")
+    # The added service's tag is not in the repository: named, with what to do.
+    assert pf._images(ecr, image, more, REGION) == pf.Finding(
+        "image", "FAIL", "web/nginx has no image 9.9: push it first "
+        "(aws ecr list-images --repository-name web/nginx)"
+    )
+    more["ApiEcsTaskDefinition"] = image
+    assert pf._images(ecr, image, more, REGION) == pf.Finding(
+        "image", "ok", "web/nginx has 1.27; ApiEcsTaskDefinition: web/nginx has 1.27"
+    )
+    # Without a private image of its own, the check is the first service's alone.
+    assert pf._images(ecr, image, {}, REGION) == pf.Finding("image", "ok", "web/nginx has 1.27")

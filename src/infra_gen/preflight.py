@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .render import INLINE_TEMPLATE_LIMIT, largest_parts
@@ -258,6 +258,36 @@ def _more_services(template: Mapping[str, Any]) -> list[tuple[str, int, float]]:
     return found
 
 
+def _more_images(template: Mapping[str, Any]) -> dict[str, str]:
+    """Task definition logical ID -> image, for each image written out in the template (a
+    composing generator's services; the first one's is the ``ServiceImage`` Parameter)."""
+    resources = template.get("Resources") or {}
+    return {
+        name: container["Image"]
+        for name, r in sorted(resources.items()) if r.get("Type") == "AWS::ECS::TaskDefinition"
+        for container in (r.get("Properties") or {}).get("ContainerDefinitions") or []
+        if isinstance(container, dict) and isinstance(container.get("Image"), str)
+    }  # fmt: skip
+
+
+def _images(ecr: Any, image: str, more: Mapping[str, str], region: str) -> Finding:
+    """:func:`_image` for ``ServiceImage``, then for each other service's image of this
+    Region's private ECR (another Region's is read there, by the service's own pull
+    policy): the first that fails, else what each found."""
+    first = _image(ecr, image, region)
+    found = [first]
+    for name, other in more.items():
+        match = _PRIVATE_IMAGE.match(other)
+        if first.status != "ok" or match is None or match["region"] != region:
+            continue
+        finding = _image(ecr, other, region)
+        if finding.status != "ok":
+            return replace(finding, detail=finding.detail.replace(
+                "pass another ServiceImage", f"give {name} another image"))  # fmt: skip
+        found.append(replace(finding, detail=f"{name}: {finding.detail}"))
+    return first if len(found) == 1 else _ok("image", "; ".join(f.detail for f in found))
+
+
 def _vcpu_quota(
     quotas: Any, values: Mapping[str, str], region: str, template: Mapping[str, Any]
 ) -> Finding:
@@ -298,7 +328,8 @@ def online(
         ("certificate", "acm",
          lambda c: _certificate(c, values.get("CertificateArn", ""), region)),
         ("zones", "ec2", lambda c: _zones(c, _zone_ids(template), region)),
-        ("image", "ecr", lambda c: _image(c, values.get("ServiceImage", ""), region)),
+        ("image", "ecr", lambda c: _images(c, values.get("ServiceImage", ""),
+                                           _more_images(template), region)),
         ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region, template)),
     ]  # fmt: skip
     findings = []
