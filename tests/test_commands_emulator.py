@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -438,7 +439,14 @@ def test_large_template_is_refused_without_s3_bucket_and_uploaded_with_it(
     monkeypatch.setattr(cf, "INLINE_LIMIT", 1000)
     code, _ = run("diff", "--stack-name", "ig-large")
     assert code == 2
-    assert capsys.readouterr().err == f"infra-gen: error: {cf.TOO_LARGE}\n"
+    # Over the limit in YAML: the compact JSON is what would be sent, and what is measured.
+    size = len(render(build_template(Config()), "json").encode())
+    assert re.fullmatch(
+        f"infra-gen: error: the template is {size:,} bytes, over the 1,000 CloudFormation takes "
+        r"in a request \(largest: ProbeFunction [0-9,]+, Parameters [0-9,]+, Dashboard "
+        r"[0-9,]+\): pass --s3-bucket to deploy it from S3\n", capsys.readouterr().err
+    )
+    assert "ig-large" not in stack_names(emulator)
 
     emulator("s3").create_bucket(Bucket="ig-templates")
     code, out = run("diff", "--stack-name", "ig-large", "--s3-bucket", "ig-templates",
@@ -552,7 +560,12 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
     code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
                     "--skip-preflight")  # fmt: skip
     assert (code, out) == (2, "")
-    assert capsys.readouterr().err == f"infra-gen: error: {cf.TOO_LARGE}\n"
+    assert capsys.readouterr().err == (
+        # The file as compact JSON, as it would be sent: its text without the final newline.
+        f"infra-gen: error: the template is {len(text.encode()) - 1:,} bytes, over the 51,200 "
+        "CloudFormation takes in a request (largest: ProbeFunction 11,943, Dashboard 4,278, "
+        "Outputs 2,793): pass --s3-bucket to deploy it from S3\n"
+    )
     emulator("s3").create_bucket(Bucket="ig-composed")
     code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
                     "--skip-preflight", "--s3-bucket", "ig-composed")  # fmt: skip

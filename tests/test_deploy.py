@@ -226,6 +226,17 @@ def one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
          "--parameter ServiceImage='a\\u2028b': "),
         (["diff", "--stack-name", STACK, "--s3-prefix", "stacks/"],
          "--s3-prefix needs --s3-bucket: it is a key prefix in that bucket"),
+        (["deploy", "--stack-name", STACK, "--s3-bucket", "Bad_Bucket!"],
+         "argument --s3-bucket: 'Bad_Bucket!' is not a bucket name; allowed: 3-63 lower-case "
+         "letters, digits, dots and hyphens, a letter or digit at each end"),
+        (["diff", "--stack-name", STACK, "--s3-bucket", "ab"], "'ab' is not a bucket name"),
+        (["diff", "--stack-name", STACK, "--s3-bucket", "a..b"], "'a..b' is not a bucket name"),
+        (["diff", "--stack-name", STACK, "--s3-bucket", "10.0.0.1"], "is not a bucket name"),
+        (["diff", "--stack-name", STACK, "--s3-bucket", "b" * 64], "is not a bucket name"),
+        # A bad template is the error to report, before asking for a confirmation no one
+        # can give without a terminal.
+        (["deploy", "--stack-name", STACK, "--template-file", "/nonexistent/stack.json"],
+         "--template-file /nonexistent/stack.json: No such file or directory"),
         (["diff", "--stack-name", STACK, "--set", "alarms.email=ops\udcff@example.com"],
          "alarms.email: 'ops\\udcff@example.com' is not valid UTF-8"),
         (["diff", "--stack-name", STACK, "--parameter", "AlarmEmail=ops\udcff@example.com"],

@@ -33,7 +33,7 @@ from .cli import _Failure, _Parser, _quiet_stdout, load_config
 from .config import ConfigError
 from .ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
 from .progress import Progress
-from .render import render
+from .render import largest_parts, render
 from .verify import Check, verify, verify_until
 
 __all__ = ["COMMANDS", "main"]
@@ -66,6 +66,21 @@ def _stack_name(text: str) -> str:
     raise argparse.ArgumentTypeError(
         f"{_shown(text)} is not a stack name; allowed: 1-128 letters, digits and hyphens, "
         "starting with a letter (or a stack ID, arn:...)"
+    )
+
+
+# S3's bucket naming rules (general purpose buckets): 3-63 characters of lower-case
+# letters, digits, dots and hyphens, a letter or digit at each end, no "..", not an
+# IPv4 address.
+_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _bucket(text: str) -> str:
+    if _BUCKET.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{_shown(text)} is not a bucket name; allowed: 3-63 lower-case letters, digits, dots "
+        "and hyphens, a letter or digit at each end"
     )
 
 
@@ -147,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
             "stack's previous values",
         )  # fmt: skip
         c.add_argument(
-            "--s3-bucket",
+            "--s3-bucket", type=_bucket,
             help="upload the template to this bucket and deploy it from there, as aws "
             "cloudformation deploy --s3-bucket does (needed only over 51,200 bytes)",
         )
@@ -267,6 +282,20 @@ def _template(
     template first, unless the caller reports them itself (preflight lists every one)."""
     if args.s3_prefix is not None and args.s3_bucket is None:
         raise cf.InputError("--s3-prefix needs --s3-bucket: it is a key prefix in that bucket")
+    found = _template_or_file(args, check_parameters=check_parameters)
+    size = len(found[0].encode())
+    if check_parameters and size > cf.INLINE_LIMIT and args.s3_bucket is None:
+        parts = largest_parts(found[0], "json" if found[0].startswith("{") else "yaml")
+        largest = ", ".join(f"{name} {n:,}" for name, n in parts)
+        raise cf.InputError(f"the template is {size:,} bytes, over the {cf.INLINE_LIMIT:,} "
+                            f"CloudFormation takes in a request (largest: {largest}): pass "
+                            "--s3-bucket to deploy it from S3")  # fmt: skip
+    return found
+
+
+def _template_or_file(
+    args: argparse.Namespace, *, check_parameters: bool
+) -> tuple[str, dict[str, Any], dict[str, str]]:
     if args.template_file is not None:
         return _template_file(args, check_parameters=check_parameters)
     cfg = load_config(args.config, args.overrides)
@@ -512,6 +541,8 @@ def _follow_hint(p: cf.Preview) -> str:
 def _deploy(
     args: argparse.Namespace, clients: Clients, out: TextIO, stdin: TextIO
 ) -> int:
+    # The template and its inputs first: a bad one is the error to report.
+    text, doc, changed = ("", {}, {}) if args.plan is not None else _template(args)
     if not args.yes and not stdin.isatty():
         raise cf.InputError("stdin is not a terminal, so no one can confirm: pass --yes")
     if args.plan is not None:
@@ -520,7 +551,6 @@ def _deploy(
             return EXIT_OK
         p = planned
     else:
-        text, doc, changed = _template(args)
         if not args.skip_preflight:
             _gate(_checks(args, clients, text, doc))
         p = _preview(args, clients, text, sorted(doc["Parameters"]), changed)
