@@ -13,6 +13,7 @@ from infra_gen import (
     LESS,
     AlarmSpec,
     Config,
+    ConfigError,
     TemplateTooLarge,
     build_stack,
     check_size,
@@ -136,3 +137,47 @@ def test_largest_parts_in_json_are_each_part_in_compact_json() -> None:
                        ("Parameters", compact["Parameters"])]  # fmt: skip
     assert largest_parts("{not json", "json") == []
     assert largest_parts("", "yaml") == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"logical_id": "Api-Slow"}, "logical_id: 'Api-Slow' is not allowed; allowed: 1-255 "
+                                     "letters and digits"),
+        ({"logical_id": None}, "logical_id: None is not allowed"),
+        ({"logical_id": "EcsCluster"}, "logical_id: EcsCluster is already the template's "
+                                       "AWS::ECS::Cluster"),
+        ({"logical_id": "MinTasks"}, "logical_id: MinTasks is already the template's Parameter"),
+        ({"logical_id": "ServiceUrl"}, "logical_id: ServiceUrl is already the template's Output"),
+        ({"metric": "cpu"}, "metric: 'cpu' is not allowed; allowed: a Metric or MetricMath"),
+        ({"comparison": "GreaterThan"}, "comparison: 'GreaterThan' is not allowed; allowed: "
+                                        "GreaterThanOrEqualToThreshold, GreaterThanThreshold"),
+        ({"threshold": "2"}, "threshold: '2' is not allowed; allowed: a finite number"),
+        ({"threshold": True}, "threshold: True is not allowed"),
+        ({"threshold": float("nan")}, "threshold: nan is not allowed"),
+        ({"description": ""}, "description: '' is not allowed; allowed: 1-1024 characters"),
+        ({"description": "x" * 1025}, "description: 'xxxx"),
+        ({"treat_missing_data": "breach"}, "treat_missing_data: 'breach' is not allowed; "
+                                           "allowed: notBreaching, breaching, ignore, missing"),
+        ({"period": 45}, "period: 45 is not allowed; allowed: 10, 20, 30 or a multiple of 60"),
+        ({"period": 0}, "period: 0 is not allowed"),
+        ({"period": 60.0}, "period: 60.0 is not allowed"),
+        ({"evaluation_periods": 0}, "evaluation_periods: 0 is not allowed; allowed: 1 or more"),
+        ({"evaluation_periods": 2, "datapoints_to_alarm": 3},
+         "datapoints_to_alarm: 3 is not allowed; allowed: 1..2 (the evaluation periods)"),
+        ({"datapoints_to_alarm": 6}, "datapoints_to_alarm: 6 is not allowed; allowed: 1..5"),
+    ],
+)
+def test_an_alarm_cloudwatch_would_refuse_is_one_line_naming_the_field(
+    changes: dict, message: str
+) -> None:
+    stack = build_stack()
+    t = stack.template
+    spec = AlarmSpec(logical_id="AlarmSlow", metric=stack.service.target_metric(
+        "TargetResponseTime", "p99"), comparison=GREATER, threshold=2, description="Slow.")
+    before = render(t, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.alarms.add_alarm(t, AlarmSpec(**{**vars(spec), **changes}))
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+    assert render(t, "json") == before
+    stack.alarms.add_alarm(t, spec)  # the same spec, unchanged, is taken

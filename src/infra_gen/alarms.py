@@ -6,6 +6,8 @@ literal names) and its description tells the person on call where to look first.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,7 +15,7 @@ from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
 from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, ecs, sns
 
-from .config import PROBE_SCHEDULES, Config, probe_alarm_period
+from .config import PROBE_SCHEDULES, Config, ConfigError, brief, probe_alarm_period
 from .ecs import Service
 from .loadbalancer import LoadBalancer
 from .metrics import Metric, MetricMath
@@ -100,17 +102,29 @@ class Alarms:
     def add_alarm(self, t: Template, spec: AlarmSpec) -> cloudwatch.Alarm:
         """Add the alarm ``spec`` describes, notifying the topic on ALARM and on OK.
 
-        Period, evaluation periods and datapoints default to the stack's. Call
+        Period, evaluation periods and datapoints default to the stack's. A spec CloudWatch
+        or the template would refuse (a logical ID not alphanumeric or already in the
+        template, an unknown comparison or missing-data treatment, a period other than 10,
+        20, 30 or a multiple of 60, datapoints above the evaluation periods, a threshold
+        that is not a number, a description that is empty or over 1,024 characters) raises
+        :class:`ConfigError` naming the field, and adds nothing. Call
         :func:`infra_gen.check_size` after adding several: each alarm costs about
         700 bytes of the template's 51,200.
         """
         period = self.period if spec.period is None else spec.period
+        evaluation = self.evaluation_periods if spec.evaluation_periods is None else (
+            spec.evaluation_periods
+        )
+        datapoints = self.datapoints_to_alarm if spec.datapoints_to_alarm is None else (
+            spec.datapoints_to_alarm
+        )
+        _check(t, spec, period, evaluation, datapoints)
         props: dict[str, Any] = {
             "AlarmDescription": spec.description,
             "AlarmActions": [self.topic.ref()],
             "OKActions": [self.topic.ref()],
-            "EvaluationPeriods": spec.evaluation_periods or self.evaluation_periods,
-            "DatapointsToAlarm": spec.datapoints_to_alarm or self.datapoints_to_alarm,
+            "EvaluationPeriods": evaluation,
+            "DatapointsToAlarm": datapoints,
             "ComparisonOperator": spec.comparison,
             "Threshold": spec.threshold,
             "TreatMissingData": spec.treat_missing_data,
@@ -120,6 +134,50 @@ class Alarms:
         else:
             props.update(spec.metric.alarm_properties(), Period=period)
         return t.add_resource(cloudwatch.Alarm(spec.logical_id, **props))
+
+
+COMPARISONS = (GREATER_OR_EQUAL, GREATER, LESS, LESS_OR_EQUAL)
+MISSING_DATA = ("notBreaching", "breaching", "ignore", "missing")
+_LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
+
+
+def _check(t: Template, spec: AlarmSpec, period: object, evaluation: object,
+           datapoints: object) -> None:  # fmt: skip
+    """Refuse, naming the field, what CloudWatch or the template would refuse."""
+    name = spec.logical_id
+    if not (isinstance(name, str) and _LOGICAL_ID.fullmatch(name)):
+        raise ConfigError("logical_id", f"{brief(name)} is not allowed; allowed: 1-255 letters "
+                          "and digits, e.g. AlarmQueueAge")  # fmt: skip
+    taken = t.resources.get(name) or t.parameters.get(name) or t.outputs.get(name)
+    if taken is not None:
+        kind = getattr(taken, "resource_type", None) or type(taken).__name__
+        raise ConfigError("logical_id", f"{name} is already the template's {kind}")
+    if not isinstance(spec.metric, Metric | MetricMath):
+        raise ConfigError("metric", f"{brief(spec.metric)} is not allowed; allowed: a Metric or "
+                          "MetricMath from a handle, e.g. stack.service.metric(...)")  # fmt: skip
+    if spec.comparison not in COMPARISONS:
+        raise ConfigError("comparison", f"{brief(spec.comparison)} is not allowed; allowed: "
+                          f"{', '.join(COMPARISONS)}")  # fmt: skip
+    if type(spec.threshold) not in (int, float) or not math.isfinite(spec.threshold):
+        raise ConfigError("threshold", f"{brief(spec.threshold)} is not allowed; allowed: a "
+                          "finite number")  # fmt: skip
+    if not (isinstance(spec.description, str) and 0 < len(spec.description) <= 1024):
+        raise ConfigError("description", f"{brief(spec.description)} is not allowed; allowed: "
+                          "1-1024 characters saying what is wrong and where to look first")
+    if spec.treat_missing_data not in MISSING_DATA:
+        raise ConfigError("treat_missing_data", f"{brief(spec.treat_missing_data)} is not "
+                          f"allowed; allowed: {', '.join(MISSING_DATA)}")  # fmt: skip
+    if not isinstance(period, If) and not (
+        type(period) is int and (period in (10, 20, 30) or (period > 0 and period % 60 == 0))
+    ):
+        raise ConfigError("period", f"{brief(period)} is not allowed; allowed: 10, 20, 30 or a "
+                          "multiple of 60 (seconds)")  # fmt: skip
+    if not (type(evaluation) is int and evaluation >= 1):
+        raise ConfigError("evaluation_periods", f"{brief(evaluation)} is not allowed; allowed: "
+                          "1 or more")  # fmt: skip
+    if not (type(datapoints) is int and 1 <= datapoints <= evaluation):
+        raise ConfigError("datapoints_to_alarm", f"{brief(datapoints)} is not allowed; allowed: "
+                          f"1..{evaluation} (the evaluation periods)")  # fmt: skip
 
 
 def add_alarms(
