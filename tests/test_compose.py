@@ -731,3 +731,24 @@ def test_a_service_past_the_templates_500_resources_is_refused_before_anything_i
             assert added < 30
     assert render(t, "json") == before
     assert len(t.resources) + 21 > 500 >= len(t.resources) and added == 21
+
+
+def test_a_secret_named_by_a_partial_arn_is_granted_under_its_full_arn() -> None:
+    stack = build_stack()
+    base = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, secrets={
+        "DB": base + "db",  # a partial ARN: the name only
+        "KEY": base + "api/key-AbCdEf:password::",  # a full ARN and a JSON key
+        "TOKEN": base + "token-AbCdEf",
+    })  # fmt: skip
+    policies = _resources(stack.template)["EcsTaskExecutionRole"]["Properties"]["Policies"]
+    (read,) = [p for p in policies if p.get("PolicyName") == "read-secrets"]
+    # IAM matches a request against the secret's full ARN: its name and six characters.
+    assert read["PolicyDocument"]["Statement"] == [{
+        "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [base + "api/key-AbCdEf", base + "db-??????", base + "token-AbCdEf"],
+    }]  # fmt: skip
+    (container,) = _resources(stack.template)["ApiEcsTaskDefinition"]["Properties"][
+        "ContainerDefinitions"]  # fmt: skip
+    # ECS is given each ARN as it was written.
+    assert {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}["DB"] == base + "db"

@@ -6,6 +6,7 @@ hand-written ``arn:aws:`` strings, so every statement is scoped to this stack.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from awacs import ecr, logs, secretsmanager, ssm, sts
@@ -97,19 +98,28 @@ def pull_ecr_images(
     )
 
 
+# The six characters Secrets Manager appends to a secret's name in its ARN.
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
 def read_secrets(arns: list[str]) -> PolicyDocument:
     """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does for a
     container's ``Secrets``: ``secretsmanager:GetSecretValue`` on each Secrets Manager
     secret, ``ssm:GetParameters`` on each SSM parameter.
 
     A secret's ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not
-    what IAM allows: the statement names the secret's ARN without it. Resources come
+    what IAM allows: the statement names the secret's ARN without it. A partial ARN (the
+    secret's name without the six characters Secrets Manager appends, ``-AbCdEf``), which
+    ECS takes, is granted as ``<name>-??????``: IAM matches the full ARN. Resources come
     sorted, each once, so the bytes do not depend on the order they were added in.
     """
     by_service: dict[str, set[str]] = {"secretsmanager": set(), "ssm": set()}
     for arn in arns:
         parts = arn.split(":")
-        by_service[parts[2]].add(":".join(parts[:7]) if parts[2] == "secretsmanager" else arn)
+        if parts[2] == "secretsmanager":
+            full = _SECRET_SUFFIX.search(parts[6])
+            arn = ":".join(parts[:7]) + ("" if full else "-??????")
+        by_service[parts[2]].add(arn)
     secrets, parameters = sorted(by_service["secretsmanager"]), sorted(by_service["ssm"])
     statements = [
         Statement(Effect=Allow, Action=[action], Resource=list(resources))
