@@ -752,3 +752,14 @@ def test_a_secret_named_by_a_partial_arn_is_granted_under_its_full_arn() -> None
         "ContainerDefinitions"]  # fmt: skip
     # ECS is given each ARN as it was written.
     assert {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}["DB"] == base + "db"
+
+
+def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched() -> None:
+    host = _host()
+    export = Export(Sub("${AWS::StackName}-ServiceUrl"))
+    host.add_output(Output("HostUrl", Value="x", Export=export))
+    before = render(host, "json")
+    with pytest.raises(ConfigError, match="^template: the host template's Output HostUrl has "
+                       "the export name of the stack's Output ServiceUrl$"):  # fmt: skip
+        build_stack(template=host)
+    assert render(host, "json") == before

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from troposphere import Sub, Template, encode_to_dict, servicediscovery
+from troposphere import Output, Sub, Template, encode_to_dict, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cloudmap, ecs, ids, loadbalancer, probe
@@ -295,8 +295,7 @@ def _check_free(
                                   f"by the template's {kind or taken.resource_type}")
     exports = {_json(Sub("${AWS::StackName}-" + i)): i for i in outputs}
     for output in t.outputs.values():
-        export = encode_to_dict(output.properties.get("Export"))
-        taken = exports.get(_json(export.get("Name"))) if isinstance(export, dict) else None
+        taken = exports.get(_export(output) or "")
         if taken is not None:
             raise ConfigError("scope", f"{call}: the export name of Output {taken} is already "
                               f"that of the template's Output {output.title}")
@@ -339,6 +338,12 @@ def _check_free(
                 raise ConfigError("path_pattern", f"{call}: {path_pattern!r} at priority "
                                   f"{priority} and {value!r} of {owner} at {other}: {first!r}, "
                                   f"evaluated first, takes {request_path(then)!r}")
+
+
+def _export(output: Output) -> str | None:
+    """An Output's export name as compact JSON, to compare; ``None`` when not exported."""
+    export = encode_to_dict(output.properties.get("Export"))
+    return _json(export.get("Name")) if isinstance(export, dict) else None
 
 
 def _json(value: object) -> str:
@@ -479,6 +484,12 @@ def _host(template: Template, cfg: Config) -> Template:
             kind = kind or getattr(held[both[0]], "resource_type", "Parameter")
             raise ConfigError("template", f"logical ID {both[0]} is already the host "
                               f"template's {kind}; the stack adds one of that ID")  # fmt: skip
+    exports = {_export(o): o.title for o in ours.outputs.values() if _export(o) is not None}
+    for output in template.outputs.values():
+        taken = exports.get(_export(output) or "")
+        if taken is not None:
+            raise ConfigError("template", f"the host template's Output {output.title} has the "
+                              f"export name of the stack's Output {taken}")  # fmt: skip
     if template.description is None:
         template.set_description(ours.description)
     if template.version is None:
