@@ -181,3 +181,32 @@ def test_an_alarm_cloudwatch_would_refuse_is_one_line_naming_the_field(
     assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
     assert render(t, "json") == before
     stack.alarms.add_alarm(t, spec)  # the same spec, unchanged, is taken
+
+
+@pytest.mark.parametrize(
+    ("client", "ids", "description", "message"),
+    [
+        ("sg-123", ("Ingress", "Egress"), "bastion",
+         "client_group: 'sg-123' is not allowed; allowed: a troposphere ec2.SecurityGroup"),
+        (None, ("Ingress", "Egress"), "bastion", "client_group: None is not allowed"),
+        ("group", ("Ingress-1", "Egress"), "bastion",
+         "ingress_id: 'Ingress-1' is not allowed; allowed: 1-255 letters and digits"),
+        ("group", ("Ingress", "EcsCluster"), "bastion",
+         "egress_id: EcsCluster is already in the template"),
+        ("group", ("Rule", "Rule"), "bastion", "egress_id: Rule is ingress_id too"),
+        ("group", ("Ingress", "Egress"), " ", "description: ' ' is not allowed"),
+    ],
+)
+def test_admit_refuses_what_is_not_a_client_group_or_a_free_id(
+    client: object, ids: tuple[str, str], description: str, message: str
+) -> None:
+    stack = build_stack()
+    t = stack.template
+    group = t.add_resource(ec2.SecurityGroup("BastionSecurityGroup", GroupDescription="b",
+                                             VpcId=stack.network.vpc.ref()))  # fmt: skip
+    before = render(t, "json")
+    with pytest.raises(ConfigError) as raised:
+        stack.service.admit(t, group if client == "group" else client,  # type: ignore[arg-type]
+                            ingress_id=ids[0], egress_id=ids[1], description=description)
+    assert str(raised.value).startswith(message)
+    assert render(t, "json") == before

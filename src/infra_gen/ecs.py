@@ -259,7 +259,25 @@ class Service:
 
             service.admit(t, bastion_group, ingress_id="EcsServiceIngressFromBastion",
                           egress_id="BastionEgressToService", description="bastion")
+
+        A client that is not a troposphere ``ec2.SecurityGroup``, an ID that is not 1-255
+        letters and digits or is already in the template, or an empty description raises
+        :class:`ConfigError` naming the argument, and adds nothing.
         """
+        if not isinstance(client_group, ec2.SecurityGroup):
+            raise ConfigError("client_group", f"{brief(client_group)} is not allowed; allowed: "
+                              "a troposphere ec2.SecurityGroup of the template")  # fmt: skip
+        for key, logical_id in (("ingress_id", ingress_id), ("egress_id", egress_id)):
+            if not (isinstance(logical_id, str) and _LOGICAL_ID.fullmatch(logical_id)):
+                raise ConfigError(key, f"{brief(logical_id)} is not allowed; allowed: 1-255 "
+                                  "letters and digits")  # fmt: skip
+            if logical_id in t.resources or logical_id in t.parameters:
+                raise ConfigError(key, f"{logical_id} is already in the template")
+        if ingress_id == egress_id:
+            raise ConfigError("egress_id", f"{egress_id} is ingress_id too")
+        if not (isinstance(description, str) and description.strip()):
+            raise ConfigError("description", f"{brief(description)} is not allowed; allowed: "
+                              "the client's name, e.g. bastion")  # fmt: skip
         t.add_resource(
             ec2.SecurityGroupIngress(
                 ingress_id,
@@ -282,6 +300,9 @@ class Service:
                 Description="Container port of the service tasks",
             )
         )
+
+
+_LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 
 
 def _check_statements(statements: object) -> list[Statement]:
