@@ -267,8 +267,8 @@ def test_a_taken_priority_name_or_path_is_refused_naming_both_sides() -> None:
         "path_pattern: add_service('Api', ...): '/web/*' is already routed to Web"
     )
     assert _refused(stack, "Web", {"name": "api"}, "/api/*", 20) == (
-        "scope: add_service('Web', ...): logical ID WebDiscoveryService is already taken by "
-        "the template's AWS::ServiceDiscovery::Service"
+        "scope: add_service('Web', ...): Web is already the scope of a service (WebEcsService); "
+        "give each added service its own"
     )
     stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=20)
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from troposphere import Output, Sub, Template, encode_to_dict, servicediscovery
+from troposphere import ecs as ecs_resources
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cloudmap, ecs, ids, loadbalancer, probe
@@ -285,6 +286,10 @@ def _check_free(
     if len(t.resources) + resources > MAX_RESOURCES:
         raise ConfigError("scope", f"{call}: the template holds {len(t.resources)} resources; "
                           f"{resources} more pass the {MAX_RESOURCES} CloudFormation takes")
+    taken_by = t.resources.get(scope + ecs.SERVICE)
+    if isinstance(taken_by, ecs_resources.Service):
+        raise ConfigError("scope", f"{call}: {scope} is already the scope of a service "
+                          f"({taken_by.title}); give each added service its own")  # fmt: skip
     for logical_id in adds:
         # CloudFormation wants a logical ID unique within the template, an Output's too.
         for kind, section in (("", t.resources), ("Parameter", t.parameters),

@@ -602,7 +602,8 @@ class ServiceConfig(_Section):
         self._check_types()
         if self.user:
             _check_pattern("service.user", self.user, _USER, "a user like 101, 101:101 or nginx")
-        _check_pattern("service.name", self.name, _DNS_LABEL, "a lower-case DNS label")
+        _check_pattern("service.name", self.name, _DNS_LABEL, "a lower-case DNS label: 1-63 "
+                       "lower-case letters, digits and hyphens, a letter or digit at each end")
         if len(self.image) > _IMAGE_MAX:
             raise ConfigError(
                 "service.image", f"has {len(self.image)} characters; allowed at most {_IMAGE_MAX}"
