@@ -33,7 +33,7 @@ from .cli import _Failure, _Parser, _quiet_stdout, load_config
 from .config import ConfigError
 from .ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
 from .progress import Progress
-from .render import largest_parts, render
+from .render import largest_parts, parts_line, render
 from .verify import Check, verify, verify_until
 
 __all__ = ["COMMANDS", "main"]
@@ -285,8 +285,8 @@ def _template(
     found = _template_or_file(args, check_parameters=check_parameters)
     size = len(found[0].encode())
     if check_parameters and size > cf.INLINE_LIMIT and args.s3_bucket is None:
-        parts = largest_parts(found[0], "json" if found[0].startswith("{") else "yaml")
-        largest = ", ".join(f"{name} {n:,}" for name, n in parts)
+        largest = parts_line(largest_parts(found[0], "json" if found[0].startswith("{") else
+                                           "yaml"))  # fmt: skip
         raise cf.InputError(f"the template is {size:,} bytes, over the {cf.INLINE_LIMIT:,} "
                             f"CloudFormation takes in a request (largest: {largest}): pass "
                             "--s3-bucket to deploy it from S3")  # fmt: skip

@@ -9,13 +9,12 @@ credentials; the others make one read-only call each.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .render import INLINE_TEMPLATE_LIMIT, largest_parts
+from .render import INLINE_TEMPLATE_LIMIT, largest_parts, parts_line
 
 __all__ = [
     "ECS_ROLE",
@@ -125,8 +124,7 @@ def offline(
         how = "from S3" if from_s3 else f"of {INLINE_TEMPLATE_LIMIT:,} in the request"
         findings.append(_ok("template", f"{body_size:,} bytes {how}"))
     else:
-        largest = ", ".join(f"{name} {n:,}" for name, n in
-                            largest_parts(json.dumps(template), "json"))  # fmt: skip
+        largest = parts_line(largest_parts(template))
         findings.append(_fail("template", f"{body_size:,} bytes, over the {INLINE_TEMPLATE_LIMIT:,}"
                               f" a request may carry (largest, as compact JSON: {largest}): "
                               "pass --s3-bucket"))  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import cfn_flip  # troposphere's own YAML layer (a dependency of troposphere)
@@ -128,7 +129,7 @@ class TemplateTooLarge(ValueError):
     naming the template's largest parts (:func:`largest_parts`), where bytes are won."""
 
     def __init__(self, size: int, fmt: str, largest: list[tuple[str, int]] | None = None) -> None:
-        parts = ", ".join(f"{name} {n:,}" for name, n in largest or [])
+        parts = parts_line(largest or [])
         super().__init__(
             f"the {fmt.upper()} template is {size:,} bytes, over the "
             f"{INLINE_TEMPLATE_LIMIT:,} CloudFormation accepts inline"
@@ -154,16 +155,19 @@ def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = 
     return len(data)
 
 
-def largest_parts(text: str, fmt: Literal["yaml", "json"] = "yaml", count: int = 3
-                  ) -> list[tuple[str, int]]:  # fmt: skip
+def largest_parts(text: str | Mapping[str, Any], fmt: Literal["yaml", "json"] = "yaml",
+                  count: int = 3) -> list[tuple[str, int]]:  # fmt: skip
     """The ``count`` largest parts of a rendered template with their bytes in ``text``:
     each resource by its logical ID, each other top-level section by its name
     (``Parameters``, ``Outputs``, ...). Largest first; ``[]`` for text it cannot read.
 
     JSON parts are measured in compact form (as :func:`render` writes it); YAML parts
-    are the lines of each top-level key, and of each resource under ``Resources``.
+    are the lines of each top-level key, and of each resource under ``Resources``. A
+    template already read (a mapping) is measured as compact JSON.
     """
-    if fmt == "json":
+    if isinstance(text, Mapping):
+        sizes = _data_parts(text)
+    elif fmt == "json":
         try:
             data = json.loads(text)
         except ValueError:
@@ -174,7 +178,12 @@ def largest_parts(text: str, fmt: Literal["yaml", "json"] = "yaml", count: int =
     return sorted(sizes, key=lambda part: (-part[1], part[0]))[:count]
 
 
-def _data_parts(data: dict[str, Any]) -> list[tuple[str, int]]:
+def parts_line(parts: list[tuple[str, int]]) -> str:
+    """:func:`largest_parts` as an error line writes them: ``ProbeFunction 13,733, ...``."""
+    return ", ".join(f"{name} {n:,}" for name, n in parts)
+
+
+def _data_parts(data: Mapping[str, Any]) -> list[tuple[str, int]]:
     """A template's parts (see :func:`largest_parts`) as data, in bytes of compact JSON."""
     def size(value: Any) -> int:
         return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
