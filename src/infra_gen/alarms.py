@@ -7,7 +7,6 @@ literal names) and its description tells the person on call where to look first.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +14,15 @@ from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
 from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, ecs, sns
 
-from .config import PROBE_SCHEDULES, Config, ConfigError, brief, probe_alarm_period
+from .config import (
+    LOGICAL_ID,
+    PROBE_SCHEDULES,
+    Config,
+    ConfigError,
+    brief,
+    held_by,
+    probe_alarm_period,
+)
 from .ecs import Service
 from .loadbalancer import LoadBalancer
 from .metrics import Metric, MetricMath
@@ -138,19 +145,17 @@ class Alarms:
 
 COMPARISONS = (GREATER_OR_EQUAL, GREATER, LESS, LESS_OR_EQUAL)
 MISSING_DATA = ("notBreaching", "breaching", "ignore", "missing")
-_LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 
 
 def _check(t: Template, spec: AlarmSpec, period: object, evaluation: object,
            datapoints: object) -> None:  # fmt: skip
     """Refuse, naming the field, what CloudWatch or the template would refuse."""
     name = spec.logical_id
-    if not (isinstance(name, str) and _LOGICAL_ID.fullmatch(name)):
+    if not (isinstance(name, str) and LOGICAL_ID.fullmatch(name)):
         raise ConfigError("logical_id", f"{brief(name)} is not allowed; allowed: 1-255 letters "
                           "and digits, e.g. AlarmQueueAge")  # fmt: skip
-    taken = t.resources.get(name) or t.parameters.get(name) or t.outputs.get(name)
-    if taken is not None:
-        kind = getattr(taken, "resource_type", None) or type(taken).__name__
+    kind = held_by(t, name)
+    if kind is not None:
         raise ConfigError("logical_id", f"{name} is already the template's {kind}")
     if not isinstance(spec.metric, Metric | MetricMath):
         raise ConfigError("metric", f"{brief(spec.metric)} is not allowed; allowed: a Metric or "

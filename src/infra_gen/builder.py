@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from troposphere import Output, Sub, Template, encode_to_dict, servicediscovery
+from troposphere import Output, Template, encode_to_dict, servicediscovery
 from troposphere import ecs as ecs_resources
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -58,6 +58,7 @@ from .config import (
     check_environment,
     check_secrets,
     check_writable_paths,
+    held_by,
 )
 from .dashboard import Dashboard, add_dashboard
 from .ecs import Service, add_service
@@ -292,13 +293,11 @@ def _check_free(
                           f"({taken_by.title}); give each added service its own")  # fmt: skip
     for logical_id in adds:
         # CloudFormation wants a logical ID unique within the template, an Output's too.
-        for kind, section in (("", t.resources), ("Parameter", t.parameters),
-                              ("Output", t.outputs)):  # fmt: skip
-            taken = section.get(logical_id)
-            if taken is not None:
-                raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken "
-                                  f"by the template's {kind or taken.resource_type}")
-    exports = {_json(Sub("${AWS::StackName}-" + i)): i for i in outputs}
+        kind = held_by(t, logical_id)
+        if kind is not None:
+            raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
+                              f"the template's {kind}")
+    exports = {_json(_outputs.export_name(i)): i for i in outputs}
     for output in t.outputs.values():
         taken = exports.get(_export(output) or "")
         if taken is not None:
@@ -489,7 +488,7 @@ def _host(template: Template, cfg: Config) -> Template:
             kind = kind or getattr(held[both[0]], "resource_type", "Parameter")
             raise ConfigError("template", f"logical ID {both[0]} is already the host "
                               f"template's {kind}; the stack adds one of that ID")  # fmt: skip
-    exports = {_export(o): o.title for o in ours.outputs.values() if _export(o) is not None}
+    exports = {name: o.title for o in ours.outputs.values() if (name := _export(o))}
     for output in template.outputs.values():
         taken = exports.get(_export(output) or "")
         if taken is not None:

@@ -17,7 +17,10 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from troposphere import Template
 
 __all__ = [
     "AlarmsConfig",
@@ -36,6 +39,7 @@ __all__ = [
     "check_environment",
     "check_secrets",
     "check_writable_paths",
+    "held_by",
     "parse_setting",
     "parse_toml",
 ]
@@ -260,6 +264,21 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
             raise ConfigError(f"{key}.{name}", f"{brief(arn)} is an ARN of {len(resource)} "
                               f"characters; allowed at most {limit}")  # fmt: skip
     return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
+
+
+# A logical ID as CloudFormation takes it: 1-255 letters and digits.
+LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
+
+
+def held_by(t: Template, logical_id: str) -> str | None:
+    """What in ``t`` already holds ``logical_id``: a resource's type, ``"Parameter"`` or
+    ``"Output"``; ``None`` when it is free."""
+    taken = t.resources.get(logical_id)
+    if taken is not None:
+        return str(taken.resource_type)
+    return "Parameter" if logical_id in t.parameters else (
+        "Output" if logical_id in t.outputs else None
+    )
 
 
 # ECS: a volume's name is 1-255 letters, digits, _ and -.

@@ -37,6 +37,7 @@ from .cloudmap import Discovery
 from .config import (
     FARGATE_TASK_SIZES,
     IMAGE_PATTERN,
+    LOGICAL_ID,
     Config,
     ConfigError,
     brief,
@@ -268,7 +269,7 @@ class Service:
             raise ConfigError("client_group", f"{brief(client_group)} is not allowed; allowed: "
                               "a troposphere ec2.SecurityGroup of the template")  # fmt: skip
         for key, logical_id in (("ingress_id", ingress_id), ("egress_id", egress_id)):
-            if not (isinstance(logical_id, str) and _LOGICAL_ID.fullmatch(logical_id)):
+            if not (isinstance(logical_id, str) and LOGICAL_ID.fullmatch(logical_id)):
                 raise ConfigError(key, f"{brief(logical_id)} is not allowed; allowed: 1-255 "
                                   "letters and digits")  # fmt: skip
             if logical_id in t.resources or logical_id in t.parameters:
@@ -300,9 +301,6 @@ class Service:
                 Description="Container port of the service tasks",
             )
         )
-
-
-_LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 
 
 def _check_statements(statements: object) -> list[Statement]:

@@ -68,13 +68,18 @@ def request_path(path_pattern: str) -> str:
     return path_pattern.replace("*", "").replace("?", "x")
 
 
+def export_name(name: str) -> Sub:
+    """The export name of Output ``name``: ``<stack name>-<name>``."""
+    return Sub("${AWS::StackName}-" + name)
+
+
 def _output(t: Template, name: str, description: str, value: object) -> Output:
     return t.add_output(
         Output(
             name,
             Description=description,
             Value=value,
-            Export=Export(Sub("${AWS::StackName}-" + name)),
+            Export=Export(export_name(name)),
         )
     )
 
