@@ -48,8 +48,9 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from test_deploy_emulator import REGION, Api, _references, api  # noqa: F401  (fixture)
 
-from infra_gen import Config, build_template, commands, render
-from infra_gen import deploy as cf
+from infra_gen import Config, build_template, render
+from infra_gen.cli import operate as commands
+from infra_gen.deploy import changeset as cf
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse .* but it's not supported:UserWarning"

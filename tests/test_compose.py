@@ -28,7 +28,7 @@ from infra_gen import (
     build_stack,
     render,
 )
-from infra_gen.outputs import request_path
+from infra_gen.template.outputs import request_path
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from infra_gen import commands
-from infra_gen import deploy as cf
+from infra_gen.cli import operate as commands
+from infra_gen.deploy import changeset as cf
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "demo"

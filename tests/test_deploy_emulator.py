@@ -100,7 +100,7 @@ from moto.server import ThreadedMotoServer
 from stack import GOVERNED
 
 from infra_gen import Config, build_template, render
-from infra_gen.probe import RUNTIME
+from infra_gen.template.probe import RUNTIME
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account

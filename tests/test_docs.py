@@ -23,6 +23,6 @@ def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
     package = (tmp_path / "infra_gen.html").read_text(encoding="utf-8")
     for name in ("build_stack", "Stack", "AlarmSpec", "check_size", "with_changes"):
         assert name in package, name
-    alarms = (tmp_path / "infra_gen" / "alarms.html").read_text(encoding="utf-8")
+    alarms = (tmp_path / "infra_gen" / "template" / "alarms.html").read_text(encoding="utf-8")
     assert "notifying the topic on ALARM and on OK" in alarms
-    assert (tmp_path / "infra_gen" / "ids.html").exists()
+    assert (tmp_path / "infra_gen" / "template" / "ids.html").exists()

@@ -33,7 +33,7 @@ from infra_gen import (
     new_template,
     render,
 )
-from infra_gen.params import GROUPS, add_parameter
+from infra_gen.template.params import GROUPS, add_parameter
 
 HARDENED = {
     "network": {"az_count": 3},

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from infra_gen import commands
-from infra_gen import plan as planfile
-from infra_gen.deploy import Change, Preview
+from infra_gen.cli import operate as commands
+from infra_gen.deploy import plan as planfile
+from infra_gen.deploy.changeset import Change, Preview
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "demo"

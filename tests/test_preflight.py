@@ -24,8 +24,8 @@ from botocore.stub import Stubber
 from test_commands_emulator import README, emulator, endpoint, run  # noqa: F401  (fixtures)
 from test_deploy_emulator import ACCOUNT, REGION, Api, api  # noqa: F401  (fixture)
 
-from infra_gen import commands
-from infra_gen import preflight as pf
+from infra_gen.cli import operate as commands
+from infra_gen.deploy import preflight as pf
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse .* but it's not supported:UserWarning"

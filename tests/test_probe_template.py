@@ -10,7 +10,7 @@ import pytest
 from stack import of_type, props, template
 
 from infra_gen import Config
-from infra_gen.probe import handler_source, inline_code
+from infra_gen.template.probe import handler_source, inline_code
 
 ROOT = Path(__file__).resolve().parents[1]
 

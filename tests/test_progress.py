@@ -8,8 +8,8 @@ import os
 import pty
 from datetime import UTC, datetime
 
-from infra_gen.deploy import Event
-from infra_gen.progress import Progress, elapsed
+from infra_gen.cli.progress import Progress, elapsed
+from infra_gen.deploy.changeset import Event
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "AWS::CloudFormation::Stack"

@@ -7,7 +7,7 @@ import json
 from stack import template
 
 from infra_gen import Config, __version__
-from infra_gen.builder import PROVENANCE
+from infra_gen.template.builder import PROVENANCE
 
 
 def test_metadata_names_the_generator_version_and_configuration() -> None:

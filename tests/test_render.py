@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from troposphere import Template
 
 from infra_gen import Config, build_template, render
-from infra_gen.render import _WORD, _analyze, _fast_yaml, _pyyaml, _Unsupported, _Writer
+from infra_gen.template.render import _WORD, _analyze, _fast_yaml, _pyyaml, _Unsupported, _Writer
 
 # Every option on and every string long: the configurations that stress quoting,
 # folding at the width limit and the literal block of the probe's code.

@@ -21,7 +21,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from infra_gen import commands
+from infra_gen.cli import operate as commands
 
 STACK = "demo"
 CLUSTER = "demo-EcsCluster-1"
@@ -212,7 +212,7 @@ def test_probe_answer_is_what_verify_reads(probe_world: Any) -> None:
     """The probe's real return value, from the handler run against nginx, read by verify."""
     import harness
 
-    from infra_gen.verify import probe_checks
+    from infra_gen.deploy.verify import probe_checks
 
     one = probe_world.run(harness.PROBE_SOURCE, probe_world.env("healthy"))
     (check,) = probe_checks(json.dumps(one.return_value), "fn")
@@ -229,7 +229,7 @@ def test_probe_answer_is_what_verify_reads(probe_world: Any) -> None:
 
 @pytest.mark.parametrize("payload", ['{"service": "nginx"}', "null", "[{}]", "not json"])
 def test_an_answer_of_another_shape_is_a_failed_check(payload: str) -> None:
-    from infra_gen.verify import probe_checks
+    from infra_gen.deploy.verify import probe_checks
 
     (check,) = probe_checks(payload, "fn", "logs")
     assert (check.name, check.ok, check.where) == ("probe", False, "logs")

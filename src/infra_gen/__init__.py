@@ -4,29 +4,15 @@ Build the stack with :func:`build_stack` (the template and every concern's handl
 or :func:`build_template` (the template alone) from a :class:`Config` or a plain
 mapping; render it with :func:`render`. Each concern (``add_network``,
 ``add_service``, ...) can be called on its own by other generators, in the order
-:mod:`infra_gen.builder` documents; see README.
+:mod:`infra_gen.template.builder` documents; see README.
 """
 
-import sys
-import types
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .template import ids  # a leaf: names only, no troposphere
 
 if TYPE_CHECKING:
-    from . import ids
-    from .alarms import (
-        GREATER,
-        GREATER_OR_EQUAL,
-        LESS,
-        LESS_OR_EQUAL,
-        Alarms,
-        AlarmSpec,
-        add_alarms,
-    )
-    from .boundary import Boundary, add_permissions_boundary
-    from .builder import Stack, build_stack, build_template, new_template
-    from .cloudmap import Discovery, add_discovery
     from .config import (
         AlarmsConfig,
         ClusterConfig,
@@ -39,35 +25,47 @@ if TYPE_CHECKING:
         SecurityConfig,
         ServiceConfig,
     )
-    from .dashboard import Dashboard, add_dashboard
-    from .ecs import Service, add_service
-    from .loadbalancer import LoadBalancer, add_load_balancer
-    from .loggroups import LogSettings, add_log_settings
-    from .metrics import Metric, MetricMath
-    from .network import Network, add_network
-    from .outputs import Outputs, ServiceOutputs, add_outputs
-    from .probe import Probe, add_probe
-    from .render import TemplateTooLarge, check_size, largest_parts, render, render_inline
-    from .scaling import Scaling, add_scaling
+    from .template.alarms import (
+        GREATER,
+        GREATER_OR_EQUAL,
+        LESS,
+        LESS_OR_EQUAL,
+        Alarms,
+        AlarmSpec,
+        add_alarms,
+    )
+    from .template.boundary import Boundary, add_permissions_boundary
+    from .template.builder import Stack, build_stack, build_template, new_template
+    from .template.cloudmap import Discovery, add_discovery
+    from .template.dashboard import Dashboard, add_dashboard
+    from .template.loadbalancer import LoadBalancer, add_load_balancer
+    from .template.loggroups import LogSettings, add_log_settings
+    from .template.metrics import Metric, MetricMath
+    from .template.network import Network, add_network
+    from .template.outputs import Outputs, ServiceOutputs, add_outputs
+    from .template.probe import Probe, add_probe
+    from .template.render import TemplateTooLarge, check_size, largest_parts, render, render_inline
+    from .template.scaling import Scaling, add_scaling
+    from .template.service import Service, add_service
 
 # Each name is imported on first use (PEP 562): `infra-gen` starts without troposphere
 # loaded, so a Ctrl-C while it loads ends in one line instead of a traceback.
 _EXPORTS = {
-    "GREATER": "alarms",
-    "GREATER_OR_EQUAL": "alarms",
-    "LESS": "alarms",
-    "LESS_OR_EQUAL": "alarms",
-    "Alarms": "alarms",
-    "AlarmSpec": "alarms",
-    "add_alarms": "alarms",
-    "Boundary": "boundary",
-    "add_permissions_boundary": "boundary",
-    "Stack": "builder",
-    "build_stack": "builder",
-    "build_template": "builder",
-    "new_template": "builder",
-    "Discovery": "cloudmap",
-    "add_discovery": "cloudmap",
+    "GREATER": "template.alarms",
+    "GREATER_OR_EQUAL": "template.alarms",
+    "LESS": "template.alarms",
+    "LESS_OR_EQUAL": "template.alarms",
+    "Alarms": "template.alarms",
+    "AlarmSpec": "template.alarms",
+    "add_alarms": "template.alarms",
+    "Boundary": "template.boundary",
+    "add_permissions_boundary": "template.boundary",
+    "Stack": "template.builder",
+    "build_stack": "template.builder",
+    "build_template": "template.builder",
+    "new_template": "template.builder",
+    "Discovery": "template.cloudmap",
+    "add_discovery": "template.cloudmap",
     "AlarmsConfig": "config",
     "ClusterConfig": "config",
     "Config": "config",
@@ -78,30 +76,30 @@ _EXPORTS = {
     "ScalingConfig": "config",
     "SecurityConfig": "config",
     "ServiceConfig": "config",
-    "Dashboard": "dashboard",
-    "add_dashboard": "dashboard",
-    "Service": "ecs",
-    "add_service": "ecs",
-    "LoadBalancer": "loadbalancer",
-    "add_load_balancer": "loadbalancer",
-    "LogSettings": "loggroups",
-    "add_log_settings": "loggroups",
-    "Metric": "metrics",
-    "MetricMath": "metrics",
-    "Network": "network",
-    "add_network": "network",
-    "Outputs": "outputs",
-    "ServiceOutputs": "outputs",
-    "add_outputs": "outputs",
-    "Probe": "probe",
-    "add_probe": "probe",
-    "TemplateTooLarge": "render",
-    "check_size": "render",
-    "largest_parts": "render",
-    "render": "render",
-    "render_inline": "render",
-    "Scaling": "scaling",
-    "add_scaling": "scaling",
+    "Dashboard": "template.dashboard",
+    "add_dashboard": "template.dashboard",
+    "Service": "template.service",
+    "add_service": "template.service",
+    "LoadBalancer": "template.loadbalancer",
+    "add_load_balancer": "template.loadbalancer",
+    "LogSettings": "template.loggroups",
+    "add_log_settings": "template.loggroups",
+    "Metric": "template.metrics",
+    "MetricMath": "template.metrics",
+    "Network": "template.network",
+    "add_network": "template.network",
+    "Outputs": "template.outputs",
+    "ServiceOutputs": "template.outputs",
+    "add_outputs": "template.outputs",
+    "Probe": "template.probe",
+    "add_probe": "template.probe",
+    "TemplateTooLarge": "template.render",
+    "check_size": "template.render",
+    "largest_parts": "template.render",
+    "render": "template.render",
+    "render_inline": "template.render",
+    "Scaling": "template.scaling",
+    "add_scaling": "template.scaling",
 }
 
 __all__ = [
@@ -159,24 +157,9 @@ __all__ = [
 ]
 
 
-class _Package(types.ModuleType):
-    def __setattr__(self, name: str, value: object) -> None:
-        # Importing the submodule infra_gen.render binds it here, over the function of
-        # the same name that the public API exports (as the eager import did).
-        if name == "render" and isinstance(value, types.ModuleType):
-            self.__dict__.pop(name, None)
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 def __getattr__(name: str) -> object:
     import importlib
 
-    if name == "ids":
-        return importlib.import_module(".ids", __name__)
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

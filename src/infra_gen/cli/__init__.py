@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from ._version import __version__
-from .config import Config, ConfigError, parse_setting, parse_toml
+from .._version import __version__
+from ..config import Config, ConfigError, parse_setting, parse_toml
 
 if TYPE_CHECKING:
     from troposphere import Template
@@ -63,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .render import FORMATS, INLINE_TEMPLATE_LIMIT
+    from ..template.render import FORMATS, INLINE_TEMPLATE_LIMIT
 
     p = _Parser(
         prog="infra-gen",
@@ -181,7 +181,7 @@ def _size_hint(cfg: Config) -> str:
 
 
 def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config, t: Template) -> None:
-    from .render import INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
+    from ..template.render import INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
 
     try:
         check_size(data, fmt)
@@ -412,8 +412,8 @@ def _run(argv: Sequence[str] | None) -> int:
     fmt: Literal["yaml", "json"] = args.format or _format_for(
         args.check or (Path(output) if output else None)
     )
-    from .builder import build_template
-    from .render import render
+    from ..template.builder import build_template
+    from ..template.render import render
 
     cfg = load_config(args.config, args.overrides)
     if args.print_config:
@@ -444,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if argv[:1] and argv[0] in ("diff", "deploy", "preflight", "verify"):
-        from .commands import main as command_main  # boto3 stays optional
+        from .operate import main as command_main  # boto3 stays optional
 
         return command_main(argv)
     try:

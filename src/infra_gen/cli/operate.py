@@ -25,16 +25,16 @@ from typing import Any, NoReturn, TextIO, cast
 
 from troposphere import Template
 
-from . import deploy as cf
-from . import plan as planfile
-from . import preflight as pf
-from .builder import build_template
-from .cli import _Failure, _Parser, _quiet_stdout, load_config
-from .config import ConfigError
-from .ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
+from ..config import ConfigError
+from ..deploy import changeset as cf
+from ..deploy import plan as planfile
+from ..deploy import preflight as pf
+from ..deploy.ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
+from ..deploy.verify import Check, verify, verify_until
+from ..template.builder import build_template
+from ..template.render import largest_parts, parts_line, render
+from . import _Failure, _Parser, _quiet_stdout, load_config
 from .progress import Progress
-from .render import largest_parts, parts_line, render
-from .verify import Check, verify, verify_until
 
 __all__ = ["COMMANDS", "main"]
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from .deploy import Event
+from ..deploy.changeset import Event
 
 __all__ = ["Progress", "elapsed"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .deploy import Event, Preview
+from .changeset import Event, Preview
 
 __all__ = ["SERVICE_TYPE", "EcsFollower", "Note", "fail_fast"]
 

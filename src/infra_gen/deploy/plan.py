@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .deploy import (
+from .changeset import (
     Change,
     DeployError,
     InputError,
@@ -133,7 +133,7 @@ def document(plan: Plan, *, with_template: bool = True) -> dict[str, Any]:
 
 def write(path: Path, plan: Plan) -> None:
     """Replace ``path`` whole with the plan, or leave it as it was (as ``-o`` does)."""
-    from .cli import _Failure, _write_file
+    from ..cli import _Failure, _write_file
 
     data = (json.dumps(document(plan), indent=2, ensure_ascii=False) + "\n").encode()
     try:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import outputs
-from .probe import FUNCTION, LOG_GROUP
+from ..template import outputs
+from ..template.probe import FUNCTION, LOG_GROUP
 
 __all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 

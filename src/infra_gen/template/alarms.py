@@ -14,7 +14,7 @@ from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
 from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, ecs, sns
 
-from .config import (
+from ..config import (
     LOGICAL_ID,
     PROBE_SCHEDULES,
     Config,
@@ -23,37 +23,38 @@ from .config import (
     held_by,
     probe_alarm_period,
 )
-from .ecs import Service
+from . import ids
+from .checkov_skips import skip_checks
 from .loadbalancer import LoadBalancer
 from .metrics import Metric, MetricMath
 from .params import GROUP_ALARMS, add_parameter
 from .probe import SCHEDULE, Probe
-from .scanner import skip_checks
+from .service import Service
 
 __all__ = [
     "AlarmSpec", "Alarms", "add_alarms", "roll_back_on", "service_specs", "GREATER",
     "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL",
 ]  # fmt: skip
 
-TOPIC = "AlarmTopic"
-TOPIC_POLICY = "AlarmTopicPolicy"
-EMAIL = "AlarmEmail"
-HAS_EMAIL = "HasAlarmEmail"
-SUBSCRIPTION = "AlarmEmailSubscription"
+TOPIC = ids.Alarms.TOPIC
+TOPIC_POLICY = ids.Alarms.TOPIC_POLICY
+EMAIL = ids.Alarms.EMAIL
+HAS_EMAIL = ids.Alarms.HAS_EMAIL
+SUBSCRIPTION = ids.Alarms.SUBSCRIPTION
 PROBE_PERIOD = "ProbeAlarmPeriod{}"  # condition: the schedule needs this period (s)
 
-PROBE_FAILED_REQUESTS = "AlarmProbeFailedRequests"
-PROBE_NO_INSTANCES = "AlarmProbeNoInstances"
-PROBE_NOT_RUNNING = "AlarmProbeNotRunning"
-PROBE_ERRORS = "AlarmProbeErrors"
-PROBE_THROTTLES = "AlarmProbeThrottles"
-LOAD_BALANCER_5XX = "AlarmLoadBalancer5xx"
-TARGET_5XX = "AlarmTarget5xx"
-UNHEALTHY_TARGETS = "AlarmUnhealthyTargets"
-RESPONSE_TIME = "AlarmResponseTime"
-RUNNING_TASKS = "AlarmRunningTasks"
-SERVICE_CPU = "AlarmServiceCpu"
-SERVICE_MEMORY = "AlarmServiceMemory"
+PROBE_FAILED_REQUESTS = ids.Alarms.PROBE_FAILED_REQUESTS
+PROBE_NO_INSTANCES = ids.Alarms.PROBE_NO_INSTANCES
+PROBE_NOT_RUNNING = ids.Alarms.PROBE_NOT_RUNNING
+PROBE_ERRORS = ids.Alarms.PROBE_ERRORS
+PROBE_THROTTLES = ids.Alarms.PROBE_THROTTLES
+LOAD_BALANCER_5XX = ids.Alarms.LOAD_BALANCER_5XX
+TARGET_5XX = ids.Alarms.TARGET_5XX
+UNHEALTHY_TARGETS = ids.Alarms.UNHEALTHY_TARGETS
+RESPONSE_TIME = ids.Alarms.RESPONSE_TIME
+RUNNING_TASKS = ids.Alarms.RUNNING_TASKS
+SERVICE_CPU = ids.Alarms.SERVICE_CPU
+SERVICE_MEMORY = ids.Alarms.SERVICE_MEMORY
 
 GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
 GREATER = "GreaterThanThreshold"

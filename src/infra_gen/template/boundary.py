@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from troposphere import Equals, If, Not, NoValue, Parameter, Template
 from troposphere.iam import Role
 
+from . import ids
 from .params import GROUP_SECURITY, add_parameter
 
 __all__ = ["Boundary", "add_permissions_boundary"]
 
-PERMISSIONS_BOUNDARY = "PermissionsBoundaryArn"
-HAS_PERMISSIONS_BOUNDARY = "HasBoundary"
+PERMISSIONS_BOUNDARY = ids.Boundary.PERMISSIONS_BOUNDARY
+HAS_PERMISSIONS_BOUNDARY = ids.Boundary.HAS_PERMISSIONS_BOUNDARY
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,10 +36,20 @@ from troposphere import Output, Template, encode_to_dict, servicediscovery
 from troposphere import ecs as ecs_resources
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cloudmap, ecs, ids, loadbalancer, probe
+from .._version import __version__
+from ..config import (
+    Config,
+    ConfigError,
+    brief,
+    check_environment,
+    check_secrets,
+    check_writable_paths,
+    held_by,
+)
+from . import cloudmap, ids, loadbalancer, probe
 from . import outputs as _outputs
 from . import scaling as _scaling
-from ._version import __version__
+from . import service as ecs
 from .alarms import (
     GREATER_OR_EQUAL,
     LESS,
@@ -51,23 +61,14 @@ from .alarms import (
 )
 from .boundary import Boundary, add_permissions_boundary
 from .cloudmap import Discovery, add_discovery
-from .config import (
-    Config,
-    ConfigError,
-    brief,
-    check_environment,
-    check_secrets,
-    check_writable_paths,
-    held_by,
-)
 from .dashboard import Dashboard, add_dashboard
-from .ecs import Service, add_service
 from .loadbalancer import LoadBalancer, add_load_balancer
 from .loggroups import LogSettings, add_log_settings
 from .network import Network, add_network
 from .outputs import Outputs, add_outputs, add_service_outputs, request_path
 from .probe import Probe, add_probe
 from .scaling import Scaling, add_scaling
+from .service import Service, add_service
 
 __all__ = ["Stack", "build_stack", "build_template", "new_template"]
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from troposphere import GetAtt, Join, Template, servicediscovery
 
-from .config import Config
+from ..config import Config
+from . import ids
 from .network import Network
 
 __all__ = ["Discovery", "add_discovery"]
 
-NAMESPACE = "DiscoveryNamespace"
-SERVICE = "DiscoveryService"
+NAMESPACE = ids.Discovery.NAMESPACE
+SERVICE = ids.Discovery.SERVICE
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,15 +8,16 @@ from typing import Any
 
 from troposphere import FindInMap, GetAtt, Output, Ref, Sub, Template, cloudwatch, encode_to_dict
 
-from .ecs import Service
+from . import ids
 from .loadbalancer import OTHER_PARTITION_REGIONS, LoadBalancer
 from .metrics import Metric
 from .probe import SERVICE_DIMENSION, STACK_DIMENSION, Probe
+from .service import Service
 
 __all__ = ["Dashboard", "add_dashboard"]
 
-DASHBOARD = "Dashboard"
-DASHBOARD_URL = "DashboardUrl"
+DASHBOARD = ids.Dashboard.DASHBOARD
+DASHBOARD_URL = ids.Dashboard.DASHBOARD_URL
 CONSOLES = "ConsoleDomains"
 SUPPORTED_REGION = "SupportedRegion"
 

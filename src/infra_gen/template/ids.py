@@ -9,17 +9,13 @@ through these names (or, better, through the handles of :func:`build_stack`)::
     t = build_template()
     group = t.resources[ids.Service.SECURITY_GROUP]
 
-Each constant is defined in its concern's module; this module only gathers them.
+Each name is declared here once; the concern modules read it from here.
 Names with ``{}`` are formats taking the 1-based subnet number.
 """
 
 from __future__ import annotations
 
 from typing import Final
-
-from . import alarms, boundary, cloudmap, dashboard, ecs, loadbalancer, loggroups, network, outputs
-from . import probe as _probe
-from . import scaling as _scaling
 
 __all__ = [
     "Alarms", "Boundary", "Dashboard", "Discovery", "LoadBalancer", "Logs", "Network", "Outputs",
@@ -30,140 +26,140 @@ __all__ = [
 class Logs:
     """Log settings shared by every log group."""
 
-    LOG_RETENTION: Final = loggroups.LOG_RETENTION  # Parameter
-    LOGS_KEY: Final = loggroups.LOGS_KEY  # with security.kms_logs
+    LOG_RETENTION: Final = "LogRetentionDays"  # Parameter
+    LOGS_KEY: Final = "LogsKey"  # with security.kms_logs
 
 
 class Network:
     """The VPC and its public subnets."""
 
-    VPC: Final = network.VPC
-    INTERNET_GATEWAY: Final = network.INTERNET_GATEWAY
-    GATEWAY_ATTACHMENT: Final = network.GATEWAY_ATTACHMENT
-    ROUTE_TABLE: Final = network.ROUTE_TABLE
-    DEFAULT_ROUTE: Final = network.DEFAULT_ROUTE
-    SUBNET: Final = network.SUBNET
-    SUBNET_ROUTE_TABLE: Final = network.SUBNET_ROUTE_TABLE
-    FLOW_LOG: Final = network.FLOW_LOG  # with security.flow_logs, as the next two
-    FLOW_LOG_GROUP: Final = network.FLOW_LOG_GROUP
-    FLOW_LOG_ROLE: Final = network.FLOW_LOG_ROLE
-    PRIVATE_SUBNET: Final = network.PRIVATE_SUBNET  # governed, as the five that follow
-    PRIVATE_SUBNET_ROUTE_TABLE: Final = network.PRIVATE_SUBNET_ROUTE_TABLE
-    PRIVATE_ROUTE_TABLE: Final = network.PRIVATE_ROUTE_TABLE
-    PRIVATE_DEFAULT_ROUTE: Final = network.PRIVATE_DEFAULT_ROUTE
-    NAT_GATEWAY: Final = network.NAT_GATEWAY
-    NAT_ADDRESS: Final = network.NAT_ADDRESS
+    VPC: Final = "NetworkVpc"
+    INTERNET_GATEWAY: Final = "NetworkInternetGateway"
+    GATEWAY_ATTACHMENT: Final = "NetworkGatewayAttachment"
+    ROUTE_TABLE: Final = "NetworkPublicRouteTable"
+    DEFAULT_ROUTE: Final = "NetworkPublicDefaultRoute"
+    SUBNET: Final = "NetworkPublicSubnet{}"
+    SUBNET_ROUTE_TABLE: Final = "NetworkPublicSubnet{}RouteTableAssociation"
+    FLOW_LOG: Final = "NetworkFlowLog"  # with security.flow_logs, as the next two
+    FLOW_LOG_GROUP: Final = "NetworkFlowLogGroup"
+    FLOW_LOG_ROLE: Final = "NetworkFlowLogRole"
+    PRIVATE_SUBNET: Final = "NetworkPrivateSubnet{}"  # governed, as the five that follow
+    PRIVATE_SUBNET_ROUTE_TABLE: Final = "NetworkPrivateSubnet{}RouteTableAssociation"
+    PRIVATE_ROUTE_TABLE: Final = "NetworkPrivateRouteTable{}"
+    PRIVATE_DEFAULT_ROUTE: Final = "NetworkPrivateDefaultRoute{}"
+    NAT_GATEWAY: Final = "NetworkNatGateway{}"
+    NAT_ADDRESS: Final = "NetworkNatGatewayEip{}"
 
 
 class Boundary:
     """The optional permissions boundary of every role."""
 
-    PERMISSIONS_BOUNDARY: Final = boundary.PERMISSIONS_BOUNDARY  # Parameter
-    HAS_PERMISSIONS_BOUNDARY: Final = boundary.HAS_PERMISSIONS_BOUNDARY  # Condition
+    PERMISSIONS_BOUNDARY: Final = "PermissionsBoundaryArn"  # Parameter
+    HAS_PERMISSIONS_BOUNDARY: Final = "HasBoundary"  # Condition
 
 
 class LoadBalancer:
     """The Application Load Balancer."""
 
-    SECURITY_GROUP: Final = loadbalancer.SECURITY_GROUP
-    HTTP_INGRESS: Final = loadbalancer.HTTP_INGRESS
-    HTTPS_INGRESS: Final = loadbalancer.HTTPS_INGRESS
-    LOAD_BALANCER: Final = loadbalancer.LOAD_BALANCER
-    TARGET_GROUP: Final = loadbalancer.TARGET_GROUP
-    HTTP_LISTENER: Final = loadbalancer.HTTP_LISTENER
-    HTTPS_LISTENER: Final = loadbalancer.HTTPS_LISTENER
-    ACCESS_LOG_BUCKET: Final = loadbalancer.ACCESS_LOG_BUCKET  # with security.alb_access_logs
-    ACCESS_LOG_BUCKET_POLICY: Final = loadbalancer.ACCESS_LOG_BUCKET_POLICY
-    CERTIFICATE_ARN: Final = loadbalancer.CERTIFICATE_ARN  # Parameter
-    DELETION_PROTECTION: Final = loadbalancer.DELETION_PROTECTION  # Parameter, not governed
-    HAS_CERTIFICATE: Final = loadbalancer.HAS_CERTIFICATE  # Condition, not governed
+    SECURITY_GROUP: Final = "LoadBalancerSecurityGroup"
+    HTTP_INGRESS: Final = "LoadBalancerHttpIngress"
+    HTTPS_INGRESS: Final = "LoadBalancerHttpsIngress"
+    LOAD_BALANCER: Final = "LoadBalancer"
+    TARGET_GROUP: Final = "LoadBalancerTargetGroup"
+    HTTP_LISTENER: Final = "LoadBalancerHttpListener"
+    HTTPS_LISTENER: Final = "LoadBalancerHttpsListener"
+    ACCESS_LOG_BUCKET: Final = "LoadBalancerAccessLogBucket"  # with security.alb_access_logs
+    ACCESS_LOG_BUCKET_POLICY: Final = "LoadBalancerAccessLogBucketPolicy"
+    CERTIFICATE_ARN: Final = "CertificateArn"  # Parameter
+    DELETION_PROTECTION: Final = "DeletionProtection"  # Parameter, not governed
+    HAS_CERTIFICATE: Final = "HasCertificate"  # Condition, not governed
 
 
 class Discovery:
     """Cloud Map."""
 
-    NAMESPACE: Final = cloudmap.NAMESPACE
-    SERVICE: Final = cloudmap.SERVICE
+    NAMESPACE: Final = "DiscoveryNamespace"
+    SERVICE: Final = "DiscoveryService"
 
 
 class Service:
     """The ECS cluster and the nginx service."""
 
-    CLUSTER: Final = ecs.CLUSTER
-    LOG_GROUP: Final = ecs.LOG_GROUP
-    EXECUTION_ROLE: Final = ecs.EXECUTION_ROLE
-    TASK_ROLE: Final = ecs.TASK_ROLE
-    TASK_DEFINITION: Final = ecs.TASK_DEFINITION
-    SECURITY_GROUP: Final = ecs.SECURITY_GROUP
-    INGRESS_FROM_LOAD_BALANCER: Final = ecs.INGRESS_FROM_LOAD_BALANCER
-    LOAD_BALANCER_EGRESS: Final = ecs.LOAD_BALANCER_EGRESS
-    SERVICE: Final = ecs.SERVICE
-    IMAGE: Final = ecs.IMAGE  # Parameter
-    TASK_SIZE: Final = ecs.TASK_SIZE  # Parameter
-    PRIVATE_ECR_IMAGE: Final = ecs.PRIVATE_ECR_IMAGE  # Condition
+    CLUSTER: Final = "EcsCluster"
+    LOG_GROUP: Final = "EcsServiceLogGroup"
+    EXECUTION_ROLE: Final = "EcsTaskExecutionRole"
+    TASK_ROLE: Final = "EcsTaskRole"
+    TASK_DEFINITION: Final = "EcsTaskDefinition"
+    SECURITY_GROUP: Final = "EcsServiceSecurityGroup"
+    INGRESS_FROM_LOAD_BALANCER: Final = "EcsServiceIngressFromLoadBalancer"
+    LOAD_BALANCER_EGRESS: Final = "EcsLoadBalancerEgressToService"
+    SERVICE: Final = "EcsService"
+    IMAGE: Final = "ServiceImage"  # Parameter
+    TASK_SIZE: Final = "TaskSize"  # Parameter
+    PRIVATE_ECR_IMAGE: Final = "IsPrivateEcrImage"  # Condition
 
 
 class Scaling:
     """Auto scaling of the service's task count."""
 
-    TARGET: Final = _scaling.TARGET
-    CPU_POLICY: Final = _scaling.CPU_POLICY
-    REQUESTS_POLICY: Final = _scaling.REQUESTS_POLICY
-    MIN_TASKS: Final = _scaling.MIN_TASKS  # Parameter
-    MAX_TASKS: Final = _scaling.MAX_TASKS  # Parameter
+    TARGET: Final = "ScalingTarget"
+    CPU_POLICY: Final = "ScalingCpuPolicy"
+    REQUESTS_POLICY: Final = "ScalingRequestsPolicy"
+    MIN_TASKS: Final = "MinTasks"  # Parameter
+    MAX_TASKS: Final = "MaxTasks"  # Parameter
 
 
 class Probe:
     """The scheduled probe function."""
 
-    SCHEDULE: Final = _probe.SCHEDULE  # Parameter
-    LOG_GROUP: Final = _probe.LOG_GROUP
-    ROLE: Final = _probe.ROLE
-    SECURITY_GROUP: Final = _probe.SECURITY_GROUP
-    SERVICE_INGRESS: Final = _probe.SERVICE_INGRESS
-    SERVICE_EGRESS: Final = _probe.SERVICE_EGRESS
-    FUNCTION: Final = _probe.FUNCTION
-    INVOKE_CONFIG: Final = _probe.INVOKE_CONFIG
-    RULE: Final = _probe.RULE
-    PERMISSION: Final = _probe.PERMISSION
+    SCHEDULE: Final = "ProbeSchedule"  # Parameter
+    LOG_GROUP: Final = "ProbeLogGroup"
+    ROLE: Final = "ProbeRole"
+    SECURITY_GROUP: Final = "ProbeSecurityGroup"
+    SERVICE_INGRESS: Final = "ProbeServiceIngress"
+    SERVICE_EGRESS: Final = "ProbeEgressToService"
+    FUNCTION: Final = "ProbeFunction"
+    INVOKE_CONFIG: Final = "ProbeInvokeConfig"
+    RULE: Final = "ProbeScheduleRule"
+    PERMISSION: Final = "ProbeInvokePermission"
 
 
 class Alarms:
     """The alarm topic and the stack's alarms."""
 
-    TOPIC: Final = alarms.TOPIC
-    TOPIC_POLICY: Final = alarms.TOPIC_POLICY
-    EMAIL: Final = alarms.EMAIL  # Parameter
-    HAS_EMAIL: Final = alarms.HAS_EMAIL  # Condition
-    SUBSCRIPTION: Final = alarms.SUBSCRIPTION
-    PROBE_FAILED_REQUESTS: Final = alarms.PROBE_FAILED_REQUESTS
-    PROBE_NO_INSTANCES: Final = alarms.PROBE_NO_INSTANCES
-    PROBE_NOT_RUNNING: Final = alarms.PROBE_NOT_RUNNING
-    PROBE_ERRORS: Final = alarms.PROBE_ERRORS
-    PROBE_THROTTLES: Final = alarms.PROBE_THROTTLES
-    LOAD_BALANCER_5XX: Final = alarms.LOAD_BALANCER_5XX
-    TARGET_5XX: Final = alarms.TARGET_5XX
-    UNHEALTHY_TARGETS: Final = alarms.UNHEALTHY_TARGETS
-    RESPONSE_TIME: Final = alarms.RESPONSE_TIME
-    RUNNING_TASKS: Final = alarms.RUNNING_TASKS
-    SERVICE_CPU: Final = alarms.SERVICE_CPU
-    SERVICE_MEMORY: Final = alarms.SERVICE_MEMORY
+    TOPIC: Final = "AlarmTopic"
+    TOPIC_POLICY: Final = "AlarmTopicPolicy"
+    EMAIL: Final = "AlarmEmail"  # Parameter
+    HAS_EMAIL: Final = "HasAlarmEmail"  # Condition
+    SUBSCRIPTION: Final = "AlarmEmailSubscription"
+    PROBE_FAILED_REQUESTS: Final = "AlarmProbeFailedRequests"
+    PROBE_NO_INSTANCES: Final = "AlarmProbeNoInstances"
+    PROBE_NOT_RUNNING: Final = "AlarmProbeNotRunning"
+    PROBE_ERRORS: Final = "AlarmProbeErrors"
+    PROBE_THROTTLES: Final = "AlarmProbeThrottles"
+    LOAD_BALANCER_5XX: Final = "AlarmLoadBalancer5xx"
+    TARGET_5XX: Final = "AlarmTarget5xx"
+    UNHEALTHY_TARGETS: Final = "AlarmUnhealthyTargets"
+    RESPONSE_TIME: Final = "AlarmResponseTime"
+    RUNNING_TASKS: Final = "AlarmRunningTasks"
+    SERVICE_CPU: Final = "AlarmServiceCpu"
+    SERVICE_MEMORY: Final = "AlarmServiceMemory"
 
 
 class Dashboard:
     """The CloudWatch dashboard."""
 
-    DASHBOARD: Final = dashboard.DASHBOARD
-    DASHBOARD_URL: Final = dashboard.DASHBOARD_URL  # Output
+    DASHBOARD: Final = "Dashboard"
+    DASHBOARD_URL: Final = "DashboardUrl"  # Output
 
 
 class Outputs:
     """The exported Outputs (export name ``<stack name>-<output>``)."""
 
-    SERVICE_URL: Final = outputs.SERVICE_URL
-    LOAD_BALANCER_DNS: Final = outputs.LOAD_BALANCER_DNS
-    CLUSTER_NAME: Final = outputs.CLUSTER_NAME
-    SERVICE_NAME: Final = outputs.SERVICE_NAME
-    NAMESPACE_NAME: Final = outputs.NAMESPACE_NAME
-    NAMESPACE_ID: Final = outputs.NAMESPACE_ID
-    DISCOVERY_NAME: Final = outputs.DISCOVERY_NAME
+    SERVICE_URL: Final = "ServiceUrl"
+    LOAD_BALANCER_DNS: Final = "LoadBalancerDnsName"
+    CLUSTER_NAME: Final = "ClusterName"
+    SERVICE_NAME: Final = "ServiceName"
+    NAMESPACE_NAME: Final = "NamespaceName"
+    NAMESPACE_ID: Final = "NamespaceId"
+    DISCOVERY_NAME: Final = "DiscoveryName"

@@ -25,29 +25,30 @@ from troposphere import (
 )
 from troposphere import elasticloadbalancingv2 as elb
 
-from .config import Config
+from ..config import Config
+from . import ids
+from .checkov_skips import skip_checks
 from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
-from .scanner import skip_checks
 
 __all__ = [
     "LoadBalancer", "add_load_balancer", "HAS_CERTIFICATE", "TLS_POLICY", "OTHER_PARTITION_REGIONS",
 ]  # fmt: skip
 
-SECURITY_GROUP = "LoadBalancerSecurityGroup"
-HTTP_INGRESS = "LoadBalancerHttpIngress"
-HTTPS_INGRESS = "LoadBalancerHttpsIngress"
-LOAD_BALANCER = "LoadBalancer"
-TARGET_GROUP = "LoadBalancerTargetGroup"
+SECURITY_GROUP = ids.LoadBalancer.SECURITY_GROUP
+HTTP_INGRESS = ids.LoadBalancer.HTTP_INGRESS
+HTTPS_INGRESS = ids.LoadBalancer.HTTPS_INGRESS
+LOAD_BALANCER = ids.LoadBalancer.LOAD_BALANCER
+TARGET_GROUP = ids.LoadBalancer.TARGET_GROUP
 RULE = "LoadBalancerRule"  # only under a scope: another service's path
-HTTP_LISTENER = "LoadBalancerHttpListener"
-HTTPS_LISTENER = "LoadBalancerHttpsListener"
-ACCESS_LOG_BUCKET = "LoadBalancerAccessLogBucket"
-ACCESS_LOG_BUCKET_POLICY = "LoadBalancerAccessLogBucketPolicy"
-CERTIFICATE_ARN = "CertificateArn"
-DELETION_PROTECTION = "DeletionProtection"
-HAS_CERTIFICATE = "HasCertificate"
+HTTP_LISTENER = ids.LoadBalancer.HTTP_LISTENER
+HTTPS_LISTENER = ids.LoadBalancer.HTTPS_LISTENER
+ACCESS_LOG_BUCKET = ids.LoadBalancer.ACCESS_LOG_BUCKET
+ACCESS_LOG_BUCKET_POLICY = ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY
+CERTIFICATE_ARN = ids.LoadBalancer.CERTIFICATE_ARN
+DELETION_PROTECTION = ids.LoadBalancer.DELETION_PROTECTION
+HAS_CERTIFICATE = ids.LoadBalancer.HAS_CERTIFICATE
 ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
 _ACM_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"

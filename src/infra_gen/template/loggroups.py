@@ -19,14 +19,15 @@ from awacs.aws import (
 )
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, kms, logs
 
-from .config import LOG_RETENTION_DAYS, Config
+from ..config import LOG_RETENTION_DAYS, Config
+from . import ids
+from .checkov_skips import skip_checks
 from .params import GROUP_SERVICE, add_parameter
-from .scanner import skip_checks
 
 __all__ = ["LogSettings", "add_log_settings"]
 
-LOG_RETENTION = "LogRetentionDays"
-LOGS_KEY = "LogsKey"
+LOG_RETENTION = ids.Logs.LOG_RETENTION
+LOGS_KEY = ids.Logs.LOGS_KEY
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 from troposphere import cloudwatch
 
-from .config import ConfigError, brief
+from ..config import ConfigError, brief
 
 __all__ = ["Metric", "MetricMath"]
 

@@ -13,30 +13,30 @@ from dataclasses import dataclass, replace
 from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2
 from troposphere.iam import Policy, Role
 
-from . import iam
-from .config import Config
+from ..config import Config
+from . import iam, ids
 from .loggroups import LogSettings
 
 __all__ = ["NO_EGRESS", "Network", "add_network"]
 
-VPC = "NetworkVpc"
-INTERNET_GATEWAY = "NetworkInternetGateway"
-GATEWAY_ATTACHMENT = "NetworkGatewayAttachment"
-ROUTE_TABLE = "NetworkPublicRouteTable"
-DEFAULT_ROUTE = "NetworkPublicDefaultRoute"
-SUBNET = "NetworkPublicSubnet{}"  # 1-based, in AZ order
-SUBNET_ROUTE_TABLE = "NetworkPublicSubnet{}RouteTableAssociation"
+VPC = ids.Network.VPC
+INTERNET_GATEWAY = ids.Network.INTERNET_GATEWAY
+GATEWAY_ATTACHMENT = ids.Network.GATEWAY_ATTACHMENT
+ROUTE_TABLE = ids.Network.ROUTE_TABLE
+DEFAULT_ROUTE = ids.Network.DEFAULT_ROUTE
+SUBNET = ids.Network.SUBNET  # 1-based, in AZ order
+SUBNET_ROUTE_TABLE = ids.Network.SUBNET_ROUTE_TABLE
 # governed only, each 1-based in AZ order; with nat_gateways = "one", only number 1 of
 # the gateway, its address, the private route table and its route.
-PRIVATE_SUBNET = "NetworkPrivateSubnet{}"
-PRIVATE_SUBNET_ROUTE_TABLE = "NetworkPrivateSubnet{}RouteTableAssociation"
-PRIVATE_ROUTE_TABLE = "NetworkPrivateRouteTable{}"
-PRIVATE_DEFAULT_ROUTE = "NetworkPrivateDefaultRoute{}"
-NAT_GATEWAY = "NetworkNatGateway{}"
-NAT_ADDRESS = "NetworkNatGatewayEip{}"
-FLOW_LOG = "NetworkFlowLog"
-FLOW_LOG_GROUP = "NetworkFlowLogGroup"
-FLOW_LOG_ROLE = "NetworkFlowLogRole"
+PRIVATE_SUBNET = ids.Network.PRIVATE_SUBNET
+PRIVATE_SUBNET_ROUTE_TABLE = ids.Network.PRIVATE_SUBNET_ROUTE_TABLE
+PRIVATE_ROUTE_TABLE = ids.Network.PRIVATE_ROUTE_TABLE
+PRIVATE_DEFAULT_ROUTE = ids.Network.PRIVATE_DEFAULT_ROUTE
+NAT_GATEWAY = ids.Network.NAT_GATEWAY
+NAT_ADDRESS = ids.Network.NAT_ADDRESS
+FLOW_LOG = ids.Network.FLOW_LOG
+FLOW_LOG_GROUP = ids.Network.FLOW_LOG_GROUP
+FLOW_LOG_ROLE = ids.Network.FLOW_LOG_ROLE
 
 # A rule no packet can match: it replaces the default allow-all egress of a group
 # whose real egress rules are added by the concerns it talks to.

@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 from troposphere import Export, GetAtt, If, Join, Output, Sub, Template
 
+from . import ids
 from .cloudmap import Discovery
-from .ecs import Service
 from .loadbalancer import HAS_CERTIFICATE, LoadBalancer
+from .service import Service
 
 __all__ = ["Outputs", "ServiceOutputs", "add_outputs", "add_service_outputs", "request_path"]
 
-SERVICE_URL = "ServiceUrl"
-LOAD_BALANCER_DNS = "LoadBalancerDnsName"
-CLUSTER_NAME = "ClusterName"
-SERVICE_NAME = "ServiceName"
-NAMESPACE_NAME = "NamespaceName"
-NAMESPACE_ID = "NamespaceId"
-DISCOVERY_NAME = "DiscoveryName"
+SERVICE_URL = ids.Outputs.SERVICE_URL
+LOAD_BALANCER_DNS = ids.Outputs.LOAD_BALANCER_DNS
+CLUSTER_NAME = ids.Outputs.CLUSTER_NAME
+SERVICE_NAME = ids.Outputs.SERVICE_NAME
+NAMESPACE_NAME = ids.Outputs.NAMESPACE_NAME
+NAMESPACE_ID = ids.Outputs.NAMESPACE_ID
+DISCOVERY_NAME = ids.Outputs.DISCOVERY_NAME
 # Each service Stack.add_service adds has these three, prefixed with its scope.
 SCOPED = (SERVICE_URL, SERVICE_NAME, DISCOVERY_NAME)
 

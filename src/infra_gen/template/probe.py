@@ -19,28 +19,28 @@ from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Join, Ref, Template, awslambda, ec2, events, logs
 from troposphere.iam import Policy, Role
 
-from . import iam
+from ..config import PROBE_SCHEDULES, Config
+from . import iam, ids
+from .checkov_skips import skip_checks
 from .cloudmap import Discovery
-from .config import PROBE_SCHEDULES, Config
-from .ecs import Service
 from .loggroups import LogSettings
 from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_PROBE, add_parameter
-from .scanner import skip_checks
+from .service import Service
 
 __all__ = ["Probe", "add_probe", "handler_source", "inline_code", "RUNTIME"]
 
-SCHEDULE = "ProbeSchedule"
-LOG_GROUP = "ProbeLogGroup"
-ROLE = "ProbeRole"
-SECURITY_GROUP = "ProbeSecurityGroup"
-SERVICE_INGRESS = "ProbeServiceIngress"
-SERVICE_EGRESS = "ProbeEgressToService"
-FUNCTION = "ProbeFunction"
-INVOKE_CONFIG = "ProbeInvokeConfig"
-RULE = "ProbeScheduleRule"
-PERMISSION = "ProbeInvokePermission"
+SCHEDULE = ids.Probe.SCHEDULE
+LOG_GROUP = ids.Probe.LOG_GROUP
+ROLE = ids.Probe.ROLE
+SECURITY_GROUP = ids.Probe.SECURITY_GROUP
+SERVICE_INGRESS = ids.Probe.SERVICE_INGRESS
+SERVICE_EGRESS = ids.Probe.SERVICE_EGRESS
+FUNCTION = ids.Probe.FUNCTION
+INVOKE_CONFIG = ids.Probe.INVOKE_CONFIG
+RULE = ids.Probe.RULE
+PERMISSION = ids.Probe.PERMISSION
 
 RUNTIME = "python3.14"
 # Dimensions of every custom metric: the stack's name, so that stacks in one account

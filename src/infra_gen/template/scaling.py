@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Join, Ref, Template
 from troposphere import applicationautoscaling as aas
 
-from .config import Config
-from .ecs import Service
+from ..config import Config
+from . import ids
 from .loadbalancer import LoadBalancer
 from .params import GROUP_SERVICE, add_parameter
+from .service import Service
 
 __all__ = ["Scaling", "add_scaling", "MIN_TASKS", "MAX_TASKS"]
 
-TARGET = "ScalingTarget"
-CPU_POLICY = "ScalingCpuPolicy"
-REQUESTS_POLICY = "ScalingRequestsPolicy"
-MIN_TASKS = "MinTasks"
-MAX_TASKS = "MaxTasks"
+TARGET = ids.Scaling.TARGET
+CPU_POLICY = ids.Scaling.CPU_POLICY
+REQUESTS_POLICY = ids.Scaling.REQUESTS_POLICY
+MIN_TASKS = ids.Scaling.MIN_TASKS
+MAX_TASKS = ids.Scaling.MAX_TASKS
 
 # Application Auto Scaling's limit for the count; the old DesiredCount's range.
 _MOST_TASKS = 100

@@ -32,9 +32,7 @@ from troposphere import (
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Policy, Role
 
-from . import iam
-from .cloudmap import Discovery
-from .config import (
+from ..config import (
     FARGATE_TASK_SIZES,
     IMAGE_PATTERN,
     LOGICAL_ID,
@@ -44,6 +42,8 @@ from .config import (
     check_environment,
     check_secrets,
 )
+from . import iam, ids
+from .cloudmap import Discovery
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .metrics import Metric
@@ -56,19 +56,19 @@ if TYPE_CHECKING:
 
 __all__ = ["Service", "add_service"]
 
-CLUSTER = "EcsCluster"
-LOG_GROUP = "EcsServiceLogGroup"
-EXECUTION_ROLE = "EcsTaskExecutionRole"
-TASK_ROLE = "EcsTaskRole"
+CLUSTER = ids.Service.CLUSTER
+LOG_GROUP = ids.Service.LOG_GROUP
+EXECUTION_ROLE = ids.Service.EXECUTION_ROLE
+TASK_ROLE = ids.Service.TASK_ROLE
 READ_SECRETS = "read-secrets"  # the execution role's policy for containers' secrets
-TASK_DEFINITION = "EcsTaskDefinition"
-SECURITY_GROUP = "EcsServiceSecurityGroup"
-INGRESS_FROM_LOAD_BALANCER = "EcsServiceIngressFromLoadBalancer"
-LOAD_BALANCER_EGRESS = "EcsLoadBalancerEgressToService"
-SERVICE = "EcsService"
-IMAGE = "ServiceImage"
-TASK_SIZE = "TaskSize"
-PRIVATE_ECR_IMAGE = "IsPrivateEcrImage"
+TASK_DEFINITION = ids.Service.TASK_DEFINITION
+SECURITY_GROUP = ids.Service.SECURITY_GROUP
+INGRESS_FROM_LOAD_BALANCER = ids.Service.INGRESS_FROM_LOAD_BALANCER
+LOAD_BALANCER_EGRESS = ids.Service.LOAD_BALANCER_EGRESS
+SERVICE = ids.Service.SERVICE
+IMAGE = ids.Service.IMAGE
+TASK_SIZE = ids.Service.TASK_SIZE
+PRIVATE_ECR_IMAGE = ids.Service.PRIVATE_ECR_IMAGE
 
 # Where nginx writes: its pid and lock files under /run (the nginx.org packages'
 # --pid-path and --lock-path; /var/run links to /run in Alpine and Debian) and its
