@@ -20,9 +20,15 @@ import time
 BASELINE = [sys.executable, "-c", "import troposphere, awacs"]
 GENERATE = [sys.executable, "-m", "infra_gen"]
 GENERATE_LARGEST = GENERATE + [
-    "--set", "network.az_count=3", "--set", "security.flow_logs=true",
-    "--set", "security.kms_logs=true", "--set", "security.alb_access_logs=true",
-]  # fmt: skip
+    "--set",
+    "network.az_count=3",
+    "--set",
+    "security.flow_logs=true",
+    "--set",
+    "security.kms_logs=true",
+    "--set",
+    "security.alb_access_logs=true",
+]
 
 # As installed packages run: with their bytecode cached. A PYTHONDONTWRITEBYTECODE
 # in the caller's environment would charge compiling the sources to every run.
@@ -47,8 +53,13 @@ COMMANDS = {
 
 
 def run_once(command: list[str]) -> tuple[float, float, float]:
-    out = subprocess.run([sys.executable, "-c", _PROBE, *command], check=True,
-                         capture_output=True, text=True, env=ENV).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *command],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    ).stdout
     wall, cpu, peak_kib = json.loads(out)
     return wall, cpu, peak_kib / 1024
 
@@ -70,16 +81,22 @@ def main() -> None:
         return statistics.median(walls), statistics.median(cpus), max(peaks)
 
     base_wall, base_cpu, base_rss = medians("import troposphere, awacs")
-    print(f"{'command':<28}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}"
-          f"{'wall x':>8}{'cpu x':>8}{'mem x':>8}")  # fmt: skip
+    print(
+        f"{'command':<28}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}"
+        f"{'wall x':>8}{'cpu x':>8}{'mem x':>8}"
+    )
     for label in COMMANDS:
         wall, cpu, rss = medians(label)
-        print(f"{label:<28}{wall:>8.3f}{cpu:>8.3f}{rss:>10.1f}"
-              f"{wall / base_wall:>8.2f}{cpu / base_cpu:>8.2f}{rss / base_rss:>8.2f}")  # fmt: skip
+        print(
+            f"{label:<28}{wall:>8.3f}{cpu:>8.3f}{rss:>10.1f}"
+            f"{wall / base_wall:>8.2f}{cpu / base_cpu:>8.2f}{rss / base_rss:>8.2f}"
+        )
     started = time.perf_counter()
     size = len(subprocess.run(GENERATE, check=True, capture_output=True, env=ENV).stdout)
-    print(f"template: {size} bytes YAML ({size / 51200:.0%} of the 51,200-byte inline limit); "
-          f"one more run {time.perf_counter() - started:.3f} s")  # fmt: skip
+    print(
+        f"template: {size} bytes YAML ({size / 51200:.0%} of the 51,200-byte inline limit); "
+        f"one more run {time.perf_counter() - started:.3f} s"
+    )
 
 
 if __name__ == "__main__":

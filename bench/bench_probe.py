@@ -158,6 +158,7 @@ def bench_memory(world: harness.ProbeWorld) -> None:
 def bench_services(world: harness.ProbeWorld) -> None:
     with harness.cpu_share(harness.LAMBDA_128_CPU_SHARE) as procs:
         for label, cgroup in (("full speed", None), ("128 MB share", procs)):
+
             def median_run(names: str, cgroup: Path | None = cgroup) -> tuple[float, int]:
                 env = world.env(names, PROBE_TIMEOUT_SECONDS="2")
                 results = [

@@ -139,14 +139,20 @@ HOSTILE: dict[str, Callable[[socket.socket], None]] = {
         OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\nok"
     ),
     "chunked": lambda conn: conn.sendall(
-        CHUNKED_HEAD + b"64\r\n" + b"a" * 100 + b"\r\nC8;name=value\r\n" + b"b" * 200
+        CHUNKED_HEAD
+        + b"64\r\n"
+        + b"a" * 100
+        + b"\r\nC8;name=value\r\n"
+        + b"b" * 200
         + b"\r\n0\r\nX-Checksum: none\r\n\r\n"
-    ),  # fmt: skip
+    ),
     "close-delimited": lambda conn: conn.sendall(OK_HEAD + b"\r\n" + b"c" * 100),
     "interim-then-ok": lambda conn: conn.sendall(
-        CONTINUE + b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
-        + OK_HEAD + b"Content-Length: 2\r\n\r\nok"
-    ),  # fmt: skip
+        CONTINUE
+        + b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+        + OK_HEAD
+        + b"Content-Length: 2\r\n\r\nok"
+    ),
     "trickle-status": lambda conn: _trickle(conn, b"", b"HTTP/1.1 200 " + b"O" * 4096),
     "trickle-headers": lambda conn: _trickle(conn, OK_HEAD, b"X-Slow: yes\r\n"),
     "trickle-chunks": lambda conn: _trickle(conn, CHUNKED_HEAD, b"1\r\nx\r\n"),
@@ -186,12 +192,23 @@ TRICKLING = [
 HOSTILE_RESOLVERS = {
     kind: f"{_RESOLVERS}.{60 + index}"
     for index, kind in enumerate(
-        ["wrong-id", "garbage", "servfail", "compression-loop", "truncated-answer",
-         "flood-then-answer", "truncated-then-tcp", "truncated-then-closed",
-         "truncated-then-refused", "other-question", "other-name", "not-a-response",
-         "nxdomain-then-answer"]
+        [
+            "wrong-id",
+            "garbage",
+            "servfail",
+            "compression-loop",
+            "truncated-answer",
+            "flood-then-answer",
+            "truncated-then-tcp",
+            "truncated-then-closed",
+            "truncated-then-refused",
+            "other-question",
+            "other-name",
+            "not-a-response",
+            "nxdomain-then-answer",
+        ]
     )
-}  # fmt: skip
+}
 
 # Service name -> its instances. Each fault runs alone ("<fault>") and beside two healthy
 # instances ("<fault>-mixed"); "down" has only failing instances of several kinds.
@@ -570,8 +587,9 @@ def _hostile_replies(kind: str, query: bytes) -> list[bytes]:
         "garbage": [os.urandom(40)],
         "servfail": [_dns_reply(query, answers=0, flags=0x8182)],
         # The answer's name is a pointer to itself.
-        "compression-loop": [good[: len(good) - 16] + b"\xc0" + bytes([len(good) - 16])
-                             + good[len(good) - 14 :]],
+        "compression-loop": [
+            good[: len(good) - 16] + b"\xc0" + bytes([len(good) - 16]) + good[len(good) - 14 :]
+        ],
         "truncated-answer": [good[:-6]],
         "flood-then-answer": [wrong_id] * 100 + [good],  # within a socket buffer
         "truncated-then-tcp": [_dns_reply(query, answers=0, flags=0x8380)],
@@ -585,7 +603,7 @@ def _hostile_replies(kind: str, query: bytes) -> list[bytes]:
         "not-a-response": [query, good],
         # NXDOMAIN: the lookup ends there, whatever comes after.
         "nxdomain-then-answer": [_dns_reply(query, answers=0, flags=0x8183), good],
-    }[kind]  # fmt: skip
+    }[kind]
 
 
 def _serve_dns(stack: contextlib.ExitStack, stop: threading.Event, kind: str, address: str) -> None:
@@ -823,9 +841,7 @@ def _child_main(code_path: str, result_path: str, options_json: str) -> None:
             run.update(_held())
             outcome["runs"].append(run)
         last = outcome["runs"][-1]
-        outcome.update(
-            {k: last[k] for k in ("return", "error", "duration_s") if k in last}
-        )
+        outcome.update({k: last[k] for k in ("return", "error", "duration_s") if k in last})
         status = 1 if "error" in last else 0
     except BaseException:
         status = 1

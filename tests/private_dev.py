@@ -24,8 +24,12 @@ def kind(path: str) -> str:
         letter = "c" if stat.S_ISCHR(mode) else "b"
         rdev = os.lstat(path).st_rdev
         return f"{letter} {os.major(rdev)},{os.minor(rdev)}"
-    for test, name in ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISDIR, "dir"), (stat.S_ISREG, "file")):  # fmt: skip
+    for test, name in (
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "dir"),
+        (stat.S_ISREG, "file"),
+    ):
         if test(mode):
             return name
     return "other"
@@ -36,9 +40,13 @@ def main(snippet: str) -> int:
     os.mknod("/dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     os.mknod("/dev/full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))
     os.mknod("/dev/loop7", 0o660 | stat.S_IFBLK, os.makedev(7, 7))
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
-                         ("null-link", "/dev/null")):  # fmt: skip
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("null-link", "/dev/null"),
+    ):
         os.symlink(target, f"/dev/{name}")
     os.mkfifo("/dev/fifo")
     os.mkdir("/dev/dir")
@@ -46,12 +54,16 @@ def main(snippet: str) -> int:
     sock.bind("/dev/socket")
     done = subprocess.run(["sh", "-c", snippet], capture_output=True, timeout=120)
     nodes = {name: kind(f"/dev/{name}") for name in sorted(os.listdir("/dev"))}
-    print(json.dumps({
-        "code": done.returncode,
-        "stdout": done.stdout.decode("utf-8", "replace"),
-        "stderr": done.stderr.decode("utf-8", "replace"),
-        "nodes": nodes,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "code": done.returncode,
+                "stdout": done.stdout.decode("utf-8", "replace"),
+                "stderr": done.stderr.decode("utf-8", "replace"),
+                "nodes": nodes,
+            }
+        )
+    )
     return 0
 
 

@@ -31,29 +31,106 @@ PROBE_DIMS = {
 
 # logical id: namespace, metric, dimensions, statistic, comparison, threshold, missing data
 EXPECTED = {
-    "AlarmProbeFailedRequests": (PROBE, "FailedRequests", PROBE_DIMS, "Sum",
-                                 "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-    "AlarmProbeNoInstances": (PROBE, "DiscoveredInstances", PROBE_DIMS, "Minimum",
-                              "LessThanThreshold", 1, "notBreaching"),
-    "AlarmProbeNotRunning": ("AWS/Lambda", "Invocations", FN, "Sum",
-                             "LessThanThreshold", 1, "breaching"),
-    "AlarmProbeErrors": ("AWS/Lambda", "Errors", FN, "Sum",
-                         "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-    "AlarmProbeThrottles": ("AWS/Lambda", "Throttles", FN, "Sum",
-                            "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-    "AlarmLoadBalancer5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", LB, "Sum",
-                             "GreaterThanOrEqualToThreshold", 5, "notBreaching"),
-    "AlarmTarget5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", TG, "Sum",
-                       "GreaterThanOrEqualToThreshold", 5, "notBreaching"),
-    "AlarmUnhealthyTargets": ("AWS/ApplicationELB", "UnHealthyHostCount", TG, "Maximum",
-                              "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-    "AlarmResponseTime": ("AWS/ApplicationELB", "TargetResponseTime", TG, "p90",
-                          "GreaterThanThreshold", 1.0, "notBreaching"),
-    "AlarmServiceCpu": ("AWS/ECS", "CPUUtilization", SVC, "Average",
-                        "GreaterThanThreshold", 80.0, "notBreaching"),
-    "AlarmServiceMemory": ("AWS/ECS", "MemoryUtilization", SVC, "Average",
-                           "GreaterThanThreshold", 80.0, "notBreaching"),
-}  # fmt: skip
+    "AlarmProbeFailedRequests": (
+        PROBE,
+        "FailedRequests",
+        PROBE_DIMS,
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "AlarmProbeNoInstances": (
+        PROBE,
+        "DiscoveredInstances",
+        PROBE_DIMS,
+        "Minimum",
+        "LessThanThreshold",
+        1,
+        "notBreaching",
+    ),
+    "AlarmProbeNotRunning": (
+        "AWS/Lambda",
+        "Invocations",
+        FN,
+        "Sum",
+        "LessThanThreshold",
+        1,
+        "breaching",
+    ),
+    "AlarmProbeErrors": (
+        "AWS/Lambda",
+        "Errors",
+        FN,
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "AlarmProbeThrottles": (
+        "AWS/Lambda",
+        "Throttles",
+        FN,
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "AlarmLoadBalancer5xx": (
+        "AWS/ApplicationELB",
+        "HTTPCode_ELB_5XX_Count",
+        LB,
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        5,
+        "notBreaching",
+    ),
+    "AlarmTarget5xx": (
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+        TG,
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        5,
+        "notBreaching",
+    ),
+    "AlarmUnhealthyTargets": (
+        "AWS/ApplicationELB",
+        "UnHealthyHostCount",
+        TG,
+        "Maximum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "AlarmResponseTime": (
+        "AWS/ApplicationELB",
+        "TargetResponseTime",
+        TG,
+        "p90",
+        "GreaterThanThreshold",
+        1.0,
+        "notBreaching",
+    ),
+    "AlarmServiceCpu": (
+        "AWS/ECS",
+        "CPUUtilization",
+        SVC,
+        "Average",
+        "GreaterThanThreshold",
+        80.0,
+        "notBreaching",
+    ),
+    "AlarmServiceMemory": (
+        "AWS/ECS",
+        "MemoryUtilization",
+        SVC,
+        "Average",
+        "GreaterThanThreshold",
+        80.0,
+        "notBreaching",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +186,17 @@ def test_thresholds_and_windows_follow_the_config() -> None:
     cfg = Config.from_mapping(
         {
             "alarms": {
-                "period_seconds": 300, "evaluation_periods": 4, "datapoints_to_alarm": 2,
-                "cpu_percent": 65, "alb_5xx_count": 20, "probe_missing_minutes": 15,
+                "period_seconds": 300,
+                "evaluation_periods": 4,
+                "datapoints_to_alarm": 2,
+                "cpu_percent": 65,
+                "alb_5xx_count": 20,
+                "probe_missing_minutes": 15,
                 "response_time_seconds": 0.5,
             },
             "probe": {"metric_namespace": "Shop/Probe"},
         }
-    )  # fmt: skip
+    )
     t = template(cfg)
     cpu = props(t, "AlarmServiceCpu")
     assert (cpu["Period"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (300, 4, 2)
@@ -152,8 +233,12 @@ def test_no_dimension_is_a_literal_name(t: dict) -> None:
 # Windows at every schedule the ProbeSchedule Parameter allows, read from the template.
 # --------------------------------------------------------------------------------------
 
-PER_RUN = ("AlarmProbeFailedRequests", "AlarmProbeNoInstances", "AlarmProbeErrors",
-           "AlarmProbeThrottles")  # fmt: skip
+PER_RUN = (
+    "AlarmProbeFailedRequests",
+    "AlarmProbeNoInstances",
+    "AlarmProbeErrors",
+    "AlarmProbeThrottles",
+)
 
 
 def _resolve(t: dict, value: object, schedule: str) -> object:
@@ -212,8 +297,10 @@ def test_per_run_alarms_can_fire_at_every_deploy_time_schedule() -> None:
     # The default: 1, 2 and 5 minutes, each with its own period.
     t = template()
     assert _check_windows(t) == ["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"]
-    periods = [_resolve(t, props(t, "AlarmProbeErrors")["Period"], s)
-               for s in t["Parameters"]["ProbeSchedule"]["AllowedValues"]]  # fmt: skip
+    periods = [
+        _resolve(t, props(t, "AlarmProbeErrors")["Period"], s)
+        for s in t["Parameters"]["ProbeSchedule"]["AllowedValues"]
+    ]
     assert periods == [60, 300, 300]
 
 
@@ -223,10 +310,12 @@ def test_per_run_alarms_can_fire_at_every_generation_time_schedule(
     schedule: str, period_seconds: int
 ) -> None:
     minutes = PROBE_SCHEDULES[schedule]
-    cfg = Config.from_mapping({
-        "probe": {"schedule": schedule},
-        "alarms": {"probe_missing_minutes": max(5, minutes), "period_seconds": period_seconds},
-    })  # fmt: skip
+    cfg = Config.from_mapping(
+        {
+            "probe": {"schedule": schedule},
+            "alarms": {"probe_missing_minutes": max(5, minutes), "period_seconds": period_seconds},
+        }
+    )
     t = template(cfg)
     assert t["Parameters"]["ProbeSchedule"]["Default"] == schedule
     assert schedule in _check_windows(t)
@@ -235,8 +324,15 @@ def test_per_run_alarms_can_fire_at_every_generation_time_schedule(
 def test_a_window_beyond_cloudwatchs_limit_is_rejected_before_generation() -> None:
     # 15-minute schedules take 900 s periods: at most 96 of them in a day.
     with pytest.raises(ConfigError, match=r"^alarms\.evaluation_periods: 97 periods of 900 s"):
-        Config.from_mapping({"alarms": {"probe_missing_minutes": 15, "evaluation_periods": 97,
-                                        "datapoints_to_alarm": 3}})  # fmt: skip
+        Config.from_mapping(
+            {
+                "alarms": {
+                    "probe_missing_minutes": 15,
+                    "evaluation_periods": 97,
+                    "datapoints_to_alarm": 3,
+                }
+            }
+        )
     Config.from_mapping({"alarms": {"probe_missing_minutes": 15, "evaluation_periods": 96}})
     # Hour-long periods: up to a week.
     Config.from_mapping({"alarms": {"probe_missing_minutes": 60, "evaluation_periods": 100}})

@@ -29,8 +29,11 @@ REFRESH = "make stack"
 def test_reviewed_artifacts_are_what_the_generator_writes(name: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "infra_gen", "--check", str(OUT / name)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, (
         f"out/{name} is stale: run `{REFRESH}` and commit out/ "
         f"(diff of the committed file against the generated one below)\n{result.stderr[:4000]}"
@@ -69,8 +72,9 @@ def test_pins_cover_every_runtime_dependency_and_are_installed() -> None:
 
 
 def test_make_artifact_checks_lints_and_writes_checksums() -> None:
-    result = subprocess.run(["make", "artifact"], capture_output=True, text=True,
-                            timeout=900, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        ["make", "artifact"], capture_output=True, text=True, timeout=900, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     sums = (OUT / "SHA256SUMS").read_text().splitlines()
     assert [line.split("  ")[1] for line in sums] == ["stack.yaml", "stack.json"]
@@ -96,8 +100,9 @@ def test_workflow_pins_every_action_by_commit() -> None:
 def test_workflow_runs_make_artifact_and_publishes_out() -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     for job in workflow["jobs"].values():
-        assert {"name": "Check, lint and checksum the template", "run": "make artifact"} \
-            in job["steps"]  # fmt: skip
+        assert {"name": "Check, lint and checksum the template", "run": "make artifact"} in job[
+            "steps"
+        ]
     published = [step["with"] for step in _steps() if "upload-artifact" in str(step.get("uses"))]
     released = [step["with"] for step in _steps() if "gh-release" in str(step.get("uses"))]
     for files in (published[0]["path"], released[0]["files"]):

@@ -26,24 +26,36 @@ PRODUCTION = {
     "security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True},
 }
 GOVERNED_LARGEST = {
-    **GOVERNED, "security": {"kms_logs": True},
-    "network": {"az_count": 3, "nat_gateways": "one",
-                "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]},
-}  # fmt: skip
+    **GOVERNED,
+    "security": {"kms_logs": True},
+    "network": {
+        "az_count": 3,
+        "nat_gateways": "one",
+        "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"],
+    },
+}
 
 
 def full_service(stack: Stack, n: int) -> None:
     """A fully alarmed, scaled service: the first service's alarms and scaling."""
     stack.add_service(
-        f"Svc{n}", {"name": f"svc{n}", "image": "traefik/whoami:v1.10", "desired_count": 1},
-        path_pattern=f"/svc{n}/*", priority=n, scaling={}, all_alarms=True,
-    )  # fmt: skip
+        f"Svc{n}",
+        {"name": f"svc{n}", "image": "traefik/whoami:v1.10", "desired_count": 1},
+        path_pattern=f"/svc{n}/*",
+        priority=n,
+        scaling={},
+        all_alarms=True,
+    )
 
 
 def minimal_service(stack: Stack) -> Stack:
     """The fewest bytes a service takes: unscaled, its two probe alarms only."""
-    stack.add_service("Svc1", {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
-                      path_pattern="/svc1/*", priority=1)  # fmt: skip
+    stack.add_service(
+        "Svc1",
+        {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
+        path_pattern="/svc1/*",
+        priority=1,
+    )
     return stack
 
 
@@ -112,8 +124,13 @@ def test_the_form_deploy_sends_is_the_smallest_that_fits() -> None:
         yaml_size, json_size = _bytes(render(t, "yaml")), _bytes(render(t, "json"))
         assert json_size < yaml_size, label  # the probe's code as indented lines
         form = _form(build())
-        assert form == ("YAML" if yaml_size <= INLINE_TEMPLATE_LIMIT else
-                        "JSON" if json_size <= INLINE_TEMPLATE_LIMIT else "from S3 only"), label
+        assert form == (
+            "YAML"
+            if yaml_size <= INLINE_TEMPLATE_LIMIT
+            else "JSON"
+            if json_size <= INLINE_TEMPLATE_LIMIT
+            else "from S3 only"
+        ), label
 
 
 def test_every_row_of_the_table_is_measured() -> None:

@@ -47,13 +47,13 @@ def test_default_writes_yaml_to_stdout() -> None:
     result = run()
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    doc = yaml.load(result.stdout, Loader=_CfnLoader)  # noqa: S506 - safe loader subclass
+    doc = yaml.load(result.stdout, Loader=_CfnLoader)
     assert doc["AWSTemplateFormatVersion"] == "2010-09-09"
     assert doc["Resources"]["EcsCluster"]["Type"] == "AWS::ECS::Cluster"
 
 
 def test_yaml_and_json_hold_the_same_template() -> None:
-    as_yaml = yaml.load(run().stdout, Loader=_CfnLoader)  # noqa: S506
+    as_yaml = yaml.load(run().stdout, Loader=_CfnLoader)
     as_json = json.loads(run("--format", "json").stdout)
     assert sorted(as_yaml["Resources"]) == sorted(as_json["Resources"])
     assert as_yaml["Parameters"] == as_json["Parameters"]
@@ -103,10 +103,13 @@ def test_config_file_then_set_overrides(tmp_path: Path) -> None:
 
 def test_set_takes_lists_and_strings() -> None:
     result = run(
-        "--format", "json",
-        "--set", 'network.subnet_cidrs=["10.0.8.0/24", "10.0.9.0/24"]',
-        "--set", "service.image=docker.io/library/nginx:1.27-alpine",
-    )  # fmt: skip
+        "--format",
+        "json",
+        "--set",
+        'network.subnet_cidrs=["10.0.8.0/24", "10.0.9.0/24"]',
+        "--set",
+        "service.image=docker.io/library/nginx:1.27-alpine",
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["Resources"]["NetworkPublicSubnet2"]["Properties"]["CidrBlock"] == "10.0.9.0/24"
@@ -167,21 +170,36 @@ ERRORS = [
     (["-o", "a.yaml", "--check", "b.yaml"], "not allowed with argument"),
     (["--check", "/nonexistent/stack.yaml"], "--check /nonexistent/stack.yaml: cannot read"),
     # Accepted before, and wrong in the template or at deploy time.
-    (["--set", "network.vpc_cidr=10.0.0.0/255.255.0.0"],
-     "network.vpc_cidr: '10.0.0.0/255.255.0.0' is not an IPv4 CIDR block like 10.0.0.0/16"),
-    (["--set", 'probe.metric_namespace="   "'], "probe.metric_namespace: '   ' is not a "
-                                              "CloudWatch namespace"),
-    (["--set", "alarms.email=<ops>@example.com"], "alarms.email: '<ops>@example.com' is not an "
-                                                "e-mail address: the part before @ allows"),
-    (["--set", "alarms.email=ops..team@example.com"], "alarms.email: 'ops..team@example.com' is "
-                                                    "not an e-mail address"),
-    (["--set", "alarms.email=ops\u200f@example.com"], "alarms.email: 'ops\\u200f@example.com' is "
-                                                     "not an e-mail address"),
-    (["--set", "alarms.email=" + "e" * 5000 + "@example.com"],
-     "is not an e-mail address: 5012 characters; allowed at most 254"),
-    (["--set", "alarms.email=ops@exämple.com"], "alarms.email: 'ops@exämple.com' is not an "
-                                              "e-mail address: the domain is not ASCII; write "
-                                              "it in its IDNA form (xn--...)"),
+    (
+        ["--set", "network.vpc_cidr=10.0.0.0/255.255.0.0"],
+        "network.vpc_cidr: '10.0.0.0/255.255.0.0' is not an IPv4 CIDR block like 10.0.0.0/16",
+    ),
+    (
+        ["--set", 'probe.metric_namespace="   "'],
+        "probe.metric_namespace: '   ' is not a CloudWatch namespace",
+    ),
+    (
+        ["--set", "alarms.email=<ops>@example.com"],
+        "alarms.email: '<ops>@example.com' is not an e-mail address: the part before @ allows",
+    ),
+    (
+        ["--set", "alarms.email=ops..team@example.com"],
+        "alarms.email: 'ops..team@example.com' is not an e-mail address",
+    ),
+    (
+        ["--set", "alarms.email=ops\u200f@example.com"],
+        "alarms.email: 'ops\\u200f@example.com' is not an e-mail address",
+    ),
+    (
+        ["--set", "alarms.email=" + "e" * 5000 + "@example.com"],
+        "is not an e-mail address: 5012 characters; allowed at most 254",
+    ),
+    (
+        ["--set", "alarms.email=ops@exämple.com"],
+        "alarms.email: 'ops@exämple.com' is not an "
+        "e-mail address: the domain is not ASCII; write "
+        "it in its IDNA form (xn--...)",
+    ),
     # Read with a bound: an endless input is refused, not read into memory.
     (["--config", "/dev/zero"], "--config /dev/zero: longer than 1,048,576 bytes"),
     (["--check", "/dev/zero"], "--check /dev/zero: longer than 1,048,576 bytes"),
@@ -202,12 +220,15 @@ def test_invalid_utf8_in_set_is_one_line() -> None:
     # The byte 0xff is not UTF-8: Python hands it over as a lone surrogate.
     result = subprocess.run(
         [sys.executable, "-m", "infra_gen", "--set", b"alarms.email=ops\xff@example.com"],
-        capture_output=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stdout == b""
-    assert result.stderr == b"infra-gen: error: alarms.email: 'ops\\udcff@example.com' is not " \
+    assert (
+        result.stderr == b"infra-gen: error: alarms.email: 'ops\\udcff@example.com' is not "
         b"valid UTF-8; allowed: UTF-8 text only\n"
+    )
 
 
 # A Ctrl-C while a module loads: a finder that raises KeyboardInterrupt on importing it,
@@ -231,20 +252,28 @@ runpy.run_module("infra_gen", run_name="__main__", alter_sys=True)
         ("troposphere", [], "infra-gen: interrupted\n"),
         ("troposphere", ["--help"], "infra-gen: interrupted\n"),
         ("troposphere", ["diff", "--stack-name", "demo"], "infra-gen: interrupted\n"),
-        ("boto3", ["diff", "--stack-name", "demo"],
-         "infra-gen: interrupted before anything was deployed\n"),
+        (
+            "boto3",
+            ["diff", "--stack-name", "demo"],
+            "infra-gen: interrupted before anything was deployed\n",
+        ),
     ],
 )
 def test_ctrl_c_during_start_up_is_one_line(module: str, args: list[str], message: str) -> None:
-    result = subprocess.run([sys.executable, "-c", INTERRUPT_ON_IMPORT, module, *args],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_ON_IMPORT, module, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert (result.returncode, result.stdout, result.stderr) == (130, "", message)
 
 
 def test_starting_loads_no_template_module() -> None:
     code = "import sys, infra_gen.cli; print(sorted(m for m in sys.modules if 'tropo' in m))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.stdout == "[]\n", result.stderr
 
 
@@ -308,24 +337,38 @@ def test_set_reads_a_value_as_its_keys_type() -> None:
     result = run("--format", "json", "--set", "service.name=123")
     assert result.returncode == 0, result.stderr
     services = [
-        r for r in json.loads(result.stdout)["Resources"].values()
+        r
+        for r in json.loads(result.stdout)["Resources"].values()
         if r["Type"] == "AWS::ServiceDiscovery::Service"
-    ]  # fmt: skip
+    ]
     assert [r["Properties"]["Name"] for r in services] == ["123"]
 
 
 # Every string at its longest and every option on: more than CloudFormation takes inline.
 LARGEST_VALUES = [
-    "--set", "network.az_count=3", "--set", "security.flow_logs=true",
-    "--set", "security.kms_logs=true", "--set", "security.alb_access_logs=true",
-    "--set", "service.name=" + "s" * 63,
-    "--set", "discovery.namespace=" + ".".join(["n" * 63] * 2 + ["m" * 61]),
-    "--set", "service.image=" + "registry.example.com/" + "i" * 200 + ":v1",
-    "--set", "service.health_check_path=/" + "h" * 1023,
-    "--set", "probe.path=/" + "p" * 1023,
-    "--set", "probe.metric_namespace=" + "M" * 255,
-    "--set", "alarms.email=" + "e" * 64 + "@" + ".".join(["d" * 63, "d" * 63, "d" * 57, "com"]),
-]  # fmt: skip
+    "--set",
+    "network.az_count=3",
+    "--set",
+    "security.flow_logs=true",
+    "--set",
+    "security.kms_logs=true",
+    "--set",
+    "security.alb_access_logs=true",
+    "--set",
+    "service.name=" + "s" * 63,
+    "--set",
+    "discovery.namespace=" + ".".join(["n" * 63] * 2 + ["m" * 61]),
+    "--set",
+    "service.image=" + "registry.example.com/" + "i" * 200 + ":v1",
+    "--set",
+    "service.health_check_path=/" + "h" * 1023,
+    "--set",
+    "probe.path=/" + "p" * 1023,
+    "--set",
+    "probe.metric_namespace=" + "M" * 255,
+    "--set",
+    "alarms.email=" + "e" * 64 + "@" + ".".join(["d" * 63, "d" * 63, "d" * 57, "com"]),
+]
 
 
 def test_a_template_over_the_inline_limit_is_refused_with_what_to_shrink(tmp_path: Path) -> None:
@@ -336,8 +379,9 @@ def test_a_template_over_the_inline_limit_is_refused_with_what_to_shrink(tmp_pat
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("infra-gen: error: the YAML template is ")
     assert "over the 51,200 CloudFormation accepts inline; largest: ProbeFunction " in result.stderr
-    assert ("; to shrink it: shorten service.health_check_path (1024 characters), probe.path "
-            "(1024") in result.stderr
+    assert (
+        "; to shrink it: shorten service.health_check_path (1024 characters), probe.path (1024"
+    ) in result.stderr
     assert "security.flow_logs" in result.stderr and "--allow-large-template" in result.stderr
     assert not target.exists()
     allowed = run(*LARGEST_VALUES, "--allow-large-template", "-o", str(target))
@@ -367,8 +411,10 @@ def test_output_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
 
 def test_output_to_a_new_directory_path_is_refused_and_creates_nothing(tmp_path: Path) -> None:
     result = run("-o", "newdir/", cwd=tmp_path)
-    _one_error_line(result, "-o newdir/: names a directory (it ends in /); give a file name, "
-                    "e.g. -o newdir/stack.yaml")  # fmt: skip
+    _one_error_line(
+        result,
+        "-o newdir/: names a directory (it ends in /); give a file name, e.g. -o newdir/stack.yaml",
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -390,19 +436,28 @@ def _one_error_line(result: subprocess.CompletedProcess[str], text: str) -> None
 
 def test_a_full_device_is_one_error_line() -> None:
     with open("/dev/full", "w") as full:
-        result = subprocess.run([sys.executable, "-m", "infra_gen"], stdout=full,
-                                stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "infra_gen"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == 2
-    assert result.stderr == "infra-gen: error: cannot write to standard output: " \
+    assert (
+        result.stderr == "infra-gen: error: cannot write to standard output: "
         "No space left on device\n"
+    )
 
 
 @pytest.mark.parametrize("args", [[], ["--version"], ["--print-config"]])
 def test_a_closed_stdout_is_one_error_line(args: list[str]) -> None:
     result = subprocess.run(
         ["sh", "-c", f'exec "{sys.executable}" -m infra_gen "$@" >&-', "sh", *args],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     _one_error_line(result, "cannot write to standard output: it is closed")
 
 
@@ -411,8 +466,13 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(args: list[str]) -> None
     read, write = os.pipe()
     os.close(read)  # nobody will read: the first write fails with EPIPE
     try:
-        result = subprocess.run([sys.executable, "-m", "infra_gen", *args], stdout=write,
-                                stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "infra_gen", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(write)
     assert result.returncode == 0
@@ -422,20 +482,26 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(args: list[str]) -> None
 def test_a_pipeline_into_true_is_quiet() -> None:
     result = subprocess.run(
         ["bash", "-c", f'"{sys.executable}" -m infra_gen | true; echo "${{PIPESTATUS[0]}}"'],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.stdout == "0\n"
     assert result.stderr == ""
 
 
 def test_non_ascii_values_are_written_as_utf8_whatever_the_locale() -> None:
     email = "jörg@example.com"
-    for args in (["--set", f"alarms.email={email}"],
-                 ["--print-config", "--set", f"alarms.email={email}"]):  # fmt: skip
+    for args in (
+        ["--set", f"alarms.email={email}"],
+        ["--print-config", "--set", f"alarms.email={email}"],
+    ):
         result = subprocess.run(
-            [sys.executable, "-m", "infra_gen", *args], capture_output=True, timeout=120,
+            [sys.executable, "-m", "infra_gen", *args],
+            capture_output=True,
+            timeout=120,
             env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
-        )  # fmt: skip
+        )
         assert result.returncode == 0, result.stderr
         assert email.encode("utf-8") in result.stdout
     bad = run("--set", "service.name=ñ", env={"PYTHONIOENCODING": "ascii"})
@@ -464,8 +530,10 @@ def test_check_reports_a_stale_yaml_file_with_a_unified_diff(tmp_path: Path) -> 
     lines = result.stderr.splitlines()
     assert lines[0] == f"--- {target}" and lines[1] == "+++ generated"
     assert "-    Default: 2" in lines and "+    Default: 3" in lines
-    assert lines[-1] == f"infra-gen: {target} is stale: it differs from what this " \
+    assert (
+        lines[-1] == f"infra-gen: {target} is stale: it differs from what this "
         "configuration generates"
+    )
     assert run("--check", str(target)).returncode == 0  # untouched
 
 
@@ -483,8 +551,11 @@ def test_check_reads_stdin_for_dash() -> None:
     for text, status in ((generated, 0), (generated.replace('"Default":2', '"Default":3'), 1)):
         result = subprocess.run(
             [sys.executable, "-m", "infra_gen", "--check", "-", "--format", "json"],
-            input=text, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == status, result.stderr
 
 
@@ -502,19 +573,28 @@ def test_print_config_round_trips_through_config(tmp_path: Path) -> None:
     config.write_text(
         '[service]\ncpu = 512\nmemory = 2048\n[alarms]\nemail = "a\\u0027b+\\u00fc@example.com"\n'
     )
-    args = ["--config", str(config),
-            "--set", "network.az_count=3", "--set", "alarms.cpu_percent=70"]  # fmt: skip
+    args = [
+        "--config",
+        str(config),
+        "--set",
+        "network.az_count=3",
+        "--set",
+        "alarms.cpu_percent=70",
+    ]
     printed = run(*args, "--print-config")
     assert printed.returncode == 0, printed.stderr
-    assert "[network]\nvpc_cidr = \"10.0.0.0/16\"\naz_count = 3\n" in printed.stdout
+    assert '[network]\nvpc_cidr = "10.0.0.0/16"\naz_count = 3\n' in printed.stdout
     assert "cpu_percent = 70.0\n" in printed.stdout
     effective = tmp_path / "effective.toml"
     effective.write_text(printed.stdout)
     assert run("--config", str(effective)).stdout == run(*args).stdout
     from_stdin = subprocess.run(
         [sys.executable, "-m", "infra_gen", "--config", "-"],
-        input=printed.stdout, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        input=printed.stdout,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert from_stdin.stdout == run(*args).stdout
 
 
@@ -522,10 +602,12 @@ def test_readme_documents_every_option_and_exit_status() -> None:
     from documentation import DOCS as readme
 
     from infra_gen.cli import _parser
+
     options = [o for a in _parser()._actions for o in a.option_strings if o.startswith("--")]
     for option in options:
         if option not in ("--help", "--version", "--output"):
             assert f"| `{option}" in readme, option
     table = readme.split("### Exit status", 1)[1].split("\n#", 1)[0]
-    assert [row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")][2:] \
-        == ["0", "1", "2"]  # fmt: skip
+    assert [row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")][
+        2:
+    ] == ["0", "1", "2"]

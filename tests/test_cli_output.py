@@ -23,10 +23,18 @@ RUN = f"{shlex.quote(sys.executable)} -m infra_gen"
 TEMPLATE_START = "AWSTemplateFormatVersion: '2010-09-09'\n"
 # What tests/private_dev.py makes, as it must still be after every run.
 NODES = {
-    "dir": "dir", "fd": "link", "fifo": "fifo", "full": "c 1,7", "loop7": "b 7,7",
-    "null": "c 1,3", "null-link": "link", "socket": "socket", "stderr": "link",
-    "stdin": "link", "stdout": "link",
-}  # fmt: skip
+    "dir": "dir",
+    "fd": "link",
+    "fifo": "fifo",
+    "full": "c 1,7",
+    "loop7": "b 7,7",
+    "null": "c 1,3",
+    "null-link": "link",
+    "socket": "socket",
+    "stderr": "link",
+    "stdin": "link",
+    "stdout": "link",
+}
 
 
 def _unavailable() -> str | None:
@@ -42,10 +50,11 @@ pytestmark = pytest.mark.skipif(_unavailable() is not None, reason=str(_unavaila
 
 def in_private_dev(snippet: str) -> dict[str, Any]:
     done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", sys.executable, str(HELPER),
-         snippet],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        ["unshare", "--mount", "--propagation", "private", sys.executable, str(HELPER), snippet],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -107,13 +116,21 @@ def test_a_fifo_is_written_for_its_reader_and_stays_a_fifo() -> None:
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("/dev/socket", "-o /dev/socket: is a socket; allowed: a regular file, a new path, "
-                        "a character device or a FIFO"),
-        ("/dev/loop7", "-o /dev/loop7: is a block device; allowed: a regular file, a new path, "
-                       "a character device or a FIFO"),
+        (
+            "/dev/socket",
+            "-o /dev/socket: is a socket; allowed: a regular file, a new path, "
+            "a character device or a FIFO",
+        ),
+        (
+            "/dev/loop7",
+            "-o /dev/loop7: is a block device; allowed: a regular file, a new path, "
+            "a character device or a FIFO",
+        ),
         ("/dev/dir", "-o /dev/dir: is a directory; give a file name, e.g. -o /dev/dir/stack.yaml"),
-        ("/dev/dir/", "-o /dev/dir/: is a directory; give a file name, "
-                      "e.g. -o /dev/dir/stack.yaml"),
+        (
+            "/dev/dir/",
+            "-o /dev/dir/: is a directory; give a file name, e.g. -o /dev/dir/stack.yaml",
+        ),
     ],
 )
 def test_what_cannot_take_a_template_is_refused_in_one_line(target: str, message: str) -> None:

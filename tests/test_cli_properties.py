@@ -33,12 +33,42 @@ PREVIOUS = b"previous contents\n"
 
 # Values chosen to break parsers: deep nesting, control and invalid characters,
 # numbers past every limit, text that looks like TOML or like another type.
-NASTY = st.sampled_from([
-    "[" * 700, "[" * 700 + "]" * 700, "{" * 300, "9" * 5000, "-" + "9" * 5000, "1e400", "nan",
-    "inf", "-0", "0x1F", "1_000", "true", "True", "", " ", "\n", "nginx\n", "a\x00b", "\x1b[31m",
-    "\udc80", "\u2028", "ü", '"quoted"', "'single'", '"unterminated', "[1, 2]", '["a", 1]',
-    "x" * 10_000, "a = 1\nb = 2", "10.0.0.0/28", "127.0.0.0/16", "rate(1 minute)",
-])  # fmt: skip
+NASTY = st.sampled_from(
+    [
+        "[" * 700,
+        "[" * 700 + "]" * 700,
+        "{" * 300,
+        "9" * 5000,
+        "-" + "9" * 5000,
+        "1e400",
+        "nan",
+        "inf",
+        "-0",
+        "0x1F",
+        "1_000",
+        "true",
+        "True",
+        "",
+        " ",
+        "\n",
+        "nginx\n",
+        "a\x00b",
+        "\x1b[31m",
+        "\udc80",
+        "\u2028",
+        "ü",
+        '"quoted"',
+        "'single'",
+        '"unterminated',
+        "[1, 2]",
+        '["a", 1]',
+        "x" * 10_000,
+        "a = 1\nb = 2",
+        "10.0.0.0/28",
+        "127.0.0.0/16",
+        "rate(1 minute)",
+    ]
+)
 VALUES = st.one_of(NASTY, st.text(max_size=40), st.integers().map(str), st.floats().map(repr))
 SET_KEYS = st.one_of(st.sampled_from(KEYS), st.text(max_size=20), st.just("service"))
 DEFAULTS = {k: v for k, v in Config().to_mapping().items() if k != "governed"}  # the tables
@@ -96,8 +126,9 @@ def _assert_exit_0_or_one_error_line(code: int, out: bytes, err: str, target: Pa
         assert target.read_bytes() == PREVIOUS, "a failed run must leave -o untouched"
     else:
         assert err == ""
-        assert target.read_bytes().startswith((b"AWSTemplateFormatVersion:",
-                                               b'{"AWSTemplateFormatVersion":'))  # fmt: skip
+        assert target.read_bytes().startswith(
+            (b"AWSTemplateFormatVersion:", b'{"AWSTemplateFormatVersion":')
+        )
         target.write_bytes(PREVIOUS)
 
 
@@ -117,9 +148,13 @@ def test_any_set_values(workdir: Path, pairs: list[tuple[str, str]]) -> None:
 
 
 def _toml_string(text: str) -> str:
-    return '"' + "".join(
-        ch if ch.isprintable() and ch not in '"\\' else f"\\U{ord(ch):08X}" for ch in text
-    ) + '"'  # fmt: skip
+    return (
+        '"'
+        + "".join(
+            ch if ch.isprintable() and ch not in '"\\' else f"\\U{ord(ch):08X}" for ch in text
+        )
+        + '"'
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,8 +170,13 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") \
-            if math.isinf(value) else repr(value)  # fmt: skip
+        return (
+            "nan"
+            if math.isnan(value)
+            else ("inf" if value > 0 else "-inf")
+            if math.isinf(value)
+            else repr(value)
+        )
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
@@ -150,10 +190,13 @@ def _toml_value(value: Any) -> str:
 
 
 SCALARS = st.one_of(
-    st.booleans(), st.integers(),
+    st.booleans(),
+    st.integers(),
     st.sampled_from([Raw("9" * 5000), Raw("-" + "9" * 5000), Raw(str(2**64)), Raw("1e999")]),
-    st.floats(), st.text(max_size=30), NASTY.filter(lambda s: "\udc80" not in s),
-)  # fmt: skip
+    st.floats(),
+    st.text(max_size=30),
+    NASTY.filter(lambda s: "\udc80" not in s),
+)
 TOML_VALUES = st.one_of(
     SCALARS,
     st.tuples(st.integers(1, 900), SCALARS),
@@ -167,8 +210,10 @@ DOCUMENTS = st.dictionaries(SECTIONS, st.dictionaries(NAMES, TOML_VALUES, max_si
 
 def _with(key: str | None, value: Any = None) -> dict[str, dict[str, Any]]:
     """The default configuration as a document, with ``key`` (if any) set to ``value``."""
-    doc = {s: {k: list(v) if isinstance(v, tuple) else v for k, v in table.items()}
-           for s, table in DEFAULTS.items()}  # fmt: skip
+    doc = {
+        s: {k: list(v) if isinstance(v, tuple) else v for k, v in table.items()}
+        for s, table in DEFAULTS.items()
+    }
     if key is not None:
         section, name = key.split(".")
         doc[section][name] = value
@@ -208,48 +253,85 @@ def test_any_toml_document(workdir: Path, text: str) -> None:
 # refuses every connection, so that nothing reaches AWS.
 # --------------------------------------------------------------------------------------
 
-COMMANDS = st.sampled_from([
-    [], ["diff"], ["deploy"], ["verify"], ["diff", "--stack-name", "demo"],
-    ["deploy", "--stack-name", "demo", "--yes"], ["verify", "--stack-name", "demo"],
-])  # fmt: skip
+COMMANDS = st.sampled_from(
+    [
+        [],
+        ["diff"],
+        ["deploy"],
+        ["verify"],
+        ["diff", "--stack-name", "demo"],
+        ["deploy", "--stack-name", "demo", "--yes"],
+        ["verify", "--stack-name", "demo"],
+    ]
+)
 TEXT = st.one_of(NASTY, st.text(max_size=12))
 OPTIONS = st.one_of(
-    st.tuples(st.sampled_from(["--stack-name"]),
-              st.one_of(st.sampled_from(["demo", "a_b", "x" * 129, "arn:aws:x", "d\udcff"]),
-                        TEXT)),
-    st.tuples(st.just("--timeout"), st.one_of(st.sampled_from(["-1", "nan", "inf", "0", "5",
-                                                               "1e999"]), TEXT)),
-    st.tuples(st.just("--parameter"),
-              st.one_of(st.sampled_from(["TaskSize=999/1", "TaskSize=512/1024", "NoSuch=1",
-                                         "MinTasks=0", "MinTasks", "=1", "AlarmEmail=\udcff"]),
-                        TEXT)),
+    st.tuples(
+        st.sampled_from(["--stack-name"]),
+        st.one_of(st.sampled_from(["demo", "a_b", "x" * 129, "arn:aws:x", "d\udcff"]), TEXT),
+    ),
+    st.tuples(
+        st.just("--timeout"),
+        st.one_of(st.sampled_from(["-1", "nan", "inf", "0", "5", "1e999"]), TEXT),
+    ),
+    st.tuples(
+        st.just("--parameter"),
+        st.one_of(
+            st.sampled_from(
+                [
+                    "TaskSize=999/1",
+                    "TaskSize=512/1024",
+                    "NoSuch=1",
+                    "MinTasks=0",
+                    "MinTasks",
+                    "=1",
+                    "AlarmEmail=\udcff",
+                ]
+            ),
+            TEXT,
+        ),
+    ),
     st.tuples(st.just("--set"), st.builds(lambda k, v: f"{k}={v}", SET_KEYS, VALUES)),
-    st.tuples(st.sampled_from(["--s3-bucket", "--s3-prefix", "--config", "--format",
-                               "--check", "--bogus"]), TEXT),
-    st.tuples(st.sampled_from(["--yes", "--print-config", "--help", "--version",
-                               "--allow-large-template"])),
+    st.tuples(
+        st.sampled_from(
+            ["--s3-bucket", "--s3-prefix", "--config", "--format", "--check", "--bogus"]
+        ),
+        TEXT,
+    ),
+    st.tuples(
+        st.sampled_from(
+            ["--yes", "--print-config", "--help", "--version", "--allow-large-template"]
+        )
+    ),
 )
 
 
 @pytest.fixture
 def refusing_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name, value in {
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1",
-        "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():  # fmt: skip
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(COMMANDS, st.lists(OPTIONS, max_size=4))
-def test_any_command_line(workdir: Path, refusing_aws: None, command: list[str],
-                          options: list[tuple[str, ...]]) -> None:  # fmt: skip
+def test_any_command_line(
+    workdir: Path, refusing_aws: None, command: list[str], options: list[tuple[str, ...]]
+) -> None:
     target = workdir / "any.yaml"
     target.write_bytes(PREVIOUS)
     argv = [*command, *(arg for option in options for arg in option)]

@@ -94,9 +94,10 @@ def _emulate_replacement(mp: pytest.MonkeyPatch) -> None:
                 before = old[name].get("Properties", {})
                 after = new[name].get("Properties", {})
                 names = sorted(
-                    k for k in before.keys() | after.keys()
+                    k
+                    for k in before.keys() | after.keys()
                     if before.get(k) != after.get(k) or _references(after.get(k)) & changed
-                )  # fmt: skip
+                )
                 if not names:
                     continue  # moto lists some unchanged resources; CloudFormation does not
                 c = cfn_models.Change("Modify", name, new[name]["Type"])
@@ -104,10 +105,15 @@ def _emulate_replacement(mp: pytest.MonkeyPatch) -> None:
                 c.replacement = "True" if forced & set(names) else "False"
                 c.physical_resource_id = rmap[name].physical_resource_id
                 c.details = [
-                    {"Target": {"Attribute": "Properties", "Name": n,
-                                "RequiresRecreation": "Always" if n in forced else "Never"}}
+                    {
+                        "Target": {
+                            "Attribute": "Properties",
+                            "Name": n,
+                            "RequiresRecreation": "Always" if n in forced else "Never",
+                        }
+                    }
                     for n in names
-                ]  # fmt: skip
+                ]
                 modified[name] = c
                 found = True
                 if c.replacement == "True":
@@ -123,12 +129,26 @@ def _stack_of(rmap: Any) -> Any:
     return backend.stacks[rmap.stack_id]
 
 
-def _record(rmap: Any, logical_id: str, resource_type: str, status: str, reason: str = "",
-            physical: str = "") -> None:  # fmt: skip
+def _record(
+    rmap: Any,
+    logical_id: str,
+    resource_type: str,
+    status: str,
+    reason: str = "",
+    physical: str = "",
+) -> None:
     stack = _stack_of(rmap)
     stack.events.append(
-        cfn_models.Event(stack.stack_id, stack.name, logical_id, physical, resource_type,
-                         status, reason or None, None)  # fmt: skip
+        cfn_models.Event(
+            stack.stack_id,
+            stack.name,
+            logical_id,
+            physical,
+            resource_type,
+            status,
+            reason or None,
+            None,
+        )
     )
 
 
@@ -145,8 +165,13 @@ def _emulate_resource_events(mp: pytest.MonkeyPatch) -> None:
             raise
         if made is not None:
             _record(rmap, logical_id, resource_type, "CREATE_IN_PROGRESS")
-            _record(rmap, logical_id, resource_type, "CREATE_COMPLETE",
-                    physical=getattr(made, "physical_resource_id", None) or "")  # fmt: skip
+            _record(
+                rmap,
+                logical_id,
+                resource_type,
+                "CREATE_COMPLETE",
+                physical=getattr(made, "physical_resource_id", None) or "",
+            )
         return made
 
     def updated(logical_id: str, resource_json: Any, rmap: Any, **kwargs: Any) -> Any:
@@ -162,15 +187,17 @@ def _emulate_resource_events(mp: pytest.MonkeyPatch) -> None:
 
     execute = cfn_models.CloudFormationBackend.execute_change_set
 
-    def execute_and_fail_like_cloudformation(self: Any, change_set_name: str,
-                                             stack_name: str | None = None) -> None:  # fmt: skip
+    def execute_and_fail_like_cloudformation(
+        self: Any, change_set_name: str, stack_name: str | None = None
+    ) -> None:
         change_set = self.describe_change_set(change_set_name)
         stack = self.stacks[change_set.stack_id]
         try:
             execute(self, change_set_name, stack_name)
         except Exception:
-            failed = [e.logical_resource_id for e in stack.events
-                      if e.resource_status.endswith("_FAILED")]  # fmt: skip
+            failed = [
+                e.logical_resource_id for e in stack.events if e.resource_status.endswith("_FAILED")
+            ]
             if not failed:
                 raise  # not a resource's failure: a gap of the emulator, shown as such
             kind = "create" if change_set.change_set_type == "CREATE" else "update"
@@ -185,8 +212,9 @@ def _emulate_resource_events(mp: pytest.MonkeyPatch) -> None:
             stack.template = change_set.template  # GetTemplate returns the failed template
             change_set.execution_status = "EXECUTE_FAILED"
 
-    mp.setattr(cfn_models.CloudFormationBackend, "execute_change_set",
-               execute_and_fail_like_cloudformation)  # fmt: skip
+    mp.setattr(
+        cfn_models.CloudFormationBackend, "execute_change_set", execute_and_fail_like_cloudformation
+    )
 
 
 @pytest.fixture(scope="module")
@@ -197,11 +225,21 @@ def emulator(api: Api) -> Iterator[Api]:  # noqa: F811
         # An account that has used ECS, as deploy's preflight requires. moto's
         # CreateServiceLinkedRole names it AWSServiceRoleForecs; AWS, as here.
         api("iam").create_role(
-            RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "sts:AssumeRole",
-                "Principal": {"Service": "ecs.amazonaws.com"}}]}),
-        )  # fmt: skip
+            RoleName="AWSServiceRoleForECS",
+            Path="/aws-service-role/ecs.amazonaws.com/",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "ecs.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )
         yield api
 
 
@@ -221,8 +259,11 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str]:
 
 def stack_resources(emu: Api, name: str) -> dict[str, str]:
     resources = emu("cloudformation").describe_stack_resources(StackName=name)["StackResources"]
-    return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources
-            if r.get("LogicalResourceId")}  # fmt: skip
+    return {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+        for r in resources
+        if r.get("LogicalResourceId")
+    }
 
 
 def stack_names(emu: Api) -> set[str]:
@@ -288,12 +329,20 @@ def test_create_then_no_op_then_replacement(
     lines = out.splitlines()
     assert lines[0] == f"Stack {name}: 3 changes to update, 1 REPLACEMENTS"
     # The replacement comes first, marked so that no one misses it.
-    assert lines[1].split() == ["!!", "Modify", "EcsTaskDefinition", "AWS::ECS::TaskDefinition",
-                                "REPLACE", "(ContainerDefinitions)"]  # fmt: skip
+    assert lines[1].split() == [
+        "!!",
+        "Modify",
+        "EcsTaskDefinition",
+        "AWS::ECS::TaskDefinition",
+        "REPLACE",
+        "(ContainerDefinitions)",
+    ]
     assert lines[2].split() == ["Modify", "EcsService", "AWS::ECS::Service"], out
     # MinTasks reaches the scalable target, never the service's own count.
     assert lines[3].split() == [
-        "Modify", "ScalingTarget", "AWS::ApplicationAutoScaling::ScalableTarget"
+        "Modify",
+        "ScalingTarget",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
     ], out
     # diff deleted its change set (moto keeps executed ones; CloudFormation does not).
     summaries = emulator("cloudformation").list_change_sets(StackName=name)["Summaries"]
@@ -351,9 +400,10 @@ def test_failing_resource_and_its_reason_are_printed(
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
-            cfn_parsing, "resource_class_from_type",
+            cfn_parsing,
+            "resource_class_from_type",
             lambda t: Failing if t == "AWS::ECS::Service" else resource_class(t),
-        )  # fmt: skip
+        )
         code, out = run("deploy", "--stack-name", "ig-failing", "--yes")
     err = capsys.readouterr().err
     assert code == 1
@@ -412,8 +462,11 @@ def test_ctrl_c_before_execution_leaves_no_change_set(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--parameter", "NoSuch=1"], "--parameter NoSuch: not a Parameter of the template; "
-                                      "allowed: AlarmEmail, CertificateArn, DeletionProtection"),
+        (
+            ["--parameter", "NoSuch=1"],
+            "--parameter NoSuch: not a Parameter of the template; "
+            "allowed: AlarmEmail, CertificateArn, DeletionProtection",
+        ),
         (["--parameter", "MinTasks"], "--parameter MinTasks: expected NAME=VALUE"),
         (["--set", "service.cpu=3"], "service.cpu: 3"),
     ],
@@ -445,13 +498,15 @@ def test_large_template_is_refused_without_s3_bucket_and_uploaded_with_it(
     assert re.fullmatch(
         f"infra-gen: error: the template is {size:,} bytes, over the 1,000 CloudFormation takes "
         r"in a request \(largest: ProbeFunction [0-9,]+, Parameters [0-9,]+, Dashboard "
-        r"[0-9,]+\): pass --s3-bucket to deploy it from S3\n", capsys.readouterr().err
+        r"[0-9,]+\): pass --s3-bucket to deploy it from S3\n",
+        capsys.readouterr().err,
     )
     assert "ig-large" not in stack_names(emulator)
 
     emulator("s3").create_bucket(Bucket="ig-templates")
-    code, out = run("diff", "--stack-name", "ig-large", "--s3-bucket", "ig-templates",
-                    "--s3-prefix", "stacks/")  # fmt: skip
+    code, out = run(
+        "diff", "--stack-name", "ig-large", "--s3-bucket", "ig-templates", "--s3-prefix", "stacks/"
+    )
     assert code == 1, capsys.readouterr().err
     assert out.startswith("Stack ig-large: ")
     body = render(build_template(Config()), "yaml").encode()
@@ -491,10 +546,13 @@ def test_diff_into_a_pipeline_that_stops_reading_is_quiet_and_leaves_nothing(
     import subprocess
     import sys
 
-    script = (f'"{sys.executable}" -m infra_gen diff --stack-name ig-piped | true; '
-              'echo "${PIPESTATUS[0]}"')  # fmt: skip
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ})  # fmt: skip
+    script = (
+        f'"{sys.executable}" -m infra_gen diff --stack-name ig-piped | true; '
+        'echo "${PIPESTATUS[0]}"'
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=120, env={**os.environ}
+    )
     assert (done.stdout, done.stderr) == ("1\n", "")
     assert "ig-piped" not in stack_names(emulator)
 
@@ -509,9 +567,11 @@ def _composed() -> Any:
 
     stack = build_stack()
     stack.add_service(
-        "Api", {"name": "api", "image": "public.ecr.aws/docker/library/httpd:alpine"},
-        path_pattern="/api/*", priority=10,
-    )  # fmt: skip
+        "Api",
+        {"name": "api", "image": "public.ecr.aws/docker/library/httpd:alpine"},
+        path_pattern="/api/*",
+        priority=10,
+    )
     return stack.template
 
 
@@ -525,15 +585,17 @@ def test_template_file_is_previewed_and_deployed_as_it_is(
     path = tmp_path / f"composed.{fmt}"
     path.write_text(render(template, fmt), encoding="utf-8")  # type: ignore[arg-type]
     name = f"ig-file-{fmt}"
-    code, out = run("diff", "--stack-name", name, "--template-file", str(path),
-                    "--parameter", "MinTasks=3")  # fmt: skip
+    code, out = run(
+        "diff", "--stack-name", name, "--template-file", str(path), "--parameter", "MinTasks=3"
+    )
     assert code == 1, capsys.readouterr().err
     assert out.splitlines()[0] == f"Stack {name}: {len(template.resources)} changes to create"
     assert {"ApiEcsService", "ApiLoadBalancerRule"} <= {
         line.split()[1] for line in out.splitlines()[1:]
     }
-    code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
-                    "--skip-preflight")  # fmt: skip
+    code, out = run(
+        "deploy", "--stack-name", name, "--template-file", str(path), "--yes", "--skip-preflight"
+    )
     assert code == 0, capsys.readouterr().err
     assert f"Stack {name}: CREATE_COMPLETE" in out
     assert "ApiEcsService" in stack_resources(emulator, name)
@@ -549,17 +611,23 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
     stack = build_stack()
     for n, scope in enumerate(("Api", "Admin"), start=1):
         stack.add_service(
-            scope, {"name": scope.lower(), "image": "ghcr.io/traefik/whoami:v1.11.0",
-                    "desired_count": 1}, path_pattern=f"/{scope.lower()}/*", priority=n,
-            writable_paths={}, scaling={}, all_alarms=True, dashboard=True,
-        )  # fmt: skip
+            scope,
+            {"name": scope.lower(), "image": "ghcr.io/traefik/whoami:v1.11.0", "desired_count": 1},
+            path_pattern=f"/{scope.lower()}/*",
+            priority=n,
+            writable_paths={},
+            scaling={},
+            all_alarms=True,
+            dashboard=True,
+        )
     text = render(stack.template, "json")
     assert len(text.encode()) > cf.INLINE_LIMIT
     path = tmp_path / "composed.json"
     path.write_text(text, encoding="utf-8")
     name = "ig-file-s3"
-    code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
-                    "--skip-preflight")  # fmt: skip
+    code, out = run(
+        "deploy", "--stack-name", name, "--template-file", str(path), "--yes", "--skip-preflight"
+    )
     assert (code, out) == (2, "")
     assert capsys.readouterr().err == (
         # The file as compact JSON, as it would be sent: its text without the final newline.
@@ -568,14 +636,27 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
         "Outputs 2,793): pass --s3-bucket to deploy it from S3\n"
     )
     emulator("s3").create_bucket(Bucket="ig-composed")
-    code, out = run("deploy", "--stack-name", name, "--template-file", str(path), "--yes",
-                    "--skip-preflight", "--s3-bucket", "ig-composed")  # fmt: skip
+    code, out = run(
+        "deploy",
+        "--stack-name",
+        name,
+        "--template-file",
+        str(path),
+        "--yes",
+        "--skip-preflight",
+        "--s3-bucket",
+        "ig-composed",
+    )
     assert code == 0, capsys.readouterr().err
     assert f"Stack {name}: CREATE_COMPLETE" in out
     created = stack_resources(emulator, name)
     for scope in ("Api", "Admin"):
-        assert {f"{scope}EcsService", f"{scope}ScalingTarget", f"{scope}AlarmRunningTasks",
-                f"{scope}AlarmTarget5xx"} <= set(created)  # fmt: skip
+        assert {
+            f"{scope}EcsService",
+            f"{scope}ScalingTarget",
+            f"{scope}AlarmRunningTasks",
+            f"{scope}AlarmTarget5xx",
+        } <= set(created)
     outputs = emulator("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
     assert {"ApiServiceUrl", "AdminServiceUrl", "ServiceUrl"} <= {o["OutputKey"] for o in outputs}
 
@@ -588,17 +669,31 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
         (b"Resources: [1, 2", [], "--template-file {path}: not a YAML or JSON template"),
         (b"Description: no resources\n", [], "--template-file {path}: not a CloudFormation"),
         (b"{}", ["--set", "service.cpu=512"], "--set does not apply with --template-file"),
-        (b"Parameters: {MinTasks: {Type: Number, MinValue: 1}}\nResources: {}\n",
-         ["--parameter", "MinTasks=0"], "--parameter MinTasks='0': allowed at least 1"),
+        (
+            b"Parameters: {MinTasks: {Type: Number, MinValue: 1}}\nResources: {}\n",
+            ["--parameter", "MinTasks=0"],
+            "--parameter MinTasks='0': allowed at least 1",
+        ),
         (b"Resources: {}\n", ["--parameter", "Nope=1"], "--parameter Nope: not a Parameter"),
     ],
-    ids=["missing", "not-utf-8", "not-yaml", "no-resources", "with-set", "bad-value",
-         "unknown-parameter"],
-)  # fmt: skip
+    ids=[
+        "missing",
+        "not-utf-8",
+        "not-yaml",
+        "no-resources",
+        "with-set",
+        "bad-value",
+        "unknown-parameter",
+    ],
+)
 def test_template_file_errors_are_one_line_before_any_change(
-    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-    content: bytes | None, extra: list[str], message: str,
-) -> None:  # fmt: skip
+    emulator: Api,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: bytes | None,
+    extra: list[str],
+    message: str,
+) -> None:
     path = tmp_path / "template.yaml"
     if content is not None:
         path.write_bytes(content)

@@ -40,9 +40,7 @@ def _resources(t: Template) -> dict[str, Any]:
 
 def _with_api(**options: Any) -> Stack:
     stack = build_stack()
-    stack.add_service(
-        "Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options
-    )
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, **options)
     return stack
 
 
@@ -84,9 +82,7 @@ def test_a_grant_reaches_only_the_service_it_is_given_to() -> None:
     t = stack.template
     api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
     api.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[QUEUE])])
-    stack.service.grant(
-        t, [Statement(Effect=Allow, Action=[sqs.ReceiveMessage], Resource=[QUEUE])]
-    )
+    stack.service.grant(t, [Statement(Effect=Allow, Action=[sqs.ReceiveMessage], Resource=[QUEUE])])
     policy = api.grant(
         t, [Statement(Effect=Allow, Action=[sqs.GetQueueAttributes], Resource=[QUEUE])]
     )
@@ -107,8 +103,9 @@ def test_grant_refuses_what_is_not_a_statement_and_a_foreign_template() -> None:
     with pytest.raises(ValueError, match="awacs Statements"):
         stack.service.grant(stack.template, [])
     with pytest.raises(ValueError, match="not in this template"):
-        stack.service.grant(Template(), [Statement(Effect=Allow, Action=[sqs.SendMessage],
-                                                   Resource=[QUEUE])])  # fmt: skip
+        stack.service.grant(
+            Template(), [Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[QUEUE])]
+        )
     assert "Policies" not in _resources(stack.template)["EcsTaskRole"]["Properties"]
 
 
@@ -144,8 +141,9 @@ def test_an_added_service_gets_its_environment_and_secrets_and_nothing_broader()
     r = _resources(stack.template)
     api = _container(r, "Api")
     assert api["Environment"] == [
-        {"Name": "API_LEVEL", "Value": "2"}, {"Name": "MODE", "Value": "api"}
-    ]  # fmt: skip
+        {"Name": "API_LEVEL", "Value": "2"},
+        {"Name": "MODE", "Value": "api"},
+    ]
     assert api["Secrets"] == [
         {"Name": "DB", "ValueFrom": SECRET + ":password::"},
         {"Name": "TOKEN", "ValueFrom": PARAMETER},
@@ -155,7 +153,8 @@ def test_an_added_service_gets_its_environment_and_secrets_and_nothing_broader()
     first = _container(r)
     assert "Environment" not in first and "Secrets" not in first
     assert not {"secretsmanager:GetSecretValue", "ssm:GetParameters"} & {
-        *_actions(r["EcsTaskRole"]), *_actions(r["ApiEcsTaskRole"])
+        *_actions(r["EcsTaskRole"]),
+        *_actions(r["ApiEcsTaskRole"]),
     }
     assert lint_findings(render(stack.template, "yaml")) == []
 
@@ -202,8 +201,11 @@ def test_a_name_the_container_already_sets_is_refused_naming_both() -> None:
     stack = build_stack()
     t = stack.template
     stack.service.add_environment(t, {"DB": "local"})
-    with pytest.raises(ConfigError, match=r"^secrets.DB: the container nginx already sets DB "
-                       r"\(environment\)$"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"^secrets.DB: the container nginx already sets DB "
+        r"\(environment\)$",
+    ):
         stack.service.add_secrets(t, {"DB": SECRET})
     assert "Secrets" not in _container(_resources(t))
 
@@ -224,17 +226,29 @@ def test_an_added_service_hands_out_its_route_and_its_own_metrics() -> None:
         ("ApiCpu", api.metric("CPUUtilization")),
         ("ApiRunning", api.insights_metric("RunningTaskCount", "Minimum")),
     ):
-        stack.alarms.add_alarm(t, AlarmSpec(logical_id=logical_id, metric=metric,
-                                            comparison=GREATER, threshold=1, description="x"))
+        stack.alarms.add_alarm(
+            t,
+            AlarmSpec(
+                logical_id=logical_id,
+                metric=metric,
+                comparison=GREATER,
+                threshold=1,
+                description="x",
+            ),
+        )
     r = _resources(t)
-    dims = {k: {d["Name"]: d["Value"] for d in r[k]["Properties"]["Dimensions"]}
-            for k in ("ApiTarget5xx", "ApiCpu", "ApiRunning")}  # fmt: skip
+    dims = {
+        k: {d["Name"]: d["Value"] for d in r[k]["Properties"]["Dimensions"]}
+        for k in ("ApiTarget5xx", "ApiCpu", "ApiRunning")
+    }
     assert dims["ApiTarget5xx"] == {
         "TargetGroup": {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]},
         "LoadBalancer": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
     }
-    service_dims = {"ClusterName": {"Ref": "EcsCluster"},
-                    "ServiceName": {"Fn::GetAtt": ["ApiEcsService", "Name"]}}  # fmt: skip
+    service_dims = {
+        "ClusterName": {"Ref": "EcsCluster"},
+        "ServiceName": {"Fn::GetAtt": ["ApiEcsService", "Name"]},
+    }
     assert dims["ApiCpu"] == dims["ApiRunning"] == service_dims
     assert r["ApiCpu"]["Properties"]["Namespace"] == "AWS/ECS"
     assert r["ApiRunning"]["Properties"]["Namespace"] == "ECS/ContainerInsights"
@@ -302,18 +316,35 @@ def test_every_logical_id_it_would_add_is_checked_before_anything_is_added(
 def test_a_host_rule_on_the_stacks_listener_counts_and_one_elsewhere_does_not() -> None:
     stack = build_stack()
     t = stack.template
-    t.add_resource(elb.ListenerRule(
-        "HostRule", ListenerArn=stack.load_balancer.http_listener.ref(), Priority=10,
-        Conditions=[elb.Condition(Field="path-pattern", Values=["/host/*"])],
-        Actions=[elb.ListenerRuleAction(Type="fixed-response", FixedResponseConfig=(
-            elb.FixedResponseConfig(StatusCode="204")))],
-    ))  # fmt: skip
-    t.add_resource(elb.ListenerRule(
-        "OtherRule", ListenerArn="arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/"
-        "app/other/1/2", Priority=30, Conditions=[elb.Condition(Field="path-pattern",
-        Values=["/api/*"])], Actions=[elb.ListenerRuleAction(Type="fixed-response",
-        FixedResponseConfig=elb.FixedResponseConfig(StatusCode="204"))],
-    ))  # fmt: skip
+    t.add_resource(
+        elb.ListenerRule(
+            "HostRule",
+            ListenerArn=stack.load_balancer.http_listener.ref(),
+            Priority=10,
+            Conditions=[elb.Condition(Field="path-pattern", Values=["/host/*"])],
+            Actions=[
+                elb.ListenerRuleAction(
+                    Type="fixed-response",
+                    FixedResponseConfig=(elb.FixedResponseConfig(StatusCode="204")),
+                )
+            ],
+        )
+    )
+    t.add_resource(
+        elb.ListenerRule(
+            "OtherRule",
+            ListenerArn="arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/"
+            "app/other/1/2",
+            Priority=30,
+            Conditions=[elb.Condition(Field="path-pattern", Values=["/api/*"])],
+            Actions=[
+                elb.ListenerRuleAction(
+                    Type="fixed-response",
+                    FixedResponseConfig=elb.FixedResponseConfig(StatusCode="204"),
+                )
+            ],
+        )
+    )
     assert _refused(stack, "Api", {"name": "api"}, "/api/*", 10).endswith(
         "10 is already taken by HostRule"
     )
@@ -347,8 +378,9 @@ def _host() -> Template:
     host.set_metadata({"Owner": {"Team": "payments"}})
     mine = host.add_parameter(Parameter("HostColour", Type="String", Default="blue"))
     host.add_parameter_to_group(mine, "Host settings")
-    host.add_resource(ec2.VPC("HostVpc", CidrBlock="10.9.0.0/16", Tags=[
-        {"Key": "colour", "Value": mine.ref()}]))  # fmt: skip
+    host.add_resource(
+        ec2.VPC("HostVpc", CidrBlock="10.9.0.0/16", Tags=[{"Key": "colour", "Value": mine.ref()}])
+    )
     return host
 
 
@@ -357,8 +389,9 @@ def test_the_stack_built_into_a_host_template_is_the_stack_plus_the_hosts_own() 
     stack = build_stack({"service": {"cpu": 512, "memory": 1024}}, template=host)
     assert stack.template is host
     built = json.loads(render(host, "json"))
-    alone = json.loads(render(build_stack({"service": {"cpu": 512, "memory": 1024}}).template,
-                              "json"))  # fmt: skip
+    alone = json.loads(
+        render(build_stack({"service": {"cpu": 512, "memory": 1024}}).template, "json")
+    )
     # The host's description, Metadata, Parameter, group and resource are kept; the rest
     # is the stack as build_stack makes it alone, provenance included.
     assert built["Description"] == "a larger stack"
@@ -368,8 +401,10 @@ def test_the_stack_built_into_a_host_template_is_the_stack_plus_the_hosts_own() 
     assert groups[0] == {"Label": {"default": "Host settings"}, "Parameters": ["HostColour"]}
     assert groups[1:] == alone["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     assert built["Resources"] == {**alone["Resources"], "HostVpc": built["Resources"]["HostVpc"]}
-    assert built["Parameters"] == {**alone["Parameters"], "HostColour": {
-        "Type": "String", "Default": "blue"}}  # fmt: skip
+    assert built["Parameters"] == {
+        **alone["Parameters"],
+        "HostColour": {"Type": "String", "Default": "blue"},
+    }
     for section in ("Outputs", "Conditions", "Mappings", "Rules"):
         assert built[section] == alone[section]
     # A host without a description gets the stack's.
@@ -377,20 +412,35 @@ def test_the_stack_built_into_a_host_template_is_the_stack_plus_the_hosts_own() 
     assert lint_findings(render(host, "yaml")) == []
 
 
-@pytest.mark.parametrize(("add", "message"), [
-    (lambda h: h.add_resource(ec2.VPC("EcsCluster", CidrBlock="10.9.0.0/16")),
-     "logical ID EcsCluster is already the host template's AWS::EC2::VPC"),
-    (lambda h: h.add_parameter(Parameter("NetworkVpc", Type="String")),
-     "logical ID NetworkVpc is already the host template's Parameter"),
-    (lambda h: h.add_resource(ec2.VPC("TaskSize", CidrBlock="10.9.0.0/16")),
-     "logical ID TaskSize is already the host template's AWS::EC2::VPC"),
-    (lambda h: h.add_output(Output("ServiceUrl", Value="x")),
-     "logical ID ServiceUrl is already the host template's Output"),
-    (lambda h: h.add_condition("HasCertificate", {"Fn::Equals": ["a", "b"]}),
-     "logical ID HasCertificate is already the host template's Condition"),
-    (lambda h: h.add_mapping("ConsoleDomains", {"aws": {"Domain": "x"}}),
-     "logical ID ConsoleDomains is already the host template's Mapping"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("add", "message"),
+    [
+        (
+            lambda h: h.add_resource(ec2.VPC("EcsCluster", CidrBlock="10.9.0.0/16")),
+            "logical ID EcsCluster is already the host template's AWS::EC2::VPC",
+        ),
+        (
+            lambda h: h.add_parameter(Parameter("NetworkVpc", Type="String")),
+            "logical ID NetworkVpc is already the host template's Parameter",
+        ),
+        (
+            lambda h: h.add_resource(ec2.VPC("TaskSize", CidrBlock="10.9.0.0/16")),
+            "logical ID TaskSize is already the host template's AWS::EC2::VPC",
+        ),
+        (
+            lambda h: h.add_output(Output("ServiceUrl", Value="x")),
+            "logical ID ServiceUrl is already the host template's Output",
+        ),
+        (
+            lambda h: h.add_condition("HasCertificate", {"Fn::Equals": ["a", "b"]}),
+            "logical ID HasCertificate is already the host template's Condition",
+        ),
+        (
+            lambda h: h.add_mapping("ConsoleDomains", {"aws": {"Domain": "x"}}),
+            "logical ID ConsoleDomains is already the host template's Mapping",
+        ),
+    ],
+)
 def test_a_host_template_holding_one_of_the_stacks_ids_is_refused_untouched(
     add: Any, message: str
 ) -> None:
@@ -411,15 +461,21 @@ def test_an_added_service_scales_like_the_first_under_its_scope() -> None:
     stack = build_stack()
     t = stack.template
     api = stack.add_service(
-        "Api", {"name": "api", "desired_count": 1}, path_pattern="/api/*", priority=10,
+        "Api",
+        {"name": "api", "desired_count": 1},
+        path_pattern="/api/*",
+        priority=10,
         scaling={"max_tasks": 4, "cpu_percent": 60},
-    )  # fmt: skip
+    )
     assert api.scaling is not None and api.scaling.target is t.resources["ApiScalingTarget"]
     r = _resources(t)
     target = r["ApiScalingTarget"]["Properties"]
-    assert target["ResourceId"] == {"Fn::Join": ["/", [
-        "service", {"Ref": "EcsCluster"}, {"Fn::GetAtt": ["ApiEcsService", "Name"]}
-    ]]}  # fmt: skip
+    assert target["ResourceId"] == {
+        "Fn::Join": [
+            "/",
+            ["service", {"Ref": "EcsCluster"}, {"Fn::GetAtt": ["ApiEcsService", "Name"]}],
+        ]
+    }
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
     # No DesiredCount: the scalable target owns the count, as for the first service.
     assert "DesiredCount" not in r["ApiEcsService"]["Properties"]
@@ -427,8 +483,9 @@ def test_an_added_service_scales_like_the_first_under_its_scope() -> None:
     requests = r["ApiScalingRequestsPolicy"]["Properties"]
     assert cpu["ScalingTargetId"] == requests["ScalingTargetId"] == {"Ref": "ApiScalingTarget"}
     assert cpu["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 60
-    label = requests["TargetTrackingScalingPolicyConfiguration"][
-        "PredefinedMetricSpecification"]["ResourceLabel"]  # fmt: skip
+    label = requests["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+        "ResourceLabel"
+    ]
     assert label["Fn::Join"][1][1] == {
         "Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]
     }
@@ -471,9 +528,11 @@ def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resource
     r = _resources(stack.template)
     default = _resources(build_stack().template)
     target_group = {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]}
-    for alarm, metric in (("AlarmTarget5xx", "HTTPCode_Target_5XX_Count"),
-                          ("AlarmUnhealthyTargets", "UnHealthyHostCount"),
-                          ("AlarmResponseTime", "TargetResponseTime")):  # fmt: skip
+    for alarm, metric in (
+        ("AlarmTarget5xx", "HTTPCode_Target_5XX_Count"),
+        ("AlarmUnhealthyTargets", "UnHealthyHostCount"),
+        ("AlarmResponseTime", "TargetResponseTime"),
+    ):
         props = r["Api" + alarm]["Properties"]
         first = default[alarm]["Properties"]
         assert props["MetricName"] == metric
@@ -490,8 +549,9 @@ def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resource
     # A failing release of the added service rolls back on its own alarms, not the first's.
     assert r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]["Alarms"] == {
         "AlarmNames": [{"Ref": "ApiAlarmTarget5xx"}, {"Ref": "ApiAlarmUnhealthyTargets"}],
-        "Enable": True, "Rollback": True,
-    }  # fmt: skip
+        "Enable": True,
+        "Rollback": True,
+    }
     for logical_id in ("AlarmTarget5xx", "AlarmRunningTasks", "EcsService"):
         assert r[logical_id] == default[logical_id]
     assert lint_findings(render(stack.template, "yaml")) == []
@@ -499,8 +559,9 @@ def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resource
 
 def test_without_all_alarms_an_added_service_has_the_probe_alarms_only() -> None:
     r = _resources(_with_api().template)
-    alarms = sorted(k for k, v in r.items() if k.startswith("Api")
-                    and v["Type"] == "AWS::CloudWatch::Alarm")  # fmt: skip
+    alarms = sorted(
+        k for k, v in r.items() if k.startswith("Api") and v["Type"] == "AWS::CloudWatch::Alarm"
+    )
     assert alarms == ["ApiAlarmProbeFailedRequests", "ApiAlarmProbeNoInstances"]
     assert "Alarms" not in r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]
 
@@ -508,9 +569,13 @@ def test_without_all_alarms_an_added_service_has_the_probe_alarms_only() -> None
 def test_a_host_resource_still_being_built_does_not_break_the_checks() -> None:
     stack = build_stack()
     # No Actions nor Conditions yet: troposphere would refuse to serialize it.
-    stack.template.add_resource(elb.ListenerRule(
-        "HostDraftRule", ListenerArn=stack.load_balancer.http_listener.ref(), Priority=40,
-    ))  # fmt: skip
+    stack.template.add_resource(
+        elb.ListenerRule(
+            "HostDraftRule",
+            ListenerArn=stack.load_balancer.http_listener.ref(),
+            Priority=40,
+        )
+    )
     before = list(stack.template.resources)
     with pytest.raises(ConfigError, match="40 is already taken by HostDraftRule$"):
         stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=40)
@@ -531,16 +596,18 @@ def test_an_added_service_exports_its_url_service_and_cloud_map_name(
     api = stack.add_service("Api", {"name": "api"}, path_pattern=path_pattern, priority=10)
     assert api.outputs is not None and stack.service.outputs is None
     assert (api.outputs.service_url, api.outputs.service_name, api.outputs.discovery_name) == (
-        t.outputs["ApiServiceUrl"], t.outputs["ApiServiceName"], t.outputs["ApiDiscoveryName"]
+        t.outputs["ApiServiceUrl"],
+        t.outputs["ApiServiceName"],
+        t.outputs["ApiDiscoveryName"],
     )
     outputs = json.loads(render(t, "json"))["Outputs"]
     # The stack's scheme and load balancer, then a path the pattern matches.
     first = outputs["ServiceUrl"]["Value"]["Fn::Join"]
     assert outputs["ApiServiceUrl"]["Value"] == {"Fn::Join": ["", [*first[1], path]]}
     assert outputs["ApiServiceName"]["Value"] == {"Fn::GetAtt": ["ApiEcsService", "Name"]}
-    assert outputs["ApiDiscoveryName"]["Value"] == {"Fn::Join": [".", [
-        {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}, "infra-gen.internal"
-    ]]}  # fmt: skip
+    assert outputs["ApiDiscoveryName"]["Value"] == {
+        "Fn::Join": [".", [{"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}, "infra-gen.internal"]]
+    }
     for name in ("ApiServiceUrl", "ApiServiceName", "ApiDiscoveryName"):
         assert outputs[name]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}}
         assert outputs[name]["Description"].startswith("Api ")
@@ -554,8 +621,11 @@ def test_a_governed_added_service_is_exported_on_https() -> None:
     stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
     outputs = json.loads(render(stack.template, "json"))["Outputs"]
     assert outputs["ApiServiceUrl"]["Value"]["Fn::Join"][1] == [
-        "https", "://", {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}, "/api/"
-    ]  # fmt: skip
+        "https",
+        "://",
+        {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
+        "/api/",
+    ]
 
 
 @pytest.mark.parametrize("logical_id", ["ApiServiceUrl", "ApiServiceName", "ApiDiscoveryName"])
@@ -584,8 +654,9 @@ def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
     before = render(t, "json")
     stack.add_service("Bare", {"name": "bare"}, path_pattern="/bare/*", priority=5)
     # Without dashboard=True (the size budget) the dashboard is as it was.
-    assert json.loads(render(t, "json"))["Resources"]["Dashboard"] == (
-        json.loads(before)["Resources"]["Dashboard"]
+    assert (
+        json.loads(render(t, "json"))["Resources"]["Dashboard"]
+        == (json.loads(before)["Resources"]["Dashboard"])
     )
     stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, dashboard=True)
     stack.add_service("Web", {"name": "web"}, path_pattern="/web/*", priority=20, dashboard=True)
@@ -598,11 +669,17 @@ def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
     assert widgets[:4] == json.loads(first_text)["widgets"]
     assert variables == first_variables
     assert [w["properties"]["title"] for w in widgets[4:]] == [
-        "Api: requests, 5xx, latency", "Api: CPU, memory, tasks",
-        "Web: requests, 5xx, latency", "Web: CPU, memory, tasks",
-    ]  # fmt: skip
-    target = ["TargetGroup", "${ApiLoadBalancerTargetGroup.TargetGroupFullName}",
-              "LoadBalancer", "${LoadBalancer}"]  # fmt: skip
+        "Api: requests, 5xx, latency",
+        "Api: CPU, memory, tasks",
+        "Web: requests, 5xx, latency",
+        "Web: CPU, memory, tasks",
+    ]
+    target = [
+        "TargetGroup",
+        "${ApiLoadBalancerTargetGroup.TargetGroupFullName}",
+        "LoadBalancer",
+        "${LoadBalancer}",
+    ]
     tasks = ["ClusterName", "${Cluster}", "ServiceName", "${ApiEcsService.Name}"]
     right = {"yAxis": "right"}
     assert _rows(widgets[4]) == [
@@ -622,7 +699,9 @@ def test_an_added_service_gets_dashboard_widgets_of_its_own_metrics() -> None:
     for w in widgets[4:]:
         # Placed by CloudWatch in the next free place, two to a row below the stack's own.
         assert (w["width"], w["properties"]["region"], w["properties"]["period"]) == (
-            12, "${AWS::Region}", 60
+            12,
+            "${AWS::Region}",
+            60,
         )
         assert not {"x", "y", "height"} & set(w)
     assert lint_findings(render(t, "yaml")) == []
@@ -644,8 +723,9 @@ def test_a_switch_that_is_not_a_bool_is_refused_before_anything_is_added(
     stack = build_stack()
     before = render(stack.template, "json")
     with pytest.raises(ConfigError, match=f"^{key}: {value!r} is not allowed; allowed: a bool$"):
-        stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10,
-                          **{key: value})  # fmt: skip
+        stack.add_service(
+            "Api", {"name": "api"}, path_pattern="/api/*", priority=10, **{key: value}
+        )
     assert render(stack.template, "json") == before
 
 
@@ -653,17 +733,23 @@ def test_an_added_service_with_a_private_ecr_image_may_pull_from_its_repository_
     stack = build_stack()  # the first service's image is public
     t = stack.template
     stack.add_service("Pub", {"name": "pub"}, path_pattern="/pub/*", priority=5)
-    stack.add_service("Api", {"name": "api", "image": "123456789012.dkr.ecr.eu-west-1."
-                              "amazonaws.com/team/api:1.0"}, path_pattern="/api/*",
-                      priority=10)  # fmt: skip
+    stack.add_service(
+        "Api",
+        {"name": "api", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.0"},
+        path_pattern="/api/*",
+        priority=10,
+    )
     policies = _resources(t)["EcsTaskExecutionRole"]["Properties"]["Policies"]
     named = {p["PolicyName"]: p["PolicyDocument"] for p in policies if "PolicyName" in p}
     # The public one adds no pull policy; the private one may pull from its repository,
     # in its account and Region, and no other.
     assert sorted(named) == ["pull-Api-image", "write-service-logs"]
     pull = named["pull-Api-image"]["Statement"]
-    assert pull[0] == {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"],
-                       "Resource": ["*"]}  # fmt: skip
+    assert pull[0] == {
+        "Effect": "Allow",
+        "Action": ["ecr:GetAuthorizationToken"],
+        "Resource": ["*"],
+    }
     assert pull[1]["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     assert pull[1]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:ecr:eu-west-1:123456789012:repository/team/api"}
@@ -676,14 +762,19 @@ def test_an_added_service_with_a_private_ecr_image_may_pull_from_its_repository_
 def test_an_added_service_cannot_keep_its_logs_for_other_days_than_the_stack() -> None:
     stack = build_stack()
     before = render(stack.template, "json")
-    with pytest.raises(ConfigError, match="^service.log_retention_days: 90 differs from the "
-                       "stack's 30: every log group keeps the days of the LogRetentionDays "
-                       "Parameter$"):  # fmt: skip
-        stack.add_service("Api", {"name": "api", "log_retention_days": 90},
-                          path_pattern="/api/*", priority=10)  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match="^service.log_retention_days: 90 differs from the "
+        "stack's 30: every log group keeps the days of the LogRetentionDays "
+        "Parameter$",
+    ):
+        stack.add_service(
+            "Api", {"name": "api", "log_retention_days": 90}, path_pattern="/api/*", priority=10
+        )
     assert render(stack.template, "json") == before
-    stack.add_service("Api", {"name": "api", "log_retention_days": 30}, path_pattern="/api/*",
-                      priority=10)  # fmt: skip
+    stack.add_service(
+        "Api", {"name": "api", "log_retention_days": 30}, path_pattern="/api/*", priority=10
+    )
 
 
 def test_a_rule_evaluated_first_that_takes_the_others_requests_is_refused() -> None:
@@ -721,12 +812,21 @@ def test_a_service_past_the_templates_500_resources_is_refused_before_anything_i
     stack = build_stack()
     t = stack.template
     added = 0
-    with pytest.raises(ConfigError, match=r"^scope: add_service\('S\d+', \.\.\.\): the template "
-                       r"holds \d+ resources; 21 more pass the 500 CloudFormation takes$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^scope: add_service\('S\d+', \.\.\.\): the template "
+        r"holds \d+ resources; 21 more pass the 500 CloudFormation takes$",
+    ):
         while True:
             before = render(t, "json")
-            stack.add_service(f"S{added}", {"name": f"s{added}"}, path_pattern=f"/s{added}/*",
-                              priority=added + 1, scaling={}, all_alarms=True)  # fmt: skip
+            stack.add_service(
+                f"S{added}",
+                {"name": f"s{added}"},
+                path_pattern=f"/s{added}/*",
+                priority=added + 1,
+                scaling={},
+                all_alarms=True,
+            )
             added += 1
             assert added < 30
     assert render(t, "json") == before
@@ -736,20 +836,30 @@ def test_a_service_past_the_templates_500_resources_is_refused_before_anything_i
 def test_a_secret_named_by_a_partial_arn_is_granted_under_its_full_arn() -> None:
     stack = build_stack()
     base = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
-    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10, secrets={
-        "DB": base + "db",  # a partial ARN: the name only
-        "KEY": base + "api/key-AbCdEf:password::",  # a full ARN and a JSON key
-        "TOKEN": base + "token-AbCdEf",
-    })  # fmt: skip
+    stack.add_service(
+        "Api",
+        {"name": "api"},
+        path_pattern="/api/*",
+        priority=10,
+        secrets={
+            "DB": base + "db",  # a partial ARN: the name only
+            "KEY": base + "api/key-AbCdEf:password::",  # a full ARN and a JSON key
+            "TOKEN": base + "token-AbCdEf",
+        },
+    )
     policies = _resources(stack.template)["EcsTaskExecutionRole"]["Properties"]["Policies"]
     (read,) = [p for p in policies if p.get("PolicyName") == "read-secrets"]
     # IAM matches a request against the secret's full ARN: its name and six characters.
-    assert read["PolicyDocument"]["Statement"] == [{
-        "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": [base + "api/key-AbCdEf", base + "db-??????", base + "token-AbCdEf"],
-    }]  # fmt: skip
+    assert read["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [base + "api/key-AbCdEf", base + "db-??????", base + "token-AbCdEf"],
+        }
+    ]
     (container,) = _resources(stack.template)["ApiEcsTaskDefinition"]["Properties"][
-        "ContainerDefinitions"]  # fmt: skip
+        "ContainerDefinitions"
+    ]
     # ECS is given each ARN as it was written.
     assert {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}["DB"] == base + "db"
 
@@ -759,7 +869,10 @@ def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched(
     export = Export(Sub("${AWS::StackName}-ServiceUrl"))
     host.add_output(Output("HostUrl", Value="x", Export=export))
     before = render(host, "json")
-    with pytest.raises(ConfigError, match="^template: the host template's Output HostUrl has "
-                       "the export name of the stack's Output ServiceUrl$"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match="^template: the host template's Output HostUrl has "
+        "the export name of the stack's Output ServiceUrl$",
+    ):
         build_stack(template=host)
     assert render(host, "json") == before

@@ -141,17 +141,22 @@ BAD = [
     ({"probe": {"metric_namespace": "Shop/Probe\n"}}, "probe.metric_namespace", "U+000A"),
     ({"alarms": {"email": "ops@example.com\n"}}, "alarms.email", "U+000A"),
     ({"probe": {"path": "/a\tb"}}, "probe.path", "U+0009"),
-    ({"network": {"subnet_cidrs": ["10.0.0.0/24", "10.0.1.0/24\x00"]}}, "network.subnet_cidrs",
-     "U+0000"),  # fmt: skip
+    (
+        {"network": {"subnet_cidrs": ["10.0.0.0/24", "10.0.1.0/24\x00"]}},
+        "network.subnet_cidrs",
+        "U+0000",
+    ),
     ({"alarms": {"email": "ops@exa\u2028mple.com"}}, "alarms.email", "U+2028"),
     # DNS names: 253 characters at most, for the namespace and the service's full name.
     ({"discovery": {"namespace": ".".join(["a" * 63] * 4)}}, "discovery.namespace", "at most 253"),
     (
-        {"discovery": {"namespace": ".".join(["a" * 63] * 3) + "." + "b" * 60},
-         "service": {"name": "web"}},
+        {
+            "discovery": {"namespace": ".".join(["a" * 63] * 3) + "." + "b" * 60},
+            "service": {"name": "web"},
+        },
         "discovery.namespace",
         "with service.name; allowed at most 253",
-    ),  # fmt: skip
+    ),
     # Alarm windows CloudWatch accepts.
     (
         {"alarms": {"period_seconds": 900, "evaluation_periods": 100}},
@@ -163,8 +168,11 @@ BAD = [
     # Values too large to print are still named, in one short line.
     ({"service": {"cpu": 10**5000}}, "service.cpu", "an integer of 16610 bits is not allowed"),
     ({"service": {"memory": 10**5000}}, "service.memory", "an integer of 16610 bits"),
-    ({"probe": {"request_timeout_seconds": 10**400}}, "probe.request_timeout_seconds",
-     "000... is out of range; allowed 0.1..30"),  # fmt: skip
+    (
+        {"probe": {"request_timeout_seconds": 10**400}},
+        "probe.request_timeout_seconds",
+        "000... is out of range; allowed 0.1..30",
+    ),
     ({"service": {"image": "x" * 100_000}}, "service.image", "has 100000 characters"),
 ]
 
@@ -229,9 +237,11 @@ def test_a_day_long_alarm_window_is_the_longest_for_short_periods() -> None:
 
 def test_whole_numbers_for_decimal_settings_are_the_same_setting() -> None:
     written_as_int = Config.from_mapping(
-        {"alarms": {"cpu_percent": 80, "response_time_seconds": 1},
-         "probe": {"request_timeout_seconds": 2}}
-    )  # fmt: skip
+        {
+            "alarms": {"cpu_percent": 80, "response_time_seconds": 1},
+            "probe": {"request_timeout_seconds": 2},
+        }
+    )
     assert written_as_int == Config()
     assert written_as_int.digest() == Config().digest()
     assert isinstance(written_as_int.alarms.cpu_percent, float)
@@ -245,11 +255,16 @@ def test_digest_is_of_the_settings_not_of_how_they_were_written() -> None:
 
 TOML_CASES = [
     {},
-    {"network": {"az_count": 3, "subnet_cidrs": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]},
-     "security": {"flow_logs": True}, "probe": {"request_timeout_seconds": 0.1}},
-    {"alarms": {"email": "o'n/call+ü@example.com", "response_time_seconds": 1e-2},
-     "service": {"image": "registry.example.com:5000/team/web:1.2@sha256:" + "a" * 64}},
-]  # fmt: skip
+    {
+        "network": {"az_count": 3, "subnet_cidrs": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]},
+        "security": {"flow_logs": True},
+        "probe": {"request_timeout_seconds": 0.1},
+    },
+    {
+        "alarms": {"email": "o'n/call+ü@example.com", "response_time_seconds": 1e-2},
+        "service": {"image": "registry.example.com:5000/team/web:1.2@sha256:" + "a" * 64},
+    },
+]
 
 
 @pytest.mark.parametrize("data", TOML_CASES)
@@ -267,9 +282,11 @@ SETTINGS = [
     ("service.image=nginx:1.27=x", ("service", "image", "nginx:1.27=x")),
     ("security.flow_logs=true", ("security", "flow_logs", True)),
     ("alarms.cpu_percent=75.5", ("alarms", "cpu_percent", 75.5)),
-    ('network.subnet_cidrs=["10.0.0.0/24", "10.0.1.0/24"]',
-     ("network", "subnet_cidrs", ["10.0.0.0/24", "10.0.1.0/24"])),
-]  # fmt: skip
+    (
+        'network.subnet_cidrs=["10.0.0.0/24", "10.0.1.0/24"]',
+        ("network", "subnet_cidrs", ["10.0.0.0/24", "10.0.1.0/24"]),
+    ),
+]
 
 
 @pytest.mark.parametrize(("item", "expected"), SETTINGS, ids=[s[0] for s in SETTINGS])
@@ -312,8 +329,11 @@ def test_sections_take_lists_where_they_hold_sequences() -> None:
     given = NetworkConfig(az_count=2, subnet_cidrs=["10.0.0.0/24", "10.0.1.0/24"])
     assert given.subnet_cidrs == ("10.0.0.0/24", "10.0.1.0/24")
     assert given == NetworkConfig(az_count=2, subnet_cidrs=("10.0.0.0/24", "10.0.1.0/24"))
-    with pytest.raises(ConfigError, match=r"^network.subnet_cidrs: expected a list of strings, "
-                       r"got \['10.0.0.0/24', 5\]$"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"^network.subnet_cidrs: expected a list of strings, "
+        r"got \['10.0.0.0/24', 5\]$",
+    ):
         NetworkConfig(subnet_cidrs=["10.0.0.0/24", 5])
 
 
@@ -323,9 +343,12 @@ def test_with_changes_derives_a_validated_copy() -> None:
     assert (changed.service.cpu, changed.service.memory) == (512, 1024)
     assert changed.network.az_count == 3 and changed.service.image == base.service.image
     assert base.service.cpu == 256  # the original is untouched
-    assert changed.digest() == Config.from_mapping(
-        {"network": {"az_count": 3}, "service": {"cpu": 512, "memory": 1024}}
-    ).digest()
+    assert (
+        changed.digest()
+        == Config.from_mapping(
+            {"network": {"az_count": 3}, "service": {"cpu": 512, "memory": 1024}}
+        ).digest()
+    )
     # Validated as a whole: a change that contradicts a kept value is refused.
     with pytest.raises(ConfigError, match=r"^service.memory: "):
         base.with_changes({"service": {"cpu": 4096}})

@@ -21,9 +21,7 @@ from stack import CERTIFICATE, GOVERNED, hook_view, template
 from infra_gen import Config
 
 DEFAULT = hook_view(template())
-GOVERNED_VIEW = hook_view(
-    template(Config.from_mapping(GOVERNED)), {"CertificateArn": CERTIFICATE}
-)
+GOVERNED_VIEW = hook_view(template(Config.from_mapping(GOVERNED)), {"CertificateArn": CERTIFICATE})
 # CT.ECS.PR.3 / PR.8: ROOT_USER_PATTERNS = [0, "0", "root", /^0:.*$/, /^root:.*$/]
 ROOT_USER = re.compile(r"^(0|root)(:.*)?$")
 # CT.ELASTICLOADBALANCING.PR.2: ACM_CERTIFICATE_ARN_PATTERN
@@ -84,8 +82,9 @@ def test_ct_ecs_pr_7_containers_have_a_memory_limit() -> None:
 
 def ct_elb_pr_1(view: dict[str, Any]) -> bool:
     """Every HTTP listener's default actions all redirect to HTTPS."""
-    http = [p for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
-            if p["Protocol"] == "HTTP"]  # fmt: skip
+    http = [
+        p for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener") if p["Protocol"] == "HTTP"
+    ]
     return all(
         p.get("DefaultActions")
         and all(
@@ -103,15 +102,18 @@ def test_ct_elasticloadbalancing_pr_1_http_redirects_to_https() -> None:
 
 def ct_elb_pr_2(view: dict[str, Any]) -> str:
     """HTTPS and TLS listeners carry ACM certificates only; SKIP without such a listener."""
-    secure = [p for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
-              if p["Protocol"] in ("HTTPS", "TLS")]  # fmt: skip
+    secure = [
+        p
+        for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
+        if p["Protocol"] in ("HTTPS", "TLS")
+    ]
     if not secure:
         return "SKIP"
     ok = all(
-        p.get("Certificates") and all(ACM_ARN.search(str(c["CertificateArn"]))
-                                      for c in p["Certificates"])
+        p.get("Certificates")
+        and all(ACM_ARN.search(str(c["CertificateArn"])) for c in p["Certificates"])
         for p in secure
-    )  # fmt: skip
+    )
     return "PASS" if ok else "FAIL"
 
 
@@ -128,8 +130,11 @@ def test_ct_elasticloadbalancing_pr_2_https_with_an_acm_certificate() -> None:
 
 def test_https_uses_a_tls_1_3_policy() -> None:
     for view in (hook_view(template(), {"CertificateArn": CERTIFICATE}), GOVERNED_VIEW):
-        (https,) = [p for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
-                    if p["Protocol"] == "HTTPS"]  # fmt: skip
+        (https,) = [
+            p
+            for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
+            if p["Protocol"] == "HTTPS"
+        ]
         assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
 
 
@@ -171,7 +176,8 @@ def test_ct_lambda_pr_3_probe_in_the_vpc_and_governed_in_private_subnets() -> No
         assert fn["VpcConfig"]["SubnetIds"] and fn["VpcConfig"]["SecurityGroupIds"]
     (fn,) = of_type(GOVERNED_VIEW, "AWS::Lambda::Function")
     assert {s["Ref"] for s in fn["VpcConfig"]["SubnetIds"]} == {
-        "NetworkPrivateSubnet1", "NetworkPrivateSubnet2"
+        "NetworkPrivateSubnet1",
+        "NetworkPrivateSubnet2",
     }
 
 
@@ -218,10 +224,14 @@ def test_container_health_check_and_a_stop_timeout_for_spot(mapping: dict) -> No
 
 def test_governed_retains_log_groups_and_the_key() -> None:
     t = template(Config.from_mapping({**GOVERNED, "security": {"kms_logs": True}}))
-    kept = [r for r in t["Resources"].values()
-            if r["Type"] in ("AWS::Logs::LogGroup", "AWS::KMS::Key")]  # fmt: skip
+    kept = [
+        r for r in t["Resources"].values() if r["Type"] in ("AWS::Logs::LogGroup", "AWS::KMS::Key")
+    ]
     assert len(kept) == 3
     for resource in kept:
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
-    assert not any("DeletionPolicy" in r for r in template()["Resources"].values()
-                   if r["Type"] == "AWS::Logs::LogGroup")  # fmt: skip
+    assert not any(
+        "DeletionPolicy" in r
+        for r in template()["Resources"].values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    )

@@ -12,13 +12,15 @@ from stack import props, template
 PRODUCED = {
     "InfraGen/Probe": {"DiscoveredInstances", "SuccessfulRequests", "FailedRequests", "Latency"},
     "AWS/ApplicationELB": {
-        "RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count",
+        "RequestCount",
+        "HTTPCode_ELB_5XX_Count",
+        "HTTPCode_Target_5XX_Count",
         "TargetResponseTime",
     },
     "AWS/ECS": {"CPUUtilization", "MemoryUtilization"},
     "ECS/ContainerInsights": {"DesiredTaskCount", "RunningTaskCount"},
     "AWS/Lambda": {"Invocations", "Errors", "Duration"},
-}  # fmt: skip
+}
 VARIABLES = {
     "ProbeService": {"Fn::GetAtt": ["DiscoveryService", "Name"]},
     "LoadBalancer": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},

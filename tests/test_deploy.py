@@ -38,10 +38,20 @@ def cfn_client() -> Any:
 
 
 def existing(stub: Stubber, parameters: list[str]) -> None:
-    stub.add_response("describe_stacks", {"Stacks": [{
-        "StackName": STACK, "StackStatus": "UPDATE_COMPLETE", "CreationTime": NOW,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": "x"} for k in parameters],
-    }]}, {"StackName": STACK})  # fmt: skip
+    stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK,
+                    "StackStatus": "UPDATE_COMPLETE",
+                    "CreationTime": NOW,
+                    "Parameters": [{"ParameterKey": k, "ParameterValue": "x"} for k in parameters],
+                }
+            ]
+        },
+        {"StackName": STACK},
+    )
 
 
 def test_failed_change_set_without_changes_is_no_change_and_is_deleted() -> None:
@@ -49,21 +59,34 @@ def test_failed_change_set_without_changes_is_no_change_and_is_deleted() -> None
     sleeps: list[float] = []
     with Stubber(cfn) as stub:
         existing(stub, ["A", "B"])
-        stub.add_response("create_change_set", {"Id": CS_ARN}, {
-            "StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE",
-            "Parameters": [{"ParameterKey": "A", "ParameterValue": "1"},
-                           {"ParameterKey": "B", "UsePreviousValue": True}],
-            "Capabilities": ["CAPABILITY_IAM"], "Description": "Created by infra-gen",
-            "TemplateBody": "{}",
-        })  # fmt: skip
-        stub.add_response("describe_change_set", {"Status": "CREATE_PENDING"},
-                          {"ChangeSetName": CS_ARN})  # fmt: skip
-        stub.add_response("describe_change_set",
-                          {"Status": "FAILED", "StatusReason": NO_CHANGES},
-                          {"ChangeSetName": CS_ARN})  # fmt: skip
+        stub.add_response(
+            "create_change_set",
+            {"Id": CS_ARN},
+            {
+                "StackName": STACK,
+                "ChangeSetName": ANY,
+                "ChangeSetType": "UPDATE",
+                "Parameters": [
+                    {"ParameterKey": "A", "ParameterValue": "1"},
+                    {"ParameterKey": "B", "UsePreviousValue": True},
+                ],
+                "Capabilities": ["CAPABILITY_IAM"],
+                "Description": "Created by infra-gen",
+                "TemplateBody": "{}",
+            },
+        )
+        stub.add_response(
+            "describe_change_set", {"Status": "CREATE_PENDING"}, {"ChangeSetName": CS_ARN}
+        )
+        stub.add_response(
+            "describe_change_set",
+            {"Status": "FAILED", "StatusReason": NO_CHANGES},
+            {"ChangeSetName": CS_ARN},
+        )
         stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ARN})
-        p = cf.preview(cfn, STACK, {"TemplateBody": "{}"}, ["A", "B", "C"], {"A": "1"},
-                       sleep=sleeps.append)  # fmt: skip
+        p = cf.preview(
+            cfn, STACK, {"TemplateBody": "{}"}, ["A", "B", "C"], {"A": "1"}, sleep=sleeps.append
+        )
         stub.assert_no_pending_responses()
     assert p.changes == () and p.change_set_type == "UPDATE"
     assert sleeps == [2.0]  # polled until the change set settled
@@ -74,28 +97,73 @@ def test_paged_changes_with_conditional_replacement_are_shown() -> None:
     with Stubber(cfn) as stub:
         existing(stub, [])
         stub.add_response("create_change_set", {"Id": CS_ARN}, None)
-        first = {"Status": "CREATE_COMPLETE", "NextToken": "2", "Changes": [{
-            "Type": "Resource", "ResourceChange": {
-                "Action": "Modify", "LogicalResourceId": "EcsService",
-                "PhysicalResourceId": "arn:svc", "ResourceType": "AWS::ECS::Service",
-                "Replacement": "False",
-                "Details": [{"Target": {"Attribute": "Properties", "Name": "DesiredCount",
-                                        "RequiresRecreation": "Never"}}]}}]}  # fmt: skip
-        second = {"Changes": [{"Type": "Resource", "ResourceChange": {
-            "Action": "Modify", "LogicalResourceId": "LoadBalancerTargetGroup",
-            "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
-            "Replacement": "Conditional",
-            "Details": [
-                {"Target": {"Attribute": "Properties", "Name": "HealthCheckPath",
-                            "RequiresRecreation": "Never"}},
-                {"Target": {"Attribute": "Properties", "Name": "VpcId",
-                            "RequiresRecreation": "Conditionally"}}]}}]}  # fmt: skip
+        first = {
+            "Status": "CREATE_COMPLETE",
+            "NextToken": "2",
+            "Changes": [
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {
+                        "Action": "Modify",
+                        "LogicalResourceId": "EcsService",
+                        "PhysicalResourceId": "arn:svc",
+                        "ResourceType": "AWS::ECS::Service",
+                        "Replacement": "False",
+                        "Details": [
+                            {
+                                "Target": {
+                                    "Attribute": "Properties",
+                                    "Name": "DesiredCount",
+                                    "RequiresRecreation": "Never",
+                                }
+                            }
+                        ],
+                    },
+                }
+            ],
+        }
+        second = {
+            "Changes": [
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {
+                        "Action": "Modify",
+                        "LogicalResourceId": "LoadBalancerTargetGroup",
+                        "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                        "Replacement": "Conditional",
+                        "Details": [
+                            {
+                                "Target": {
+                                    "Attribute": "Properties",
+                                    "Name": "HealthCheckPath",
+                                    "RequiresRecreation": "Never",
+                                }
+                            },
+                            {
+                                "Target": {
+                                    "Attribute": "Properties",
+                                    "Name": "VpcId",
+                                    "RequiresRecreation": "Conditionally",
+                                }
+                            },
+                        ],
+                    },
+                }
+            ]
+        }
         stub.add_response("describe_change_set", first, {"ChangeSetName": CS_ARN})
-        stub.add_response("describe_change_set", second,
-                          {"ChangeSetName": CS_ARN, "NextToken": "2"})  # fmt: skip
-        stub.add_response("describe_stack_events", {"StackEvents": [{
-            "StackId": "id", "EventId": "e1", "StackName": STACK, "Timestamp": NOW}]},
-            {"StackName": STACK})  # fmt: skip
+        stub.add_response(
+            "describe_change_set", second, {"ChangeSetName": CS_ARN, "NextToken": "2"}
+        )
+        stub.add_response(
+            "describe_stack_events",
+            {
+                "StackEvents": [
+                    {"StackId": "id", "EventId": "e1", "StackName": STACK, "Timestamp": NOW}
+                ]
+            },
+            {"StackName": STACK},
+        )
         p = cf.preview(cfn, STACK, {"TemplateBody": "{}"}, [], {}, sleep=lambda _: None)
     assert p.last_event_id == "e1"
     target_group = p.changes[1]
@@ -111,8 +179,9 @@ def test_paged_changes_with_conditional_replacement_are_shown() -> None:
     ]
 
 
-def event(logical_id: str, status: str, reason: str = "",
-          resource_type: str = "AWS::EC2::VPC") -> cf.Event:  # fmt: skip
+def event(
+    logical_id: str, status: str, reason: str = "", resource_type: str = "AWS::EC2::VPC"
+) -> cf.Event:
     return cf.Event(f"{logical_id}{status}", NOW, logical_id, resource_type, status, reason)
 
 
@@ -125,10 +194,17 @@ def test_first_failure_is_the_cause_not_the_cancellations() -> None:
     ]
     failure = cf.first_failure(events)
     assert failure is not None and (failure.logical_id, failure.reason) == (
-        "Service", "quota exceeded"
-    )  # fmt: skip
-    only_stack = [event("demo", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed",
-                        "AWS::CloudFormation::Stack")]  # fmt: skip
+        "Service",
+        "quota exceeded",
+    )
+    only_stack = [
+        event(
+            "demo",
+            "ROLLBACK_IN_PROGRESS",
+            "The following resource(s) failed",
+            "AWS::CloudFormation::Stack",
+        )
+    ]
     assert cf.first_failure(only_stack) == only_stack[0]
     assert cf.first_failure([event("Vpc", "CREATE_COMPLETE")]) is None
 
@@ -163,8 +239,9 @@ def test_deploy_refuses_without_yes_when_stdin_is_not_a_terminal(
     def no_aws(service: str) -> Any:
         raise AssertionError(f"no call expected, got {service}")
 
-    code = commands.main(["deploy", "--stack-name", STACK], clients=no_aws,
-                         stdin=io.StringIO("y\n"))  # fmt: skip
+    code = commands.main(
+        ["deploy", "--stack-name", STACK], clients=no_aws, stdin=io.StringIO("y\n")
+    )
     assert code == 2
     assert capsys.readouterr().err == (
         "infra-gen: error: stdin is not a terminal, so no one can confirm: pass --yes\n"
@@ -178,8 +255,7 @@ def test_without_boto3_the_error_names_the_extra() -> None:
         "from infra_gen.cli import main\n"
         "sys.exit(main(['diff', '--stack-name', 'demo']))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == (
@@ -204,43 +280,71 @@ def one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["verify", "--stack-name", STACK, "--timeout", "-1"],
-         "argument --timeout: '-1' is not allowed; allowed: seconds, more than 0 and at most 300"),
+        (
+            ["verify", "--stack-name", STACK, "--timeout", "-1"],
+            "argument --timeout: '-1' is not allowed; allowed: seconds, more than 0 "
+            "and at most 300",
+        ),
         (["verify", "--stack-name", STACK, "--timeout", "nan"], "argument --timeout: 'nan' is not"),
         (["verify", "--stack-name", STACK, "--timeout", "inf"], "argument --timeout: 'inf' is not"),
-        (["diff"], "the following arguments are required: --stack-name "
-                   "(see infra-gen diff --help)"),
-        (["diff", "--stack-name", "a_b"], "argument --stack-name: 'a_b' is not a stack name; "
-                                          "allowed: 1-128 letters, digits and hyphens"),
+        (
+            ["diff"],
+            "the following arguments are required: --stack-name (see infra-gen diff --help)",
+        ),
+        (
+            ["diff", "--stack-name", "a_b"],
+            "argument --stack-name: 'a_b' is not a stack name; "
+            "allowed: 1-128 letters, digits and hyphens",
+        ),
         (["diff", "--stack-name", "x" * 129], "is not a stack name"),
         (["diff", "--stack-name", "demo\nx"], "argument --stack-name: 'demo\\nx' is not a stack"),
-        (["diff", "--stack-name", STACK, "--parameter", "TaskSize=999/1"],
-         "--parameter TaskSize='999/1': must be a Fargate"),
-        (["diff", "--stack-name", STACK, "--parameter", "NoSuch=1"],
-         "--parameter NoSuch: not a Parameter of the template; allowed: AlarmEmail,"),
-        (["deploy", "--stack-name", STACK, "--yes", "--parameter", "MinTasks=0"],
-         "--parameter MinTasks='0': "),
-        (["deploy", "--stack-name", STACK, "--yes", "--parameter", "DeletionProtection=yes"],
-         "--parameter DeletionProtection='yes': "),
-        (["diff", "--stack-name", STACK, "--parameter", "ServiceImage=a\u2028b"],
-         "--parameter ServiceImage='a\\u2028b': "),
-        (["diff", "--stack-name", STACK, "--s3-prefix", "stacks/"],
-         "--s3-prefix needs --s3-bucket: it is a key prefix in that bucket"),
-        (["deploy", "--stack-name", STACK, "--s3-bucket", "Bad_Bucket!"],
-         "argument --s3-bucket: 'Bad_Bucket!' is not a bucket name; allowed: 3-63 lower-case "
-         "letters, digits, dots and hyphens, a letter or digit at each end"),
+        (
+            ["diff", "--stack-name", STACK, "--parameter", "TaskSize=999/1"],
+            "--parameter TaskSize='999/1': must be a Fargate",
+        ),
+        (
+            ["diff", "--stack-name", STACK, "--parameter", "NoSuch=1"],
+            "--parameter NoSuch: not a Parameter of the template; allowed: AlarmEmail,",
+        ),
+        (
+            ["deploy", "--stack-name", STACK, "--yes", "--parameter", "MinTasks=0"],
+            "--parameter MinTasks='0': ",
+        ),
+        (
+            ["deploy", "--stack-name", STACK, "--yes", "--parameter", "DeletionProtection=yes"],
+            "--parameter DeletionProtection='yes': ",
+        ),
+        (
+            ["diff", "--stack-name", STACK, "--parameter", "ServiceImage=a\u2028b"],
+            "--parameter ServiceImage='a\\u2028b': ",
+        ),
+        (
+            ["diff", "--stack-name", STACK, "--s3-prefix", "stacks/"],
+            "--s3-prefix needs --s3-bucket: it is a key prefix in that bucket",
+        ),
+        (
+            ["deploy", "--stack-name", STACK, "--s3-bucket", "Bad_Bucket!"],
+            "argument --s3-bucket: 'Bad_Bucket!' is not a bucket name; allowed: 3-63 lower-case "
+            "letters, digits, dots and hyphens, a letter or digit at each end",
+        ),
         (["diff", "--stack-name", STACK, "--s3-bucket", "ab"], "'ab' is not a bucket name"),
         (["diff", "--stack-name", STACK, "--s3-bucket", "a..b"], "'a..b' is not a bucket name"),
         (["diff", "--stack-name", STACK, "--s3-bucket", "10.0.0.1"], "is not a bucket name"),
         (["diff", "--stack-name", STACK, "--s3-bucket", "b" * 64], "is not a bucket name"),
         # A bad template is the error to report, before asking for a confirmation no one
         # can give without a terminal.
-        (["deploy", "--stack-name", STACK, "--template-file", "/nonexistent/stack.json"],
-         "--template-file /nonexistent/stack.json: No such file or directory"),
-        (["diff", "--stack-name", STACK, "--set", "alarms.email=ops\udcff@example.com"],
-         "alarms.email: 'ops\\udcff@example.com' is not valid UTF-8"),
-        (["diff", "--stack-name", STACK, "--parameter", "AlarmEmail=ops\udcff@example.com"],
-         "--parameter 'AlarmEmail=ops\\udcff@example.com': not valid UTF-8"),
+        (
+            ["deploy", "--stack-name", STACK, "--template-file", "/nonexistent/stack.json"],
+            "--template-file /nonexistent/stack.json: No such file or directory",
+        ),
+        (
+            ["diff", "--stack-name", STACK, "--set", "alarms.email=ops\udcff@example.com"],
+            "alarms.email: 'ops\\udcff@example.com' is not valid UTF-8",
+        ),
+        (
+            ["diff", "--stack-name", STACK, "--parameter", "AlarmEmail=ops\udcff@example.com"],
+            "--parameter 'AlarmEmail=ops\\udcff@example.com': not valid UTF-8",
+        ),
     ],
 )
 def test_bad_input_is_one_line_before_any_aws_call(
@@ -260,9 +364,12 @@ def test_bad_input_is_one_line_before_any_aws_call(
     ],
 )
 def test_a_malformed_aws_variable_is_one_line_naming_it(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    variable: str, value: str, message: str,
-) -> None:  # fmt: skip
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv(variable, value)
     code = commands.main(["verify", "--stack-name", STACK], stdout=io.StringIO())
@@ -322,10 +429,12 @@ def test_help_says_where_the_region_comes_from(
 def test_botocore_messages_are_folded_to_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     cfn = cfn_client()
     with Stubber(cfn) as stub:
-        stub.add_client_error("describe_stacks", "AccessDenied", "not allowed\nby policy X",
-                              http_status_code=403)  # fmt: skip
-        code = commands.main(["diff", "--stack-name", STACK], clients=lambda _: cfn,
-                             stdout=io.StringIO())  # fmt: skip
+        stub.add_client_error(
+            "describe_stacks", "AccessDenied", "not allowed\nby policy X", http_status_code=403
+        )
+        code = commands.main(
+            ["diff", "--stack-name", STACK], clients=lambda _: cfn, stdout=io.StringIO()
+        )
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "not allowed\\nby policy X" in err, err
@@ -337,21 +446,41 @@ class _ClosedPipe(io.StringIO):
 
 
 def _new_stack_change_set(stub: Stubber) -> None:
-    stub.add_client_error("describe_stacks", "ValidationError", f"Stack with id {STACK} does "
-                          "not exist")  # fmt: skip
+    stub.add_client_error(
+        "describe_stacks", "ValidationError", f"Stack with id {STACK} does not exist"
+    )
     stub.add_response("create_change_set", {"Id": CS_ARN, "StackId": "arn:stack"}, None)
-    stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": [{
-        "Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": "Vpc",
-                                               "ResourceType": "AWS::EC2::VPC"}}]},
-        {"ChangeSetName": CS_ARN})  # fmt: skip
+    stub.add_response(
+        "describe_change_set",
+        {
+            "Status": "CREATE_COMPLETE",
+            "Changes": [
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {
+                        "Action": "Add",
+                        "LogicalResourceId": "Vpc",
+                        "ResourceType": "AWS::EC2::VPC",
+                    },
+                }
+            ],
+        },
+        {"ChangeSetName": CS_ARN},
+    )
     stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
 
 
 def _deletes_the_new_stack(stub: Stubber) -> None:
     stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_ARN})
-    stub.add_response("describe_stacks", {"Stacks": [{
-        "StackName": STACK, "StackStatus": "REVIEW_IN_PROGRESS", "CreationTime": NOW}]},
-        {"StackName": STACK})  # fmt: skip
+    stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {"StackName": STACK, "StackStatus": "REVIEW_IN_PROGRESS", "CreationTime": NOW}
+            ]
+        },
+        {"StackName": STACK},
+    )
     stub.add_response("delete_stack", {}, {"StackName": STACK})
 
 
@@ -362,8 +491,9 @@ def test_a_reader_that_stops_early_still_gets_the_change_set_deleted(
     with Stubber(cfn) as stub:
         _new_stack_change_set(stub)
         _deletes_the_new_stack(stub)
-        code = commands.main(["diff", "--stack-name", STACK], clients=lambda _: cfn,
-                             stdout=_ClosedPipe())  # fmt: skip
+        code = commands.main(
+            ["diff", "--stack-name", STACK], clients=lambda _: cfn, stdout=_ClosedPipe()
+        )
         stub.assert_no_pending_responses()
     assert (code, capsys.readouterr().err) == (1, "")
 
@@ -374,12 +504,18 @@ def test_a_refused_execution_of_a_new_stack_deletes_what_it_made(
     cfn = cfn_client()
     with Stubber(cfn) as stub:
         _new_stack_change_set(stub)
-        stub.add_client_error("execute_change_set", "AccessDenied", "not authorized to perform "
-                              "cloudformation:ExecuteChangeSet", http_status_code=403)  # fmt: skip
+        stub.add_client_error(
+            "execute_change_set",
+            "AccessDenied",
+            "not authorized to perform cloudformation:ExecuteChangeSet",
+            http_status_code=403,
+        )
         _deletes_the_new_stack(stub)
-        code = commands.main(["deploy", "--stack-name", STACK, "--yes", "--skip-preflight"],
-                             clients=lambda _: cfn,
-                             stdout=io.StringIO())  # fmt: skip
+        code = commands.main(
+            ["deploy", "--stack-name", STACK, "--yes", "--skip-preflight"],
+            clients=lambda _: cfn,
+            stdout=io.StringIO(),
+        )
         stub.assert_no_pending_responses()
     assert code == 1
     assert capsys.readouterr().err == (
@@ -395,16 +531,31 @@ def test_a_refused_execution_of_an_update_names_the_change_set_and_how_to_delete
     with Stubber(cfn) as stub:
         existing(stub, [])
         stub.add_response("create_change_set", {"Id": CS_ARN}, None)
-        stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": [{
-            "Type": "Resource", "ResourceChange": {"Action": "Modify", "Replacement": "False",
-                                                   "LogicalResourceId": "Vpc",
-                                                   "ResourceType": "AWS::EC2::VPC"}}]},
-            {"ChangeSetName": CS_ARN})  # fmt: skip
+        stub.add_response(
+            "describe_change_set",
+            {
+                "Status": "CREATE_COMPLETE",
+                "Changes": [
+                    {
+                        "Type": "Resource",
+                        "ResourceChange": {
+                            "Action": "Modify",
+                            "Replacement": "False",
+                            "LogicalResourceId": "Vpc",
+                            "ResourceType": "AWS::EC2::VPC",
+                        },
+                    }
+                ],
+            },
+            {"ChangeSetName": CS_ARN},
+        )
         stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK})
         stub.add_client_error("execute_change_set", "InvalidChangeSetStatus", "not executable")
-        code = commands.main(["deploy", "--stack-name", STACK, "--yes", "--skip-preflight"],
-                             clients=lambda _: cfn,
-                             stdout=io.StringIO())  # fmt: skip
+        code = commands.main(
+            ["deploy", "--stack-name", STACK, "--yes", "--skip-preflight"],
+            clients=lambda _: cfn,
+            stdout=io.StringIO(),
+        )
         stub.assert_no_pending_responses()
     assert code == 1
     assert capsys.readouterr().err == (

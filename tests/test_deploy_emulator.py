@@ -470,10 +470,17 @@ def _replace_task_definition(api: Api, old: _Made, name: str, p: dict[str, Any])
 
 # Not capacityProviderStrategy: moto keeps none and fails to describe a service given one.
 _SERVICE_UPDATABLE = (
-    "deploymentConfiguration", "desiredCount", "enableECSManagedTags",
-    "healthCheckGracePeriodSeconds", "loadBalancers", "networkConfiguration",
-    "platformVersion", "propagateTags", "serviceRegistries", "taskDefinition",
-)  # fmt: skip
+    "deploymentConfiguration",
+    "desiredCount",
+    "enableECSManagedTags",
+    "healthCheckGracePeriodSeconds",
+    "loadBalancers",
+    "networkConfiguration",
+    "platformVersion",
+    "propagateTags",
+    "serviceRegistries",
+    "taskDefinition",
+)
 
 
 def _ecs_service(api: Api, name: str, p: dict[str, Any]) -> _Made:
@@ -731,9 +738,10 @@ def _updates_as_cloudformation_orders_them(monkeypatch: pytest.MonkeyPatch) -> N
         actions = diff(self, template, parameters)
         made = {k for k, v in self._parsed_resources.items() if isinstance(v, _Made)}
         actions["Modify"] = [
-            name for name, resource in template["Resources"].items()
+            name
+            for name, resource in template["Resources"].items()
             if name in actions["Modify"] or (resource["Type"] in _BRIDGES and name in made)
-        ]  # fmt: skip
+        ]
         return actions
 
     monkeypatch.setattr(cfn_parsing.ResourceMap, "build_resource_diff", diff_with_dependents)
@@ -937,9 +945,10 @@ def test_every_resource_is_emulated_or_listed(stack: Stack) -> None:
     print("resource types moto's CloudFormation skips (not checked):", sorted(skipped_types))
     assert skipped_types <= NOT_EMULATED
     expected = {
-        lid for lid, r in resources.items()
+        lid
+        for lid, r in resources.items()
         if lid not in not_created and r["Type"] not in NOT_EMULATED
-    }  # fmt: skip
+    }
     assert set(stack.physical) == expected
     # moto's Lambda Permission has no physical ID; every other resource must have one.
     assert {stack.types[k] for k, v in stack.physical.items() if not v} <= {
@@ -1097,10 +1106,13 @@ def test_cloud_map_namespace_and_service(api: Api, stack: Stack) -> None:
 
 def cluster_strategy(cfg: Config) -> list[dict[str, Any]]:
     return [
-        {"capacityProvider": "FARGATE", "weight": cfg.cluster.fargate_weight,
-         "base": cfg.cluster.fargate_base},
+        {
+            "capacityProvider": "FARGATE",
+            "weight": cfg.cluster.fargate_weight,
+            "base": cfg.cluster.fargate_base,
+        },
         {"capacityProvider": "FARGATE_SPOT", "weight": cfg.cluster.fargate_spot_weight},
-    ]  # fmt: skip
+    ]
 
 
 def test_service_scales_between_the_count_parameters(api: Api, stack: Stack) -> None:
@@ -1112,8 +1124,9 @@ def test_service_scales_between_the_count_parameters(api: Api, stack: Stack) -> 
     ]
     assert target["ScalableDimension"] == "ecs:service:DesiredCount"
     assert (target["MinCapacity"], target["MaxCapacity"]) == (
-        int(stack.parameters["MinTasks"]), int(stack.parameters["MaxTasks"])
-    )  # fmt: skip
+        int(stack.parameters["MinTasks"]),
+        int(stack.parameters["MaxTasks"]),
+    )
     policies = {
         p["PolicyName"]: p
         for p in aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource_id)[
@@ -1369,8 +1382,9 @@ def test_alarms_watch_this_stacks_resources(api: Api, stack: Stack) -> None:
         if logical == "AlarmRunningTasks":
             stats = [q for q in alarm["Metrics"] if "MetricStat" in q]
             assert [q["MetricStat"]["Metric"]["MetricName"] for q in stats] == [
-                "DesiredTaskCount", "RunningTaskCount"
-            ]  # fmt: skip
+                "DesiredTaskCount",
+                "RunningTaskCount",
+            ]
             for query in stats:
                 dims = query["MetricStat"]["Metric"]["Dimensions"]
                 assert {d["Name"]: d["Value"] for d in dims} == service
@@ -1384,9 +1398,12 @@ def test_dashboard_names_this_stacks_resources(api: Api, stack: Stack) -> None:
     body = api("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"]
     assert "${" not in body and "Fn::" not in body
     values = {
-        v for w in json.loads(body)["widgets"] for row in w["properties"]["metrics"] for v in row
+        v
+        for w in json.loads(body)["widgets"]
+        for row in w["properties"]["metrics"]
+        for v in row
         if isinstance(v, str)
-    }  # fmt: skip
+    }
     assert {
         stack.physical["LoadBalancer"].split(":loadbalancer/", 1)[1],
         stack.physical["LoadBalancerTargetGroup"].split(":", 5)[5],
@@ -1470,8 +1487,9 @@ def test_a_private_image_of_this_account_gets_pull_access(api: Api) -> None:
     iam = api("iam")
     role = stack.physical["EcsTaskExecutionRole"]
     assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
-        "pull-image", "write-service-logs"
-    ]  # fmt: skip
+        "pull-image",
+        "write-service-logs",
+    ]
     document = iam.get_role_policy(RoleName=role, PolicyName="pull-image")["PolicyDocument"]
     token, images = document["Statement"]
     assert token["Action"] == ["ecr:GetAuthorizationToken"]

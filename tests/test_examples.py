@@ -40,8 +40,15 @@ COUNTS = re.compile(
 # Its logic lines at most this many times its CDK equivalent's.
 AT_MOST = 1.3
 
-_NO_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.ENDMARKER, tokenize.ENCODING}  # fmt: skip
+_NO_CODE = {
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENDMARKER,
+    tokenize.ENCODING,
+}
 
 
 def logic_lines(source: str) -> int:
@@ -53,8 +60,10 @@ def logic_lines(source: str) -> int:
             left_out.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             first = node.body[0] if node.body else None
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and (
-                isinstance(first.value.value, str)
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and (isinstance(first.value.value, str))
             ):
                 left_out.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     code: set[int] = set()
@@ -87,8 +96,11 @@ def _completed(name: str) -> subprocess.CompletedProcess[str]:
     """``examples/<name>`` run by this interpreter (the project's), exit status 0."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / name)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -181,10 +193,14 @@ def test_example_passes_checkov(printed: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CKV_", "BC_"))}
     env["HOME"] = str(tmp_path)
     done = subprocess.run(
-        [checkov, "-f", name, "--framework", "cloudformation", "-o", "json",
-         "--skip-download"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [checkov, "-f", name, "--framework", "cloudformation", "-o", "json", "--skip-download"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     report = json.loads(done.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == []
@@ -193,10 +209,12 @@ def test_example_passes_checkov(printed: str, tmp_path: Path) -> None:
 def _second() -> dict[str, Any]:
     stack = build_stack()
     stack.add_service(
-        "Api", {"name": "api", "image": "public.ecr.aws/docker/library/httpd:alpine"},
-        path_pattern="/api/*", priority=10,
+        "Api",
+        {"name": "api", "image": "public.ecr.aws/docker/library/httpd:alpine"},
+        path_pattern="/api/*",
+        priority=10,
         writable_paths={"httpd-logs": "/usr/local/apache2/logs"},
-    )  # fmt: skip
+    )
     loaded: dict[str, Any] = yaml.load(render(stack.template, "yaml"), Loader=_Loader)
     return loaded
 
@@ -205,12 +223,17 @@ def test_second_service_is_routed_by_path_on_the_forwarding_listener() -> None:
     r = _second()["Resources"]
     rule = r["ApiLoadBalancerRule"]["Properties"]
     # The HTTPS listener with a certificate (the HTTP one then only redirects), else HTTP.
-    assert rule["ListenerArn"] == {"Fn::If": [
-        "HasCertificate", {"Ref": "LoadBalancerHttpsListener"}, {"Ref": "LoadBalancerHttpListener"}
-    ]}  # fmt: skip
+    assert rule["ListenerArn"] == {
+        "Fn::If": [
+            "HasCertificate",
+            {"Ref": "LoadBalancerHttpsListener"},
+            {"Ref": "LoadBalancerHttpListener"},
+        ]
+    }
     assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*"]
-    assert rule["Actions"] == [{"TargetGroupArn": {"Ref": "ApiLoadBalancerTargetGroup"},
-                                "Type": "forward"}]  # fmt: skip
+    assert rule["Actions"] == [
+        {"TargetGroupArn": {"Ref": "ApiLoadBalancerTargetGroup"}, "Type": "forward"}
+    ]
     service = r["ApiEcsService"]
     assert service["DependsOn"] == ["ApiLoadBalancerRule"]
     props = service["Properties"]
@@ -228,10 +251,11 @@ def test_second_service_is_routed_by_path_on_the_forwarding_listener() -> None:
 def test_second_service_is_reached_by_the_load_balancer_and_the_probe_only() -> None:
     r = _second()["Resources"]
     sources = sorted(
-        v["Properties"]["SourceSecurityGroupId"]["Ref"] for v in r.values()
+        v["Properties"]["SourceSecurityGroupId"]["Ref"]
+        for v in r.values()
         if v["Type"] == "AWS::EC2::SecurityGroupIngress"
         and v["Properties"]["GroupId"] == {"Ref": "ApiEcsServiceSecurityGroup"}
-    )  # fmt: skip
+    )
     assert sources == ["LoadBalancerSecurityGroup", "ProbeSecurityGroup"]
 
 
@@ -239,10 +263,15 @@ def test_the_probe_checks_both_services_and_alarms_watch_the_second() -> None:
     r = _second()["Resources"]
     env = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]
     assert "PROBE_SERVICE_NAME" not in env
-    assert env["PROBE_SERVICE_NAMES"] == {"Fn::Join": [",", [
-        {"Fn::GetAtt": ["DiscoveryService", "Name"]},
-        {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]},
-    ]]}  # fmt: skip
+    assert env["PROBE_SERVICE_NAMES"] == {
+        "Fn::Join": [
+            ",",
+            [
+                {"Fn::GetAtt": ["DiscoveryService", "Name"]},
+                {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]},
+            ],
+        ]
+    }
     for alarm in ("ApiAlarmProbeFailedRequests", "ApiAlarmProbeNoInstances"):
         props = r[alarm]["Properties"]
         assert {"Name": "Service", "Value": {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}} in (
@@ -280,9 +309,7 @@ def test_bad_second_service_is_refused_naming_the_key(
 def test_a_second_service_changes_of_the_default_only_what_it_extends() -> None:
     default = yaml.load(render(build_stack().template, "yaml"), Loader=_Loader)
     second = _second()
-    changed = sorted(
-        k for k, v in default["Resources"].items() if second["Resources"][k] != v
-    )  # fmt: skip
+    changed = sorted(k for k, v in default["Resources"].items() if second["Resources"][k] != v)
     # The probe's service list and the shared execution role's log groups; nothing else.
     assert changed == ["EcsTaskExecutionRole", "ProbeFunction"]
     for section in ("Resources", "Outputs"):
@@ -294,9 +321,10 @@ def test_a_second_service_changes_of_the_default_only_what_it_extends() -> None:
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        statement for policy in role["Properties"].get("Policies", [])
+        statement
+        for policy in role["Properties"].get("Policies", [])
         for statement in policy["PolicyDocument"]["Statement"]
-    ]  # fmt: skip
+    ]
 
 
 def test_queue_example_grants_the_tasks_that_queue_alone_and_alarms_to_the_topic() -> None:
@@ -304,19 +332,23 @@ def test_queue_example_grants_the_tasks_that_queue_alone_and_alarms_to_the_topic
     queue = r["JobsQueue"]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"] == {"SqsManagedSseEnabled": True}
-    assert _statements(r["EcsTaskRole"]) == [{
-        "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-        "Effect": "Allow",
-        "Resource": [{"Fn::GetAtt": ["JobsQueue", "Arn"]}],
-    }]  # fmt: skip
+    assert _statements(r["EcsTaskRole"]) == [
+        {
+            "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+            "Effect": "Allow",
+            "Resource": [{"Fn::GetAtt": ["JobsQueue", "Arn"]}],
+        }
+    ]
     # No other role may use the queue.
     roles = [k for k, v in r.items() if v["Type"] == "AWS::IAM::Role" and k != "EcsTaskRole"]
     assert roles and not any("JobsQueue" in json.dumps(r[k]) for k in roles)
     alarm = r["AlarmQueueAge"]["Properties"]
     assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
-        "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum"
-    )  # fmt: skip
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "Maximum",
+    )
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsQueue", "QueueName"]}}
     ]
@@ -331,23 +363,37 @@ def test_second_service_example_runs_the_pinned_whoami_under_its_path() -> None:
     assert container["ReadonlyRootFilesystem"] is True and not container.get("MountPoints")
     rule = r["ApiLoadBalancerRule"]["Properties"]
     assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*"]
-    assert rule["Actions"] == [{"TargetGroupArn": {"Ref": "ApiLoadBalancerTargetGroup"},
-                                "Type": "forward"}]  # fmt: skip
+    assert rule["Actions"] == [
+        {"TargetGroupArn": {"Ref": "ApiLoadBalancerTargetGroup"}, "Type": "forward"}
+    ]
     assert r["ApiLoadBalancerTargetGroup"]["Properties"]["HealthCheckPath"] == "/api/"
     assert r["ApiScalingTarget"]["Properties"]["MaxCapacity"] == 4
     alarm = r["ApiAlarmTarget5xx"]["Properties"]
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
-    assert {"Name": "TargetGroup", "Value": {
-        "Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]
-    }} in alarm["Dimensions"]  # fmt: skip
+    assert {
+        "Name": "TargetGroup",
+        "Value": {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]},
+    } in alarm["Dimensions"]
     # Fully alarmed: the first service's alarm set under its scope, two rolling back.
-    alarms = sorted(k for k, v in r.items() if k.startswith("Api") and
-                    v["Type"] == "AWS::CloudWatch::Alarm")  # fmt: skip
-    assert alarms == [f"ApiAlarm{name}" for name in ("ProbeFailedRequests", "ProbeNoInstances",
-                      "ResponseTime", "RunningTasks", "Target5xx", "UnhealthyTargets")]
+    alarms = sorted(
+        k for k, v in r.items() if k.startswith("Api") and v["Type"] == "AWS::CloudWatch::Alarm"
+    )
+    assert alarms == [
+        f"ApiAlarm{name}"
+        for name in (
+            "ProbeFailedRequests",
+            "ProbeNoInstances",
+            "ResponseTime",
+            "RunningTasks",
+            "Target5xx",
+            "UnhealthyTargets",
+        )
+    ]
     rollback = r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]["Alarms"]
-    assert rollback["AlarmNames"] == [{"Ref": "ApiAlarmTarget5xx"},
-                                      {"Ref": "ApiAlarmUnhealthyTargets"}]  # fmt: skip
+    assert rollback["AlarmNames"] == [
+        {"Ref": "ApiAlarmTarget5xx"},
+        {"Ref": "ApiAlarmUnhealthyTargets"},
+    ]
     assert "Api: CPU, memory, tasks" in json.dumps(r["Dashboard"])
 
 
@@ -368,11 +414,20 @@ def test_three_services_example_routes_each_added_service_by_its_own_path() -> N
     r = _printed("three_services.py")["Resources"]
     rules = {
         k: (v["Properties"]["Priority"], v["Properties"]["Conditions"][0]["PathPatternConfig"])
-        for k, v in r.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
-    }  # fmt: skip
-    assert rules == {"AdminLoadBalancerRule": (20, {"Values": ["/admin/*"]}),
-                     "ApiLoadBalancerRule": (10, {"Values": ["/api/*"]})}  # fmt: skip
+        for k, v in r.items()
+        if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    }
+    assert rules == {
+        "AdminLoadBalancerRule": (20, {"Values": ["/admin/*"]}),
+        "ApiLoadBalancerRule": (10, {"Values": ["/api/*"]}),
+    }
     names = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]["PROBE_SERVICE_NAMES"]
-    assert names == {"Fn::Join": [",", [
-        {"Fn::GetAtt": [f"{scope}DiscoveryService", "Name"]} for scope in ("", "Api", "Admin")
-    ]]}  # fmt: skip
+    assert names == {
+        "Fn::Join": [
+            ",",
+            [
+                {"Fn::GetAtt": [f"{scope}DiscoveryService", "Name"]}
+                for scope in ("", "Api", "Admin")
+            ],
+        ]
+    }

@@ -75,8 +75,12 @@ def test_the_image_is_pinned_and_pulled_from_its_repository_only() -> None:
     assert "TaskSize" not in t["Parameters"]
     (_, pull) = props(t, "EcsTaskExecutionRole")["Policies"]
     statements = pull["Fn::If"][1]["PolicyDocument"]["Statement"]
-    assert statements[1]["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}"
-                                          ":${AWS::AccountId}:repository/nginx-unprivileged"}]
+    assert statements[1]["Resource"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}"
+            ":${AWS::AccountId}:repository/nginx-unprivileged"
+        }
+    ]
 
 
 def test_the_default_scopes_a_private_image_to_its_repository_too() -> None:
@@ -96,14 +100,18 @@ def test_the_default_scopes_a_private_image_to_its_repository_too() -> None:
 
 REFUSED = {
     "network.availability_zone_ids": ({"network": {"availability_zone_ids": []}}, "AZ IDs"),
-    "service.image": ({"service": {"image": "public.ecr.aws/nginx/nginx-unprivileged:1.27"}},
-                      "pinned by digest"),
+    "service.image": (
+        {"service": {"image": "public.ecr.aws/nginx/nginx-unprivileged:1.27"}},
+        "pinned by digest",
+    ),
     "service.user": ({"service": {"user": "root"}}, "CT.ECS.PR.3"),
     "service.container_port": ({"service": {"container_port": 80}}, "CT.ECS.PR.3"),
     "network.private_subnet_cidrs": (
-        {"network": {"subnet_cidrs": ["10.0.0.0/24", "10.0.1.0/24"]}}, "private blocks"),
+        {"network": {"subnet_cidrs": ["10.0.0.0/24", "10.0.1.0/24"]}},
+        "private blocks",
+    ),
     "network.vpc_cidr": ({"network": {"vpc_cidr": "10.0.0.0/26"}}, "private"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("key", sorted(REFUSED))
@@ -133,9 +141,18 @@ def test_governed_fills_its_defaults_and_round_trips_as_toml() -> None:
 
 def test_cli_set_governed(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "governed.json"  # its YAML is over the request limit, its JSON fits
-    args = ["--set", "governed=true", "--set", "network.availability_zone_ids=[\"use1-az1\", "
-            "\"use1-az2\"]", "--set", f"service.image={GOVERNED['service']['image']}",
-            "--set", "service.user=101", "--set", "service.container_port=8080"]  # fmt: skip
+    args = [
+        "--set",
+        "governed=true",
+        "--set",
+        'network.availability_zone_ids=["use1-az1", "use1-az2"]',
+        "--set",
+        f"service.image={GOVERNED['service']['image']}",
+        "--set",
+        "service.user=101",
+        "--set",
+        "service.container_port=8080",
+    ]
     assert main(["-o", str(out), *args]) == 0
     assert '"NetworkNatGateway2":' in out.read_text(encoding="utf-8")
     assert main(["-o", str(out), "--set", "governed=true"]) == 2

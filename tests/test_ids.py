@@ -15,49 +15,114 @@ from test_lint import LARGEST
 from infra_gen import Config, build_template, ids
 
 RESOURCES = {
-    "AlarmEmailSubscription", "AlarmLoadBalancer5xx", "AlarmProbeErrors",
-    "AlarmProbeFailedRequests", "AlarmProbeNoInstances", "AlarmProbeNotRunning",
-    "AlarmProbeThrottles", "AlarmResponseTime", "AlarmRunningTasks", "AlarmServiceCpu",
-    "AlarmServiceMemory", "AlarmTarget5xx", "AlarmTopic", "AlarmTopicPolicy",
-    "AlarmUnhealthyTargets", "Dashboard", "DiscoveryNamespace", "DiscoveryService",
-    "EcsCluster", "EcsLoadBalancerEgressToService", "EcsService",
-    "EcsServiceIngressFromLoadBalancer", "EcsServiceLogGroup", "EcsServiceSecurityGroup",
-    "EcsTaskDefinition", "EcsTaskExecutionRole", "EcsTaskRole", "LoadBalancer",
-    "LoadBalancerHttpIngress", "LoadBalancerHttpListener", "LoadBalancerHttpsIngress",
-    "LoadBalancerHttpsListener", "LoadBalancerSecurityGroup", "LoadBalancerTargetGroup",
-    "NetworkGatewayAttachment", "NetworkInternetGateway", "NetworkPublicDefaultRoute",
-    "NetworkPublicRouteTable", "NetworkPublicSubnet1",
-    "NetworkPublicSubnet1RouteTableAssociation", "NetworkPublicSubnet2",
-    "NetworkPublicSubnet2RouteTableAssociation", "NetworkVpc", "ProbeEgressToService",
-    "ProbeFunction", "ProbeInvokeConfig", "ProbeInvokePermission", "ProbeLogGroup",
-    "ProbeRole", "ProbeScheduleRule", "ProbeSecurityGroup", "ProbeServiceIngress",
-    "ScalingCpuPolicy", "ScalingRequestsPolicy", "ScalingTarget",
-}  # fmt: skip
+    "AlarmEmailSubscription",
+    "AlarmLoadBalancer5xx",
+    "AlarmProbeErrors",
+    "AlarmProbeFailedRequests",
+    "AlarmProbeNoInstances",
+    "AlarmProbeNotRunning",
+    "AlarmProbeThrottles",
+    "AlarmResponseTime",
+    "AlarmRunningTasks",
+    "AlarmServiceCpu",
+    "AlarmServiceMemory",
+    "AlarmTarget5xx",
+    "AlarmTopic",
+    "AlarmTopicPolicy",
+    "AlarmUnhealthyTargets",
+    "Dashboard",
+    "DiscoveryNamespace",
+    "DiscoveryService",
+    "EcsCluster",
+    "EcsLoadBalancerEgressToService",
+    "EcsService",
+    "EcsServiceIngressFromLoadBalancer",
+    "EcsServiceLogGroup",
+    "EcsServiceSecurityGroup",
+    "EcsTaskDefinition",
+    "EcsTaskExecutionRole",
+    "EcsTaskRole",
+    "LoadBalancer",
+    "LoadBalancerHttpIngress",
+    "LoadBalancerHttpListener",
+    "LoadBalancerHttpsIngress",
+    "LoadBalancerHttpsListener",
+    "LoadBalancerSecurityGroup",
+    "LoadBalancerTargetGroup",
+    "NetworkGatewayAttachment",
+    "NetworkInternetGateway",
+    "NetworkPublicDefaultRoute",
+    "NetworkPublicRouteTable",
+    "NetworkPublicSubnet1",
+    "NetworkPublicSubnet1RouteTableAssociation",
+    "NetworkPublicSubnet2",
+    "NetworkPublicSubnet2RouteTableAssociation",
+    "NetworkVpc",
+    "ProbeEgressToService",
+    "ProbeFunction",
+    "ProbeInvokeConfig",
+    "ProbeInvokePermission",
+    "ProbeLogGroup",
+    "ProbeRole",
+    "ProbeScheduleRule",
+    "ProbeSecurityGroup",
+    "ProbeServiceIngress",
+    "ScalingCpuPolicy",
+    "ScalingRequestsPolicy",
+    "ScalingTarget",
+}
 # What the largest configuration (three AZs, every security option) adds.
 LARGEST_EXTRA_RESOURCES = {
-    "LoadBalancerAccessLogBucket", "LoadBalancerAccessLogBucketPolicy", "LogsKey",
-    "NetworkFlowLog", "NetworkFlowLogGroup", "NetworkFlowLogRole", "NetworkPublicSubnet3",
+    "LoadBalancerAccessLogBucket",
+    "LoadBalancerAccessLogBucketPolicy",
+    "LogsKey",
+    "NetworkFlowLog",
+    "NetworkFlowLogGroup",
+    "NetworkFlowLogRole",
+    "NetworkPublicSubnet3",
     "NetworkPublicSubnet3RouteTableAssociation",
-}  # fmt: skip
+}
 PARAMETERS = {
-    "AlarmEmail", "CertificateArn", "DeletionProtection", "LogRetentionDays", "MaxTasks",
-    "MinTasks", "PermissionsBoundaryArn", "ProbeSchedule", "ServiceImage", "TaskSize",
-}  # fmt: skip
+    "AlarmEmail",
+    "CertificateArn",
+    "DeletionProtection",
+    "LogRetentionDays",
+    "MaxTasks",
+    "MinTasks",
+    "PermissionsBoundaryArn",
+    "ProbeSchedule",
+    "ServiceImage",
+    "TaskSize",
+}
 # The governed profile: private subnets behind NAT gateways, and the access log bucket;
 # no DeletionProtection (always on) nor TaskSize (fixed: CT.ECS.PR.7 compares numbers).
 GOVERNED_EXTRA_RESOURCES = {
-    "LoadBalancerAccessLogBucket", "LoadBalancerAccessLogBucketPolicy",
-    "NetworkNatGateway1", "NetworkNatGateway2", "NetworkNatGatewayEip1",
-    "NetworkNatGatewayEip2", "NetworkPrivateDefaultRoute1", "NetworkPrivateDefaultRoute2",
-    "NetworkPrivateRouteTable1", "NetworkPrivateRouteTable2", "NetworkPrivateSubnet1",
-    "NetworkPrivateSubnet1RouteTableAssociation", "NetworkPrivateSubnet2",
+    "LoadBalancerAccessLogBucket",
+    "LoadBalancerAccessLogBucketPolicy",
+    "NetworkNatGateway1",
+    "NetworkNatGateway2",
+    "NetworkNatGatewayEip1",
+    "NetworkNatGatewayEip2",
+    "NetworkPrivateDefaultRoute1",
+    "NetworkPrivateDefaultRoute2",
+    "NetworkPrivateRouteTable1",
+    "NetworkPrivateRouteTable2",
+    "NetworkPrivateSubnet1",
+    "NetworkPrivateSubnet1RouteTableAssociation",
+    "NetworkPrivateSubnet2",
     "NetworkPrivateSubnet2RouteTableAssociation",
-}  # fmt: skip
+}
 GOVERNED_PARAMETERS = PARAMETERS - {"DeletionProtection", "TaskSize"}
 OUTPUTS = {
-    "ClusterName", "DashboardUrl", "DiscoveryName", "LoadBalancerDnsName", "NamespaceId",
-    "NamespaceName", "ServiceName", "ServiceUrl",
-}  # fmt: skip
+    "ClusterName",
+    "DashboardUrl",
+    "DiscoveryName",
+    "LoadBalancerDnsName",
+    "NamespaceId",
+    "NamespaceName",
+    "ServiceName",
+    "ServiceUrl",
+}
 
 RENAME = (
     "logical IDs changed: a renamed resource is REPLACED in every deployed stack (deleted "
@@ -116,6 +181,7 @@ def test_the_ids_module_names_every_id_and_nothing_else() -> None:
 
 def test_readme_lists_every_id_by_concern() -> None:
     from documentation import DOCS as readme
+
     table = readme.split("### Logical IDs", 1)[1].split("\n## ", 1)[0]
     for name in ids.__all__:
         (row,) = [line for line in table.splitlines() if line.startswith(f"| `ids.{name}` |")]

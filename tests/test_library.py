@@ -54,9 +54,13 @@ def compose(cfg: Config, swap_edges: bool = False, late: tuple[str, ...] = ()) -
     for name, add in reversed(edge) if swap_edges else edge:
         h[name] = add()
     h["service"] = add_service(
-        t, cfg, network=h["network"], load_balancer=h["load_balancer"],
-        discovery=h["discovery"], log_settings=h["log_settings"],
-    )  # fmt: skip
+        t,
+        cfg,
+        network=h["network"],
+        load_balancer=h["load_balancer"],
+        discovery=h["discovery"],
+        log_settings=h["log_settings"],
+    )
     steps = {
         "scaling": lambda: add_scaling(
             t, cfg, service=h["service"], load_balancer=h["load_balancer"]
@@ -68,7 +72,7 @@ def compose(cfg: Config, swap_edges: bool = False, late: tuple[str, ...] = ()) -
             discovery=h["discovery"],
             service=h["service"],
             log_settings=h["log_settings"],
-        ),  # fmt: skip
+        ),
         "outputs": lambda: add_outputs(
             t, load_balancer=h["load_balancer"], service=h["service"], discovery=h["discovery"]
         ),
@@ -110,10 +114,11 @@ def test_independent_concerns_in_another_order_give_the_same_bytes(order: tuple)
 def test_parameter_groups_follow_the_console_order_whatever_comes_first() -> None:
     t = Template()
     for i, group in enumerate(("Mine", *reversed(GROUPS), "Late")):
-        add_parameter(t, f"P{i}", group=group, description="x", Type="String",
-                      AllowedValues=["a"])  # fmt: skip
-    labels = [g["Label"]["default"] for g in
-              t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]]  # fmt: skip
+        add_parameter(t, f"P{i}", group=group, description="x", Type="String", AllowedValues=["a"])
+    labels = [
+        g["Label"]["default"]
+        for g in t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    ]
     # The stack's groups in console order; another group keeps the place it came in at.
     assert labels == ["Mine", *GROUPS, "Late"]
 

@@ -24,8 +24,11 @@ LARGEST = {
 MATRIX = {
     "default": {},
     "three-azs-custom-cidrs": {
-        "network": {"az_count": 3, "vpc_cidr": "172.16.0.0/20",
-                    "subnet_cidrs": ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"]},
+        "network": {
+            "az_count": 3,
+            "vpc_cidr": "172.16.0.0/20",
+            "subnet_cidrs": ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"],
+        },
     },
     "all-security-options": LARGEST,
     "spot-only-large-tasks": {
@@ -39,22 +42,34 @@ MATRIX = {
     },
     "on-demand-base-custom-port": {
         "cluster": {"fargate_base": 2, "fargate_spot_weight": 3},
-        "service": {"container_port": 8080, "name": "web", "health_check_path": "/healthz",
-                    "image": "docker.io/library/nginx:1.27-alpine"},
+        "service": {
+            "container_port": 8080,
+            "name": "web",
+            "health_check_path": "/healthz",
+            "image": "docker.io/library/nginx:1.27-alpine",
+        },
         "discovery": {"namespace": "shop.example.internal", "dns_ttl": 60},
     },
     "governed": GOVERNED,
     "governed-one-nat-three-azs-kms": {
-        **GOVERNED, "security": {"kms_logs": True},
-        "network": {"az_count": 3, "nat_gateways": "one",
-                    "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]},
+        **GOVERNED,
+        "security": {"kms_logs": True},
+        "network": {
+            "az_count": 3,
+            "nat_gateways": "one",
+            "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"],
+        },
     },
     "slow-probe": {
-        "probe": {"schedule": "rate(15 minutes)", "request_timeout_seconds": 10,
-                  "metric_namespace": "Shop/Probe", "memory_mb": 256},
+        "probe": {
+            "schedule": "rate(15 minutes)",
+            "request_timeout_seconds": 10,
+            "metric_namespace": "Shop/Probe",
+            "memory_mb": 256,
+        },
         "alarms": {"period_seconds": 300, "probe_missing_minutes": 30},
     },
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -66,8 +81,10 @@ def test_matrix_is_lint_clean(name: str) -> None:
 configs = st.fixed_dictionaries(
     {
         "network": st.fixed_dictionaries(
-            {"az_count": st.sampled_from([2, 3]),
-             "vpc_cidr": st.sampled_from(["10.0.0.0/16", "192.168.0.0/22", "10.9.8.0/24"])}
+            {
+                "az_count": st.sampled_from([2, 3]),
+                "vpc_cidr": st.sampled_from(["10.0.0.0/16", "192.168.0.0/22", "10.9.8.0/24"]),
+            }
         ),
         "cluster": st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 3))
         .filter(lambda w: w[0] + w[1] > 0)
@@ -76,22 +93,32 @@ configs = st.fixed_dictionaries(
             [(c, m) for c, sizes in FARGATE_TASK_SIZES.items() for m in sizes]
         ).flatmap(
             lambda size: st.fixed_dictionaries(
-                {"cpu": st.just(size[0]), "memory": st.just(size[1]),
-                 "desired_count": st.integers(1, 10),
-                 "container_port": st.sampled_from([80, 8080, 3000]),
-                 "log_retention_days": st.sampled_from(LOG_RETENTION_DAYS)}
+                {
+                    "cpu": st.just(size[0]),
+                    "memory": st.just(size[1]),
+                    "desired_count": st.integers(1, 10),
+                    "container_port": st.sampled_from([80, 8080, 3000]),
+                    "log_retention_days": st.sampled_from(LOG_RETENTION_DAYS),
+                }
             )
         ),
         "probe": st.fixed_dictionaries(
-            {"schedule": st.sampled_from(["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"]),
-             "request_timeout_seconds": st.sampled_from([0.5, 1.0, 2.0, 5.0])}
+            {
+                "schedule": st.sampled_from(
+                    ["rate(1 minute)", "rate(2 minutes)", "rate(5 minutes)"]
+                ),
+                "request_timeout_seconds": st.sampled_from([0.5, 1.0, 2.0, 5.0]),
+            }
         ),
         "security": st.fixed_dictionaries(
-            {"flow_logs": st.booleans(), "kms_logs": st.booleans(),
-             "alb_access_logs": st.booleans()}
+            {
+                "flow_logs": st.booleans(),
+                "kms_logs": st.booleans(),
+                "alb_access_logs": st.booleans(),
+            }
         ),
     }
-)  # fmt: skip
+)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -33,14 +33,31 @@ def cfn_client() -> Any:
 def a_plan(tmp_path: Path) -> Path:
     cfn = cfn_client()
     with Stubber(cfn) as stub:
-        stub.add_response("describe_change_set", {"Parameters": [
-            {"ParameterKey": "MinTasks", "ParameterValue": "3"}]},
-            {"ChangeSetName": CS_ARN})  # fmt: skip
-        stub.add_response("describe_stacks", {"Stacks": [{
-            "StackName": STACK, "StackStatus": "UPDATE_COMPLETE", "CreationTime": NOW,
-            "LastUpdatedTime": NOW}]}, {"StackName": STACK})  # fmt: skip
-        made = planfile.make_plan(cfn, Preview(STACK, CS_ARN, "UPDATE", (CHANGE,), "e1"),
-                                  "Resources: {}\n", {"MinTasks": "2", "MaxTasks": "10"})
+        stub.add_response(
+            "describe_change_set",
+            {"Parameters": [{"ParameterKey": "MinTasks", "ParameterValue": "3"}]},
+            {"ChangeSetName": CS_ARN},
+        )
+        stub.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": STACK,
+                        "StackStatus": "UPDATE_COMPLETE",
+                        "CreationTime": NOW,
+                        "LastUpdatedTime": NOW,
+                    }
+                ]
+            },
+            {"StackName": STACK},
+        )
+        made = planfile.make_plan(
+            cfn,
+            Preview(STACK, CS_ARN, "UPDATE", (CHANGE,), "e1"),
+            "Resources: {}\n",
+            {"MinTasks": "2", "MaxTasks": "10"},
+        )
     assert made.parameters == {"MaxTasks": "10", "MinTasks": "3"}  # the change set's answer wins
     path = tmp_path / "plan.json"
     planfile.write(path, made)
@@ -48,12 +65,25 @@ def a_plan(tmp_path: Path) -> Path:
 
 
 def unchanged_stack(stub: Stubber) -> None:
-    stub.add_response("describe_stacks", {"Stacks": [{
-        "StackName": STACK, "StackStatus": "UPDATE_COMPLETE", "CreationTime": NOW,
-        "LastUpdatedTime": NOW}]}, {"StackName": STACK})  # fmt: skip
-    stub.add_response("describe_stack_events", {"StackEvents": [{
-        "StackId": "id", "EventId": "e1", "StackName": STACK, "Timestamp": NOW}]},
-        {"StackName": STACK})  # fmt: skip
+    stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK,
+                    "StackStatus": "UPDATE_COMPLETE",
+                    "CreationTime": NOW,
+                    "LastUpdatedTime": NOW,
+                }
+            ]
+        },
+        {"StackName": STACK},
+    )
+    stub.add_response(
+        "describe_stack_events",
+        {"StackEvents": [{"StackId": "id", "EventId": "e1", "StackName": STACK, "Timestamp": NOW}]},
+        {"StackName": STACK},
+    )
 
 
 def deploy(path: Path, cfn: Any) -> int:
@@ -61,8 +91,11 @@ def deploy(path: Path, cfn: Any) -> int:
         assert service == "cloudformation", f"no {service} call expected before the check"
         return cfn
 
-    return commands.main(["deploy", "--stack-name", STACK, "--plan", str(path), "--yes"],
-                         clients=clients, stdout=io.StringIO())  # fmt: skip
+    return commands.main(
+        ["deploy", "--stack-name", STACK, "--plan", str(path), "--yes"],
+        clients=clients,
+        stdout=io.StringIO(),
+    )
 
 
 def test_a_change_set_that_is_gone_is_refused(
@@ -71,9 +104,13 @@ def test_a_change_set_that_is_gone_is_refused(
     path, cfn = a_plan(tmp_path), cfn_client()
     with Stubber(cfn) as stub:
         unchanged_stack(stub)
-        stub.add_client_error("describe_change_set", "ChangeSetNotFound",
-                              f"ChangeSet [{CS_ARN}] does not exist", 404,
-                              expected_params={"ChangeSetName": CS_ARN, "StackName": STACK})
+        stub.add_client_error(
+            "describe_change_set",
+            "ChangeSetNotFound",
+            f"ChangeSet [{CS_ARN}] does not exist",
+            404,
+            expected_params={"ChangeSetName": CS_ARN, "StackName": STACK},
+        )
         assert deploy(path, cfn) == 1
         stub.assert_no_pending_responses()
     assert capsys.readouterr().err == (
@@ -89,9 +126,11 @@ def test_a_change_set_not_available_is_refused(
     path, cfn = a_plan(tmp_path), cfn_client()
     with Stubber(cfn) as stub:
         unchanged_stack(stub)
-        stub.add_response("describe_change_set",
-                          {"Status": "CREATE_COMPLETE", "ExecutionStatus": execution},
-                          {"ChangeSetName": CS_ARN, "StackName": STACK})  # fmt: skip
+        stub.add_response(
+            "describe_change_set",
+            {"Status": "CREATE_COMPLETE", "ExecutionStatus": execution},
+            {"ChangeSetName": CS_ARN, "StackName": STACK},
+        )
         assert deploy(path, cfn) == 1
     assert capsys.readouterr().err == (
         f"infra-gen: error: change set {CS_ARN} is CREATE_COMPLETE/{execution}, not available "
@@ -105,12 +144,24 @@ def test_a_change_set_with_other_changes_than_the_file_is_refused(
     path, cfn = a_plan(tmp_path), cfn_client()
     with Stubber(cfn) as stub:
         unchanged_stack(stub)
-        stub.add_response("describe_change_set", {
-            "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": [
-                {"Type": "Resource", "ResourceChange": {
-                    "Action": "Remove", "LogicalResourceId": "EcsService",
-                    "ResourceType": "AWS::ECS::Service"}}]},
-            {"ChangeSetName": CS_ARN, "StackName": STACK})  # fmt: skip
+        stub.add_response(
+            "describe_change_set",
+            {
+                "Status": "CREATE_COMPLETE",
+                "ExecutionStatus": "AVAILABLE",
+                "Changes": [
+                    {
+                        "Type": "Resource",
+                        "ResourceChange": {
+                            "Action": "Remove",
+                            "LogicalResourceId": "EcsService",
+                            "ResourceType": "AWS::ECS::Service",
+                        },
+                    }
+                ],
+            },
+            {"ChangeSetName": CS_ARN, "StackName": STACK},
+        )
         assert deploy(path, cfn) == 1
     assert capsys.readouterr().err == (
         f"infra-gen: error: change set {CS_ARN} lists other changes than the plan file: "

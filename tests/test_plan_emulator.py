@@ -50,7 +50,9 @@ def params(emu: Api, name: str) -> dict[str, str]:
 
 
 def test_plan_round_trip_executes_the_reviewed_change_set(
-    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path  # noqa: F811
+    emulator: Api,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     name, plan = "ig-plan", tmp_path / "plan.json"
     cfn = emulator("cloudformation")
@@ -61,8 +63,10 @@ def test_plan_round_trip_executes_the_reviewed_change_set(
     (summary,) = cfn.list_change_sets(StackName=name)["Summaries"]
     assert doc["change_set_arn"] == summary["ChangeSetId"]
     assert summary["ExecutionStatus"] == "AVAILABLE"
-    assert out.splitlines()[-1] == (f"Plan written to {plan}; change set {summary['ChangeSetId']} "
-                                    f"kept for: infra-gen deploy --stack-name {name} --plan {plan}")
+    assert out.splitlines()[-1] == (
+        f"Plan written to {plan}; change set {summary['ChangeSetId']} "
+        f"kept for: infra-gen deploy --stack-name {name} --plan {plan}"
+    )
     # The template is the one make stack writes, by its SHA-256.
     reviewed = hashlib.sha256((OUT / "stack.yaml").read_bytes()).hexdigest()
     assert (doc["stack_name"], doc["change_set_type"]) == (name, "CREATE")
@@ -100,7 +104,9 @@ def test_plan_round_trip_executes_the_reviewed_change_set(
     assert code == 0, capsys.readouterr().err
     assert in_readme(out.replace(str(plan), "plan.json").split("     0s")[0], name), out
     assert (params(emulator, name)["MinTasks"], params(emulator, name)["ServiceImage"]) == (
-        "3", NEW_IMAGE)  # fmt: skip
+        "3",
+        NEW_IMAGE,
+    )
 
     # The same plan again: the stack moved on (its own execution), so it is refused.
     capsys.readouterr()
@@ -113,12 +119,21 @@ def test_plan_round_trip_executes_the_reviewed_change_set(
 
 
 def test_stale_plan_is_refused_and_runs_nothing(
-    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path  # noqa: F811
+    emulator: Api,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     name, plan = "ig-stale", tmp_path / "plan.json"
     assert run("deploy", "--stack-name", name, "--yes")[0] == 0
-    code, _ = run("diff", "--stack-name", name, "--plan-out", str(plan),
-                  "--parameter", f"ServiceImage={NEW_IMAGE}")  # fmt: skip
+    code, _ = run(
+        "diff",
+        "--stack-name",
+        name,
+        "--plan-out",
+        str(plan),
+        "--parameter",
+        f"ServiceImage={NEW_IMAGE}",
+    )
     assert code == 1
     # Someone deploys something else after the review.
     assert run("deploy", "--stack-name", name, "--yes", "--parameter", "MinTasks=4")[0] == 0
@@ -127,27 +142,42 @@ def test_stale_plan_is_refused_and_runs_nothing(
     err = capsys.readouterr().err
     assert (code, out) == (1, "")
     again = r": make a new plan: infra-gen diff --plan-out\n"
-    assert re.fullmatch(rf"infra-gen: error: stack {name} changed since the plan \(then "
-                        rf"CREATE_COMPLETE at \S+, now UPDATE_COMPLETE at \S+\){again}", err), err
+    assert re.fullmatch(
+        rf"infra-gen: error: stack {name} changed since the plan \(then "
+        rf"CREATE_COMPLETE at \S+, now UPDATE_COMPLETE at \S+\){again}",
+        err,
+    ), err
     assert params(emulator, name)["ServiceImage"] != NEW_IMAGE  # not executed
     assert params(emulator, name)["MinTasks"] == "4"
 
     # The same status and update time (moto keeps no LastUpdatedTime), but newer events.
-    code, _ = run("diff", "--stack-name", name, "--plan-out", str(plan),
-                  "--parameter", f"ServiceImage={NEW_IMAGE}")  # fmt: skip
+    code, _ = run(
+        "diff",
+        "--stack-name",
+        name,
+        "--plan-out",
+        str(plan),
+        "--parameter",
+        f"ServiceImage={NEW_IMAGE}",
+    )
     assert code == 1
     assert run("deploy", "--stack-name", name, "--yes", "--parameter", "MinTasks=5")[0] == 0
     capsys.readouterr()
     code, out = run("deploy", "--stack-name", name, "--plan", str(plan), "--yes")
     err = capsys.readouterr().err
     assert (code, out) == (1, "")
-    assert re.fullmatch(rf"infra-gen: error: stack {name} changed since the plan \(it has "
-                        rf"events the plan has not seen, newest \S+\){again}", err), err
+    assert re.fullmatch(
+        rf"infra-gen: error: stack {name} changed since the plan \(it has "
+        rf"events the plan has not seen, newest \S+\){again}",
+        err,
+    ), err
     assert params(emulator, name)["ServiceImage"] != NEW_IMAGE
 
 
 def test_plan_without_changes_deploys_nothing(
-    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path  # noqa: F811
+    emulator: Api,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     name, plan = "ig-plan-noop", tmp_path / "plan.json"
     assert run("deploy", "--stack-name", name, "--yes")[0] == 0
@@ -161,29 +191,52 @@ def test_plan_without_changes_deploys_nothing(
 @pytest.mark.parametrize(
     ("edit", "extra", "message"),
     [
-        (lambda d: d.update(template=d["template"] + "# more\n"), [],
-         "--plan {plan}: template_sha256 {sha} is not the SHA-256 of its template: the file "
-         "was edited; make a new plan"),
-        (lambda d: d.update(format="v0"), [],
-         "--plan {plan}: format: expected 'infra-gen-plan/1' (written by infra-gen diff "
-         "--plan-out), got 'v0'"),
-        (lambda d: None, ["--parameter", "MinTasks=5"],
-         "--parameter does not apply with --plan, which runs the plan's change set as it is: "
-         "make a new plan with it"),
-        (lambda d: d.update(stack_name="other"), [],
-         "--plan {plan} is for stack other, not ig-bad-plan"),
+        (
+            lambda d: d.update(template=d["template"] + "# more\n"),
+            [],
+            "--plan {plan}: template_sha256 {sha} is not the SHA-256 of its template: the file "
+            "was edited; make a new plan",
+        ),
+        (
+            lambda d: d.update(format="v0"),
+            [],
+            "--plan {plan}: format: expected 'infra-gen-plan/1' (written by infra-gen diff "
+            "--plan-out), got 'v0'",
+        ),
+        (
+            lambda d: None,
+            ["--parameter", "MinTasks=5"],
+            "--parameter does not apply with --plan, which runs the plan's change set as it is: "
+            "make a new plan with it",
+        ),
+        (
+            lambda d: d.update(stack_name="other"),
+            [],
+            "--plan {plan} is for stack other, not ig-bad-plan",
+        ),
     ],
 )
 def test_a_plan_that_is_not_the_reviewed_one_is_refused_before_any_call(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, edit: object, extra: list[str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    edit: object,
+    extra: list[str],
     message: str,
-) -> None:  # fmt: skip
+) -> None:
     plan = tmp_path / "plan.json"
     template = render(build_template(Config()), "yaml")
     sha = hashlib.sha256(template.encode()).hexdigest()
-    doc = {"format": "infra-gen-plan/1", "stack_name": "ig-bad-plan", "change_set_arn": "arn:x",
-           "change_set_type": "UPDATE", "template_sha256": sha, "parameters": {},
-           "changes": [], "stack": {}, "template": template}  # fmt: skip
+    doc = {
+        "format": "infra-gen-plan/1",
+        "stack_name": "ig-bad-plan",
+        "change_set_arn": "arn:x",
+        "change_set_type": "UPDATE",
+        "template_sha256": sha,
+        "parameters": {},
+        "changes": [],
+        "stack": {},
+        "template": template,
+    }
     edit(doc)  # type: ignore[operator]
     plan.write_text(json.dumps(doc))
     code, out = run("deploy", "--stack-name", "ig-bad-plan", "--plan", str(plan), "--yes", *extra)
@@ -194,7 +247,9 @@ def test_a_plan_that_is_not_the_reviewed_one_is_refused_before_any_call(
 
 
 def test_a_plan_that_cannot_be_written_leaves_no_change_set(
-    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path  # noqa: F811
+    emulator: Api,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     (tmp_path / "file").write_text("")
     plan = tmp_path / "file" / "plan.json"
@@ -204,5 +259,6 @@ def test_a_plan_that_cannot_be_written_leaves_no_change_set(
         f"infra-gen: error: --plan-out: cannot write {plan}: Not a directory\n"
     )
     summaries = emulator("cloudformation").list_stacks()["StackSummaries"]
-    assert "ig-plan-unwritable" not in {s["StackName"] for s in summaries
-                                        if s["StackStatus"] != "DELETE_COMPLETE"}  # fmt: skip
+    assert "ig-plan-unwritable" not in {
+        s["StackName"] for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"
+    }

@@ -34,11 +34,11 @@ ZONES = '["use1-az1", "use1-az2"]'  # moto's us-east-1 has use1-az1 .. az6
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 
 
-
 def in_docs(out: str) -> bool:
     """Whether the docs show this output; the template's size changes with the template."""
     size = re.compile(r"[0-9,]+ bytes of 51,200")
     return size.sub("N bytes of 51,200", out) in size.sub("N bytes of 51,200", README)
+
 
 def quota(value: float | None) -> Any:
     """A Service Quotas client answering GetServiceQuota for Fargate vCPU with ``value``."""
@@ -46,11 +46,15 @@ def quota(value: float | None) -> Any:
     stub = Stubber(client)
     expected = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
     if value is None:
-        stub.add_client_error("get_service_quota", "AccessDeniedException", "not allowed",
-                              expected_params=expected)  # fmt: skip
+        stub.add_client_error(
+            "get_service_quota", "AccessDeniedException", "not allowed", expected_params=expected
+        )
     else:
-        stub.add_response("get_service_quota", {"Quota": {
-            "ServiceCode": "fargate", "QuotaCode": "L-3032A538", "Value": value}}, expected)
+        stub.add_response(
+            "get_service_quota",
+            {"Quota": {"ServiceCode": "fargate", "QuotaCode": "L-3032A538", "Value": value}},
+            expected,
+        )
     stub.activate()
     return client
 
@@ -70,12 +74,19 @@ def certificate(emu: Api, domain: str) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
-            .sign(key, hashes.SHA256()))  # fmt: skip
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())  # fmt: skip
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     imported = emu("acm").import_certificate(
         Certificate=cert.public_bytes(serialization.Encoding.PEM), PrivateKey=pem
     )
@@ -87,31 +98,47 @@ def image(emulator: Api) -> Iterator[str]:  # noqa: F811
     """A private image in the emulator's ECR, tagged 1.27."""
     ecr = emulator("ecr")
     ecr.create_repository(repositoryName="web/nginx")
-    manifest = json.dumps({"schemaVersion": 2, "mediaType":
-                           "application/vnd.docker.distribution.manifest.v2+json",
-                           "config": {"digest": "sha256:" + "0" * 64, "size": 1}})  # fmt: skip
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": "sha256:" + "0" * 64, "size": 1},
+        }
+    )
     ecr.put_image(repositoryName="web/nginx", imageManifest=manifest, imageTag="1.27")
     yield f"{REGISTRY}/web/nginx:1.27"
 
 
 def preflight(*argv: str, quotas: Any) -> tuple[int, str]:
     out = io.StringIO()
-    code = commands.main(["preflight", "--stack-name", "ig-preflight", *argv],
-                         clients=clients(quotas), stdout=out)  # fmt: skip
+    code = commands.main(
+        ["preflight", "--stack-name", "ig-preflight", *argv], clients=clients(quotas), stdout=out
+    )
     return code, out.getvalue()
 
 
 def test_everything_in_place_is_ready(emulator: Api, image: str) -> None:  # noqa: F811
     arn = certificate(emulator, "www.example.com")
-    code, out = preflight("--set", f"network.availability_zone_ids={ZONES}",
-                          "--parameter", f"CertificateArn={arn}",
-                          "--parameter", f"ServiceImage={image}", quotas=quota(100))  # fmt: skip
+    code, out = preflight(
+        "--set",
+        f"network.availability_zone_ids={ZONES}",
+        "--parameter",
+        f"CertificateArn={arn}",
+        "--parameter",
+        f"ServiceImage={image}",
+        quotas=quota(100),
+    )
     assert code == 0, out
     lines = out.splitlines()
     assert [line.split()[:2] for line in lines[:-1]] == [
-        ["ok", "template"], ["ok", "parameters"], ["ok", "ECS"], ["ok", "certificate"],
-        ["ok", "zones"], ["ok", "image"], ["ok", "vCPU"],
-    ]  # fmt: skip
+        ["ok", "template"],
+        ["ok", "parameters"],
+        ["ok", "ECS"],
+        ["ok", "certificate"],
+        ["ok", "zones"],
+        ["ok", "image"],
+        ["ok", "vCPU"],
+    ]
     assert lines[-1] == "Stack ig-preflight: ready"
     assert "ok   vCPU quota   100 vCPU covers MaxTasks 10 x 0.25 vCPU = 2.5 in us-east-1" in lines
     assert "ok   zones        use1-az1, use1-az2 available in us-east-1" in lines
@@ -124,26 +151,39 @@ def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:  # noq
     try:
         pending = emulator("acm").request_certificate(DomainName="new.example.com")
         code, out = preflight(
-            "--set", 'network.availability_zone_ids=["use1-az1", "use1-az9"]',
-            "--parameter", f"CertificateArn={pending['CertificateArn']}",
-            "--parameter", f"ServiceImage={REGISTRY}/web/nginx:1.28",
-            "--parameter", "MaxTasks=40", "--parameter", "TaskSize=1024/2048",
+            "--set",
+            'network.availability_zone_ids=["use1-az1", "use1-az9"]',
+            "--parameter",
+            f"CertificateArn={pending['CertificateArn']}",
+            "--parameter",
+            f"ServiceImage={REGISTRY}/web/nginx:1.28",
+            "--parameter",
+            "MaxTasks=40",
+            "--parameter",
+            "TaskSize=1024/2048",
             quotas=quota(16),
-        )  # fmt: skip
+        )
     finally:
         emulator("iam").create_role(
-            RoleName=pf.ECS_ROLE, Path="/aws-service-role/ecs.amazonaws.com/",
+            RoleName=pf.ECS_ROLE,
+            Path="/aws-service-role/ecs.amazonaws.com/",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
     assert code == 1
-    shown = out.replace(pending["CertificateArn"], "arn:aws:acm:us-east-1:123456789012:"
-                        "certificate/ID")  # fmt: skip
+    shown = out.replace(
+        pending["CertificateArn"], "arn:aws:acm:us-east-1:123456789012:certificate/ID"
+    )
     assert in_docs(shown.replace("ig-preflight", "nginx-probe")), out
-    failed = {line.split("  ")[0].split(" ", 1)[1].strip(): line for line in out.splitlines()
-              if line.startswith("FAIL")}  # fmt: skip
+    failed = {
+        line.split("  ")[0].split(" ", 1)[1].strip(): line
+        for line in out.splitlines()
+        if line.startswith("FAIL")
+    }
     assert sorted(failed) == ["ECS role", "certificate", "image", "vCPU quota", "zones"]
-    assert "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com" in (
-        failed["ECS role"])  # fmt: skip
+    assert (
+        "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com"
+        in (failed["ECS role"])
+    )
     assert "is PENDING_VALIDATION, not ISSUED" in failed["certificate"]
     assert "use1-az9 not available in us-east-1" in failed["zones"]
     assert "web/nginx has no image 1.28: push it first" in failed["image"]
@@ -156,20 +196,32 @@ def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:  # noq
 @pytest.mark.parametrize(
     ("parameters", "check", "expected"),
     [
-        (["CertificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/abc"], "certificate",
-         "arn:aws:acm:eu-west-1:123456789012:certificate/abc is in eu-west-1, the stack in "
-         "us-east-1: a load balancer needs a certificate of its own Region; request or import "
-         "one in us-east-1"),
-        (["CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/nope"], "certificate",
-         "arn:aws:acm:us-east-1:123456789012:certificate/nope does not exist in us-east-1: "
-         "check CertificateArn (aws acm list-certificates)"),
-        ([f"ServiceImage={REGISTRY}/missing:1"], "image",
-         "repository missing does not exist in us-east-1: push the image first, or pass "
-         "another ServiceImage"),
-        ([f"ServiceImage={ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web/nginx:1.27"], "image",
-         f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web/nginx:1.27 is in eu-west-1, the "
-         "stack in us-east-1: the tasks may pull from this Region's ECR only; replicate the "
-         "image or pass another ServiceImage"),
+        (
+            ["CertificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/abc"],
+            "certificate",
+            "arn:aws:acm:eu-west-1:123456789012:certificate/abc is in eu-west-1, the stack in "
+            "us-east-1: a load balancer needs a certificate of its own Region; request or import "
+            "one in us-east-1",
+        ),
+        (
+            ["CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/nope"],
+            "certificate",
+            "arn:aws:acm:us-east-1:123456789012:certificate/nope does not exist in us-east-1: "
+            "check CertificateArn (aws acm list-certificates)",
+        ),
+        (
+            [f"ServiceImage={REGISTRY}/missing:1"],
+            "image",
+            "repository missing does not exist in us-east-1: push the image first, or pass "
+            "another ServiceImage",
+        ),
+        (
+            [f"ServiceImage={ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web/nginx:1.27"],
+            "image",
+            f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web/nginx:1.27 is in eu-west-1, the "
+            "stack in us-east-1: the tasks may pull from this Region's ECR only; replicate the "
+            "image or pass another ServiceImage",
+        ),
     ],
 )
 def test_certificate_and_image_elsewhere_or_missing(
@@ -185,13 +237,16 @@ def test_certificate_and_image_elsewhere_or_missing(
 def test_a_quota_it_may_not_read_is_a_warning_not_a_failure(image: str) -> None:
     code, out = preflight(quotas=quota(None))
     assert code == 0
-    assert ("warn vCPU quota   cannot read quota L-3032A538 (AccessDeniedException): make sure "
-            "Fargate On-Demand vCPU in us-east-1 is at least 2.5") in out.splitlines()
+    assert (
+        "warn vCPU quota   cannot read quota L-3032A538 (AccessDeniedException): make sure "
+        "Fargate On-Demand vCPU in us-east-1 is at least 2.5"
+    ) in out.splitlines()
     assert out.splitlines()[-1] == "Stack ig-preflight: ready, 1 warnings"
 
 
 def test_deploy_stops_at_a_failing_preflight_unless_skipped(
-    emulator: Api, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    emulator: Api,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     emulator("iam").delete_role(RoleName=pf.ECS_ROLE)
     try:
@@ -205,13 +260,15 @@ def test_deploy_stops_at_a_failing_preflight_unless_skipped(
         )
         summaries = emulator("cloudformation").list_stacks()["StackSummaries"]
         assert "ig-preflight-deploy" not in {s["StackName"] for s in summaries}
-        code, out = run("deploy", "--stack-name", "ig-preflight-deploy", "--yes",
-                        "--skip-preflight")  # fmt: skip
+        code, out = run(
+            "deploy", "--stack-name", "ig-preflight-deploy", "--yes", "--skip-preflight"
+        )
         assert code == 0, capsys.readouterr().err
         assert "Stack ig-preflight-deploy: CREATE_COMPLETE" in out
     finally:
         emulator("iam").create_role(
-            RoleName=pf.ECS_ROLE, Path="/aws-service-role/ecs.amazonaws.com/",
+            RoleName=pf.ECS_ROLE,
+            Path="/aws-service-role/ecs.amazonaws.com/",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
 
@@ -224,10 +281,21 @@ def test_offline_checks_need_neither_boto3_nor_credentials(tmp_path: Path) -> No
         "sys.exit(main(sys.argv[1:]))\n"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    argv = ["preflight", "--stack-name", "nginx-probe", "--offline", "--parameter", "MinTasks=0",
-            "--parameter", "TaskSize=300/512", "--parameter", "ProbeSchedule=rate(1 hour)"]
-    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
-                          timeout=120, env=env)  # fmt: skip
+    argv = [
+        "preflight",
+        "--stack-name",
+        "nginx-probe",
+        "--offline",
+        "--parameter",
+        "MinTasks=0",
+        "--parameter",
+        "TaskSize=300/512",
+        "--parameter",
+        "ProbeSchedule=rate(1 hour)",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120, env=env
+    )
     assert done.returncode == 1, done.stderr
     assert done.stderr == ""
     assert in_docs(done.stdout), done.stdout
@@ -248,14 +316,19 @@ def test_offline_checks_need_neither_boto3_nor_credentials(tmp_path: Path) -> No
 def test_template_over_the_request_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real template fits (test_lint guards that); a lower limit stands for a larger one.
     monkeypatch.setattr(pf, "INLINE_TEMPLATE_LIMIT", 1000)
-    template = {"Parameters": {}, "Resources": {
-        "Big": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 900}},
-        "Small": {"Type": "AWS::SNS::Topic"},
-    }}  # fmt: skip
+    template = {
+        "Parameters": {},
+        "Resources": {
+            "Big": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 900}},
+            "Small": {"Type": "AWS::SNS::Topic"},
+        },
+    }
     findings = pf.offline(template, 1001, {}, from_s3=False)
     assert findings[0] == pf.Finding(
-        "template", "FAIL", "1,001 bytes, over the 1,000 a request may carry (largest, as "
-        "compact JSON: Big 958, Small 26, Parameters 2): pass --s3-bucket"
+        "template",
+        "FAIL",
+        "1,001 bytes, over the 1,000 a request may carry (largest, as "
+        "compact JSON: Big 958, Small 26, Parameters 2): pass --s3-bucket",
     )
     assert pf.offline({"Parameters": {}}, 1001, {}, from_s3=True)[0].status == "ok"
 
@@ -273,18 +346,29 @@ def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:
     from infra_gen import build_stack, render
 
     stack = build_stack()
-    stack.add_service("Api", {"name": "api", "desired_count": 1}, path_pattern="/api/*",
-                      priority=1, scaling={"max_tasks": 4})  # fmt: skip
-    stack.add_service("Web", {"name": "web", "desired_count": 3, "cpu": 512, "memory": 1024},
-                      path_pattern="/web/*", priority=2)  # fmt: skip
+    stack.add_service(
+        "Api",
+        {"name": "api", "desired_count": 1},
+        path_pattern="/api/*",
+        priority=1,
+        scaling={"max_tasks": 4},
+    )
+    stack.add_service(
+        "Web",
+        {"name": "web", "desired_count": 3, "cpu": 512, "memory": 1024},
+        path_pattern="/web/*",
+        priority=2,
+    )
     template = json.loads(render(stack.template, "json"))
     values = {"MaxTasks": "10", "TaskSize": "256/512"}
     # The first service's from its Parameters; each added one's, its size and its most tasks
     # (the scalable target's MaxCapacity, else DesiredCount), written out.
     what = "MaxTasks 10 x 0.25 vCPU + ApiEcsService 4 x 0.25 vCPU + WebEcsService 3 x 0.5 vCPU"
     assert pf._vcpu_quota(quota(4.5), values, "us-east-1", template) == pf.Finding(
-        "vCPU quota", "FAIL", f"Fargate On-Demand vCPU quota 4.5 in us-east-1 is below {what} "
-        "= 5: lower MaxTasks or TaskSize, or request more (Service Quotas, fargate L-3032A538)"
+        "vCPU quota",
+        "FAIL",
+        f"Fargate On-Demand vCPU quota 4.5 in us-east-1 is below {what} "
+        "= 5: lower MaxTasks or TaskSize, or request more (Service Quotas, fargate L-3032A538)",
     )
     assert pf._vcpu_quota(quota(5), values, "us-east-1", template) == pf.Finding(
         "vCPU quota", "ok", f"5 vCPU covers {what} = 5 in us-east-1"
@@ -292,22 +376,31 @@ def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:
 
 
 def test_the_image_check_reads_each_private_image_of_a_composed_stack(
-    emulator: Api, image: str  # noqa: F811
+    emulator: Api,  # noqa: F811
+    image: str,
 ) -> None:
     from infra_gen import build_stack, render
 
     stack = build_stack()
-    stack.add_service("Api", {"name": "api", "image": f"{REGISTRY}/web/nginx:9.9"},
-                      path_pattern="/api/*", priority=1)  # fmt: skip
+    stack.add_service(
+        "Api",
+        {"name": "api", "image": f"{REGISTRY}/web/nginx:9.9"},
+        path_pattern="/api/*",
+        priority=1,
+    )
     stack.add_service("Pub", {"name": "pub"}, path_pattern="/pub/*", priority=2)
     more = pf._more_images(json.loads(render(stack.template, "json")))
-    assert more == {"ApiEcsTaskDefinition": f"{REGISTRY}/web/nginx:9.9",
-                    "PubEcsTaskDefinition": "public.ecr.aws/docker/library/nginx:stable-alpine"}
+    assert more == {
+        "ApiEcsTaskDefinition": f"{REGISTRY}/web/nginx:9.9",
+        "PubEcsTaskDefinition": "public.ecr.aws/docker/library/nginx:stable-alpine",
+    }
     ecr = emulator("ecr")
     # The added service's tag is not in the repository: named, with what to do.
     assert pf._images(ecr, image, more, REGION) == pf.Finding(
-        "image", "FAIL", "web/nginx has no image 9.9: push it first "
-        "(aws ecr list-images --repository-name web/nginx)"
+        "image",
+        "FAIL",
+        "web/nginx has no image 9.9: push it first "
+        "(aws ecr list-images --repository-name web/nginx)",
     )
     more["ApiEcsTaskDefinition"] = image
     assert pf._images(ecr, image, more, REGION) == pf.Finding(

@@ -51,9 +51,9 @@ def test_every_task_of_every_service_is_found_and_answers(
     result = run_fleet(probe_world, cgroup, services, remaining_ms=LAMBDA_TIMEOUT_MS)
     assert result.discovery == [], "a lookup failed at Lambda's CPU share"
     found = {(probe["service"], probe["address"]) for probe in result.probes if probe["ok"]}
-    assert len(found) == services * len(harness.FLEET), [
-        p for p in result.probes if not p["ok"]
-    ][:3]
+    assert len(found) == services * len(harness.FLEET), [p for p in result.probes if not p["ok"]][
+        :3
+    ]
     for doc in result.emf:
         assert (doc["DiscoveredInstances"], doc["SuccessfulRequests"]) == (8, 8)
     assert result.duration_s < TIMEOUT + MARGIN

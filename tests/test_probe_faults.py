@@ -55,10 +55,12 @@ def test_response_is_judged_complete_or_not(probe_world: harness.ProbeWorld, kin
 
 @pytest.mark.parametrize(
     ("service", "size", "limit"),
-    [("huge", harness.HUGE_BODY_BYTES, "PROBE_MAX_BODY_BYTES"),
-     ("hostile-close-delimited", 100, "PROBE_MAX_BODY_BYTES")],
+    [
+        ("huge", harness.HUGE_BODY_BYTES, "PROBE_MAX_BODY_BYTES"),
+        ("hostile-close-delimited", 100, "PROBE_MAX_BODY_BYTES"),
+    ],
     ids=["content-length", "up-to-the-close"],
-)  # fmt: skip
+)
 def test_body_of_exactly_the_limit_succeeds_and_one_byte_more_fails(
     probe_world: harness.ProbeWorld, service: str, size: int, limit: str
 ) -> None:
@@ -188,12 +190,19 @@ _thread.start_new_thread = threading.Thread.start = refuse
 
 @pytest.mark.parametrize(
     ("patch", "error"),
-    [("def refuse(*args):\n    raise OSError(24, 'Too many open files')\n"
-      "module.socket.socket = refuse", "OSError: [Errno 24] Too many open files"),
-     ("def broken(*args):\n    raise RuntimeError('broken')\nmodule._run = broken",
-      "RuntimeError: broken")],
+    [
+        (
+            "def refuse(*args):\n    raise OSError(24, 'Too many open files')\n"
+            "module.socket.socket = refuse",
+            "OSError: [Errno 24] Too many open files",
+        ),
+        (
+            "def broken(*args):\n    raise RuntimeError('broken')\nmodule._run = broken",
+            "RuntimeError: broken",
+        ),
+    ],
     ids=["no-socket", "broken-loop"],
-)  # fmt: skip
+)
 def test_broken_run_says_so_instead_of_zeros(
     probe_world: harness.ProbeWorld, patch: str, error: str
 ) -> None:

@@ -28,9 +28,15 @@ INLINE_BUDGET = 10_240
 def _without_docstrings(tree: ast.AST) -> str:
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body and (
-                isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):  # fmt: skip
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and body
+            and (
+                isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            )
+        ):
             node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree)
 
@@ -45,10 +51,17 @@ def test_inlined_code_is_the_lambda_file_as_a_reviewer_reads_it(t: dict) -> None
     # Source text, not a loader of an encoded payload: no exec, eval or compile builtin,
     # no decoder module.
     tree = ast.parse(code)
-    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
-              and isinstance(node.func, ast.Name)}  # fmt: skip
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}  # fmt: skip
+    called = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     assert not called & {"exec", "eval", "compile", "__import__"}
     assert not imported & {"base64", "zlib", "lzma", "bz2", "marshal", "codecs", "pickle"}
     # Its lines are the file's lines, comments cut: a reviewer can diff them.

@@ -15,8 +15,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "AWS::CloudFormation::Stack"
 
 
-def event(logical_id: str, status: str, resource_type: str = "AWS::EC2::VPC",
-          reason: str = "") -> Event:  # fmt: skip
+def event(
+    logical_id: str, status: str, resource_type: str = "AWS::EC2::VPC", reason: str = ""
+) -> Event:
     return Event(f"{logical_id}-{status}", T0, logical_id, resource_type, status, reason)
 
 
@@ -54,11 +55,23 @@ def test_plain_lines_one_per_event_without_control_characters() -> None:
     assert "\r" not in text and "\x1b" not in text
     lines = text.splitlines()
     assert len(lines) == len(RUN)
-    assert lines[0].split() == ["1m05s", "0/3", "CREATE_IN_PROGRESS", "demo", STACK,
-                                "User", "Initiated"]  # fmt: skip
+    assert lines[0].split() == [
+        "1m05s",
+        "0/3",
+        "CREATE_IN_PROGRESS",
+        "demo",
+        STACK,
+        "User",
+        "Initiated",
+    ]
     assert lines[2].split() == ["3m15s", "1/3", "CREATE_COMPLETE", "Vpc", "AWS::EC2::VPC"]
-    assert lines[-1].split()[:5] == ["7m35s", "3/3", "CREATE_FAILED", "Service",
-                                     "AWS::ECS::Service"]  # fmt: skip
+    assert lines[-1].split()[:5] == [
+        "7m35s",
+        "3/3",
+        "CREATE_FAILED",
+        "Service",
+        "AWS::ECS::Service",
+    ]
     assert lines[-1].endswith("  quota exceeded")
 
 
@@ -93,8 +106,9 @@ def test_terminal_redraws_one_line_and_keeps_failures() -> None:
     assert "6m30s 2/3 resources  Service (AWS::ECS::Service) CREATE_IN_PROGRESS" in shown
     # Only the failure stays on screen as a line of its own, with its reason.
     kept = [f for f in frames if f.endswith("\n") and "resources" not in f]
-    assert kept == ["  7m35s 3/3 CREATE_FAILED                Service AWS::ECS::Service  "
-                    "quota exceeded\n"]  # fmt: skip
+    assert kept == [
+        "  7m35s 3/3 CREATE_FAILED                Service AWS::ECS::Service  quota exceeded\n"
+    ]
     assert text.endswith("7m35s 3/3 resources\n")
 
 

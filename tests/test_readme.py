@@ -52,8 +52,17 @@ def test_two_commands_exist_and_ci_runs_the_test_one() -> None:
 def test_every_public_name_is_documented() -> None:
     import infra_gen
 
-    for name in ("build_stack", "build_template", "render", "check_size", "add_network",
-                 "add_probe", "add_alarms", "add_outputs", "AlarmSpec"):  # fmt: skip
+    for name in (
+        "build_stack",
+        "build_template",
+        "render",
+        "check_size",
+        "add_network",
+        "add_probe",
+        "add_alarms",
+        "add_outputs",
+        "AlarmSpec",
+    ):
         assert name in infra_gen.__all__ and name in DOCS
 
 

@@ -16,11 +16,15 @@ def t() -> dict:
 def test_scalable_target_is_the_services_desired_count(t: dict) -> None:
     target = props(t, "ScalingTarget")
     assert (target["ServiceNamespace"], target["ScalableDimension"]) == (
-        "ecs", "ecs:service:DesiredCount"
-    )  # fmt: skip
-    assert target["ResourceId"] == {"Fn::Join": ["/", [
-        "service", {"Ref": "EcsCluster"}, {"Fn::GetAtt": ["EcsService", "Name"]}
-    ]]}  # fmt: skip
+        "ecs",
+        "ecs:service:DesiredCount",
+    )
+    assert target["ResourceId"] == {
+        "Fn::Join": [
+            "/",
+            ["service", {"Ref": "EcsCluster"}, {"Fn::GetAtt": ["EcsService", "Name"]}],
+        ]
+    }
     assert target["MinCapacity"] == {"Ref": "MinTasks"}
     assert target["MaxCapacity"] == {"Ref": "MaxTasks"}
     # Application Auto Scaling's service-linked role, not a role of the stack.
@@ -47,10 +51,15 @@ def test_two_target_tracking_policies_on_cpu_and_requests_per_task(t: dict) -> N
     spec = requests["PredefinedMetricSpecification"]
     assert spec["PredefinedMetricType"] == "ALBRequestCountPerTarget"
     # app/<lb>/<id>/targetgroup/<tg>/<id>: the target group the service registers in.
-    assert spec["ResourceLabel"] == {"Fn::Join": ["/", [
-        {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
-        {"Fn::GetAtt": ["LoadBalancerTargetGroup", "TargetGroupFullName"]},
-    ]]}  # fmt: skip
+    assert spec["ResourceLabel"] == {
+        "Fn::Join": [
+            "/",
+            [
+                {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
+                {"Fn::GetAtt": ["LoadBalancerTargetGroup", "TargetGroupFullName"]},
+            ],
+        ]
+    }
     assert props(t, "EcsService")["LoadBalancers"][0]["TargetGroupArn"] == {
         "Ref": "LoadBalancerTargetGroup"
     }
@@ -79,19 +88,30 @@ def test_the_default_minimum_above_the_maximum_is_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("max_tasks", 0), ("max_tasks", 101), ("cpu_percent", 95), ("requests_per_target", 0),
-     ("scale_in_cooldown_seconds", -1)],
-)  # fmt: skip
+    [
+        ("max_tasks", 0),
+        ("max_tasks", 101),
+        ("cpu_percent", 95),
+        ("requests_per_target", 0),
+        ("scale_in_cooldown_seconds", -1),
+    ],
+)
 def test_bad_scaling_values_are_rejected(key: str, value: int) -> None:
     with pytest.raises(ConfigError, match=rf"^scaling\.{key}: "):
         Config.from_mapping({"scaling": {key: value}})
 
 
 def test_targets_and_cooldowns_follow_the_config() -> None:
-    cfg = Config.from_mapping({"scaling": {
-        "cpu_percent": 45, "requests_per_target": 250,
-        "scale_out_cooldown_seconds": 30, "scale_in_cooldown_seconds": 600,
-    }})  # fmt: skip
+    cfg = Config.from_mapping(
+        {
+            "scaling": {
+                "cpu_percent": 45,
+                "requests_per_target": 250,
+                "scale_out_cooldown_seconds": 30,
+                "scale_in_cooldown_seconds": 600,
+            }
+        }
+    )
     t = template(cfg)
     cpu = props(t, "ScalingCpuPolicy")["TargetTrackingScalingPolicyConfiguration"]
     requests = props(t, "ScalingRequestsPolicy")["TargetTrackingScalingPolicyConfiguration"]

@@ -26,10 +26,12 @@ CONFIGS = {
     "default": {},
     "hardened": HARDENED,
     "hardened-three-azs-port-8080": {
-        **HARDENED, "network": {"az_count": 3}, "service": {"container_port": 8080},
+        **HARDENED,
+        "network": {"az_count": 3},
+        "service": {"container_port": 8080},
     },
     "governed": GOVERNED,
-}  # fmt: skip
+}
 SCANNED = ["default", "hardened", "governed"]
 
 LB_GROUP = "LoadBalancerSecurityGroup"
@@ -145,10 +147,23 @@ def scan(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CKV_", "BC_"))}
     env["HOME"] = str(workdir)
     done = subprocess.run(
-        [checkov_bin, "-f", str(path), "--framework", "cloudformation", "-o", "json",
-         "--skip-download"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            checkov_bin,
+            "-f",
+            str(path),
+            "--framework",
+            "cloudformation",
+            "-o",
+            "json",
+            "--skip-download",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -378,8 +393,17 @@ def rule(group: str, direction: str, p: dict[str, Any], condition: str | None) -
         ("cidr6", p.get("CidrIpv6")),
         ("sg", p.get("SourceSecurityGroupId") or p.get("DestinationSecurityGroupId")),
     ]
-    known = {"GroupId", "IpProtocol", "FromPort", "ToPort", "CidrIp", "CidrIpv6",
-             "SourceSecurityGroupId", "DestinationSecurityGroupId", "Description"}  # fmt: skip
+    known = {
+        "GroupId",
+        "IpProtocol",
+        "FromPort",
+        "ToPort",
+        "CidrIp",
+        "CidrIpv6",
+        "SourceSecurityGroupId",
+        "DestinationSecurityGroupId",
+        "Description",
+    }
     assert set(p) <= known, f"{group}: rule with {sorted(set(p) - known)} is not modelled"
     ((kind, value),) = [(k, v) for k, v in peers if v is not None]
     peer = (kind, group_id(value) if kind == "sg" else value)
@@ -623,10 +647,12 @@ def test_kms_logs_encrypts_every_log_group(flow_logs: bool) -> None:
     }
     # CloudWatch Logs may use the key for this account's log groups only.
     assert logs_statement["Condition"] == {
-        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": {
-            "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
-        }}
-    }  # fmt: skip
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+            }
+        }
+    }
 
 
 def test_alb_access_logs_go_to_a_private_bucket_only_under_this_account() -> None:

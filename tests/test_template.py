@@ -41,8 +41,10 @@ def test_one_public_subnet_per_az_routed_to_the_gateway(az_count: int) -> None:
     # Until its association exists, a subnet uses the main route table (no internet): the
     # load balancer, and through it the service and its image pulls, wait for every one.
     needs = set(t["Resources"]["LoadBalancer"]["DependsOn"])
-    assert {"NetworkPublicDefaultRoute", *(a for a in of_type(
-        t, "AWS::EC2::SubnetRouteTableAssociation"))} <= needs  # fmt: skip
+    assert {
+        "NetworkPublicDefaultRoute",
+        *(a for a in of_type(t, "AWS::EC2::SubnetRouteTableAssociation")),
+    } <= needs
 
 
 def test_cluster_schedules_on_fargate_and_spot(t: dict) -> None:
@@ -68,9 +70,10 @@ def test_strategy_follows_the_config_on_cluster_and_service() -> None:
 
 def test_one_on_demand_task_by_default_so_spot_never_takes_the_last(t: dict) -> None:
     (on_demand,) = [
-        s for s in props(t, "EcsService")["CapacityProviderStrategy"]
+        s
+        for s in props(t, "EcsService")["CapacityProviderStrategy"]
         if s["CapacityProvider"] == "FARGATE"
-    ]  # fmt: skip
+    ]
     assert on_demand["Base"] >= 1 and t["Parameters"]["MinTasks"]["MinValue"] >= 1
 
 
@@ -79,9 +82,10 @@ def test_service_names_the_cluster_strategy_public_ips_lb_and_cloud_map(t: dict)
     # ECS applies the cluster default only at creation: the service names the same
     # strategy itself, so a changed mix reaches it on the next update.
     assert "LaunchType" not in service
-    assert service["CapacityProviderStrategy"] == props(t, "EcsCluster")[
-        "DefaultCapacityProviderStrategy"
-    ]
+    assert (
+        service["CapacityProviderStrategy"]
+        == props(t, "EcsCluster")["DefaultCapacityProviderStrategy"]
+    )
     vpc = service["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert vpc["AssignPublicIp"] == "ENABLED"
     assert vpc["Subnets"] == [{"Ref": "NetworkPublicSubnet1"}, {"Ref": "NetworkPublicSubnet2"}]
@@ -170,9 +174,10 @@ def test_load_balancer_is_public_in_every_subnet(t: dict) -> None:
 
 def test_every_parameter_is_constrained_grouped_and_its_default_allowed(t: dict) -> None:
     grouped = {
-        p for g in t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        p
+        for g in t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
         for p in g["Parameters"]
-    }  # fmt: skip
+    }
     assert grouped == set(t["Parameters"])
     for name, param in t["Parameters"].items():
         default = str(param["Default"])
@@ -197,11 +202,16 @@ def test_task_size_parameter_offers_exactly_fargates_sizes(t: dict) -> None:
 def test_parameter_defaults_come_from_the_config() -> None:
     cfg = Config.from_mapping(
         {
-            "service": {"image": "docker.io/library/nginx:1.27", "desired_count": 5,
-                        "cpu": 2048, "memory": 8192, "log_retention_days": 90},
+            "service": {
+                "image": "docker.io/library/nginx:1.27",
+                "desired_count": 5,
+                "cpu": 2048,
+                "memory": 8192,
+                "log_retention_days": 90,
+            },
             "probe": {"schedule": "rate(5 minutes)"},
         }
-    )  # fmt: skip
+    )
     params = template(cfg)["Parameters"]
     assert params["ServiceImage"]["Default"] == "docker.io/library/nginx:1.27"
     assert params["MinTasks"]["Default"] == 5
@@ -212,9 +222,15 @@ def test_parameter_defaults_come_from_the_config() -> None:
 
 def test_outputs_are_exported(t: dict) -> None:
     expected = {
-        "ServiceUrl", "LoadBalancerDnsName", "ClusterName", "ServiceName", "NamespaceName",
-        "NamespaceId", "DiscoveryName", "DashboardUrl",
-    }  # fmt: skip
+        "ServiceUrl",
+        "LoadBalancerDnsName",
+        "ClusterName",
+        "ServiceName",
+        "NamespaceName",
+        "NamespaceId",
+        "DiscoveryName",
+        "DashboardUrl",
+    }
     assert expected <= set(t["Outputs"])
     assert t["Outputs"]["DiscoveryName"]["Value"] == {
         "Fn::Join": [".", [{"Fn::GetAtt": ["DiscoveryService", "Name"]}, "infra-gen.internal"]]
@@ -224,8 +240,13 @@ def test_outputs_are_exported(t: dict) -> None:
 
 
 def test_no_hard_coded_arns() -> None:
-    text = str(template(Config.from_mapping({"security": {"kms_logs": True, "flow_logs": True,
-                                                          "alb_access_logs": True}})))  # fmt: skip
+    text = str(
+        template(
+            Config.from_mapping(
+                {"security": {"kms_logs": True, "flow_logs": True, "alb_access_logs": True}}
+            )
+        )
+    )
     assert "arn:aws:" not in text
 
 
@@ -277,20 +298,35 @@ def _private_ecr_condition(image: str, account: str, region: str, suffix: str) -
 @pytest.mark.parametrize(
     ("image", "region", "suffix", "pulls"),
     [
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.2", "eu-west-1", "amazonaws.com",
-         True),
-        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@sha256:" + "a" * 64,
-         "cn-north-1", "amazonaws.com.cn", True),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.2",
+            "eu-west-1",
+            "amazonaws.com",
+            True,
+        ),
+        (
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@sha256:" + "a" * 64,
+            "cn-north-1",
+            "amazonaws.com.cn",
+            True,
+        ),
         # Another Region's or another account's registry: no grant (the pull fails).
-        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.2", "eu-west-1", "amazonaws.com",
-         False),
-        ("210987654321.dkr.ecr.eu-west-1.amazonaws.com/web:1.2", "eu-west-1", "amazonaws.com",
-         False),
-        ("public.ecr.aws/docker/library/nginx:stable-alpine", "eu-west-1", "amazonaws.com",
-         False),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.2",
+            "eu-west-1",
+            "amazonaws.com",
+            False,
+        ),
+        (
+            "210987654321.dkr.ecr.eu-west-1.amazonaws.com/web:1.2",
+            "eu-west-1",
+            "amazonaws.com",
+            False,
+        ),
+        ("public.ecr.aws/docker/library/nginx:stable-alpine", "eu-west-1", "amazonaws.com", False),
         ("nginx", "eu-west-1", "amazonaws.com", False),
     ],
-)  # fmt: skip
+)
 def test_private_ecr_pull_is_granted_only_for_this_accounts_registry(
     image: str, region: str, suffix: str, pulls: bool
 ) -> None:

@@ -39,7 +39,7 @@ def site() -> Iterator[dict[str, Any]]:
     state: dict[str, Any] = {"status": 200, "paths": {}}
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+        def do_GET(self) -> None:
             self.send_response(state["paths"].get(self.path, state["status"]))
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -63,15 +63,17 @@ class Stubs:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
         )
-        self.clients = {s: session.client(s) for s in ("cloudformation", "lambda", "ecs",
-                                                      "cloudwatch")}  # fmt: skip
+        self.clients = {
+            s: session.client(s) for s in ("cloudformation", "lambda", "ecs", "cloudwatch")
+        }
         self.stubs = {s: Stubber(c) for s, c in self.clients.items()}
 
     def __call__(self, service: str) -> Any:
         return self.clients[service]
 
-    def add(self, service: str, method: str, response: dict[str, Any],
-            expected: dict[str, Any]) -> None:  # fmt: skip
+    def add(
+        self, service: str, method: str, response: dict[str, Any], expected: dict[str, Any]
+    ) -> None:
         self.stubs[service].add_response(method, response, expected)
 
     def __enter__(self) -> Stubs:
@@ -85,61 +87,136 @@ class Stubs:
             s.deactivate()
 
 
-def stubbed(url: str, *, probe: list[dict[str, Any]] | None = None, function_error: str = "",
-            running: int = 2, alarm_states: tuple[str, ...] = ("OK", "OK"),
-            status: str = "CREATE_COMPLETE", s: Stubs | None = None,
-            services: Sequence[tuple[str, str, int]] = (),
-            outputs: dict[str, str] | None = None) -> Stubs:  # fmt: skip
+def stubbed(
+    url: str,
+    *,
+    probe: list[dict[str, Any]] | None = None,
+    function_error: str = "",
+    running: int = 2,
+    alarm_states: tuple[str, ...] = ("OK", "OK"),
+    status: str = "CREATE_COMPLETE",
+    s: Stubs | None = None,
+    services: Sequence[tuple[str, str, int]] = (),
+    outputs: dict[str, str] | None = None,
+) -> Stubs:
     """The answers of one run of verify; ``s``: after those already in it. ``services``:
     (logical ID, ARN, running of 2) of each ECS service of a composed stack; ``outputs``:
     the stack's other Outputs (key -> value)."""
     s = s or Stubs()
-    s.add("cloudformation", "describe_stacks", {"Stacks": [{
-        "StackName": STACK, "StackStatus": status, "CreationTime": NOW,
-        "Outputs": [{"OutputKey": "ServiceUrl", "OutputValue": url},
-                    {"OutputKey": "ClusterName", "OutputValue": CLUSTER},
-                    {"OutputKey": "ServiceName", "OutputValue": SERVICE},
-                    *({"OutputKey": k, "OutputValue": v} for k, v in (outputs or {}).items())],
-    }]}, {"StackName": STACK})  # fmt: skip
+    s.add(
+        "cloudformation",
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK,
+                    "StackStatus": status,
+                    "CreationTime": NOW,
+                    "Outputs": [
+                        {"OutputKey": "ServiceUrl", "OutputValue": url},
+                        {"OutputKey": "ClusterName", "OutputValue": CLUSTER},
+                        {"OutputKey": "ServiceName", "OutputValue": SERVICE},
+                        *({"OutputKey": k, "OutputValue": v} for k, v in (outputs or {}).items()),
+                    ],
+                }
+            ]
+        },
+        {"StackName": STACK},
+    )
     summaries = [
-        {"LogicalResourceId": "ProbeFunction", "PhysicalResourceId": FUNCTION,
-         "ResourceType": "AWS::Lambda::Function"},
-        {"LogicalResourceId": "ProbeLogGroup", "PhysicalResourceId": LOG_GROUP,
-         "ResourceType": "AWS::Logs::LogGroup"},
-        *({"LogicalResourceId": n.split("-")[1], "PhysicalResourceId": n,
-           "ResourceType": "AWS::CloudWatch::Alarm"} for n in ALARMS),
-        *({"LogicalResourceId": logical, "PhysicalResourceId": arn,
-           "ResourceType": "AWS::ECS::Service"} for logical, arn, _ in services),
-    ]  # fmt: skip
+        {
+            "LogicalResourceId": "ProbeFunction",
+            "PhysicalResourceId": FUNCTION,
+            "ResourceType": "AWS::Lambda::Function",
+        },
+        {
+            "LogicalResourceId": "ProbeLogGroup",
+            "PhysicalResourceId": LOG_GROUP,
+            "ResourceType": "AWS::Logs::LogGroup",
+        },
+        *(
+            {
+                "LogicalResourceId": n.split("-")[1],
+                "PhysicalResourceId": n,
+                "ResourceType": "AWS::CloudWatch::Alarm",
+            }
+            for n in ALARMS
+        ),
+        *(
+            {
+                "LogicalResourceId": logical,
+                "PhysicalResourceId": arn,
+                "ResourceType": "AWS::ECS::Service",
+            }
+            for logical, arn, _ in services
+        ),
+    ]
     for r in summaries:
         r.update(LastUpdatedTimestamp=NOW, ResourceStatus="CREATE_COMPLETE")
-    s.add("cloudformation", "list_stack_resources",
-          {"StackResourceSummaries": summaries[:2], "NextToken": "page2"}, {"StackName": STACK})
-    s.add("cloudformation", "list_stack_resources", {"StackResourceSummaries": summaries[2:]},
-          {"StackName": STACK, "NextToken": "page2"})  # fmt: skip
-    payload = (json.dumps({"errorMessage": function_error, "errorType": "KeyError"})
-               if function_error else json.dumps(probe)).encode()  # fmt: skip
-    answer: dict[str, Any] = {"StatusCode": 200,
-                              "Payload": StreamingBody(io.BytesIO(payload), len(payload))}
+    s.add(
+        "cloudformation",
+        "list_stack_resources",
+        {"StackResourceSummaries": summaries[:2], "NextToken": "page2"},
+        {"StackName": STACK},
+    )
+    s.add(
+        "cloudformation",
+        "list_stack_resources",
+        {"StackResourceSummaries": summaries[2:]},
+        {"StackName": STACK, "NextToken": "page2"},
+    )
+    payload = (
+        json.dumps({"errorMessage": function_error, "errorType": "KeyError"})
+        if function_error
+        else json.dumps(probe)
+    ).encode()
+    answer: dict[str, Any] = {
+        "StatusCode": 200,
+        "Payload": StreamingBody(io.BytesIO(payload), len(payload)),
+    }
     if function_error:
         answer["FunctionError"] = "Unhandled"
-    s.add("lambda", "invoke", answer,
-          {"FunctionName": FUNCTION, "InvocationType": "RequestResponse", "Payload": b"{}"})
+    s.add(
+        "lambda",
+        "invoke",
+        answer,
+        {"FunctionName": FUNCTION, "InvocationType": "RequestResponse", "Payload": b"{}"},
+    )
     for name, up in [(arn, up) for _, arn, up in sorted(services)] or [(SERVICE, running)]:
-        s.add("ecs", "describe_services", {"services": [{
-            "serviceName": name.rsplit("/", 1)[-1], "desiredCount": 2, "runningCount": up,
-            "pendingCount": 2 - up}]}, {"cluster": CLUSTER, "services": [name]})  # fmt: skip
-    s.add("cloudwatch", "describe_alarms", {"MetricAlarms": [
-        {"AlarmName": n, "StateValue": v, "StateReason": f"Threshold crossed: {n}"}
-        for n, v in zip(ALARMS, alarm_states, strict=True)
-    ]}, {"AlarmNames": ALARMS, "AlarmTypes": ["MetricAlarm"]})  # fmt: skip
+        s.add(
+            "ecs",
+            "describe_services",
+            {
+                "services": [
+                    {
+                        "serviceName": name.rsplit("/", 1)[-1],
+                        "desiredCount": 2,
+                        "runningCount": up,
+                        "pendingCount": 2 - up,
+                    }
+                ]
+            },
+            {"cluster": CLUSTER, "services": [name]},
+        )
+    s.add(
+        "cloudwatch",
+        "describe_alarms",
+        {
+            "MetricAlarms": [
+                {"AlarmName": n, "StateValue": v, "StateReason": f"Threshold crossed: {n}"}
+                for n, v in zip(ALARMS, alarm_states, strict=True)
+            ]
+        },
+        {"AlarmNames": ALARMS, "AlarmTypes": ["MetricAlarm"]},
+    )
     return s
 
 
 # What the probe function returns (lambda/probe.py; test_probe_answer_is_what_verify_reads
 # holds the two together).
-HEALTHY = [{"Service": "nginx", "DiscoveredInstances": 2, "SuccessfulRequests": 2,
-            "FailedRequests": 0}]  # fmt: skip
+HEALTHY = [
+    {"Service": "nginx", "DiscoveredInstances": 2, "SuccessfulRequests": 2, "FailedRequests": 0}
+]
 
 
 def run(stubs: Stubs) -> tuple[int, str]:
@@ -189,8 +266,9 @@ def test_every_failure_says_what_and_where(site: dict[str, Any]) -> None:
 def test_probe_finding_no_task_is_unhealthy(site: dict[str, Any]) -> None:
     site["status"] = 200
     url = f"http://127.0.0.1:{site['port']}"
-    code, out = run(stubbed(url, probe=[{**HEALTHY[0], "DiscoveredInstances": 0,
-                                         "SuccessfulRequests": 0}]))  # fmt: skip
+    code, out = run(
+        stubbed(url, probe=[{**HEALTHY[0], "DiscoveredInstances": 0, "SuccessfulRequests": 0}])
+    )
     assert code == 1
     assert f"FAIL probe        {FUNCTION}: 0 tasks found, 0 answered, 0 failed" in out
 
@@ -217,13 +295,17 @@ def test_probe_answer_is_what_verify_reads(probe_world: Any) -> None:
     one = probe_world.run(harness.PROBE_SOURCE, probe_world.env("healthy"))
     (check,) = probe_checks(json.dumps(one.return_value), "fn")
     assert (check.name, check.ok, check.detail) == (
-        "probe", True, "fn: 3 tasks found, 3 answered, 0 failed"
-    )  # fmt: skip
+        "probe",
+        True,
+        "fn: 3 tasks found, 3 answered, 0 failed",
+    )
     several = probe_world.run(harness.PROBE_SOURCE, probe_world.env("healthy,down,absent"))
     checks = probe_checks(json.dumps(several.return_value), "fn", "logs")
     assert [(c.name, c.ok, c.where) for c in checks] == [
-        ("probe healthy", True, ""), ("probe down", False, "logs"), ("probe absent", False, "logs")
-    ]  # fmt: skip
+        ("probe healthy", True, ""),
+        ("probe down", False, "logs"),
+        ("probe absent", False, "logs"),
+    ]
     assert checks[1].detail == "fn: 3 tasks found, 0 answered, 3 failed"
 
 
@@ -243,8 +325,9 @@ def test_each_service_of_a_composed_stack_has_its_tasks_check(site: dict[str, An
     assert code == 1
     lines = out.splitlines()
     assert [line.split()[:3] for line in lines if line.split()[1:2] == ["tasks"]] == [
-        ["FAIL", "tasks", "ApiEcsService"], ["ok", "tasks", "EcsService"],
-    ]  # fmt: skip
+        ["FAIL", "tasks", "ApiEcsService"],
+        ["ok", "tasks", "EcsService"],
+    ]
     assert lines[-1] == f"Stack {STACK}: NOT healthy (tasks ApiEcsService)"
 
 
@@ -254,8 +337,12 @@ def test_each_service_url_of_a_composed_stack_is_requested(site: dict[str, Any])
     # An added service's URL is its path on the load balancer (Stack.add_service); an
     # Output not named *ServiceUrl is not requested, one so named that is no URL fails.
     site["paths"] = {"/api/": 503}
-    outputs = {"ApiServiceUrl": f"{base}/api/", "WebServiceUrl": f"{base}/web/",
-               "LoadBalancerDnsName": "127.0.0.1", "OldServiceUrl": "none"}  # fmt: skip
+    outputs = {
+        "ApiServiceUrl": f"{base}/api/",
+        "WebServiceUrl": f"{base}/web/",
+        "LoadBalancerDnsName": "127.0.0.1",
+        "OldServiceUrl": "none",
+    }
     try:
         code, out = run(stubbed(base, probe=HEALTHY, outputs=outputs))
     finally:

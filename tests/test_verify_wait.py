@@ -19,6 +19,7 @@ README = DOCS  # README and docs/: the output shown there
 
 def in_readme(out: str) -> bool:
     """README shows this output; the local server's port and the seconds left may differ."""
+
     def masked(text: str) -> str:
         return re.sub(r"127\.0\.0\.1:\d+|\d+s left", "X", text)
 
@@ -26,7 +27,8 @@ def in_readme(out: str) -> bool:
 
 
 def test_wait_checks_again_until_healthy(
-    site: dict[str, int], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    site: dict[str, int],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     site["status"] = 200
     url = f"http://127.0.0.1:{site['port']}"
@@ -36,8 +38,11 @@ def test_wait_checks_again_until_healthy(
     stubs = stubbed(url, probe=HEALTHY, s=stubbed(url, probe=HEALTHY, running=1))
     out = io.StringIO()
     with stubs:
-        code = commands.main(["verify", "--stack-name", STACK, "--wait", "300", "--interval",
-                              "15"], clients=stubs, stdout=out)  # fmt: skip
+        code = commands.main(
+            ["verify", "--stack-name", STACK, "--wait", "300", "--interval", "15"],
+            clients=stubs,
+            stdout=out,
+        )
     assert code == 0
     assert in_readme(out.getvalue())
     lines = out.getvalue().splitlines()
@@ -83,19 +88,25 @@ def test_json_is_one_object_per_check_and_keeps_the_exit_status(
     out = io.StringIO()
     stubs = stubbed(url, probe=HEALTHY)
     with stubs:
-        code = commands.main(["verify", "--stack-name", STACK, "--format", "json"],
-                             clients=stubs, stdout=out)  # fmt: skip
+        code = commands.main(
+            ["verify", "--stack-name", STACK, "--format", "json"], clients=stubs, stdout=out
+        )
     assert code == 1
     assert in_readme(out.getvalue())
     objects = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(o["check"], o["ok"]) for o in objects] == [
-        ("stack", True), ("service URL", False), ("probe", True), ("tasks", True),
+        ("stack", True),
+        ("service URL", False),
+        ("probe", True),
+        ("tasks", True),
         ("alarms", True),
-    ]  # fmt: skip
+    ]
     assert objects[1] == {
-        "check": "service URL", "ok": False, "detail": f"{url} answered HTTP 503",
+        "check": "service URL",
+        "ok": False,
+        "detail": f"{url} answered HTTP 503",
         "where": "target group health in the EC2 console (Target groups)",
-    }  # fmt: skip
+    }
     site["status"] = 200
     code, _ = run(stubbed(url, probe=HEALTHY))
     assert code == 0

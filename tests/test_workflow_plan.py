@@ -23,7 +23,7 @@ def test_pull_requests_get_a_plan_as_an_artifact() -> None:
     assert plan["if"].startswith("github.event_name == 'pull_request'")
     assert plan["permissions"] == {"contents": "read", "id-token": "write"}
     assert "infra-gen preflight --stack-name" in runs(plan)
-    assert "infra-gen diff --stack-name \"$STACK_NAME\" --plan-out plan.json" in runs(plan)
+    assert 'infra-gen diff --stack-name "$STACK_NAME" --plan-out plan.json' in runs(plan)
     (upload,) = [s for s in plan["steps"] if "upload-artifact" in str(s.get("uses"))]
     assert (upload["with"]["name"], upload["with"]["path"]) == ("deploy-plan", "plan.json")
     (aws,) = [s for s in plan["steps"] if "configure-aws-credentials" in str(s.get("uses"))]
@@ -37,7 +37,7 @@ def test_main_deploys_that_plan_and_waits_until_healthy() -> None:
     assert deploy["permissions"]["id-token"] == "write"
     assert deploy["concurrency"]["cancel-in-progress"] is False
     script = runs(deploy)
-    assert "gh run download \"$run\" --name deploy-plan --dir plan" in script
+    assert 'gh run download "$run" --name deploy-plan --dir plan' in script
     # The plan is of this commit's reviewed template, then executed as it is.
     assert "jq -r .template_sha256 plan/plan.json" in script and "out/stack.yaml" in script
     assert script.index("--plan plan/plan.json --yes") < script.index("verify --stack-name")

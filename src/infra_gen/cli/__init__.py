@@ -75,30 +75,54 @@ def _parser() -> argparse.ArgumentParser:
         "--stack-name NAME "
         "(see infra-gen deploy --help; needs the infra-gen[deploy] extra).",
     )
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="output format (default: from the -o or --check suffix, "
-                   "else yaml)")  # fmt: skip
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", metavar="FILE",
-                       help="write here instead of stdout ('-' is stdout): a regular file "
-                       "is replaced atomically (through a symlink, keeping its mode), a "
-                       "device or FIFO is written in place; a directory is refused")  # fmt: skip
-    where.add_argument("--check", type=Path, metavar="FILE",
-                       help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
-                       "would be generated, else 1 with a unified diff on stderr")  # fmt: skip
-    where.add_argument("--print-config", action="store_true",
-                       help="print the effective configuration (defaults, --config, --set) "
-                       "as TOML and exit")  # fmt: skip
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="TOML file with [network], [service], ... tables ('-' is stdin)")
     p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from the -o or --check suffix, else yaml)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here instead of stdout ('-' is stdout): a regular file "
+        "is replaced atomically (through a symlink, keeping its mode), a "
+        "device or FIFO is written in place; a directory is refused",
+    )
+    where.add_argument(
+        "--check",
+        type=Path,
+        metavar="FILE",
+        help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
+        "would be generated, else 1 with a unified diff on stderr",
+    )
+    where.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration (defaults, --config, --set) as TOML and exit",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML file with [network], [service], ... tables ('-' is stdin)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override one key, e.g. service.cpu=512 (repeatable; beats --config); "
         "the value is read as the key's type",
-    )  # fmt: skip
-    p.add_argument("--allow-large-template", action="store_true",
-                   help=f"allow a template over {INLINE_TEMPLATE_LIMIT:,} bytes, the limit "
-                   "for one passed inline; such a template must be deployed from S3")  # fmt: skip
+    )
+    p.add_argument(
+        "--allow-large-template",
+        action="store_true",
+        help=f"allow a template over {INLINE_TEMPLATE_LIMIT:,} bytes, the limit "
+        "for one passed inline; such a template must be deployed from S3",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -199,8 +223,9 @@ def _diff_lines(text: str, fmt: str) -> list[str]:
     if fmt == "json":
         # Compact JSON is one line; indented, a diff shows which values changed.
         try:
-            return json.dumps(json.loads(text), indent=1, sort_keys=True,
-                              ensure_ascii=False).splitlines(keepends=True)  # fmt: skip
+            return json.dumps(
+                json.loads(text), indent=1, sort_keys=True, ensure_ascii=False
+            ).splitlines(keepends=True)
         except ValueError:
             pass
     return text.splitlines(keepends=True)
@@ -211,13 +236,18 @@ def _check(path: Path, data: bytes, fmt: str) -> int:
     if current == data:
         return EXIT_OK
     import difflib  # only for a stale file
+
     was, now = current.decode("utf-8", errors="replace"), data.decode("utf-8")
     old, new = _diff_lines(was, fmt), _diff_lines(now, fmt)
     if old == new:  # the difference is outside the JSON values (spacing, line ends)
         old, new = was.splitlines(keepends=True), now.splitlines(keepends=True)
     diff = difflib.unified_diff(old, new, fromfile=str(path), tofile="generated")
-    _stderr("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                    for line in diff))  # fmt: skip
+    _stderr(
+        "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in diff
+        )
+    )
     _stderr(f"infra-gen: {path} is stale: it differs from what this configuration generates\n")
     return EXIT_STALE
 
@@ -310,16 +340,19 @@ def _write_output(name: str, data: bytes) -> None:
         raise _Failure(f"cannot write {shown}: {e}") from None
     if mode is not None and stat.S_ISDIR(mode) or name.endswith("/"):
         what = "is a directory" if mode is not None else "names a directory (it ends in /)"
-        raise _Failure(f"-o {shown}: {what}; give a file name, "
-                       f"e.g. -o {shown.rstrip('/')}/stack.yaml")  # fmt: skip
+        raise _Failure(
+            f"-o {shown}: {what}; give a file name, e.g. -o {shown.rstrip('/')}/stack.yaml"
+        )
     if mode is None or stat.S_ISREG(mode):
         _write_file(Path(name), data)
     elif stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
         _write_device(shown, name, data)
     else:
         kind = "a block device" if stat.S_ISBLK(mode) else "a socket"
-        raise _Failure(f"-o {shown}: is {kind}; allowed: a regular file, a new path, "
-                       "a character device or a FIFO")  # fmt: skip
+        raise _Failure(
+            f"-o {shown}: is {kind}; allowed: a regular file, a new path, "
+            "a character device or a FIFO"
+        )
 
 
 def _write_device(shown: str, name: str, data: bytes) -> None:
@@ -379,8 +412,14 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def _one_line(text: str) -> str:
     """``text`` as one line of plain characters: every control character escaped."""
-    return _CONTROL.sub(lambda m: _ESCAPES.get(m[0]) or f"\\x{ord(m[0]):02x}"
-                        if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)  # fmt: skip
+    return _CONTROL.sub(
+        lambda m: (
+            _ESCAPES.get(m[0]) or f"\\x{ord(m[0]):02x}"
+            if ord(m[0]) < 0x100
+            else f"\\u{ord(m[0]):04x}"
+        ),
+        text,
+    )
 
 
 def _stderr(text: str) -> None:

@@ -110,8 +110,10 @@ def _region_help(environ: Mapping[str, str] = os.environ) -> str:
         now = f"now that of profile {environ['AWS_PROFILE']!r} (AWS_PROFILE)"
     else:
         now = "now that of the default profile"
-    return (f"Region: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region, as "
-            f"the AWS CLI reads it ({now}).")  # fmt: skip
+    return (
+        f"Region: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region, as "
+        f"the AWS CLI reads it ({now})."
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,82 +125,135 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     for name, text in (
-        ("diff", "show what a deploy would change, replacements first; exit 1 when it "
-                 "would change anything"),
+        (
+            "diff",
+            "show what a deploy would change, replacements first; exit 1 when it "
+            "would change anything",
+        ),
         ("deploy", "create or update the stack through a change set, with progress"),
         ("preflight", "read-only checks that predict a failed deploy; exit 1 when one fails"),
         ("verify", "check that the deployed stack works"),
-    ):  # fmt: skip
+    ):
         c = sub.add_parser(name, help=text, description=f"{text}. {region}")
-        c.add_argument("--stack-name", required=True, type=_stack_name,
-                       help="the stack: 1-128 letters, digits and hyphens")  # fmt: skip
+        c.add_argument(
+            "--stack-name",
+            required=True,
+            type=_stack_name,
+            help="the stack: 1-128 letters, digits and hyphens",
+        )
         if name == "verify":
             c.add_argument(
-                "--timeout", type=_timeout, default=10.0,
+                "--timeout",
+                type=_timeout,
+                default=10.0,
                 help=f"seconds for the request to the service URL (default 10, at most "
                 f"{TIMEOUT_MAX:g})",
-            )  # fmt: skip
+            )
             c.add_argument(
-                "--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                "--wait",
+                type=_seconds,
+                default=0.0,
+                metavar="SECONDS",
                 help="check again until every check passes or SECONDS are up (default 0: once)",
-            )  # fmt: skip
-            c.add_argument("--interval", type=_seconds, default=10.0, metavar="SECONDS",
-                           help="seconds between attempts with --wait (default 10)")
+            )
+            c.add_argument(
+                "--interval",
+                type=_seconds,
+                default=10.0,
+                metavar="SECONDS",
+                help="seconds between attempts with --wait (default 10)",
+            )
             _format_option(c, "one JSON object per check and line")
             continue
         c.add_argument("--config", type=Path, help="TOML file, as for template generation")
         c.add_argument(
-            "--template-file", type=Path, metavar="PATH",
+            "--template-file",
+            type=Path,
+            metavar="PATH",
             help="deploy this template (YAML or JSON, e.g. from a generator built on "
             "infra_gen) instead of generating one; not with --config or --set",
-        )  # fmt: skip
+        )
         c.add_argument(
-            "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
             help="override one configuration key (repeatable)",
-        )  # fmt: skip
+        )
         c.add_argument(
-            "--parameter", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
+            "--parameter",
+            dest="parameters",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
             help="a deploy-time Parameter value (repeatable); Parameters not given keep the "
             "stack's previous values",
-        )  # fmt: skip
+        )
         c.add_argument(
-            "--s3-bucket", type=_bucket,
+            "--s3-bucket",
+            type=_bucket,
             help="upload the template to this bucket and deploy it from there, as aws "
             "cloudformation deploy --s3-bucket does (needed only over 51,200 bytes)",
         )
         c.add_argument("--s3-prefix", help="key prefix in --s3-bucket (needs --s3-bucket)")
         if name == "diff":
-            c.add_argument("--plan-out", type=Path, metavar="FILE",
-                           help="keep the change set and write the plan to FILE, for deploy "
-                           "--plan")  # fmt: skip
+            c.add_argument(
+                "--plan-out",
+                type=Path,
+                metavar="FILE",
+                help="keep the change set and write the plan to FILE, for deploy --plan",
+            )
             _format_option(c, "the plan as JSON, without the template")
         if name == "preflight":
-            c.add_argument("--offline", action="store_true",
-                           help="only the checks that need no AWS call (template size, "
-                           "Parameter values against their defaults and --parameter)")  # fmt: skip
+            c.add_argument(
+                "--offline",
+                action="store_true",
+                help="only the checks that need no AWS call (template size, "
+                "Parameter values against their defaults and --parameter)",
+            )
         if name == "deploy":
             c.add_argument(
-                "--yes", action="store_true",
+                "--yes",
+                action="store_true",
                 help="deploy without asking (required when stdin is not a terminal)",
-            )  # fmt: skip
-            c.add_argument("--plan", type=Path, metavar="FILE",
-                           help="execute the change set of this plan (from diff --plan-out) "
-                           "if the stack has not changed since; no template options")  # fmt: skip
-            c.add_argument("--skip-preflight", action="store_true",
-                           help="do not run the preflight checks first")
-            c.add_argument("--fail-fast", action="store_true",
-                           help="stop an update (CancelUpdateStack) once the ECS circuit "
-                           "breaker trips or --fail-fast-stops tasks stopped for one "
-                           "reason")  # fmt: skip
-            c.add_argument("--fail-fast-stops", type=_positive, default=3, metavar="N",
-                           help="tasks stopped for the same reason that make --fail-fast act "
-                           "(default 3)")  # fmt: skip
+            )
+            c.add_argument(
+                "--plan",
+                type=Path,
+                metavar="FILE",
+                help="execute the change set of this plan (from diff --plan-out) "
+                "if the stack has not changed since; no template options",
+            )
+            c.add_argument(
+                "--skip-preflight",
+                action="store_true",
+                help="do not run the preflight checks first",
+            )
+            c.add_argument(
+                "--fail-fast",
+                action="store_true",
+                help="stop an update (CancelUpdateStack) once the ECS circuit "
+                "breaker trips or --fail-fast-stops tasks stopped for one "
+                "reason",
+            )
+            c.add_argument(
+                "--fail-fast-stops",
+                type=_positive,
+                default=3,
+                metavar="N",
+                help="tasks stopped for the same reason that make --fail-fast act (default 3)",
+            )
     return p
 
 
 def _format_option(c: argparse.ArgumentParser, json_text: str) -> None:
-    c.add_argument("--format", choices=("text", "json"), default="text",
-                   help=f"text (default), or json: {json_text}")  # fmt: skip
+    c.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help=f"text (default), or json: {json_text}",
+    )
 
 
 def _seconds(text: str) -> float:
@@ -222,8 +277,9 @@ def _overrides(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise cf.InputError(f"--parameter {cf.one_line(item)}: expected NAME=VALUE, "
-                                "e.g. MinTasks=3")  # fmt: skip
+            raise cf.InputError(
+                f"--parameter {cf.one_line(item)}: expected NAME=VALUE, e.g. MinTasks=3"
+            )
         if re.search("[\ud800-\udfff]", item):
             raise cf.InputError(f"--parameter {_shown(item)}: not valid UTF-8")
         result[key.strip()] = value
@@ -250,8 +306,11 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
             return "expected a number"
         low, high = spec.get("MinValue"), spec.get("MaxValue")
         if (low is not None and number < float(low)) or (high is not None and number > float(high)):
-            bounds = f"{low}..{high}" if None not in (low, high) else (
-                f"at least {low}" if high is None else f"at most {high}")  # fmt: skip
+            bounds = (
+                f"{low}..{high}"
+                if None not in (low, high)
+                else (f"at least {low}" if high is None else f"at most {high}")
+            )
             return why or f"allowed {bounds}"
     return None
 
@@ -260,8 +319,10 @@ def _check_parameters(declared: Mapping[str, Any], overrides: Mapping[str, str])
     """Refuses a ``--parameter`` the template (its Parameters section) would refuse."""
     for name, value in sorted(overrides.items()):
         if name not in declared:
-            raise cf.InputError(f"--parameter {_shown(name)[1:-1]}: not a Parameter of the "
-                                f"template; allowed: {', '.join(sorted(declared))}")  # fmt: skip
+            raise cf.InputError(
+                f"--parameter {_shown(name)[1:-1]}: not a Parameter of the "
+                f"template; allowed: {', '.join(sorted(declared))}"
+            )
         problem = _parameter_problem(declared[name], value)
         if problem:
             raise cf.InputError(f"--parameter {name}={_shown(value)}: {cf.one_line(problem)}")
@@ -269,8 +330,11 @@ def _check_parameters(declared: Mapping[str, Any], overrides: Mapping[str, str])
 
 def _defaults(template: Template) -> dict[str, str]:
     found = {name: p.to_dict().get("Default") for name, p in template.parameters.items()}
-    return {name: str(v).lower() if isinstance(v, bool) else str(v)
-            for name, v in found.items() if v is not None}  # fmt: skip
+    return {
+        name: str(v).lower() if isinstance(v, bool) else str(v)
+        for name, v in found.items()
+        if v is not None
+    }
 
 
 def _template(
@@ -285,11 +349,14 @@ def _template(
     found = _template_or_file(args, check_parameters=check_parameters)
     size = len(found[0].encode())
     if check_parameters and size > cf.INLINE_LIMIT and args.s3_bucket is None:
-        largest = parts_line(largest_parts(found[0], "json" if found[0].startswith("{") else
-                                           "yaml"))  # fmt: skip
-        raise cf.InputError(f"the template is {size:,} bytes, over the {cf.INLINE_LIMIT:,} "
-                            f"CloudFormation takes in a request (largest: {largest}): pass "
-                            "--s3-bucket to deploy it from S3")  # fmt: skip
+        largest = parts_line(
+            largest_parts(found[0], "json" if found[0].startswith("{") else "yaml")
+        )
+        raise cf.InputError(
+            f"the template is {size:,} bytes, over the {cf.INLINE_LIMIT:,} "
+            f"CloudFormation takes in a request (largest: {largest}): pass "
+            "--s3-bucket to deploy it from S3"
+        )
     return found
 
 
@@ -306,8 +373,9 @@ def _template_or_file(
     changed: dict[str, str] = {}
     if args.overrides:
         before = _defaults(build_template(load_config(args.config, [])))
-        changed = {name: value for name, value in _defaults(template).items()
-                   if before.get(name) != value}  # fmt: skip
+        changed = {
+            name: value for name, value in _defaults(template).items() if before.get(name) != value
+        }
     text = render(template, "yaml")
     if len(text.encode()) > cf.INLINE_LIMIT and args.s3_bucket is None:
         text = render(template, "json")
@@ -323,8 +391,9 @@ def _template_file(
 
     given = [o for o, v in (("--config", args.config), ("--set", args.overrides)) if v]
     if given:
-        raise cf.InputError(f"{given[0]} does not apply with --template-file, which is "
-                            "deployed as it is")  # fmt: skip
+        raise cf.InputError(
+            f"{given[0]} does not apply with --template-file, which is deployed as it is"
+        )
     path = args.template_file
     try:
         with open(path, "rb") as f:
@@ -332,20 +401,24 @@ def _template_file(
     except OSError as e:
         raise cf.InputError(f"--template-file {path}: {e.strerror or e}") from None
     if len(raw) > TEMPLATE_FILE_MAX:
-        raise cf.InputError(f"--template-file {path}: over {TEMPLATE_FILE_MAX:,} bytes, "
-                            "CloudFormation's limit even from S3")  # fmt: skip
+        raise cf.InputError(
+            f"--template-file {path}: over {TEMPLATE_FILE_MAX:,} bytes, "
+            "CloudFormation's limit even from S3"
+        )
     try:
         text = raw.decode("utf-8")
         data, _ = load(text)
     except UnicodeDecodeError as e:
         raise cf.InputError(f"--template-file {path}: not UTF-8 at byte {e.start}") from None
     except Exception as e:  # the YAML and JSON parsers' errors
-        raise cf.InputError(f"--template-file {path}: not a YAML or JSON template: "
-                            f"{cf.one_line(str(e))}") from None  # fmt: skip
+        raise cf.InputError(
+            f"--template-file {path}: not a YAML or JSON template: {cf.one_line(str(e))}"
+        ) from None
     doc = json.loads(json.dumps(data, default=str))
     if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
-        raise cf.InputError(f"--template-file {path}: not a CloudFormation template (no "
-                            "Resources mapping)")  # fmt: skip
+        raise cf.InputError(
+            f"--template-file {path}: not a CloudFormation template (no Resources mapping)"
+        )
     doc.setdefault("Parameters", {})
     if check_parameters:
         _check_parameters(doc["Parameters"], _overrides(args.parameters))
@@ -360,8 +433,11 @@ def _show_changes(p: cf.Preview, out: TextIO) -> None:
         return
     verb = "create" if p.change_set_type == "CREATE" else "update"
     replaced = [c for c in p.changes if c.replaces]
-    print(f"Stack {p.stack_name}: {len(p.changes)} changes to {verb}"
-          f"{f', {len(replaced)} REPLACEMENTS' if replaced else ''}", file=out)  # fmt: skip
+    print(
+        f"Stack {p.stack_name}: {len(p.changes)} changes to {verb}"
+        f"{f', {len(replaced)} REPLACEMENTS' if replaced else ''}",
+        file=out,
+    )
     width = max(len(c.logical_id) for c in p.changes)
     type_width = max(len(c.resource_type) for c in p.changes)
     # Replacements first: they are the ones that lose a live resource.
@@ -381,9 +457,11 @@ def _warn_kept(p: cf.Preview, changed: Mapping[str, str], overrides: Mapping[str
     for name, default in sorted(changed.items()):
         if name in overrides or name not in p.previous or p.previous[name] == default:
             continue
-        _stderr(f"infra-gen: warning: --set changes only the default of Parameter {name}; "
-                f"stack {p.stack_name} keeps {name}={cf.one_line(p.previous[name])}: pass "
-                f"--parameter {name}={cf.one_line(default)} to change it\n")  # fmt: skip
+        _stderr(
+            f"infra-gen: warning: --set changes only the default of Parameter {name}; "
+            f"stack {p.stack_name} keeps {name}={cf.one_line(p.previous[name])}: pass "
+            f"--parameter {name}={cf.one_line(default)} to change it\n"
+        )
 
 
 def _stderr(text: str) -> None:
@@ -394,8 +472,13 @@ def _stderr(text: str) -> None:
         pass  # nowhere left to report to
 
 
-def _preview(args: argparse.Namespace, clients: Clients, text: str,
-             declared: Sequence[str], changed: Mapping[str, str]) -> cf.Preview:  # fmt: skip
+def _preview(
+    args: argparse.Namespace,
+    clients: Clients,
+    text: str,
+    declared: Sequence[str],
+    changed: Mapping[str, str],
+) -> cf.Preview:
     overrides = _overrides(args.parameters)
     cfn = clients("cloudformation")
     source = cf.template_source(
@@ -413,8 +496,9 @@ def _diff(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
     kept = False
     try:
         if args.plan_out is not None or args.format == "json":
-            values = pf.values_for(doc, _overrides(args.parameters),
-                                   _previous(clients, args.stack_name))  # fmt: skip
+            values = pf.values_for(
+                doc, _overrides(args.parameters), _previous(clients, args.stack_name)
+            )
             plan = planfile.make_plan(cfn, p, text, values)
             if args.plan_out is not None:
                 planfile.write(args.plan_out, plan)
@@ -427,8 +511,10 @@ def _diff(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
         else:
             _show_changes(p, out)
             if args.plan_out is not None:
-                kept_for = (f"; change set {p.change_set_id} kept for: infra-gen deploy "
-                            f"--stack-name {p.stack_name} --plan {args.plan_out}")  # fmt: skip
+                kept_for = (
+                    f"; change set {p.change_set_id} kept for: infra-gen deploy "
+                    f"--stack-name {p.stack_name} --plan {args.plan_out}"
+                )
                 print(f"Plan written to {args.plan_out}{kept_for if kept else ''}", file=out)
     finally:
         if not kept:
@@ -446,8 +532,14 @@ def _previous(clients: Clients, stack_name: str) -> dict[str, str]:
     return {x["ParameterKey"]: x.get("ParameterValue", "") for x in stack.get("Parameters", [])}
 
 
-def _checks(args: argparse.Namespace, clients: Clients, text: str, doc: dict[str, Any],
-            *, offline: bool = False) -> list[pf.Finding]:  # fmt: skip
+def _checks(
+    args: argparse.Namespace,
+    clients: Clients,
+    text: str,
+    doc: dict[str, Any],
+    *,
+    offline: bool = False,
+) -> list[pf.Finding]:
     overrides = _overrides(args.parameters)
     cf.parameters_for(sorted(doc["Parameters"]), overrides, None)  # refuses unknown names
     previous = {} if offline else _previous(clients, args.stack_name)
@@ -472,8 +564,9 @@ def _preflight(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
     failed = [f.check for f in findings if f.failed]
     warned = sum(f.status == "warn" for f in findings)
     summary = f"NOT ready ({', '.join(dict.fromkeys(failed))})" if failed else "ready"
-    print(f"Stack {args.stack_name}: {summary}" + (f", {warned} warnings" if warned else ""),
-          file=out)  # fmt: skip
+    print(
+        f"Stack {args.stack_name}: {summary}" + (f", {warned} warnings" if warned else ""), file=out
+    )
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -484,8 +577,10 @@ def _gate(findings: Sequence[pf.Finding]) -> None:
         _show_findings(shown, sys.stderr, "infra-gen: preflight: ")
     failed = sum(f.failed for f in findings)
     if failed:
-        raise cf.DeployError(f"preflight found {failed} problems, nothing was deployed: fix "
-                             "them, or pass --skip-preflight")  # fmt: skip
+        raise cf.DeployError(
+            f"preflight found {failed} problems, nothing was deployed: fix "
+            "them, or pass --skip-preflight"
+        )
 
 
 def _template_of(plan: planfile.Plan) -> dict[str, Any]:
@@ -497,17 +592,28 @@ def _template_of(plan: planfile.Plan) -> dict[str, Any]:
 
 def _planned(args: argparse.Namespace, clients: Clients, out: TextIO) -> cf.Preview | None:
     """The preview of a plan file whose change set may still run; None: nothing to run."""
-    given = [o for o, v in (("--config", args.config), ("--set", args.overrides),
-             ("--template-file", args.template_file),
-             ("--parameter", args.parameters), ("--s3-bucket", args.s3_bucket),
-             ("--s3-prefix", args.s3_prefix)) if v]  # fmt: skip
+    given = [
+        o
+        for o, v in (
+            ("--config", args.config),
+            ("--set", args.overrides),
+            ("--template-file", args.template_file),
+            ("--parameter", args.parameters),
+            ("--s3-bucket", args.s3_bucket),
+            ("--s3-prefix", args.s3_prefix),
+        )
+        if v
+    ]
     if given:
-        raise cf.InputError(f"{given[0]} does not apply with --plan, which runs the plan's "
-                            "change set as it is: make a new plan with it")  # fmt: skip
+        raise cf.InputError(
+            f"{given[0]} does not apply with --plan, which runs the plan's "
+            "change set as it is: make a new plan with it"
+        )
     plan = planfile.read(args.plan)
     if plan.stack_name != args.stack_name:
-        raise cf.InputError(f"--plan {args.plan} is for stack {plan.stack_name}, not "
-                            f"{args.stack_name}")  # fmt: skip
+        raise cf.InputError(
+            f"--plan {args.plan} is for stack {plan.stack_name}, not {args.stack_name}"
+        )
     if not plan.change_set_id:
         print(f"Stack {plan.stack_name}: no changes (the plan has none).", file=out)
         return None
@@ -518,8 +624,10 @@ def _planned(args: argparse.Namespace, clients: Clients, out: TextIO) -> cf.Prev
         _gate(pf.online(clients, _template_of(plan), plan.parameters, region))
     p = plan.preview()
     _show_changes(p, out)
-    print(f"Plan {args.plan}: change set {p.change_set_id}, template SHA-256 "
-          f"{plan.template_sha256}", file=out)  # fmt: skip
+    print(
+        f"Plan {args.plan}: change set {p.change_set_id}, template SHA-256 {plan.template_sha256}",
+        file=out,
+    )
     return p
 
 
@@ -538,9 +646,7 @@ def _follow_hint(p: cf.Preview) -> str:
     )
 
 
-def _deploy(
-    args: argparse.Namespace, clients: Clients, out: TextIO, stdin: TextIO
-) -> int:
+def _deploy(args: argparse.Namespace, clients: Clients, out: TextIO, stdin: TextIO) -> int:
     # The template and its inputs first: a bad one is the error to report.
     text, doc, changed = ("", {}, {}) if args.plan is not None else _template(args)
     if not args.yes and not stdin.isatty():
@@ -602,11 +708,15 @@ def _deploy(
         _stderr(f"infra-gen: stack {p.stack_name} is {status}\n")
         if failure is not None:
             ecs_reason = ecs.reason if failure.resource_type == SERVICE_TYPE else ""
-            _stderr(f"infra-gen: first failure: {failure.logical_id} ({failure.resource_type}) "
-                    f"{failure.status}: {cf.one_line(failure.reason)}"
-                    f"{f'; ECS: {cf.one_line(ecs_reason)}' if ecs_reason else ''}\n")  # fmt: skip
-        _stderr(f"infra-gen: all events: aws cloudformation describe-stack-events "
-                f"--stack-name {p.stack_name}\n")  # fmt: skip
+            _stderr(
+                f"infra-gen: first failure: {failure.logical_id} ({failure.resource_type}) "
+                f"{failure.status}: {cf.one_line(failure.reason)}"
+                f"{f'; ECS: {cf.one_line(ecs_reason)}' if ecs_reason else ''}\n"
+            )
+        _stderr(
+            f"infra-gen: all events: aws cloudformation describe-stack-events "
+            f"--stack-name {p.stack_name}\n"
+        )
         _stderr(f"infra-gen: left behind: {cf.left_behind(p, status)}\n")
         return EXIT_FAILED
     print(f"Stack {p.stack_name}: {status}", file=out)
@@ -623,17 +733,29 @@ def _verify(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
     def waiting(checks: list[Check], left: float) -> None:
         if args.format == "text":
             failed = ", ".join(c.name for c in checks if not c.ok)
-            print(f"Stack {args.stack_name}: not healthy yet ({failed}); checking again in "
-                  f"{min(args.interval, left):.0f}s, {left:.0f}s left", file=out)  # fmt: skip
+            print(
+                f"Stack {args.stack_name}: not healthy yet ({failed}); checking again in "
+                f"{min(args.interval, left):.0f}s, {left:.0f}s left",
+                file=out,
+            )
             out.flush()
 
-    checks = verify_until(lambda: verify(args.stack_name, clients, timeout=args.timeout),
-                          args.wait, interval=args.interval, on_attempt=waiting)  # fmt: skip
+    checks = verify_until(
+        lambda: verify(args.stack_name, clients, timeout=args.timeout),
+        args.wait,
+        interval=args.interval,
+        on_attempt=waiting,
+    )
     failed = [c.name for c in checks if not c.ok]
     if args.format == "json":
         for c in checks:
-            print(json.dumps({"check": c.name, "ok": c.ok, "detail": c.detail,
-                              "where": c.where}, ensure_ascii=False), file=out)  # fmt: skip
+            print(
+                json.dumps(
+                    {"check": c.name, "ok": c.ok, "detail": c.detail, "where": c.where},
+                    ensure_ascii=False,
+                ),
+                file=out,
+            )
         return EXIT_FAILED if failed else EXIT_OK
     width = max(len(c.name) for c in checks)
     indent = " " * (width + 7)  # continuation lines start under the detail
@@ -644,8 +766,11 @@ def _verify(args: argparse.Namespace, clients: Clients, out: TextIO) -> int:
             print(f"{indent}{line}", file=out)
         if not c.ok and c.where:
             print(f"{indent}look at: {c.where}", file=out)
-    print(f"Stack {args.stack_name}: " + (f"NOT healthy ({', '.join(failed)})" if failed
-                                          else "healthy"), file=out)  # fmt: skip
+    print(
+        f"Stack {args.stack_name}: "
+        + (f"NOT healthy ({', '.join(failed)})" if failed else "healthy"),
+        file=out,
+    )
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -78,8 +78,9 @@ class Progress:
             return
         when = elapsed(self._clock() - self._start)
         reason = f"  {e.reason}" if e.reason else ""
-        self._line(f"{when:>7} {self._counter()} {e.status:<28} {e.logical_id} {e.resource_type}"
-                   f"{reason}")  # fmt: skip
+        self._line(
+            f"{when:>7} {self._counter()} {e.status:<28} {e.logical_id} {e.resource_type}{reason}"
+        )
         if self._terminal:
             self.tick()
 

@@ -74,9 +74,29 @@ FARGATE_TASK_SIZES: Mapping[int, tuple[int, ...]] = types.MappingProxyType(
 
 # The values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 # The probe's schedules (EventBridge rate expressions) and their minutes between runs.
 # A closed list: every value is one EventBridge accepts, and the probe-not-running
@@ -184,8 +204,10 @@ def email_problem(address: str) -> str | None:
         return f"the part before @ has {len(local)} characters; allowed at most {_EMAIL_LOCAL_MAX}"
     ascii_local = "".join(ch if ord(ch) < 0x80 or not ch.isalnum() else "a" for ch in local)
     if not _EMAIL_LOCAL.fullmatch(ascii_local):
-        return ("the part before @ allows letters, digits, !#$%&'*+/=?^_`{|}~- and single "
-                "dots between them")
+        return (
+            "the part before @ allows letters, digits, !#$%&'*+/=?^_`{|}~- and single "
+            "dots between them"
+        )
     if not domain.isascii():
         return "the domain is not ASCII; write it in its IDNA form (xn--...)"
     if len(domain) > _DNS_NAME_MAX or not _EMAIL_DOMAIN.fullmatch(domain):
@@ -261,8 +283,10 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
         limit = _PARAMETER_ARN_MAX if _PARAMETER_ARN.fullmatch(arn) else _SECRET_ARN_MAX
         resource = ":".join(arn.split(":")[:7])  # without a secret's JSON key and version
         if len(resource) > limit:
-            raise ConfigError(f"{key}.{name}", f"{brief(arn)} is an ARN of {len(resource)} "
-                              f"characters; allowed at most {limit}")  # fmt: skip
+            raise ConfigError(
+                f"{key}.{name}",
+                f"{brief(arn)} is an ARN of {len(resource)} characters; allowed at most {limit}",
+            )
     return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
 
 
@@ -276,8 +300,10 @@ def held_by(t: Template, logical_id: str) -> str | None:
     taken = t.resources.get(logical_id)
     if taken is not None:
         return str(taken.resource_type)
-    return "Parameter" if logical_id in t.parameters else (
-        "Output" if logical_id in t.outputs else None
+    return (
+        "Parameter"
+        if logical_id in t.parameters
+        else ("Output" if logical_id in t.outputs else None)
     )
 
 
@@ -306,15 +332,24 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
         # Docker refuses a relative path and / itself; ".." and "//" would name another
         # path than the one written, and two volumes on one path fail at task start.
         if not (
-            isinstance(path, str) and path.startswith("/") and not path.startswith("//")
-            and path != "/" and posixpath.normpath(path) == path and len(path) <= _PATH_MAX
-        ):  # fmt: skip
-            raise ConfigError(where, f"{brief(path)} is not allowed; allowed: an absolute path "
-                              "in normal form (no . or .. parts, no trailing /), not /, at most "
-                              f"{_PATH_MAX} characters, e.g. /var/cache/nginx")  # fmt: skip
+            isinstance(path, str)
+            and path.startswith("/")
+            and not path.startswith("//")
+            and path != "/"
+            and posixpath.normpath(path) == path
+            and len(path) <= _PATH_MAX
+        ):
+            raise ConfigError(
+                where,
+                f"{brief(path)} is not allowed; allowed: an absolute path "
+                "in normal form (no . or .. parts, no trailing /), not /, at most "
+                f"{_PATH_MAX} characters, e.g. /var/cache/nginx",
+            )
         if path in taken:
-            raise ConfigError(where, f"{path!r} is the path of {key}.{taken[path]} too; "
-                              "allowed: one volume a path")  # fmt: skip
+            raise ConfigError(
+                where,
+                f"{path!r} is the path of {key}.{taken[path]} too; allowed: one volume a path",
+            )
         taken[path] = name
     return {str(k): str(v) for k, v in paths.items()}
 
@@ -503,7 +538,10 @@ class NetworkConfig(_Section):
         self._check_blocks("network.subnet_cidrs", vpc, self.subnet_cidrs)
 
     def _check_blocks(
-        self, key: str, vpc: ipaddress.IPv4Network, blocks: tuple[str, ...],
+        self,
+        key: str,
+        vpc: ipaddress.IPv4Network,
+        blocks: tuple[str, ...],
         others: tuple[str, ...] = (),
     ) -> None:
         if len(blocks) != self.az_count:
@@ -531,9 +569,10 @@ class NetworkConfig(_Section):
             _check_pattern(key, zone, _AZ_ID, "an Availability Zone ID like use1-az1")
         if len(ids) != self.az_count:
             raise ConfigError(
-                key, f"has {len(ids)} IDs; network.az_count={self.az_count} needs exactly "
+                key,
+                f"has {len(ids)} IDs; network.az_count={self.az_count} needs exactly "
                 f"{self.az_count}",
-            )  # fmt: skip
+            )
         if len(set(ids)) != len(ids):
             raise ConfigError(key, f"{list(ids)} names a zone twice; the subnets need distinct AZs")
         if len({zone.split("-az")[0] for zone in ids}) != 1:
@@ -621,16 +660,23 @@ class ServiceConfig(_Section):
         self._check_types()
         if self.user:
             _check_pattern("service.user", self.user, _USER, "a user like 101, 101:101 or nginx")
-        _check_pattern("service.name", self.name, _DNS_LABEL, "a lower-case DNS label: 1-63 "
-                       "lower-case letters, digits and hyphens, a letter or digit at each end")
+        _check_pattern(
+            "service.name",
+            self.name,
+            _DNS_LABEL,
+            "a lower-case DNS label: 1-63 "
+            "lower-case letters, digits and hyphens, a letter or digit at each end",
+        )
         if len(self.image) > _IMAGE_MAX:
             raise ConfigError(
                 "service.image", f"has {len(self.image)} characters; allowed at most {_IMAGE_MAX}"
             )
         _check_pattern(
-            "service.image", self.image, IMAGE_PATTERN,
+            "service.image",
+            self.image,
+            IMAGE_PATTERN,
             "an image reference like public.ecr.aws/docker/library/nginx:stable-alpine",
-        )  # fmt: skip
+        )
         _check_range("service.container_port", self.container_port, 1, 65535)
         _check_choice("service.cpu", self.cpu, FARGATE_TASK_SIZES)
         allowed = FARGATE_TASK_SIZES[self.cpu]
@@ -698,10 +744,12 @@ class ProbeConfig(_Section):
         _check_pattern("probe.path", self.path, _HTTP_PATH, "a path")
         _check_range("probe.max_body_bytes", self.max_body_bytes, 1, 10 * 1024 * 1024)
         _check_pattern(
-            "probe.metric_namespace", self.metric_namespace, _METRIC_NAMESPACE,
+            "probe.metric_namespace",
+            self.metric_namespace,
+            _METRIC_NAMESPACE,
             "a CloudWatch namespace (1-255 of letters, digits and . - _ / # : space, "
             "not only spaces)",
-        )  # fmt: skip
+        )
         if self.metric_namespace.startswith("AWS/"):
             raise ConfigError("probe.metric_namespace", "the AWS/ prefix is reserved by AWS")
         _check_range("probe.memory_mb", self.memory_mb, 128, 10240)
@@ -759,8 +807,9 @@ class AlarmsConfig(_Section):
                 f"{self.period_seconds} make a {window} s window; CloudWatch allows at most "
                 f"{longest} s: allowed 1..{longest // self.period_seconds}",
             )
-        _check_range("alarms.datapoints_to_alarm", self.datapoints_to_alarm, 1,
-                     self.evaluation_periods)  # fmt: skip
+        _check_range(
+            "alarms.datapoints_to_alarm", self.datapoints_to_alarm, 1, self.evaluation_periods
+        )
         _check_range("alarms.probe_failed_requests", self.probe_failed_requests, 1, 1000)
         _check_range("alarms.alb_5xx_count", self.alb_5xx_count, 1, 100000)
         _check_range("alarms.response_time_seconds", self.response_time_seconds, 0.01, 60)
@@ -770,8 +819,9 @@ class AlarmsConfig(_Section):
         if self.email:
             problem = email_problem(self.email)
             if problem:
-                raise ConfigError("alarms.email", f"{brief(self.email)} is not an e-mail "
-                                  f"address: {problem}")  # fmt: skip
+                raise ConfigError(
+                    "alarms.email", f"{brief(self.email)} is not an e-mail address: {problem}"
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -797,10 +847,8 @@ class ScalingConfig(_Section):
         _check_range("scaling.max_tasks", self.max_tasks, 1, 100)
         _check_range("scaling.cpu_percent", self.cpu_percent, 10, 90)
         _check_range("scaling.requests_per_target", self.requests_per_target, 1, 1000000)
-        _check_range("scaling.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds,
-                     0, 3600)  # fmt: skip
-        _check_range("scaling.scale_in_cooldown_seconds", self.scale_in_cooldown_seconds,
-                     0, 3600)  # fmt: skip
+        _check_range("scaling.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
+        _check_range("scaling.scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -875,9 +923,10 @@ class Config:
             for key in ("nat_gateways", "private_subnet_cidrs"):
                 if getattr(self.network, key):
                     raise ConfigError(
-                        f"network.{key}", "sets up private subnets, which only governed = true "
+                        f"network.{key}",
+                        "sets up private subnets, which only governed = true "
                         "has; leave it empty or set governed = true",
-                    )  # fmt: skip
+                    )
         fqdn = f"{self.service.name}.{self.discovery.namespace}"
         if len(fqdn) > _DNS_NAME_MAX:
             raise ConfigError(
@@ -916,35 +965,41 @@ class Config:
         net, svc = self.network, self.service
         if not net.availability_zone_ids:
             raise ConfigError(
-                "network.availability_zone_ids", "is empty; governed = true requires AZ IDs, so "
+                "network.availability_zone_ids",
+                "is empty; governed = true requires AZ IDs, so "
                 "that no update moves a subnet to another zone",
-            )  # fmt: skip
+            )
         if net.subnet_cidrs and not net.private_subnet_cidrs:
             raise ConfigError(
-                "network.private_subnet_cidrs", "is empty while network.subnet_cidrs is given; "
+                "network.private_subnet_cidrs",
+                "is empty while network.subnet_cidrs is given; "
                 f"governed = true needs {net.az_count} private blocks too",
-            )  # fmt: skip
+            )
         if not net.subnet_cidrs and len(net._carved()) < 2 * net.az_count:
             raise ConfigError(
-                "network.vpc_cidr", f"{net.vpc_cidr!r} holds too few subnets of "
+                "network.vpc_cidr",
+                f"{net.vpc_cidr!r} holds too few subnets of "
                 f"/{SMALLEST_SUBNET} for {net.az_count} public and {net.az_count} private "
                 f"ones (governed = true): allowed /16../{SMALLEST_SUBNET - 2}",
-            )  # fmt: skip
+            )
         if "@sha256:" not in svc.image:
             raise ConfigError(
-                "service.image", f"{brief(svc.image)} is not pinned by digest; governed = true "
+                "service.image",
+                f"{brief(svc.image)} is not pinned by digest; governed = true "
                 "requires repository@sha256:<digest>, so every task runs the reviewed bytes",
-            )  # fmt: skip
+            )
         if not svc.user or _ROOT_USER.match(svc.user):
             raise ConfigError(
-                "service.user", f"{svc.user or 'empty (the image user)'} breaks CT.ECS.PR.3 "
+                "service.user",
+                f"{svc.user or 'empty (the image user)'} breaks CT.ECS.PR.3 "
                 "(a non-root user) under governed = true; allowed: a non-root user such as 101",
-            )  # fmt: skip
+            )
         if svc.container_port < 1024:
             raise ConfigError(
-                "service.container_port", f"{svc.container_port} needs root to bind, which "
+                "service.container_port",
+                f"{svc.container_port} needs root to bind, which "
                 "CT.ECS.PR.3 refuses under governed = true; allowed 1024..65535, e.g. 8080",
-            )  # fmt: skip
+            )
         if not net.nat_gateways:
             object.__setattr__(self, "network", dataclasses.replace(net, nat_gateways="per_az"))
         if not self.security.alb_access_logs:

@@ -87,8 +87,7 @@ class InputError(DeployError):
 
 def one_line(text: str) -> str:
     """``text`` with its line breaks and other control characters escaped."""
-    return re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]",
-                  lambda m: repr(m[0])[1:-1], text)  # fmt: skip
+    return re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m[0])[1:-1], text)
 
 
 def region_source(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
@@ -112,13 +111,16 @@ def _check_environment(environ: Mapping[str, str]) -> None:
         except ValueError:
             ok = False
         if not ok:
-            raise InputError(f"{name}={one_line(repr(value))}: not an endpoint URL; expected "
-                             "e.g. http://localhost:5000 or https://cloudformation.us-east-1"
-                             ".amazonaws.com")  # fmt: skip
+            raise InputError(
+                f"{name}={one_line(repr(value))}: not an endpoint URL; expected "
+                "e.g. http://localhost:5000 or https://cloudformation.us-east-1"
+                ".amazonaws.com"
+            )
     attempts = environ.get("AWS_MAX_ATTEMPTS")
     if attempts is not None and not (attempts.strip().isdigit() and int(attempts) >= 1):
-        raise InputError(f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected an integer "
-                         "of at least 1")  # fmt: skip
+        raise InputError(
+            f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected an integer of at least 1"
+        )
 
 
 class Clients:
@@ -164,8 +166,9 @@ class Clients:
             except Exception as e:  # botocore's errors, and its ValueErrors
                 found = region_source(self._environ)
                 where = f" (Region {found[0]!r} from {found[1]})" if found else ""
-                raise InputError(f"cannot make the AWS {service} client{where}: "
-                                 f"{one_line(str(e))}") from None  # fmt: skip
+                raise InputError(
+                    f"cannot make the AWS {service} client{where}: {one_line(str(e))}"
+                ) from None
         return self._clients[service]
 
 
@@ -296,8 +299,11 @@ def _changes(cfn: Any, change_set_id: str, first: Mapping[str, Any]) -> Iterator
             if rc is None:
                 continue
             details = rc.get("Details", [])
-            forced = [d for d in details if d.get("Target", {}).get("RequiresRecreation")
-                      in ("Always", "Conditionally")]  # fmt: skip
+            forced = [
+                d
+                for d in details
+                if d.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")
+            ]
             names = []
             for d in [*forced, *details]:
                 name = d.get("Target", {}).get("Name") or d.get("Target", {}).get("Attribute")
@@ -389,9 +395,13 @@ def preview(
         discard(cfn, Preview(stack_name, change_set_id, change_set_type, (), ""))
         raise
     return Preview(
-        stack_name, change_set_id, change_set_type, changes, _newest_event_id(cfn, stack_name),
+        stack_name,
+        change_set_id,
+        change_set_type,
+        changes,
+        _newest_event_id(cfn, stack_name),
         previous,
-    )  # fmt: skip
+    )
 
 
 def discard(cfn: Any, p: Preview) -> None:
@@ -435,8 +445,10 @@ def execute(cfn: Any, p: Preview) -> None:
         reason = one_line(_message(e))
         if p.change_set_type == "CREATE":
             discard(cfn, p)
-            raise DeployError(f"cannot execute the change set: {reason}; deleted it and the "
-                              f"empty stack {p.stack_name} it made") from None  # fmt: skip
+            raise DeployError(
+                f"cannot execute the change set: {reason}; deleted it and the "
+                f"empty stack {p.stack_name} it made"
+            ) from None
         raise DeployError(
             f"cannot execute the change set: {reason}; stack {p.stack_name} is unchanged; its "
             f"change set is left: aws cloudformation delete-change-set --change-set-name "

@@ -54,8 +54,9 @@ class EcsFollower:
     ``stops`` is how many tasks stopped for the same reason make ``tripped`` true.
     """
 
-    def __init__(self, cfn: Any, ecs: Callable[[], Any], stack_name: str, *,
-                 stops: int = 3) -> None:  # fmt: skip
+    def __init__(
+        self, cfn: Any, ecs: Callable[[], Any], stack_name: str, *, stops: int = 3
+    ) -> None:
         self._cfn, self._ecs, self._stack = cfn, ecs, stack_name
         self._stops = stops
         self._since: datetime | None = None
@@ -82,15 +83,30 @@ class EcsFollower:
 
     def _locate(self) -> tuple[str, str] | None:
         resources = self._cfn.describe_stack_resources(StackName=self._stack)["StackResources"]
-        service = next((r.get("PhysicalResourceId", "") for r in resources
-                        if r["LogicalResourceId"] == self._service), "")  # fmt: skip
+        service = next(
+            (
+                r.get("PhysicalResourceId", "")
+                for r in resources
+                if r["LogicalResourceId"] == self._service
+            ),
+            "",
+        )
         if not service.startswith("arn:"):
             return None  # ECS has not answered CreateService yet
         # arn:...:service/CLUSTER/NAME; the old format has no cluster: the stack's one.
         parts = service.split(":", 5)[-1].split("/")
-        cluster = parts[1] if len(parts) == 3 else next(
-            (r.get("PhysicalResourceId", "") for r in resources
-             if r["ResourceType"] == CLUSTER_TYPE), "default")  # fmt: skip
+        cluster = (
+            parts[1]
+            if len(parts) == 3
+            else next(
+                (
+                    r.get("PhysicalResourceId", "")
+                    for r in resources
+                    if r["ResourceType"] == CLUSTER_TYPE
+                ),
+                "default",
+            )
+        )
         return cluster, service
 
     def _new(self, key: str) -> bool:
@@ -133,14 +149,18 @@ class EcsFollower:
                 if self._recent(ev.get("createdAt")) and self._new(f"event:{ev['id']}"):
                     notes.append(Note("event", ev["message"]))
             for d in s.get("deployments", []):
-                if d.get("rolloutState") == "FAILED" and self._recent(d.get("createdAt")) \
-                        and self._new(f"deployment:{d['id']}"):  # fmt: skip
+                if (
+                    d.get("rolloutState") == "FAILED"
+                    and self._recent(d.get("createdAt"))
+                    and self._new(f"deployment:{d['id']}")
+                ):
                     why = d.get("rolloutStateReason", "")
                     self.reason = why
                     self.tripped = f"ECS deployment circuit breaker tripped: {why}"
                     notes.append(Note("circuit-breaker", self.tripped))
-        stopped = ecs.list_tasks(cluster=cluster, serviceName=_short(service),
-                                 desiredStatus="STOPPED")["taskArns"]  # fmt: skip
+        stopped = ecs.list_tasks(
+            cluster=cluster, serviceName=_short(service), desiredStatus="STOPPED"
+        )["taskArns"]
         fresh = [arn for arn in stopped if f"task:{arn}" not in self._seen]
         for i in range(0, len(fresh), _TASKS_PER_CALL):
             tasks = ecs.describe_tasks(cluster=cluster, tasks=fresh[i : i + _TASKS_PER_CALL])
@@ -170,5 +190,7 @@ def fail_fast(cfn: Any, p: Preview) -> str:
         except cfn.exceptions.ClientError as e:  # e.g. already rolling back
             return f"could not cancel the update of {p.stack_name}: {e}"
         return f"cancelled the update of {p.stack_name} (CancelUpdateStack); it rolls back"
-    return (f"{p.stack_name} is being created and cannot be cancelled: CloudFormation "
-            "rolls it back when the service fails")  # fmt: skip
+    return (
+        f"{p.stack_name} is being created and cannot be cancelled: CloudFormation "
+        "rolls it back when the service fails"
+    )

@@ -65,8 +65,13 @@ class Plan:
     last_event_id: str
 
     def preview(self) -> Preview:
-        return Preview(self.stack_name, self.change_set_id, self.change_set_type,
-                       self.changes, self.last_event_id)  # fmt: skip
+        return Preview(
+            self.stack_name,
+            self.change_set_id,
+            self.change_set_type,
+            self.changes,
+            self.last_event_id,
+        )
 
 
 def sha256(text: str) -> str:
@@ -100,16 +105,25 @@ def make_plan(cfn: Any, p: Preview, template: str, values: Mapping[str, str]) ->
     status, updated = _state(cfn, p.stack_name)
     last_event = p.last_event_id or (_newest_event_id(cfn, p.stack_name) if status else "")
     return Plan(
-        stack_name=p.stack_name, change_set_id=p.change_set_id,
-        change_set_type=p.change_set_type, template=template, template_sha256=sha256(template),
-        parameters=dict(sorted(parameters.items())), changes=p.changes, stack_status=status,
-        last_updated=updated, last_event_id=last_event,
-    )  # fmt: skip
+        stack_name=p.stack_name,
+        change_set_id=p.change_set_id,
+        change_set_type=p.change_set_type,
+        template=template,
+        template_sha256=sha256(template),
+        parameters=dict(sorted(parameters.items())),
+        changes=p.changes,
+        stack_status=status,
+        last_updated=updated,
+        last_event_id=last_event,
+    )
 
 
 def _change(c: Change) -> dict[str, Any]:
-    return {**{f: getattr(c, f) for f in _CHANGE_FIELDS}, "replaces": c.replaces,
-            "causes": list(c.causes)}  # fmt: skip
+    return {
+        **{f: getattr(c, f) for f in _CHANGE_FIELDS},
+        "replaces": c.replaces,
+        "causes": list(c.causes),
+    }
 
 
 def document(plan: Plan, *, with_template: bool = True) -> dict[str, Any]:
@@ -123,8 +137,11 @@ def document(plan: Plan, *, with_template: bool = True) -> dict[str, Any]:
         "parameters": dict(plan.parameters),
         "changes": [_change(c) for c in plan.changes],
         "replacements": sum(c.replaces for c in plan.changes),
-        "stack": {"status": plan.stack_status, "last_updated": plan.last_updated,
-                  "last_event_id": plan.last_event_id},  # fmt: skip
+        "stack": {
+            "status": plan.stack_status,
+            "last_updated": plan.last_updated,
+            "last_event_id": plan.last_event_id,
+        },
     }
     if with_template:
         doc["template"] = plan.template
@@ -160,32 +177,37 @@ def read(path: Path) -> Plan:
         raise InputError(f"{where}: not JSON: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else None
-        raise InputError(f"{where}: format: expected {FORMAT!r} (written by infra-gen diff "
-                         f"--plan-out), got {found!r}")  # fmt: skip
+        raise InputError(
+            f"{where}: format: expected {FORMAT!r} (written by infra-gen diff "
+            f"--plan-out), got {found!r}"
+        )
     template = _field(doc, "template", str, where)
     digest = _field(doc, "template_sha256", str, where)
     if sha256(template) != digest:
-        raise InputError(f"{where}: template_sha256 {digest} is not the SHA-256 of its "
-                         "template: the file was edited; make a new plan")  # fmt: skip
+        raise InputError(
+            f"{where}: template_sha256 {digest} is not the SHA-256 of its "
+            "template: the file was edited; make a new plan"
+        )
     stack = _field(doc, "stack", dict, where)
     try:
         changes = tuple(
-            Change(**{f: str(c[f]) for f in _CHANGE_FIELDS},
-                   causes=tuple(map(str, c["causes"])))
+            Change(**{f: str(c[f]) for f in _CHANGE_FIELDS}, causes=tuple(map(str, c["causes"])))
             for c in _field(doc, "changes", list, where)
-        )  # fmt: skip
+        )
     except (KeyError, TypeError) as e:
         raise InputError(f"{where}: changes: an entry lacks {e}") from None
     return Plan(
         stack_name=_field(doc, "stack_name", str, where),
         change_set_id=doc.get("change_set_arn") or "",
         change_set_type=_field(doc, "change_set_type", str, where),
-        template=template, template_sha256=digest,
+        template=template,
+        template_sha256=digest,
         parameters={str(k): str(v) for k, v in _field(doc, "parameters", dict, where).items()},
-        changes=changes, stack_status=str(stack.get("status", "")),
+        changes=changes,
+        stack_status=str(stack.get("status", "")),
         last_updated=str(stack.get("last_updated", "")),
         last_event_id=str(stack.get("last_event_id", "")),
-    )  # fmt: skip
+    )
 
 
 def check(cfn: Any, plan: Plan) -> None:
@@ -196,11 +218,15 @@ def check(cfn: Any, plan: Plan) -> None:
         raise StalePlan(f"stack {name} no longer exists: {again}")
     newest = _newest_event_id(cfn, name)
     if (status, updated) != (plan.stack_status, plan.last_updated):
-        raise StalePlan(f"stack {name} changed since the plan (then {plan.stack_status} at "
-                        f"{plan.last_updated}, now {status} at {updated}): {again}")  # fmt: skip
+        raise StalePlan(
+            f"stack {name} changed since the plan (then {plan.stack_status} at "
+            f"{plan.last_updated}, now {status} at {updated}): {again}"
+        )
     if newest != plan.last_event_id:
-        raise StalePlan(f"stack {name} changed since the plan (it has events the plan has "
-                        f"not seen, newest {newest}): {again}")  # fmt: skip
+        raise StalePlan(
+            f"stack {name} changed since the plan (it has events the plan has "
+            f"not seen, newest {newest}): {again}"
+        )
     try:
         described = cfn.describe_change_set(ChangeSetName=plan.change_set_id, StackName=name)
     except cfn.exceptions.ClientError as e:
@@ -209,9 +235,12 @@ def check(cfn: Any, plan: Plan) -> None:
         raise
     execution = described.get("ExecutionStatus", "")
     if described.get("Status") != "CREATE_COMPLETE" or execution != "AVAILABLE":
-        raise StalePlan(f"change set {plan.change_set_id} is {described.get('Status')}/"
-                        f"{execution}, not available to execute: {again}")  # fmt: skip
+        raise StalePlan(
+            f"change set {plan.change_set_id} is {described.get('Status')}/"
+            f"{execution}, not available to execute: {again}"
+        )
     now = tuple(_changes(cfn, plan.change_set_id, described))
     if now != plan.changes:
-        raise StalePlan(f"change set {plan.change_set_id} lists other changes than the "
-                        f"plan file: {again}")  # fmt: skip
+        raise StalePlan(
+            f"change set {plan.change_set_id} lists other changes than the plan file: {again}"
+        )

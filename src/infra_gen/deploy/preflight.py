@@ -125,18 +125,32 @@ def offline(
         findings.append(_ok("template", f"{body_size:,} bytes {how}"))
     else:
         largest = parts_line(largest_parts(template))
-        findings.append(_fail("template", f"{body_size:,} bytes, over the {INLINE_TEMPLATE_LIMIT:,}"
-                              f" a request may carry (largest, as compact JSON: {largest}): "
-                              "pass --s3-bucket"))  # fmt: skip
+        findings.append(
+            _fail(
+                "template",
+                f"{body_size:,} bytes, over the {INLINE_TEMPLATE_LIMIT:,}"
+                f" a request may carry (largest, as compact JSON: {largest}): "
+                "pass --s3-bucket",
+            )
+        )
     bad = []
     for name, spec in sorted(template.get("Parameters", {}).items()):
         if name not in values:
-            bad.append(_fail("parameters", f"{name} has no value and no default: "
-                             f"pass --parameter {name}=VALUE"))  # fmt: skip
+            bad.append(
+                _fail(
+                    "parameters",
+                    f"{name} has no value and no default: pass --parameter {name}=VALUE",
+                )
+            )
             continue
         for problem in parameter_problems(spec, values[name]):
-            bad.append(_fail("parameters", f"{name}={values[name]!r} {problem}: "
-                             f"pass --parameter {name}=VALUE with a valid value"))  # fmt: skip
+            bad.append(
+                _fail(
+                    "parameters",
+                    f"{name}={values[name]!r} {problem}: "
+                    f"pass --parameter {name}=VALUE with a valid value",
+                )
+            )
     declared = template.get("Parameters", {})
     return findings + (bad or [_ok("parameters", f"{len(declared)} values valid")])
 
@@ -150,9 +164,12 @@ def _ecs_role(iam: Any) -> Finding:
     try:
         iam.get_role(RoleName=ECS_ROLE)
     except iam.exceptions.NoSuchEntityException:
-        return _fail("ECS role", f"no {ECS_ROLE} in the account, so the cluster cannot be "
-                     "created: aws iam create-service-linked-role --aws-service-name "
-                     "ecs.amazonaws.com")  # fmt: skip
+        return _fail(
+            "ECS role",
+            f"no {ECS_ROLE} in the account, so the cluster cannot be "
+            "created: aws iam create-service-linked-role --aws-service-name "
+            "ecs.amazonaws.com",
+        )
     return _ok("ECS role", f"{ECS_ROLE} exists")
 
 
@@ -161,18 +178,26 @@ def _certificate(acm: Any, arn: str, region: str) -> Finding:
         return _ok("certificate", "none (CertificateArn is empty: HTTP only)")
     match = _ACM_REGION.match(arn)
     if match and match["region"] != region:
-        return _fail("certificate", f"{arn} is in {match['region']}, the stack in {region}: "
-                     f"a load balancer needs a certificate of its own Region; request or "
-                     f"import one in {region}")  # fmt: skip
+        return _fail(
+            "certificate",
+            f"{arn} is in {match['region']}, the stack in {region}: "
+            f"a load balancer needs a certificate of its own Region; request or "
+            f"import one in {region}",
+        )
     try:
         cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     except acm.exceptions.ResourceNotFoundException:
-        return _fail("certificate", f"{arn} does not exist in {region}: "
-                     "check CertificateArn (aws acm list-certificates)")  # fmt: skip
+        return _fail(
+            "certificate",
+            f"{arn} does not exist in {region}: check CertificateArn (aws acm list-certificates)",
+        )
     status = cert.get("Status", "")
     if status != "ISSUED":
-        return _fail("certificate", f"{arn} is {status}, not ISSUED: complete its validation "
-                     "(aws acm describe-certificate) or pass another CertificateArn")  # fmt: skip
+        return _fail(
+            "certificate",
+            f"{arn} is {status}, not ISSUED: complete its validation "
+            "(aws acm describe-certificate) or pass another CertificateArn",
+        )
     return _ok("certificate", f"{cert.get('DomainName', arn)} ISSUED in {region}")
 
 
@@ -192,9 +217,12 @@ def _zones(ec2: Any, wanted: Sequence[str], region: str) -> Finding:
     have = sorted(z["ZoneId"] for z in zones if z.get("State", "available") == "available")
     missing = [z for z in wanted if z not in have]
     if missing:
-        return _fail("zones", f"{', '.join(missing)} not available in {region} (it has "
-                     f"{', '.join(have)}): set network.availability_zone_ids to IDs it "
-                     "has")  # fmt: skip
+        return _fail(
+            "zones",
+            f"{', '.join(missing)} not available in {region} (it has "
+            f"{', '.join(have)}): set network.availability_zone_ids to IDs it "
+            "has",
+        )
     return _ok("zones", f"{', '.join(wanted)} available in {region}")
 
 
@@ -203,22 +231,35 @@ def _image(ecr: Any, image: str, region: str) -> Finding:
     if match is None:
         return _ok("image", f"{image} is not in a private ECR registry: not checked")
     if match["region"] != region:
-        return _fail("image", f"{image} is in {match['region']}, the stack in {region}: the "
-                     "tasks may pull from this Region's ECR only; replicate the image or "
-                     "pass another ServiceImage")  # fmt: skip
+        return _fail(
+            "image",
+            f"{image} is in {match['region']}, the stack in {region}: the "
+            "tasks may pull from this Region's ECR only; replicate the image or "
+            "pass another ServiceImage",
+        )
     repository = match["repository"]
-    wanted = ({"imageDigest": match["digest"]} if match["digest"]
-              else {"imageTag": match["tag"] or "latest"})  # fmt: skip
+    wanted = (
+        {"imageDigest": match["digest"]}
+        if match["digest"]
+        else {"imageTag": match["tag"] or "latest"}
+    )
     what = wanted.get("imageDigest") or wanted["imageTag"]
     try:
-        ecr.describe_images(registryId=match["account"], repositoryName=repository,
-                            imageIds=[wanted])  # fmt: skip
+        ecr.describe_images(
+            registryId=match["account"], repositoryName=repository, imageIds=[wanted]
+        )
     except ecr.exceptions.RepositoryNotFoundException:
-        return _fail("image", f"repository {repository} does not exist in {region}: push the "
-                     "image first, or pass another ServiceImage")  # fmt: skip
+        return _fail(
+            "image",
+            f"repository {repository} does not exist in {region}: push the "
+            "image first, or pass another ServiceImage",
+        )
     except ecr.exceptions.ImageNotFoundException:
-        return _fail("image", f"{repository} has no image {what}: push it first "
-                     f"(aws ecr list-images --repository-name {repository})")  # fmt: skip
+        return _fail(
+            "image",
+            f"{repository} has no image {what}: push it first "
+            f"(aws ecr list-images --repository-name {repository})",
+        )
     return _ok("image", f"{repository} has {what}")
 
 
@@ -262,10 +303,11 @@ def _more_images(template: Mapping[str, Any]) -> dict[str, str]:
     resources = template.get("Resources") or {}
     return {
         name: container["Image"]
-        for name, r in sorted(resources.items()) if r.get("Type") == "AWS::ECS::TaskDefinition"
+        for name, r in sorted(resources.items())
+        if r.get("Type") == "AWS::ECS::TaskDefinition"
         for container in (r.get("Properties") or {}).get("ContainerDefinitions") or []
         if isinstance(container, dict) and isinstance(container.get("Image"), str)
-    }  # fmt: skip
+    }
 
 
 def _images(ecr: Any, image: str, more: Mapping[str, str], region: str) -> Finding:
@@ -280,8 +322,12 @@ def _images(ecr: Any, image: str, more: Mapping[str, str], region: str) -> Findi
             continue
         finding = _image(ecr, other, region)
         if finding.status != "ok":
-            return replace(finding, detail=finding.detail.replace(
-                "pass another ServiceImage", f"give {name} another image"))  # fmt: skip
+            return replace(
+                finding,
+                detail=finding.detail.replace(
+                    "pass another ServiceImage", f"give {name} another image"
+                ),
+            )
         found.append(replace(finding, detail=f"{name}: {finding.detail}"))
     return first if len(found) == 1 else _ok("image", "; ".join(f.detail for f in found))
 
@@ -303,13 +349,20 @@ def _vcpu_quota(
     try:
         quota = quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
     except quotas.exceptions.ClientError as e:
-        return Finding("vCPU quota", "warn", f"cannot read quota {code} ({_code(e) or e}): "
-                       f"make sure Fargate On-Demand vCPU in {region} is at least "
-                       f"{needed:g}")  # fmt: skip
+        return Finding(
+            "vCPU quota",
+            "warn",
+            f"cannot read quota {code} ({_code(e) or e}): "
+            f"make sure Fargate On-Demand vCPU in {region} is at least "
+            f"{needed:g}",
+        )
     if quota < needed:
-        return _fail("vCPU quota", f"Fargate On-Demand vCPU quota {quota:g} in {region} is "
-                     f"below {what} = {needed:g}: lower MaxTasks or "
-                     f"TaskSize, or request more (Service Quotas, {service} {code})")  # fmt: skip
+        return _fail(
+            "vCPU quota",
+            f"Fargate On-Demand vCPU quota {quota:g} in {region} is "
+            f"below {what} = {needed:g}: lower MaxTasks or "
+            f"TaskSize, or request more (Service Quotas, {service} {code})",
+        )
     return _ok("vCPU quota", f"{quota:g} vCPU covers {what} = {needed:g} in {region}")
 
 
@@ -323,13 +376,15 @@ def online(
     """
     checks: list[tuple[str, str, Callable[[Any], Finding]]] = [
         ("ECS role", "iam", _ecs_role),
-        ("certificate", "acm",
-         lambda c: _certificate(c, values.get("CertificateArn", ""), region)),
+        ("certificate", "acm", lambda c: _certificate(c, values.get("CertificateArn", ""), region)),
         ("zones", "ec2", lambda c: _zones(c, _zone_ids(template), region)),
-        ("image", "ecr", lambda c: _images(c, values.get("ServiceImage", ""),
-                                           _more_images(template), region)),
+        (
+            "image",
+            "ecr",
+            lambda c: _images(c, values.get("ServiceImage", ""), _more_images(template), region),
+        ),
         ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region, template)),
-    ]  # fmt: skip
+    ]
     findings = []
     for name, service, run in checks:
         client = clients(service)

@@ -58,20 +58,25 @@ def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
 def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
     """(check name, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the first
     service's, then ``service URL <scope>`` for each service Stack.add_service added."""
-    scopes = sorted(k.removesuffix(outputs.SERVICE_URL) for k in values
-                    if k.endswith(outputs.SERVICE_URL))  # fmt: skip
-    return [(f"service URL {scope}" if scope else "service URL",
-             values[scope + outputs.SERVICE_URL]) for scope in scopes]  # fmt: skip
+    scopes = sorted(
+        k.removesuffix(outputs.SERVICE_URL) for k in values if k.endswith(outputs.SERVICE_URL)
+    )
+    return [
+        (f"service URL {scope}" if scope else "service URL", values[scope + outputs.SERVICE_URL])
+        for scope in scopes
+    ]
 
 
-def _url(url: str, fetch: Callable[[str, float], int], timeout: float,
-         name: str = "service URL") -> Check:  # fmt: skip
+def _url(
+    url: str, fetch: Callable[[str, float], int], timeout: float, name: str = "service URL"
+) -> Check:
     try:
         status = fetch(url, timeout)
     except OSError as e:
         reason = getattr(e, "reason", None) or e
-        return Check(name, False, f"{url}: {reason}",
-                     "the load balancer's security group and listener")  # fmt: skip
+        return Check(
+            name, False, f"{url}: {reason}", "the load balancer's security group and listener"
+        )
     except ValueError as e:  # a composing stack's Output named so, that is no URL
         return Check(name, False, f"{url}: {e}", "the stack's Outputs")
     ok = 200 <= status < 400
@@ -98,8 +103,15 @@ def probe_checks(payload: str, function: str, where: str = "") -> list[Check]:
     when the probe found tasks and none failed."""
     try:
         entries = json.loads(payload)
-        counts = [(e["Service"], int(e["DiscoveredInstances"]), int(e["SuccessfulRequests"]),
-                   int(e["FailedRequests"])) for e in entries]  # fmt: skip
+        counts = [
+            (
+                e["Service"],
+                int(e["DiscoveredInstances"]),
+                int(e["SuccessfulRequests"]),
+                int(e["FailedRequests"]),
+            )
+            for e in entries
+        ]
     except (ValueError, TypeError, KeyError):
         return [Check("probe", False, f"{function} answered {payload[:200]!r}", where)]
     checks = []
@@ -131,8 +143,10 @@ def _alarms(cloudwatch: Any, names: Sequence[str]) -> Check:
         raised += [a for a in answer["MetricAlarms"] if a["StateValue"] != "OK"]
     if not raised:
         return Check("alarms", True, f"{len(names)} alarms OK")
-    lines = [f"{a['AlarmName']} {a['StateValue']}: {a.get('StateReason', '')}"
-             for a in sorted(raised, key=lambda a: a["AlarmName"])]  # fmt: skip
+    lines = [
+        f"{a['AlarmName']} {a['StateValue']}: {a.get('StateReason', '')}"
+        for a in sorted(raised, key=lambda a: a["AlarmName"])
+    ]
     detail = "\n".join([f"{len(raised)} of {len(names)} not OK", *lines])
     return Check("alarms", False, detail, "the CloudWatch console, Alarms")
 
@@ -149,8 +163,9 @@ def verify(
     (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     status = stack["StackStatus"]
     events = f"aws cloudformation describe-stack-events --stack-name {stack_name}"
-    checks = [Check("stack", status in HEALTHY_STACK, status,
-                    "" if status in HEALTHY_STACK else events)]  # fmt: skip
+    checks = [
+        Check("stack", status in HEALTHY_STACK, status, "" if status in HEALTHY_STACK else events)
+    ]
     values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
     needed = (outputs.SERVICE_URL, outputs.CLUSTER_NAME, outputs.SERVICE_NAME)
     missing = [k for k in needed if k not in values]
@@ -167,18 +182,24 @@ def verify(
     else:
         checks.append(Check("probe", False, f"no {FUNCTION} in the stack", events))
     # A composed stack (Stack.add_service) runs several ECS services: a check for each.
-    services = sorted((r["LogicalResourceId"], r["PhysicalResourceId"]) for r in resources
-                      if r["ResourceType"] == SERVICE_TYPE and r.get("PhysicalResourceId"))
+    services = sorted(
+        (r["LogicalResourceId"], r["PhysicalResourceId"])
+        for r in resources
+        if r["ResourceType"] == SERVICE_TYPE and r.get("PhysicalResourceId")
+    )
     cluster = values[outputs.CLUSTER_NAME]
     if len(services) > 1:
-        checks += [_tasks(clients("ecs"), cluster, arn, f"tasks {logical_id}")
-                   for logical_id, arn in services]  # fmt: skip
+        checks += [
+            _tasks(clients("ecs"), cluster, arn, f"tasks {logical_id}")
+            for logical_id, arn in services
+        ]
     else:
         checks.append(_tasks(clients("ecs"), cluster, values[outputs.SERVICE_NAME]))
     alarm_names = sorted(
-        r["PhysicalResourceId"] for r in resources
+        r["PhysicalResourceId"]
+        for r in resources
         if r["ResourceType"] == ALARM_TYPE and r.get("PhysicalResourceId")
-    )  # fmt: skip
+    )
     checks.append(_alarms(clients("cloudwatch"), alarm_names))
     return checks
 

@@ -32,9 +32,16 @@ from .probe import SCHEDULE, Probe
 from .service import Service
 
 __all__ = [
-    "AlarmSpec", "Alarms", "add_alarms", "roll_back_on", "service_specs", "GREATER",
-    "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL",
-]  # fmt: skip
+    "AlarmSpec",
+    "Alarms",
+    "add_alarms",
+    "roll_back_on",
+    "service_specs",
+    "GREATER",
+    "GREATER_OR_EQUAL",
+    "LESS",
+    "LESS_OR_EQUAL",
+]
 
 TOPIC = ids.Alarms.TOPIC
 TOPIC_POLICY = ids.Alarms.TOPIC_POLICY
@@ -120,11 +127,15 @@ class Alarms:
         700 bytes of the template's 51,200.
         """
         period = self.period if spec.period is None else spec.period
-        evaluation = self.evaluation_periods if spec.evaluation_periods is None else (
-            spec.evaluation_periods
+        evaluation = (
+            self.evaluation_periods
+            if spec.evaluation_periods is None
+            else (spec.evaluation_periods)
         )
-        datapoints = self.datapoints_to_alarm if spec.datapoints_to_alarm is None else (
-            spec.datapoints_to_alarm
+        datapoints = (
+            self.datapoints_to_alarm
+            if spec.datapoints_to_alarm is None
+            else (spec.datapoints_to_alarm)
         )
         _check(t, spec, period, evaluation, datapoints)
         props: dict[str, Any] = {
@@ -148,42 +159,62 @@ COMPARISONS = (GREATER_OR_EQUAL, GREATER, LESS, LESS_OR_EQUAL)
 MISSING_DATA = ("notBreaching", "breaching", "ignore", "missing")
 
 
-def _check(t: Template, spec: AlarmSpec, period: object, evaluation: object,
-           datapoints: object) -> None:  # fmt: skip
+def _check(
+    t: Template, spec: AlarmSpec, period: object, evaluation: object, datapoints: object
+) -> None:
     """Refuse, naming the field, what CloudWatch or the template would refuse."""
     name = spec.logical_id
     if not (isinstance(name, str) and LOGICAL_ID.fullmatch(name)):
-        raise ConfigError("logical_id", f"{brief(name)} is not allowed; allowed: 1-255 letters "
-                          "and digits, e.g. AlarmQueueAge")  # fmt: skip
+        raise ConfigError(
+            "logical_id",
+            f"{brief(name)} is not allowed; allowed: 1-255 letters and digits, e.g. AlarmQueueAge",
+        )
     kind = held_by(t, name)
     if kind is not None:
         raise ConfigError("logical_id", f"{name} is already the template's {kind}")
     if not isinstance(spec.metric, Metric | MetricMath):
-        raise ConfigError("metric", f"{brief(spec.metric)} is not allowed; allowed: a Metric or "
-                          "MetricMath from a handle, e.g. stack.service.metric(...)")  # fmt: skip
+        raise ConfigError(
+            "metric",
+            f"{brief(spec.metric)} is not allowed; allowed: a Metric or "
+            "MetricMath from a handle, e.g. stack.service.metric(...)",
+        )
     if spec.comparison not in COMPARISONS:
-        raise ConfigError("comparison", f"{brief(spec.comparison)} is not allowed; allowed: "
-                          f"{', '.join(COMPARISONS)}")  # fmt: skip
+        raise ConfigError(
+            "comparison",
+            f"{brief(spec.comparison)} is not allowed; allowed: {', '.join(COMPARISONS)}",
+        )
     if type(spec.threshold) not in (int, float) or not math.isfinite(spec.threshold):
-        raise ConfigError("threshold", f"{brief(spec.threshold)} is not allowed; allowed: a "
-                          "finite number")  # fmt: skip
+        raise ConfigError(
+            "threshold", f"{brief(spec.threshold)} is not allowed; allowed: a finite number"
+        )
     if not (isinstance(spec.description, str) and 0 < len(spec.description) <= 1024):
-        raise ConfigError("description", f"{brief(spec.description)} is not allowed; allowed: "
-                          "1-1024 characters saying what is wrong and where to look first")
+        raise ConfigError(
+            "description",
+            f"{brief(spec.description)} is not allowed; allowed: "
+            "1-1024 characters saying what is wrong and where to look first",
+        )
     if spec.treat_missing_data not in MISSING_DATA:
-        raise ConfigError("treat_missing_data", f"{brief(spec.treat_missing_data)} is not "
-                          f"allowed; allowed: {', '.join(MISSING_DATA)}")  # fmt: skip
+        raise ConfigError(
+            "treat_missing_data",
+            f"{brief(spec.treat_missing_data)} is not allowed; allowed: {', '.join(MISSING_DATA)}",
+        )
     if not isinstance(period, If) and not (
         type(period) is int and (period in (10, 20, 30) or (period > 0 and period % 60 == 0))
     ):
-        raise ConfigError("period", f"{brief(period)} is not allowed; allowed: 10, 20, 30 or a "
-                          "multiple of 60 (seconds)")  # fmt: skip
+        raise ConfigError(
+            "period",
+            f"{brief(period)} is not allowed; allowed: 10, 20, 30 or a multiple of 60 (seconds)",
+        )
     if not (type(evaluation) is int and evaluation >= 1):
-        raise ConfigError("evaluation_periods", f"{brief(evaluation)} is not allowed; allowed: "
-                          "1 or more")  # fmt: skip
+        raise ConfigError(
+            "evaluation_periods", f"{brief(evaluation)} is not allowed; allowed: 1 or more"
+        )
     if not (type(datapoints) is int and 1 <= datapoints <= evaluation):
-        raise ConfigError("datapoints_to_alarm", f"{brief(datapoints)} is not allowed; allowed: "
-                          f"1..{evaluation} (the evaluation periods)")  # fmt: skip
+        raise ConfigError(
+            "datapoints_to_alarm",
+            f"{brief(datapoints)} is not allowed; allowed: "
+            f"1..{evaluation} (the evaluation periods)",
+        )
 
 
 def add_alarms(
@@ -223,38 +254,48 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
     a = cfg.alarms
     named = f"{scope} " if scope else ""  # "Api p90 response time", "Fewer Api tasks"
     missing_tasks = MetricMath(
-        expression="desired - running", label="Tasks missing", result_id="missing",
-        inputs=(("desired", service.insights_metric("DesiredTaskCount")),
-                ("running", service.insights_metric("RunningTaskCount"))),
-    )  # fmt: skip
+        expression="desired - running",
+        label="Tasks missing",
+        result_id="missing",
+        inputs=(
+            ("desired", service.insights_metric("DesiredTaskCount")),
+            ("running", service.insights_metric("RunningTaskCount")),
+        ),
+    )
     return [
         AlarmSpec(
             logical_id=scope + TARGET_5XX,
             metric=service.target_metric("HTTPCode_Target_5XX_Count"),
-            comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
+            comparison=GREATER_OR_EQUAL,
+            threshold=a.alb_5xx_count,
             description=(f"{scope} tasks" if scope else "Tasks")
             + " answer 5xx. Look first at the service log group.",
         ),
         AlarmSpec(
             logical_id=scope + UNHEALTHY_TARGETS,
             metric=service.target_metric("UnHealthyHostCount", "Maximum"),
-            comparison=GREATER_OR_EQUAL, threshold=1,
+            comparison=GREATER_OR_EQUAL,
+            threshold=1,
             description=(f"{scope} targets" if scope else "Targets")
             + " fail health checks. Look first at the target group's target health.",
         ),
         AlarmSpec(
             logical_id=scope + RESPONSE_TIME,
             metric=service.target_metric("TargetResponseTime", "p90"),
-            comparison=GREATER, threshold=a.response_time_seconds,
+            comparison=GREATER,
+            threshold=a.response_time_seconds,
             description=f"{named}p90 response time is degraded. Look first at the service CPU "
             "and task count.",
         ),
         AlarmSpec(
-            logical_id=scope + RUNNING_TASKS, metric=missing_tasks, comparison=GREATER,
-            threshold=0, description=f"Fewer {named}tasks run than desired. Look first at the "
+            logical_id=scope + RUNNING_TASKS,
+            metric=missing_tasks,
+            comparison=GREATER,
+            threshold=0,
+            description=f"Fewer {named}tasks run than desired. Look first at the "
             "ECS service events.",
         ),
-    ]  # fmt: skip
+    ]
 
 
 def _specs(
@@ -267,53 +308,76 @@ def _specs(
     a = cfg.alarms
     return [
         AlarmSpec(
-            logical_id=PROBE_FAILED_REQUESTS, metric=probe.metric("FailedRequests"),
-            comparison=GREATER_OR_EQUAL, threshold=a.probe_failed_requests, period=per_run,
+            logical_id=PROBE_FAILED_REQUESTS,
+            metric=probe.metric("FailedRequests"),
+            comparison=GREATER_OR_EQUAL,
+            threshold=a.probe_failed_requests,
+            period=per_run,
             description="Probe requests to tasks fail. Look first at the probe log group, a "
             "line per task.",
         ),
         AlarmSpec(
-            logical_id=PROBE_NO_INSTANCES, metric=probe.metric("DiscoveredInstances", "Minimum"),
-            comparison=LESS, threshold=1, period=per_run,
+            logical_id=PROBE_NO_INSTANCES,
+            metric=probe.metric("DiscoveredInstances", "Minimum"),
+            comparison=LESS,
+            threshold=1,
+            period=per_run,
             description="The probe finds no task in Cloud Map DNS. Look first at the ECS "
             "service events.",
         ),
         # No data is the symptom here: a probe that stops running must alarm.
         AlarmSpec(
-            logical_id=PROBE_NOT_RUNNING, metric=probe.function_metric("Invocations"),
-            comparison=LESS, threshold=1, treat_missing_data="breaching",
-            period=a.probe_missing_minutes * 60, evaluation_periods=1, datapoints_to_alarm=1,
+            logical_id=PROBE_NOT_RUNNING,
+            metric=probe.function_metric("Invocations"),
+            comparison=LESS,
+            threshold=1,
+            treat_missing_data="breaching",
+            period=a.probe_missing_minutes * 60,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
             description="The probe has not run: the service is unwatched. Look first at the "
             "schedule rule.",
         ),
         AlarmSpec(
-            logical_id=PROBE_ERRORS, metric=probe.function_metric("Errors"),
-            comparison=GREATER_OR_EQUAL, threshold=1, period=per_run,
+            logical_id=PROBE_ERRORS,
+            metric=probe.function_metric("Errors"),
+            comparison=GREATER_OR_EQUAL,
+            threshold=1,
+            period=per_run,
             description="The probe function itself fails. Look first at the probe log group.",
         ),
         AlarmSpec(
-            logical_id=PROBE_THROTTLES, metric=probe.function_metric("Throttles"),
-            comparison=GREATER_OR_EQUAL, threshold=1, period=per_run,
+            logical_id=PROBE_THROTTLES,
+            metric=probe.function_metric("Throttles"),
+            comparison=GREATER_OR_EQUAL,
+            threshold=1,
+            period=per_run,
             description="The probe is throttled. Look first at the account's Lambda "
             "concurrent executions.",
         ),
         AlarmSpec(
-            logical_id=LOAD_BALANCER_5XX, metric=lb.metric("HTTPCode_ELB_5XX_Count"),
-            comparison=GREATER_OR_EQUAL, threshold=a.alb_5xx_count,
+            logical_id=LOAD_BALANCER_5XX,
+            metric=lb.metric("HTTPCode_ELB_5XX_Count"),
+            comparison=GREATER_OR_EQUAL,
+            threshold=a.alb_5xx_count,
             description="The load balancer answers 5xx itself. Look first at target health.",
         ),
         *service_specs(cfg, service),
         AlarmSpec(
-            logical_id=SERVICE_CPU, metric=service.metric("CPUUtilization"),
-            comparison=GREATER, threshold=a.cpu_percent,
+            logical_id=SERVICE_CPU,
+            metric=service.metric("CPUUtilization"),
+            comparison=GREATER,
+            threshold=a.cpu_percent,
             description="Service CPU saturates. Look first at the dashboard's request count.",
         ),
         AlarmSpec(
-            logical_id=SERVICE_MEMORY, metric=service.metric("MemoryUtilization"),
-            comparison=GREATER, threshold=a.memory_percent,
+            logical_id=SERVICE_MEMORY,
+            metric=service.metric("MemoryUtilization"),
+            comparison=GREATER,
+            threshold=a.memory_percent,
             description="Service memory saturates. Look first at the stopped tasks' reasons.",
         ),
-    ]  # fmt: skip
+    ]
 
 
 def _add_topic(t: Template, cfg: Config) -> sns.Topic:
@@ -331,9 +395,10 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     # No DisplayName: it is limited to 100 characters, which a stack name can exceed;
     # e-mail then comes from "AWS Notifications" and names the alarm and stack.
     topic = t.add_resource(sns.Topic(TOPIC))
-    skip_checks(topic, {"CKV_AWS_26": (
-        "CloudWatch cannot publish under the AWS managed key; alarm states only"
-    )})  # fmt: skip
+    skip_checks(
+        topic,
+        {"CKV_AWS_26": ("CloudWatch cannot publish under the AWS managed key; alarm states only")},
+    )
     t.add_resource(
         sns.TopicPolicy(
             TOPIC_POLICY,
@@ -350,10 +415,12 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
                         Condition=Condition(
                             ArnLike(
                                 "aws:SourceArn",
-                                Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}"
-                                    ":${AWS::AccountId}:alarm:*"),
+                                Sub(
+                                    "arn:${AWS::Partition}:cloudwatch:${AWS::Region}"
+                                    ":${AWS::AccountId}:alarm:*"
+                                ),
                             )
-                        ),  # fmt: skip
+                        ),
                     )
                 ],
             ),
@@ -391,4 +458,3 @@ def _probe_period(t: Template, cfg: Config) -> int | If:
         t.add_condition(name, matches[0] if len(matches) == 1 else Or(*matches))
         value = If(name, period, value)
     return value
-

@@ -171,8 +171,11 @@ class Stack:
         """
         # Text only, matched whole: str(None) is "None", and $ matches before a final "\n".
         if not (isinstance(scope, str) and _SCOPE.fullmatch(scope)):
-            raise ConfigError("scope", f"{brief(scope)} is not allowed; a PascalCase name like "
-                              "Api (a capital letter, then up to 15 letters and digits)")
+            raise ConfigError(
+                "scope",
+                f"{brief(scope)} is not allowed; a PascalCase name like "
+                "Api (a capital letter, then up to 15 letters and digits)",
+            )
         if scaling is not None and not isinstance(scaling, Mapping):
             raise ConfigError(
                 "scaling", f"{brief(scaling)} is not allowed; [scaling] keys, e.g. {{}}"
@@ -200,13 +203,22 @@ class Stack:
             )
         wildcards = sum(map(path_pattern.count, "*?"))
         if wildcards > _PATH_WILDCARDS:
-            raise ConfigError("path_pattern", f"{path_pattern!r} has {wildcards} wildcards; the "
-                              f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule")
+            raise ConfigError(
+                "path_pattern",
+                f"{path_pattern!r} has {wildcards} wildcards; the "
+                f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule",
+            )
         for key, flag in (("all_alarms", all_alarms), ("dashboard", dashboard)):
             if not isinstance(flag, bool):
                 raise ConfigError(key, f"{brief(flag)} is not allowed; allowed: a bool")
-        _check_free(self, scope, cfg.service.name, path_pattern, priority,
-                    _scoped_ids(scope, scaling is not None, all_alarms))  # fmt: skip
+        _check_free(
+            self,
+            scope,
+            cfg.service.name,
+            path_pattern,
+            priority,
+            _scoped_ids(scope, scaling is not None, all_alarms),
+        )
         # None is the default; an empty list or string is a mistake, not "none".
         variables = check_environment("environment", {} if environment is None else environment)
         values = check_secrets("secrets", {} if secrets is None else secrets)
@@ -220,19 +232,32 @@ class Stack:
             t, scope=scope, name=cfg.service.name, dns_ttl=cfg.discovery.dns_ttl
         )
         load_balancer = self.load_balancer.add_route(
-            t, scope=scope, port=cfg.service.container_port,
-            health_check_path=cfg.service.health_check_path, path_pattern=path_pattern,
+            t,
+            scope=scope,
+            port=cfg.service.container_port,
+            health_check_path=cfg.service.health_check_path,
+            path_pattern=path_pattern,
             priority=priority,
-        )  # fmt: skip
+        )
         handle = add_service(
-            t, cfg, network=self.network, load_balancer=load_balancer, discovery=discovery,
-            log_settings=self.log_settings, scope=scope, first=self.service,
-            writable_paths=writable_paths, scaled=scaling is not None,
-        )  # fmt: skip
+            t,
+            cfg,
+            network=self.network,
+            load_balancer=load_balancer,
+            discovery=discovery,
+            log_settings=self.log_settings,
+            scope=scope,
+            first=self.service,
+            writable_paths=writable_paths,
+            scaled=scaling is not None,
+        )
         if scaling is not None:
-            handle = replace(handle, scaling=add_scaling(
-                t, cfg, service=handle, load_balancer=load_balancer, scope=scope
-            ))  # fmt: skip
+            handle = replace(
+                handle,
+                scaling=add_scaling(
+                    t, cfg, service=handle, load_balancer=load_balancer, scope=scope
+                ),
+            )
         if variables:
             handle.add_environment(t, variables)
         if values:
@@ -247,26 +272,54 @@ class Stack:
             roll_back_on(handle, *added[:2])  # target 5xx, unhealthy targets
         if dashboard:
             self.dashboard.add_service(t, handle, scope=scope)
-        return replace(handle, outputs=add_service_outputs(
-            t, scope=scope, load_balancer=load_balancer, service=handle, discovery=discovery,
-            path_pattern=path_pattern,
-        ))  # fmt: skip
+        return replace(
+            handle,
+            outputs=add_service_outputs(
+                t,
+                scope=scope,
+                load_balancer=load_balancer,
+                service=handle,
+                discovery=discovery,
+                path_pattern=path_pattern,
+            ),
+        )
 
 
 def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
     """The logical IDs :meth:`Stack.add_service` adds under ``scope``, Outputs included."""
     scaling = (_scaling.TARGET, _scaling.CPU_POLICY, _scaling.REQUESTS_POLICY) if scaled else ()
     more = (
-        (ids.Alarms.TARGET_5XX, ids.Alarms.UNHEALTHY_TARGETS, ids.Alarms.RESPONSE_TIME,
-         ids.Alarms.RUNNING_TASKS) if all_alarms else ()
-    )  # fmt: skip
-    return [scope + name for name in (*scaling, *more,
-        cloudmap.SERVICE, loadbalancer.TARGET_GROUP, loadbalancer.RULE, ecs.LOG_GROUP,
-        ecs.TASK_ROLE, ecs.TASK_DEFINITION, ecs.SECURITY_GROUP, ecs.SERVICE,
-        ecs.INGRESS_FROM_LOAD_BALANCER, ecs.LOAD_BALANCER_EGRESS, probe.SERVICE_INGRESS,
-        probe.SERVICE_EGRESS, ids.Alarms.PROBE_FAILED_REQUESTS, ids.Alarms.PROBE_NO_INSTANCES,
-        *_outputs.SCOPED,
-    )]  # fmt: skip
+        (
+            ids.Alarms.TARGET_5XX,
+            ids.Alarms.UNHEALTHY_TARGETS,
+            ids.Alarms.RESPONSE_TIME,
+            ids.Alarms.RUNNING_TASKS,
+        )
+        if all_alarms
+        else ()
+    )
+    return [
+        scope + name
+        for name in (
+            *scaling,
+            *more,
+            cloudmap.SERVICE,
+            loadbalancer.TARGET_GROUP,
+            loadbalancer.RULE,
+            ecs.LOG_GROUP,
+            ecs.TASK_ROLE,
+            ecs.TASK_DEFINITION,
+            ecs.SECURITY_GROUP,
+            ecs.SERVICE,
+            ecs.INGRESS_FROM_LOAD_BALANCER,
+            ecs.LOAD_BALANCER_EGRESS,
+            probe.SERVICE_INGRESS,
+            probe.SERVICE_EGRESS,
+            ids.Alarms.PROBE_FAILED_REQUESTS,
+            ids.Alarms.PROBE_NO_INSTANCES,
+            *_outputs.SCOPED,
+        )
+    ]
 
 
 def _owner(logical_id: str, suffix: str, first: str) -> str:
@@ -286,36 +339,51 @@ def _check_free(
     outputs = {scope + name for name in _outputs.SCOPED}
     resources = len([i for i in adds if i not in outputs])
     if len(t.resources) + resources > MAX_RESOURCES:
-        raise ConfigError("scope", f"{call}: the template holds {len(t.resources)} resources; "
-                          f"{resources} more pass the {MAX_RESOURCES} CloudFormation takes")
+        raise ConfigError(
+            "scope",
+            f"{call}: the template holds {len(t.resources)} resources; "
+            f"{resources} more pass the {MAX_RESOURCES} CloudFormation takes",
+        )
     taken_by = t.resources.get(scope + ecs.SERVICE)
     if isinstance(taken_by, ecs_resources.Service):
-        raise ConfigError("scope", f"{call}: {scope} is already the scope of a service "
-                          f"({taken_by.title}); give each added service its own")  # fmt: skip
+        raise ConfigError(
+            "scope",
+            f"{call}: {scope} is already the scope of a service "
+            f"({taken_by.title}); give each added service its own",
+        )
     for logical_id in adds:
         # CloudFormation wants a logical ID unique within the template, an Output's too.
         kind = held_by(t, logical_id)
         if kind is not None:
-            raise ConfigError("scope", f"{call}: logical ID {logical_id} is already taken by "
-                              f"the template's {kind}")
+            raise ConfigError(
+                "scope",
+                f"{call}: logical ID {logical_id} is already taken by the template's {kind}",
+            )
     exports = {_json(_outputs.export_name(i)): i for i in outputs}
     for output in t.outputs.values():
         taken = exports.get(_export(output) or "")
         if taken is not None:
-            raise ConfigError("scope", f"{call}: the export name of Output {taken} is already "
-                              f"that of the template's Output {output.title}")
+            raise ConfigError(
+                "scope",
+                f"{call}: the export name of Output {taken} is already "
+                f"that of the template's Output {output.title}",
+            )
     namespace = _json(stack.discovery.namespace.ref())
     for resource in t.resources.values():
         props = resource.properties
-        if isinstance(resource, servicediscovery.Service) and props.get("Name") == name and (
-            _json(props.get("NamespaceId")) == namespace
+        if (
+            isinstance(resource, servicediscovery.Service)
+            and props.get("Name") == name
+            and (_json(props.get("NamespaceId")) == namespace)
         ):
             owner = _owner(resource.title, cloudmap.SERVICE, "the first service")
-            raise ConfigError("service.name", f"{call}: {name!r} is already the Cloud Map "
-                              f"name of {owner}")
-    listeners = [_json(x.ref()) for x in (
-        stack.load_balancer.http_listener, stack.load_balancer.https_listener
-    )]  # fmt: skip
+            raise ConfigError(
+                "service.name", f"{call}: {name!r} is already the Cloud Map name of {owner}"
+            )
+    listeners = [
+        _json(x.ref())
+        for x in (stack.load_balancer.http_listener, stack.load_balancer.https_listener)
+    ]
     for resource in t.resources.values():
         if not isinstance(resource, elb.ListenerRule):
             continue
@@ -326,12 +394,14 @@ def _check_free(
         if resource.properties.get("Priority") == priority:
             raise ConfigError("priority", f"{call}: {priority} is already taken by {owner}")
         paths = [
-            value for condition in resource.properties.get("Conditions", [])
+            value
+            for condition in resource.properties.get("Conditions", [])
             for value in _path_values(condition)
-        ]  # fmt: skip
+        ]
         if path_pattern in paths:
-            raise ConfigError("path_pattern", f"{call}: {path_pattern!r} is already routed to "
-                              f"{owner}")
+            raise ConfigError(
+                "path_pattern", f"{call}: {path_pattern!r} is already routed to {owner}"
+            )
         # Rules are evaluated from the lowest priority: one evaluated first that takes the
         # other's requests leaves that service without traffic.
         other = resource.properties.get("Priority")
@@ -340,9 +410,12 @@ def _check_free(
         for value in paths:
             first, then = (value, path_pattern) if other < priority else (path_pattern, value)
             if fnmatch.fnmatchcase(request_path(then), first):
-                raise ConfigError("path_pattern", f"{call}: {path_pattern!r} at priority "
-                                  f"{priority} and {value!r} of {owner} at {other}: {first!r}, "
-                                  f"evaluated first, takes {request_path(then)!r}")
+                raise ConfigError(
+                    "path_pattern",
+                    f"{call}: {path_pattern!r} at priority "
+                    f"{priority} and {value!r} of {owner} at {other}: {first!r}, "
+                    f"evaluated first, takes {request_path(then)!r}",
+                )
 
 
 def _export(output: Output) -> str | None:
@@ -359,9 +432,11 @@ def _json(value: object) -> str:
 def _path_values(condition: elb.Condition) -> list[str]:
     config = condition.properties.get("PathPatternConfig")
     values = config.properties.get("Values", []) if config is not None else []
-    return [*values, *condition.properties.get("Values", [])] if (
-        condition.properties.get("Field") == "path-pattern"
-    ) else []
+    return (
+        [*values, *condition.properties.get("Values", [])]
+        if (condition.properties.get("Field") == "path-pattern")
+        else []
+    )
 
 
 def _service_alarms(stack: Stack, scope: str, discovery: Discovery) -> list[AlarmSpec]:
@@ -371,17 +446,20 @@ def _service_alarms(stack: Stack, scope: str, discovery: Discovery) -> list[Alar
         AlarmSpec(
             logical_id=scope + ids.Alarms.PROBE_FAILED_REQUESTS,
             metric=stack.probe.metric("FailedRequests", service_name=name),
-            comparison=GREATER_OR_EQUAL, threshold=stack.config.alarms.probe_failed_requests,
-            period=per_run, description=f"Probe requests to {scope} tasks fail. Look first at "
-            "the probe log group.",
+            comparison=GREATER_OR_EQUAL,
+            threshold=stack.config.alarms.probe_failed_requests,
+            period=per_run,
+            description=f"Probe requests to {scope} tasks fail. Look first at the probe log group.",
         ),
         AlarmSpec(
             logical_id=scope + ids.Alarms.PROBE_NO_INSTANCES,
             metric=stack.probe.metric("DiscoveredInstances", "Minimum", service_name=name),
-            comparison=LESS, threshold=1, period=per_run,
+            comparison=LESS,
+            threshold=1,
+            period=per_run,
             description=f"The probe finds no {scope} task. Look first at its ECS service events.",
         ),
-    ]  # fmt: skip
+    ]
 
 
 def as_config(cfg: Config | Mapping[str, Any] | None) -> Config:
@@ -473,28 +551,40 @@ def build_stack(
 def _host(template: Template, cfg: Config) -> Template:
     """``template`` made ready to hold the stack for ``cfg``, or :class:`ConfigError`."""
     if not isinstance(template, Template):
-        raise ConfigError("template", f"expected a troposphere Template, got "
-                          f"{type(template).__name__}")  # fmt: skip
+        raise ConfigError(
+            "template", f"expected a troposphere Template, got {type(template).__name__}"
+        )
     ours = build_stack(cfg).template
     # Resources and Parameters share one namespace (Ref); each other section has its own.
-    pairs = [("", {**template.resources, **template.parameters},
-              {**ours.resources, **ours.parameters})] + [
+    pairs = [
+        ("", {**template.resources, **template.parameters}, {**ours.resources, **ours.parameters})
+    ] + [
         (kind, getattr(template, name), getattr(ours, name))
-        for kind, name in (("Output", "outputs"), ("Condition", "conditions"),
-                           ("Mapping", "mappings"), ("Rule", "rules"))
-    ]  # fmt: skip
+        for kind, name in (
+            ("Output", "outputs"),
+            ("Condition", "conditions"),
+            ("Mapping", "mappings"),
+            ("Rule", "rules"),
+        )
+    ]
     for kind, held, added in pairs:
         both = sorted(held.keys() & added.keys())
         if both:
             kind = kind or getattr(held[both[0]], "resource_type", "Parameter")
-            raise ConfigError("template", f"logical ID {both[0]} is already the host "
-                              f"template's {kind}; the stack adds one of that ID")  # fmt: skip
+            raise ConfigError(
+                "template",
+                f"logical ID {both[0]} is already the host "
+                f"template's {kind}; the stack adds one of that ID",
+            )
     exports = {name: o.title for o in ours.outputs.values() if (name := _export(o))}
     for output in template.outputs.values():
         taken = exports.get(_export(output) or "")
         if taken is not None:
-            raise ConfigError("template", f"the host template's Output {output.title} has the "
-                              f"export name of the stack's Output {taken}")  # fmt: skip
+            raise ConfigError(
+                "template",
+                f"the host template's Output {output.title} has the "
+                f"export name of the stack's Output {taken}",
+            )
     if template.description is None:
         template.set_description(ours.description)
     if template.version is None:

@@ -32,9 +32,11 @@ class Discovery:
     def add_service(self, t: Template, *, scope: str, name: str, dns_ttl: int) -> Discovery:
         """Another Cloud Map service ``name`` in the same namespace (ID prefixed with
         ``scope``); the returned handle names it."""
-        service = t.add_resource(_service(
-            scope + SERVICE, name, self.namespace, dns_ttl, f"Tasks of the ECS service {name}"
-        ))  # fmt: skip
+        service = t.add_resource(
+            _service(
+                scope + SERVICE, name, self.namespace, dns_ttl, f"Tasks of the ECS service {name}"
+            )
+        )
         return Discovery(namespace=self.namespace, service=service)
 
     @property

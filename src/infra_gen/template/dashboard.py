@@ -49,18 +49,26 @@ class Dashboard:
         body = json.loads(text)
         right = "right"
         widgets = [
-            _Widget(f"{scope}: requests, 5xx, latency", [
-                _row(service.target_metric("RequestCount"), variables),
-                _row(service.target_metric("HTTPCode_Target_5XX_Count"), variables),
-                _row(service.target_metric("TargetResponseTime", "p90"), variables, yAxis=right),
-            ]),
-            _Widget(f"{scope}: CPU, memory, tasks", [
-                _row(service.metric("CPUUtilization"), variables),
-                _row(service.metric("MemoryUtilization"), variables),
-                _row(service.insights_metric("DesiredTaskCount"), variables, yAxis=right),
-                _row(service.insights_metric("RunningTaskCount"), variables, yAxis=right),
-            ]),
-        ]  # fmt: skip
+            _Widget(
+                f"{scope}: requests, 5xx, latency",
+                [
+                    _row(service.target_metric("RequestCount"), variables),
+                    _row(service.target_metric("HTTPCode_Target_5XX_Count"), variables),
+                    _row(
+                        service.target_metric("TargetResponseTime", "p90"), variables, yAxis=right
+                    ),
+                ],
+            ),
+            _Widget(
+                f"{scope}: CPU, memory, tasks",
+                [
+                    _row(service.metric("CPUUtilization"), variables),
+                    _row(service.metric("MemoryUtilization"), variables),
+                    _row(service.insights_metric("DesiredTaskCount"), variables, yAxis=right),
+                    _row(service.insights_metric("RunningTaskCount"), variables, yAxis=right),
+                ],
+            ),
+        ]
         # No x, y or height: CloudWatch's defaults (the next free place, 6 high) cost no bytes.
         body["widgets"] += [_widget(w, width=12) for w in widgets]
         self.dashboard.DashboardBody = Sub(_dumps(body), **variables)
@@ -86,11 +94,14 @@ def _shorthand(rows: list[list[Any]]) -> list[list[Any]]:
     """
     out = [rows[0]]
     for previous, row in zip(rows, rows[1:], strict=False):
-        out.append([
-            "." if i != 1 and i < len(previous) and not isinstance(v, dict) and v == previous[i]
-            else v
-            for i, v in enumerate(row)
-        ])  # fmt: skip
+        out.append(
+            [
+                "."
+                if i != 1 and i < len(previous) and not isinstance(v, dict) and v == previous[i]
+                else v
+                for i, v in enumerate(row)
+            ]
+        )
     return out
 
 
@@ -155,35 +166,55 @@ def _body(metric_namespace: str) -> str:
     fn = {"FunctionName": "${Function}"}
     right = "right"
     widgets = [
-        _Widget("Probe: requests and latency", [
-            _metric(metric_namespace, "SuccessfulRequests", probe, stat="Sum"),
-            _metric(metric_namespace, "FailedRequests", probe, stat="Sum"),
-            _metric(metric_namespace, "DiscoveredInstances", probe, stat="Minimum"),
-            _metric(metric_namespace, "Latency", probe, stat="p90", yAxis=right),
-        ]),
-        _Widget("Load balancer: requests, 5xx, latency", [
-            _metric("AWS/ApplicationELB", "RequestCount", lb, stat="Sum"),
-            _metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, stat="Sum"),
-            _metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", tg, stat="Sum"),
-            _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat="p90", yAxis=right),
-        ]),
-        _Widget("Service: CPU, memory, tasks", [
-            _metric("AWS/ECS", "CPUUtilization", svc, stat="Average"),
-            _metric("AWS/ECS", "MemoryUtilization", svc, stat="Average"),
-            # Desired follows scaling; running below it means tasks fail to start.
-            _metric("ECS/ContainerInsights", "DesiredTaskCount", svc, stat="Average", yAxis=right),
-            _metric("ECS/ContainerInsights", "RunningTaskCount", svc, stat="Average", yAxis=right),
-        ]),
-        _Widget("Probe function: invocations, errors, duration", [
-            _metric("AWS/Lambda", "Invocations", fn, stat="Sum"),
-            _metric("AWS/Lambda", "Errors", fn, stat="Sum"),
-            _metric("AWS/Lambda", "Duration", fn, stat="p90", yAxis=right),
-        ]),
-    ]  # fmt: skip
-    return _dumps({"widgets": [
-        _widget(w, x=12 * (i % 2), y=6 * (i // 2), width=12, height=6)
-        for i, w in enumerate(widgets)
-    ]})  # fmt: skip
+        _Widget(
+            "Probe: requests and latency",
+            [
+                _metric(metric_namespace, "SuccessfulRequests", probe, stat="Sum"),
+                _metric(metric_namespace, "FailedRequests", probe, stat="Sum"),
+                _metric(metric_namespace, "DiscoveredInstances", probe, stat="Minimum"),
+                _metric(metric_namespace, "Latency", probe, stat="p90", yAxis=right),
+            ],
+        ),
+        _Widget(
+            "Load balancer: requests, 5xx, latency",
+            [
+                _metric("AWS/ApplicationELB", "RequestCount", lb, stat="Sum"),
+                _metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, stat="Sum"),
+                _metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", tg, stat="Sum"),
+                _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat="p90", yAxis=right),
+            ],
+        ),
+        _Widget(
+            "Service: CPU, memory, tasks",
+            [
+                _metric("AWS/ECS", "CPUUtilization", svc, stat="Average"),
+                _metric("AWS/ECS", "MemoryUtilization", svc, stat="Average"),
+                # Desired follows scaling; running below it means tasks fail to start.
+                _metric(
+                    "ECS/ContainerInsights", "DesiredTaskCount", svc, stat="Average", yAxis=right
+                ),
+                _metric(
+                    "ECS/ContainerInsights", "RunningTaskCount", svc, stat="Average", yAxis=right
+                ),
+            ],
+        ),
+        _Widget(
+            "Probe function: invocations, errors, duration",
+            [
+                _metric("AWS/Lambda", "Invocations", fn, stat="Sum"),
+                _metric("AWS/Lambda", "Errors", fn, stat="Sum"),
+                _metric("AWS/Lambda", "Duration", fn, stat="p90", yAxis=right),
+            ],
+        ),
+    ]
+    return _dumps(
+        {
+            "widgets": [
+                _widget(w, x=12 * (i % 2), y=6 * (i // 2), width=12, height=6)
+                for i, w in enumerate(widgets)
+            ]
+        }
+    )
 
 
 def add_dashboard(
@@ -207,13 +238,23 @@ def add_dashboard(
     t.add_mapping(CONSOLES, {p: {"Domain": d} for p, d in CONSOLE_DOMAINS.items()})
     # Refused before any resource changes, with a message: a partition without a known
     # console domain, or a GovCloud or China Region whose ELB log account is unknown.
-    t.add_rule(SUPPORTED_REGION, {"Assertions": [{
-        "Assert": {"Fn::Or": [
-            {"Fn::Equals": [Ref("AWS::Partition"), "aws"]},
-            {"Fn::Contains": [list(OTHER_PARTITION_REGIONS), Ref("AWS::Region")]},
-        ]},
-        "AssertDescription": "Served: the aws partition, " + ", ".join(OTHER_PARTITION_REGIONS),
-    }]})  # fmt: skip
+    t.add_rule(
+        SUPPORTED_REGION,
+        {
+            "Assertions": [
+                {
+                    "Assert": {
+                        "Fn::Or": [
+                            {"Fn::Equals": [Ref("AWS::Partition"), "aws"]},
+                            {"Fn::Contains": [list(OTHER_PARTITION_REGIONS), Ref("AWS::Region")]},
+                        ]
+                    },
+                    "AssertDescription": "Served: the aws partition, "
+                    + ", ".join(OTHER_PARTITION_REGIONS),
+                }
+            ]
+        },
+    )
     url = t.add_output(
         Output(
             DASHBOARD_URL,

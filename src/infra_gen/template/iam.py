@@ -30,9 +30,7 @@ def assume_role(service: str, *, source_account: bool = True) -> PolicyDocument:
         Action=[sts.AssumeRole],
     )
     if source_account:
-        statement.Condition = Condition(
-            StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})
-        )
+        statement.Condition = Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}))
     return PolicyDocument(Version="2012-10-17", Statement=[statement])
 
 
@@ -68,7 +66,9 @@ def deliver_flow_logs(log_group_arn: Any) -> PolicyDocument:
                 # The service checks the group exists; DescribeLogGroups is scoped by
                 # account and Region only (log-group:*), not by one group.
                 Action=[logs.DescribeLogGroups],
-                Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")],
+                Resource=[
+                    Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
+                ],
             ),
         ],
     )
@@ -93,7 +93,7 @@ def pull_ecr_images(
                 Resource=[
                     Sub(f"arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repository}")
                 ],
-            ),  # fmt: skip
+            ),
         ],
     )
 
@@ -124,8 +124,9 @@ def read_secrets(arns: list[str]) -> PolicyDocument:
     statements = [
         Statement(Effect=Allow, Action=[action], Resource=list(resources))
         for action, resources in (
-            (secretsmanager.GetSecretValue, secrets), (ssm.GetParameters, parameters)
+            (secretsmanager.GetSecretValue, secrets),
+            (ssm.GetParameters, parameters),
         )
         if resources
-    ]  # fmt: skip
+    ]
     return PolicyDocument(Version="2012-10-17", Statement=statements)

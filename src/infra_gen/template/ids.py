@@ -18,9 +18,18 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
-    "Alarms", "Boundary", "Dashboard", "Discovery", "LoadBalancer", "Logs", "Network", "Outputs",
-    "Probe", "Scaling", "Service",
-]  # fmt: skip
+    "Alarms",
+    "Boundary",
+    "Dashboard",
+    "Discovery",
+    "LoadBalancer",
+    "Logs",
+    "Network",
+    "Outputs",
+    "Probe",
+    "Scaling",
+    "Service",
+]
 
 
 class Logs:

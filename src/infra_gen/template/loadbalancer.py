@@ -33,8 +33,12 @@ from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
 
 __all__ = [
-    "LoadBalancer", "add_load_balancer", "HAS_CERTIFICATE", "TLS_POLICY", "OTHER_PARTITION_REGIONS",
-]  # fmt: skip
+    "LoadBalancer",
+    "add_load_balancer",
+    "HAS_CERTIFICATE",
+    "TLS_POLICY",
+    "OTHER_PARTITION_REGIONS",
+]
 
 SECURITY_GROUP = ids.LoadBalancer.SECURITY_GROUP
 HTTP_INGRESS = ids.LoadBalancer.HTTP_INGRESS
@@ -90,9 +94,11 @@ _ELB_ACCOUNTS = {
 
 
 def _partition(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else (
-        "aws-us-gov" if region.startswith("us-gov-") else "aws"
-    )  # fmt: skip
+    return (
+        "aws-cn"
+        if region.startswith("cn-")
+        else ("aws-us-gov" if region.startswith("us-gov-") else "aws")
+    )
 
 
 # The Regions outside the aws partition the stack knows the ELB log account of.
@@ -150,13 +156,15 @@ class LoadBalancer:
                 scope + RULE,
                 ListenerArn=self.active_listener,
                 Priority=priority,
-                Conditions=[elb.Condition(
-                    Field="path-pattern",
-                    PathPatternConfig=elb.PathPatternConfig(Values=[path_pattern]),
-                )],
+                Conditions=[
+                    elb.Condition(
+                        Field="path-pattern",
+                        PathPatternConfig=elb.PathPatternConfig(Values=[path_pattern]),
+                    )
+                ],
                 Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=target_group.ref())],
             )
-        )  # fmt: skip
+        )
         return replace(self, target_group=target_group, rule=rule)
 
     def metric(self, name: str, statistic: str = "Sum") -> Metric:
@@ -202,7 +210,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         **({} if governed else {"Default": ""}),
         AllowedPattern=_ACM_ARN if governed else f"^({_ACM_ARN[1:-1]})?$",
         ConstraintDescription=f"must be {'' if governed else 'empty or '}an ACM certificate ARN",
-    )  # fmt: skip
+    )
     protection: object = "true"
     if not governed:
         protection = add_parameter(
@@ -227,9 +235,10 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         )
     )
     http_ingress = t.add_resource(_world_ingress(HTTP_INGRESS, group, 80))
-    skip_checks(http_ingress, {"CKV_AWS_260": (
-        "The public listener: HTTP without a certificate, a redirect with one"
-    )})  # fmt: skip
+    skip_checks(
+        http_ingress,
+        {"CKV_AWS_260": ("The public listener: HTTP without a certificate, a redirect with one")},
+    )
     t.add_resource(_world_ingress(HTTPS_INGRESS, group, 443, **when_certified))
 
     attributes = {
@@ -261,12 +270,18 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     if cfg.security.alb_access_logs:
         load_balancer.DependsOn.append(ACCESS_LOG_BUCKET_POLICY)
     else:
-        skip_checks(load_balancer, {"CKV_AWS_91": (
-            "security.alb_access_logs, off by default: the bucket costs money"
-        )})  # fmt: skip
-    target_group = t.add_resource(_target_group(
-        TARGET_GROUP, network.vpc.ref(), cfg.service.container_port, cfg.service.health_check_path
-    ))  # fmt: skip
+        skip_checks(
+            load_balancer,
+            {"CKV_AWS_91": ("security.alb_access_logs, off by default: the bucket costs money")},
+        )
+    target_group = t.add_resource(
+        _target_group(
+            TARGET_GROUP,
+            network.vpc.ref(),
+            cfg.service.container_port,
+            cfg.service.health_check_path,
+        )
+    )
     forward = elb.Action(Type="forward", TargetGroupArn=target_group.ref())
     redirect = elb.Action(
         Type="redirect",
@@ -283,14 +298,13 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     )
     if not governed:
         # checkov does not evaluate Fn::If, so it cannot see the redirect.
-        skip_checks(http_listener, {
-            "CKV_AWS_2": (
-                "HTTP only without CertificateArn; with one it redirects to HTTPS"
-            ),
-            "CKV_AWS_103": (
-                "HTTP has no TLS policy; HTTPS uses " + TLS_POLICY
-            ),
-        })  # fmt: skip
+        skip_checks(
+            http_listener,
+            {
+                "CKV_AWS_2": ("HTTP only without CertificateArn; with one it redirects to HTTPS"),
+                "CKV_AWS_103": ("HTTP has no TLS policy; HTTPS uses " + TLS_POLICY),
+            },
+        )
     https_listener = t.add_resource(
         elb.Listener(
             HTTPS_LISTENER,
@@ -352,10 +366,13 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
     # One list per partition: an account is a valid principal only in its own
     # partition. A bucket takes logs only from load balancers of its own Region, so
     # of the list only that Region's account ever delivers.
-    t.add_mapping(ELB_ACCOUNTS, {
-        p: {"Accounts": [a for r, a in sorted(_ELB_ACCOUNTS.items()) if _partition(r) == p]}
-        for p in ("aws", "aws-cn", "aws-us-gov")
-    })  # fmt: skip
+    t.add_mapping(
+        ELB_ACCOUNTS,
+        {
+            p: {"Accounts": [a for r, a in sorted(_ELB_ACCOUNTS.items()) if _partition(r) == p]}
+            for p in ("aws", "aws-cn", "aws-us-gov")
+        },
+    )
     bucket = t.add_resource(
         s3.Bucket(
             ACCESS_LOG_BUCKET,
@@ -396,9 +413,10 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
             ),
         )
     )
-    skip_checks(bucket, {"CKV_AWS_18": (
-        "The access log bucket: logging it needs another bucket, itself unlogged"
-    )})  # fmt: skip
+    skip_checks(
+        bucket,
+        {"CKV_AWS_18": ("The access log bucket: logging it needs another bucket, itself unlogged")},
+    )
     objects = Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/AWSLogs/${AWS::AccountId}/*")
     put_logs = Statement(
         Effect=Allow,

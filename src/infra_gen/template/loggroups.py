@@ -47,9 +47,14 @@ class LogSettings:
         if self.key is not None:
             group.KmsKeyId = GetAtt(self.key, "Arn")
         else:
-            skip_checks(group, {"CKV_AWS_158": (
-                "security.kms_logs, off by default: a key costs money; encrypted anyway"
-            )})  # fmt: skip
+            skip_checks(
+                group,
+                {
+                    "CKV_AWS_158": (
+                        "security.kms_logs, off by default: a key costs money; encrypted anyway"
+                    )
+                },
+            )
         return group
 
 
@@ -124,7 +129,9 @@ def _logs_key(retain: bool) -> kms.Key:
                 Condition=Condition(
                     ArnLike(
                         "kms:EncryptionContext:aws:logs:arn",
-                        Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+                        Sub(
+                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+                        ),
                     )
                 ),
             ),

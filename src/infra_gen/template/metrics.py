@@ -43,16 +43,24 @@ class Metric:
         # Here, where a handle's helper is called: an alarm would take a name that is not
         # text only to fail in troposphere, and a statistic CloudWatch lacks only to fail
         # at deploy time.
-        if not (isinstance(self.name, str) and 0 < len(self.name) <= 255
-                and self.name.isprintable()):  # fmt: skip
-            raise ConfigError("name", f"{brief(self.name)} is not a metric name; allowed: 1-255 "
-                              "printable characters, e.g. CPUUtilization")  # fmt: skip
+        if not (
+            isinstance(self.name, str) and 0 < len(self.name) <= 255 and self.name.isprintable()
+        ):
+            raise ConfigError(
+                "name",
+                f"{brief(self.name)} is not a metric name; allowed: 1-255 "
+                "printable characters, e.g. CPUUtilization",
+            )
         stat = self.statistic
-        if not (isinstance(stat, str) and (stat in _BASIC or (
-            _EXTENDED.match(stat) and _EXTENDED_TEXT.fullmatch(stat)
-        ))):  # fmt: skip
-            raise ConfigError("statistic", f"{brief(stat)} is not allowed; allowed: "
-                              f"{', '.join(_BASIC)} or a percentile such as p90")  # fmt: skip
+        if not (
+            isinstance(stat, str)
+            and (stat in _BASIC or (_EXTENDED.match(stat) and _EXTENDED_TEXT.fullmatch(stat)))
+        ):
+            raise ConfigError(
+                "statistic",
+                f"{brief(stat)} is not allowed; allowed: "
+                f"{', '.join(_BASIC)} or a percentile such as p90",
+            )
 
     def with_statistic(self, statistic: str) -> Metric:
         """The same metric read by another statistic."""

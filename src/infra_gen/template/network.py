@@ -41,9 +41,12 @@ FLOW_LOG_ROLE = ids.Network.FLOW_LOG_ROLE
 # A rule no packet can match: it replaces the default allow-all egress of a group
 # whose real egress rules are added by the concerns it talks to.
 NO_EGRESS = ec2.SecurityGroupRule(
-    IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
+    IpProtocol="icmp",
+    FromPort=252,
+    ToPort=86,
+    CidrIp="255.255.255.255/32",
     Description="Disallow all traffic",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +89,7 @@ class Network:
     def subnet_ids(self) -> list[Ref]:
         """``Ref`` of every subnet, for a resource's ``Subnets``/``SubnetIds``."""
         return [s.ref() for s in self.subnets]
+
 
 def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Network:
     """Add the VPC, its public subnets and routes, and flow logs when configured."""
@@ -156,31 +160,53 @@ def _add_private_subnets(
     for index in range(gateways):
         number = index + 1
         # An address for a VPC in the same template waits for the gateway attachment.
-        address = t.add_resource(ec2.EIP(NAT_ADDRESS.format(number), Domain="vpc",
-                                         DependsOn=attachment))  # fmt: skip
-        nat = t.add_resource(ec2.NatGateway(
-            NAT_GATEWAY.format(number), AllocationId=GetAtt(address, "AllocationId"),
-            SubnetId=network.subnets[index].ref(),
-        ))  # fmt: skip
+        address = t.add_resource(
+            ec2.EIP(NAT_ADDRESS.format(number), Domain="vpc", DependsOn=attachment)
+        )
+        nat = t.add_resource(
+            ec2.NatGateway(
+                NAT_GATEWAY.format(number),
+                AllocationId=GetAtt(address, "AllocationId"),
+                SubnetId=network.subnets[index].ref(),
+            )
+        )
         table = t.add_resource(ec2.RouteTable(PRIVATE_ROUTE_TABLE.format(number), VpcId=vpc))
-        routes.append(t.add_resource(ec2.Route(
-            PRIVATE_DEFAULT_ROUTE.format(number), RouteTableId=table.ref(),
-            DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat.ref(),
-        )))  # fmt: skip
+        routes.append(
+            t.add_resource(
+                ec2.Route(
+                    PRIVATE_DEFAULT_ROUTE.format(number),
+                    RouteTableId=table.ref(),
+                    DestinationCidrBlock="0.0.0.0/0",
+                    NatGatewayId=nat.ref(),
+                )
+            )
+        )
         tables.append(table)
     subnets = []
     for index, cidr in enumerate(cfg.network.private_subnets):
         number = index + 1
-        subnet = t.add_resource(ec2.Subnet(
-            PRIVATE_SUBNET.format(number), VpcId=vpc, CidrBlock=cidr, **_zone(cfg, index),
-            MapPublicIpOnLaunch=False, Tags=Tags(Name=Sub(f"${{AWS::StackName}}-private-{number}")),
-        ))  # fmt: skip
-        routes.append(t.add_resource(ec2.SubnetRouteTableAssociation(
-            PRIVATE_SUBNET_ROUTE_TABLE.format(number), SubnetId=subnet.ref(),
-            RouteTableId=tables[min(index, gateways - 1)].ref(),
-        )))  # fmt: skip
+        subnet = t.add_resource(
+            ec2.Subnet(
+                PRIVATE_SUBNET.format(number),
+                VpcId=vpc,
+                CidrBlock=cidr,
+                **_zone(cfg, index),
+                MapPublicIpOnLaunch=False,
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-private-{number}")),
+            )
+        )
+        routes.append(
+            t.add_resource(
+                ec2.SubnetRouteTableAssociation(
+                    PRIVATE_SUBNET_ROUTE_TABLE.format(number),
+                    SubnetId=subnet.ref(),
+                    RouteTableId=tables[min(index, gateways - 1)].ref(),
+                )
+            )
+        )
         subnets.append(subnet)
     return replace(network, private_subnets=tuple(subnets), private_routes=tuple(routes))
+
 
 def _zone(cfg: Config, index: int) -> dict[str, object]:
     """The subnet's AZ: a given AZ ID (names differ per account, IDs do not), or the

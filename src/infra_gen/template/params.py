@@ -7,8 +7,13 @@ from typing import Any
 from troposphere import Parameter, Template
 
 __all__ = [
-    "add_parameter", "GROUPS", "GROUP_SERVICE", "GROUP_PROBE", "GROUP_ALARMS", "GROUP_SECURITY",
-]  # fmt: skip
+    "add_parameter",
+    "GROUPS",
+    "GROUP_SERVICE",
+    "GROUP_PROBE",
+    "GROUP_ALARMS",
+    "GROUP_SECURITY",
+]
 
 # Console groups (AWS::CloudFormation::Interface), in the order the console shows them.
 GROUP_SERVICE = "Service"

@@ -175,10 +175,11 @@ def add_probe(
         # Only the rates the probe-not-running alarm's window covers: a slower
         # schedule would keep that alarm in ALARM.
         AllowedValues=[
-            rate for rate, minutes in PROBE_SCHEDULES.items()
+            rate
+            for rate, minutes in PROBE_SCHEDULES.items()
             if minutes <= cfg.alarms.probe_missing_minutes
         ],
-    )  # fmt: skip
+    )
     log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
     group = t.add_resource(
         ec2.SecurityGroup(
@@ -210,9 +211,9 @@ def add_probe(
             ],
         )
     )
-    skip_checks(role, {"CKV_AWS_111": (
-        "Network interface IDs do not exist ahead; Describe takes * only"
-    )})  # fmt: skip
+    skip_checks(
+        role, {"CKV_AWS_111": ("Network interface IDs do not exist ahead; Describe takes * only")}
+    )
     function = t.add_resource(
         awslambda.Function(
             FUNCTION,
@@ -242,17 +243,16 @@ def add_probe(
             ),
         )
     )
-    skip_checks(function, {
-        "CKV_AWS_115": (
-            "Reserved concurrency fails in accounts limited to 10 (all unreserved)"
-        ),
-        "CKV_AWS_116": (
-            "No replay: the next scheduled run is the retry; errors are alarmed"
-        ),
-        "CKV_AWS_173": (
-            "No secret in the variables; Lambda encrypts them with its own key"
-        ),
-    })  # fmt: skip
+    skip_checks(
+        function,
+        {
+            "CKV_AWS_115": (
+                "Reserved concurrency fails in accounts limited to 10 (all unreserved)"
+            ),
+            "CKV_AWS_116": ("No replay: the next scheduled run is the retry; errors are alarmed"),
+            "CKV_AWS_173": ("No secret in the variables; Lambda encrypts them with its own key"),
+        },
+    )
     # A failed run is not replayed: the next scheduled run is the retry.
     t.add_resource(
         awslambda.EventInvokeConfig(

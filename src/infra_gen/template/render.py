@@ -25,7 +25,12 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 __all__ = [
-    "render", "check_size", "largest_parts", "TemplateTooLarge", "FORMATS", "INLINE_TEMPLATE_LIMIT",
+    "render",
+    "check_size",
+    "largest_parts",
+    "TemplateTooLarge",
+    "FORMATS",
+    "INLINE_TEMPLATE_LIMIT",
 ]
 
 FORMATS = ("yaml", "json")
@@ -75,15 +80,27 @@ _SPACE_BREAK = re.compile(f" [{_BREAKS}]")
 
 def _analyze(scalar: str) -> ScalarAnalysis:
     if not scalar:  # cfn_tools' CfnEmitter answers for the empty string itself
-        return ScalarAnalysis(scalar=scalar, empty=True, multiline=False,
-                              allow_flow_plain=False, allow_block_plain=True,
-                              allow_single_quoted=True, allow_double_quoted=True,
-                              allow_block=True)  # fmt: skip
+        return ScalarAnalysis(
+            scalar=scalar,
+            empty=True,
+            multiline=False,
+            allow_flow_plain=False,
+            allow_block_plain=True,
+            allow_single_quoted=True,
+            allow_double_quoted=True,
+            allow_block=True,
+        )
     if _WORD.fullmatch(scalar):
-        return ScalarAnalysis(scalar=scalar, empty=False, multiline=False,
-                              allow_flow_plain=":" not in scalar, allow_block_plain=True,
-                              allow_single_quoted=True, allow_double_quoted=True,
-                              allow_block=True)  # fmt: skip
+        return ScalarAnalysis(
+            scalar=scalar,
+            empty=False,
+            multiline=False,
+            allow_flow_plain=":" not in scalar,
+            allow_block_plain=True,
+            allow_single_quoted=True,
+            allow_double_quoted=True,
+            allow_block=True,
+        )
     flow = block = scalar.startswith(("---", "..."))
     first = scalar[0]
     first_spaced = len(scalar) == 1 or scalar[1] in _SPACE_OR_BREAK
@@ -118,10 +135,16 @@ def _analyze(scalar: str) -> ScalarAnalysis:
         flow_plain = False
     if block:
         block_plain = False
-    return ScalarAnalysis(scalar=scalar, empty=False, multiline=line_breaks,
-                          allow_flow_plain=flow_plain, allow_block_plain=block_plain,
-                          allow_single_quoted=single, allow_double_quoted=True,
-                          allow_block=block_style)  # fmt: skip
+    return ScalarAnalysis(
+        scalar=scalar,
+        empty=False,
+        multiline=line_breaks,
+        allow_flow_plain=flow_plain,
+        allow_block_plain=block_plain,
+        allow_single_quoted=single,
+        allow_double_quoted=True,
+        allow_block=block_style,
+    )
 
 
 class TemplateTooLarge(ValueError):
@@ -155,8 +178,9 @@ def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = 
     return len(data)
 
 
-def largest_parts(text: str | Mapping[str, Any], fmt: Literal["yaml", "json"] = "yaml",
-                  count: int = 3) -> list[tuple[str, int]]:  # fmt: skip
+def largest_parts(
+    text: str | Mapping[str, Any], fmt: Literal["yaml", "json"] = "yaml", count: int = 3
+) -> list[tuple[str, int]]:
     """The ``count`` largest parts of a rendered template with their bytes in ``text``:
     each resource by its logical ID, each other top-level section by its name
     (``Parameters``, ``Outputs``, ...). Largest first; ``[]`` for text it cannot read.
@@ -185,6 +209,7 @@ def parts_line(parts: list[tuple[str, int]]) -> str:
 
 def _data_parts(data: Mapping[str, Any]) -> list[tuple[str, int]]:
     """A template's parts (see :func:`largest_parts`) as data, in bytes of compact JSON."""
+
     def size(value: Any) -> int:
         return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
@@ -208,8 +233,11 @@ def _yaml_parts(text: str) -> list[tuple[str, int]]:
             if section == "Resources":
                 continue
             parts.append((key, 0))
-        elif section == "Resources" and stripped.strip() and child_indent in (-1, indent) and (
-            not stripped.startswith(("#", "- "))
+        elif (
+            section == "Resources"
+            and stripped.strip()
+            and child_indent in (-1, indent)
+            and (not stripped.startswith(("#", "- ")))
         ):
             child_indent = indent
             parts.append((key, 0))
@@ -399,8 +427,15 @@ class _Writer:
             found = self.analyses[value] = (analysis, plain_tag)
         return found
 
-    def node(self, node: _Node, *, root: bool = False, sequence: bool = False,
-             mapping: bool = False, simple_key: bool = False) -> None:  # fmt: skip
+    def node(
+        self,
+        node: _Node,
+        *,
+        root: bool = False,
+        sequence: bool = False,
+        mapping: bool = False,
+        simple_key: bool = False,
+    ) -> None:
         em = self.em
         em.root_context = root
         em.sequence_context = sequence

@@ -75,24 +75,33 @@ def add_scaling(
         )
     )
     cpu = _policy(
-        t, scope + CPU_POLICY, "average-cpu", target, cfg,
-        aas.PredefinedMetricSpecification(
-            PredefinedMetricType="ECSServiceAverageCPUUtilization"
-        ),
+        t,
+        scope + CPU_POLICY,
+        "average-cpu",
+        target,
+        cfg,
+        aas.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization"),
         s.cpu_percent,
-    )  # fmt: skip
+    )
     requests = _policy(
-        t, scope + REQUESTS_POLICY, "requests-per-task", target, cfg,
+        t,
+        scope + REQUESTS_POLICY,
+        "requests-per-task",
+        target,
+        cfg,
         aas.PredefinedMetricSpecification(
             PredefinedMetricType="ALBRequestCountPerTarget",
             # app/<load balancer>/<id>/targetgroup/<target group>/<id>
-            ResourceLabel=Join("/", [
-                GetAtt(load_balancer.load_balancer, "LoadBalancerFullName"),
-                GetAtt(load_balancer.target_group, "TargetGroupFullName"),
-            ]),
+            ResourceLabel=Join(
+                "/",
+                [
+                    GetAtt(load_balancer.load_balancer, "LoadBalancerFullName"),
+                    GetAtt(load_balancer.target_group, "TargetGroupFullName"),
+                ],
+            ),
         ),
         s.requests_per_target,
-    )  # fmt: skip
+    )
     return Scaling(target=target, cpu_policy=cpu, requests_policy=requests)
 
 

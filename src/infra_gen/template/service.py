@@ -75,9 +75,9 @@ PRIVATE_ECR_IMAGE = ids.Service.PRIVATE_ECR_IMAGE
 # temporary files under /var/cache/nginx (--http-*-temp-path). Task storage here
 # lets the root file system be read-only; logs go to stdout/stderr links.
 # Exactly the Fargate sizes: ^(256/(512|1024|2048)|512/(1024|...)|...)$
-TASK_SIZE_PATTERN = "^({})$".format("|".join(
-    f"{cpu}/({'|'.join(map(str, sizes))})" for cpu, sizes in FARGATE_TASK_SIZES.items()
-))  # fmt: skip
+TASK_SIZE_PATTERN = "^({})$".format(
+    "|".join(f"{cpu}/({'|'.join(map(str, sizes))})" for cpu, sizes in FARGATE_TASK_SIZES.items())
+)
 
 # An image of an ECR private registry: <account>.dkr.ecr.<region>.<URL suffix>/<repository>.
 _PRIVATE_ECR = re.compile(
@@ -266,19 +266,25 @@ class Service:
         :class:`ConfigError` naming the argument, and adds nothing.
         """
         if not isinstance(client_group, ec2.SecurityGroup):
-            raise ConfigError("client_group", f"{brief(client_group)} is not allowed; allowed: "
-                              "a troposphere ec2.SecurityGroup of the template")  # fmt: skip
+            raise ConfigError(
+                "client_group",
+                f"{brief(client_group)} is not allowed; allowed: "
+                "a troposphere ec2.SecurityGroup of the template",
+            )
         for key, logical_id in (("ingress_id", ingress_id), ("egress_id", egress_id)):
             if not (isinstance(logical_id, str) and LOGICAL_ID.fullmatch(logical_id)):
-                raise ConfigError(key, f"{brief(logical_id)} is not allowed; allowed: 1-255 "
-                                  "letters and digits")  # fmt: skip
+                raise ConfigError(
+                    key, f"{brief(logical_id)} is not allowed; allowed: 1-255 letters and digits"
+                )
             if logical_id in t.resources or logical_id in t.parameters:
                 raise ConfigError(key, f"{logical_id} is already in the template")
         if ingress_id == egress_id:
             raise ConfigError("egress_id", f"{egress_id} is ingress_id too")
         if not (isinstance(description, str) and description.strip()):
-            raise ConfigError("description", f"{brief(description)} is not allowed; allowed: "
-                              "the client's name, e.g. bastion")  # fmt: skip
+            raise ConfigError(
+                "description",
+                f"{brief(description)} is not allowed; allowed: the client's name, e.g. bastion",
+            )
         t.add_resource(
             ec2.SecurityGroupIngress(
                 ingress_id,
@@ -308,9 +314,7 @@ def _check_statements(statements: object) -> list[Statement]:
     ``statements`` or ``statements[<i>]``: awacs checks a Statement only when the template
     renders, and IAM refuses an identity policy's statement without an effect, an action
     or a resource, or with a principal."""
-    if isinstance(statements, str | bytes) or not (
-        isinstance(statements, Sequence) and statements
-    ):
+    if isinstance(statements, str | bytes) or not (isinstance(statements, Sequence) and statements):
         got = type(statements).__name__
         if isinstance(statements, list | tuple):
             got = f"an empty {got}"
@@ -322,8 +326,9 @@ def _check_statements(statements: object) -> list[Statement]:
         props = statement.properties
         for needed in ("Effect", "Action or NotAction", "Resource or NotResource"):
             if not props.keys() & set(needed.split(" or ")):
-                raise ConfigError(where, f"has no {needed}; a role's policy needs it in every "
-                                  "statement")  # fmt: skip
+                raise ConfigError(
+                    where, f"has no {needed}; a role's policy needs it in every statement"
+                )
         if "Principal" in props or "NotPrincipal" in props:
             raise ConfigError(where, "has a Principal, which a role's own policy cannot have")
         try:
@@ -377,12 +382,18 @@ def add_service(
         roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
         found = _PRIVATE_ECR.match(cfg.service.image)
         if found:  # its own repository: the first one's pull-image policy is the first's
-            roles[0].Policies.append(Policy(
-                PolicyName=f"pull-{scope}-image", PolicyDocument=iam.pull_ecr_images(
-                    found["repository"], found["account"], found["region"]),
-            ))  # fmt: skip
+            roles[0].Policies.append(
+                Policy(
+                    PolicyName=f"pull-{scope}-image",
+                    PolicyDocument=iam.pull_ecr_images(
+                        found["repository"], found["account"], found["region"]
+                    ),
+                )
+            )
         size: tuple[object, object, object] = (
-            cfg.service.image, str(cfg.service.cpu), str(cfg.service.memory)
+            cfg.service.image,
+            str(cfg.service.cpu),
+            str(cfg.service.memory),
         )
         image, cpu, memory = size
     else:
@@ -450,10 +461,13 @@ def _add_task_definition(
     if not scope:
         # ECS replaces a task whose server stops answering, and Cloud Map stops returning
         # it. wget is busybox's in Alpine images; another service's image may have none.
-        extra["HealthCheck"] = ecs.HealthCheck(Command=[
-            "CMD-SHELL",
-            f"wget -qO/dev/null http://127.0.0.1:{port}{cfg.service.health_check_path} || exit 1",
-        ])  # fmt: skip
+        extra["HealthCheck"] = ecs.HealthCheck(
+            Command=[
+                "CMD-SHELL",
+                f"wget -qO/dev/null http://127.0.0.1:{port}{cfg.service.health_check_path}"
+                " || exit 1",
+            ]
+        )
     return t.add_resource(
         ecs.TaskDefinition(
             scope + TASK_DEFINITION,
@@ -504,9 +518,9 @@ def _add_roles(
     # An image in this account's private ECR registry of the stack's Region: its
     # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
     registry = Select(0, Split("/", image))
-    own_registry = Join(".", [
-        Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")
-    ])  # fmt: skip
+    own_registry = Join(
+        ".", [Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")]
+    )
     t.add_condition(PRIVATE_ECR_IMAGE, Equals(registry, own_registry))
     execution_role = t.add_resource(
         Role(
@@ -553,7 +567,7 @@ def _add_security_group(t: Template, network: Network, scope: str) -> ec2.Securi
                     ToPort=443,
                     CidrIp="0.0.0.0/0",
                     Description="HTTPS to image registries and CloudWatch Logs",
-                )  # fmt: skip
+                )
             ],
         )
     )
@@ -651,9 +665,11 @@ def _image_pattern(cfg: Config) -> str:
     pattern, repository = IMAGE_PATTERN, private_repository(cfg.service.image)
     if repository:
         tail = pattern[pattern.index("(:[A-Za-z0-9_]") :]
-        pattern = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/" + re.escape(
-            repository
-        ).replace("\\-", "-") + tail
+        pattern = (
+            r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+            + re.escape(repository).replace("\\-", "-")
+            + tail
+        )
     return pattern.replace(")?$", ")$") if cfg.governed else pattern
 
 
