@@ -20,6 +20,7 @@ import time
 BASELINE = [sys.executable, "-c", "import troposphere, awacs"]
 GENERATE = [sys.executable, "-m", "infra_gen"]
 GENERATE_LARGEST = GENERATE + [
+    "--allow-large-template",
     "--set",
     "network.az_count=3",
     "--set",
@@ -43,6 +44,18 @@ subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
 wall = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps([wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))
+"""
+# In one process: building the default template, then rendering it each way.
+_RENDER = """
+import json, statistics, sys, time
+from infra_gen import build_template, render
+times = {"build": [], "yaml": [], "json": []}
+for _ in range(int(sys.argv[1])):
+    start = time.perf_counter(); t = build_template()
+    times["build"].append(time.perf_counter() - start)
+    for fmt in ("yaml", "json"):
+        start = time.perf_counter(); render(t, fmt); times[fmt].append(time.perf_counter() - start)
+print(json.dumps({k: statistics.median(v) for k, v in times.items()}))
 """
 
 COMMANDS = {
@@ -91,6 +104,17 @@ def main() -> None:
             f"{label:<28}{wall:>8.3f}{cpu:>8.3f}{rss:>10.1f}"
             f"{wall / base_wall:>8.2f}{cpu / base_cpu:>8.2f}{rss / base_rss:>8.2f}"
         )
+    found = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", _RENDER, str(runs)], check=True, capture_output=True, env=ENV
+        ).stdout
+    )
+    print(
+        f"in one process: build {found['build'] * 1000:.1f} ms, render YAML "
+        f"{found['yaml'] * 1000:.1f} ms, JSON {found['json'] * 1000:.1f} ms "
+        f"(YAML {found['yaml'] / found['json']:.1f}x JSON, "
+        f"{found['yaml'] / found['build']:.2f}x the build)"
+    )
     started = time.perf_counter()
     size = len(subprocess.run(GENERATE, check=True, capture_output=True, env=ENV).stdout)
     print(

@@ -16,7 +16,7 @@ from documentation import README
 from stack import GOVERNED
 
 from infra_gen import Stack, TemplateTooLarge, build_stack, render, render_inline
-from infra_gen.template.render import INLINE_TEMPLATE_LIMIT
+from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
 
 # The production configuration: AZ IDs across three zones, a private ECR image, and
 # every log protected (VPC flow logs, KMS-encrypted log groups, load balancer access logs).

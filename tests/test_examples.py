@@ -23,7 +23,7 @@ from stack import lint_findings
 
 from infra_gen import build_stack, render
 from infra_gen.config import ConfigError
-from infra_gen.template.render import INLINE_TEMPLATE_LIMIT
+from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))

@@ -20,7 +20,7 @@ from infra_gen import (
     largest_parts,
     render,
 )
-from infra_gen.template.render import INLINE_TEMPLATE_LIMIT
+from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
 
 
 def _resolve(t: Template, logical_id: str) -> dict:

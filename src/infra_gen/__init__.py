@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         SecurityConfig,
         ServiceConfig,
     )
+    from .errors import TemplateTooLarge
     from .template.alarms import (
         GREATER,
         GREATER_OR_EQUAL,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         add_alarms,
     )
     from .template.boundary import Boundary, add_permissions_boundary
+    from .template.budget import largest_parts
     from .template.builder import Stack, build_stack, build_template, new_template
     from .template.cloudmap import Discovery, add_discovery
     from .template.dashboard import Dashboard, add_dashboard
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from .template.network import Network, add_network
     from .template.outputs import Outputs, ServiceOutputs, add_outputs
     from .template.probe import Probe, add_probe
-    from .template.render import TemplateTooLarge, check_size, largest_parts, render, render_inline
+    from .template.render import check_size, render, render_inline
     from .template.scaling import Scaling, add_scaling
     from .template.service import Service, add_service
 
@@ -93,9 +95,9 @@ _EXPORTS = {
     "add_outputs": "template.outputs",
     "Probe": "template.probe",
     "add_probe": "template.probe",
-    "TemplateTooLarge": "template.render",
+    "TemplateTooLarge": "errors",
     "check_size": "template.render",
-    "largest_parts": "template.render",
+    "largest_parts": "template.budget",
     "render": "template.render",
     "render_inline": "template.render",
     "Scaling": "template.scaling",

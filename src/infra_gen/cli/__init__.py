@@ -63,7 +63,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..template.render import FORMATS, INLINE_TEMPLATE_LIMIT
+    from ..template.budget import INLINE_TEMPLATE_LIMIT
+    from ..template.render import FORMATS
 
     p = _Parser(
         prog="infra-gen",
@@ -205,7 +206,9 @@ def _size_hint(cfg: Config) -> str:
 
 
 def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config, t: Template) -> None:
-    from ..template.render import INLINE_TEMPLATE_LIMIT, TemplateTooLarge, check_size, render
+    from ..errors import TemplateTooLarge
+    from ..template.budget import INLINE_TEMPLATE_LIMIT
+    from ..template.render import check_size, render
 
     try:
         check_size(data, fmt)

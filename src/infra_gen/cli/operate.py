@@ -31,8 +31,9 @@ from ..deploy import plan as planfile
 from ..deploy import preflight as pf
 from ..deploy.ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
 from ..deploy.verify import Check, verify, verify_until
+from ..template.budget import largest_parts, parts_line
 from ..template.builder import build_template
-from ..template.render import largest_parts, parts_line, render
+from ..template.render import render
 from . import _Failure, _Parser, _quiet_stdout, load_config
 from .progress import Progress
 

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import ConfigError, shown
+
 if TYPE_CHECKING:
     from troposphere import Template
 
@@ -43,15 +45,6 @@ __all__ = [
     "parse_setting",
     "parse_toml",
 ]
-
-
-class ConfigError(ValueError):
-    """A configuration value is not allowed. ``str()`` is one line naming the key."""
-
-    def __init__(self, key: str, message: str) -> None:
-        shown = key if len(key) <= 80 and not _CONTROL.search(key) else brief(key, 80)
-        super().__init__(f"{shown}: {message}")
-        self.key = key
 
 
 def _mib_range(start_gib: int, stop_gib: int, step_gib: int) -> tuple[int, ...]:
@@ -215,17 +208,6 @@ def email_problem(address: str) -> str | None:
     return None
 
 
-def brief(value: object, limit: int = 60) -> str:
-    """``repr`` for an error line: bounded, and safe for integers of any size."""
-    try:
-        text = repr(value)
-    except ValueError:  # int too large to convert to decimal text
-        return f"an integer of {value.bit_length()} bits"  # type: ignore[attr-defined]
-    except RecursionError:
-        return f"a deeply nested {type(value).__name__}"
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
-
-
 # A container environment variable's name, as shells and ECS take it.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 # What a container's secret comes from: a Secrets Manager secret's full ARN (with an
@@ -260,7 +242,7 @@ def check_environment(key: str, variables: object) -> dict[str, str]:
     :class:`ConfigError` naming ``<key>.<NAME>``."""
     for name, value in _check_names(key, variables).items():
         if not isinstance(value, str):
-            raise ConfigError(f"{key}.{name}", f"{brief(value)} is not allowed; allowed: text")
+            raise ConfigError(f"{key}.{name}", f"{shown(value)} is not allowed; allowed: text")
         _check_text(f"{key}.{name}", value)
     return {str(k): str(v) for k, v in _check_names(key, variables).items()}
 
@@ -276,7 +258,7 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
         ):
             raise ConfigError(
                 f"{key}.{name}",
-                f"{brief(arn)} is not allowed; allowed: the ARN of a Secrets Manager secret "
+                f"{shown(arn)} is not allowed; allowed: the ARN of a Secrets Manager secret "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or of an SSM "
                 "parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)",
             )
@@ -285,7 +267,7 @@ def check_secrets(key: str, secrets: object) -> dict[str, str]:
         if len(resource) > limit:
             raise ConfigError(
                 f"{key}.{name}",
-                f"{brief(arn)} is an ARN of {len(resource)} characters; allowed at most {limit}",
+                f"{shown(arn)} is an ARN of {len(resource)} characters; allowed at most {limit}",
             )
     return {str(k): str(v) for k, v in _check_names(key, secrets).items()}
 
@@ -341,7 +323,7 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
         ):
             raise ConfigError(
                 where,
-                f"{brief(path)} is not allowed; allowed: an absolute path "
+                f"{shown(path)} is not allowed; allowed: an absolute path "
                 "in normal form (no . or .. parts, no trailing /), not /, at most "
                 f"{_PATH_MAX} characters, e.g. /var/cache/nginx",
             )
@@ -356,31 +338,31 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
 
 def _check_range(key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ConfigError(key, f"{brief(value)} is out of range; allowed {low}..{high}")
+        raise ConfigError(key, f"{shown(value)} is out of range; allowed {low}..{high}")
 
 
 def _check_choice(key: str, value: object, allowed: typing.Iterable[object]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
         raise ConfigError(
-            key, f"{brief(value)} is not allowed; allowed: {', '.join(map(str, allowed))}"
+            key, f"{shown(value)} is not allowed; allowed: {', '.join(map(str, allowed))}"
         )
 
 
 def _check_pattern(key: str, value: str, pattern: str | re.Pattern[str], what: str) -> None:
     if not re.fullmatch(pattern, value):
-        raise ConfigError(key, f"{brief(value)} is not {what}")
+        raise ConfigError(key, f"{shown(value)} is not {what}")
 
 
 def _check_text(key: str, value: str) -> None:
     if _SURROGATE.search(value):
         # What Python makes of bytes that are not UTF-8 in argv or the environment.
-        raise ConfigError(key, f"{brief(value)} is not valid UTF-8; allowed: UTF-8 text only")
+        raise ConfigError(key, f"{shown(value)} is not valid UTF-8; allowed: UTF-8 text only")
     found = _CONTROL.search(value)
     if found:
         raise ConfigError(
             key,
-            f"{brief(value)} contains the control character U+{ord(found[0]):04X}; "
+            f"{shown(value)} contains the control character U+{ord(found[0]):04X}; "
             "allowed: printable characters only",
         )
 
@@ -392,7 +374,7 @@ def _network(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
         raise ConfigError(
-            key, f"{brief(value)} is not an IPv4 CIDR block like 10.0.0.0/16"
+            key, f"{shown(value)} is not an IPv4 CIDR block like 10.0.0.0/16"
         ) from None
     if not 16 <= net.prefixlen <= smallest:
         raise ConfigError(key, f"{value!r} has prefix /{net.prefixlen}; allowed /16../{smallest}")
@@ -451,7 +433,7 @@ class _Section:
                 value = tuple(value)
                 object.__setattr__(self, f.name, value)
             if not _type_ok(value, hints[f.name]):
-                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {brief(given)}")
+                raise ConfigError(key, f"expected {_type_name(hints[f.name])}, got {shown(given)}")
             for text in value if isinstance(value, tuple) else (value,):
                 if isinstance(text, str):
                     _check_text(key, text)
@@ -476,7 +458,7 @@ def _sorted_keys(data: Mapping[Any, Any], prefix: str, allowed: list[str]) -> li
     sorting keys of mixed types would raise TypeError."""
     for key in data:
         if not isinstance(key, str):
-            raise ConfigError(prefix + brief(key), _unknown(brief(key), allowed))
+            raise ConfigError(prefix + shown(key), _unknown(shown(key), allowed))
     return sorted(data)
 
 
@@ -683,7 +665,7 @@ class ServiceConfig(_Section):
         if self.memory not in allowed:
             raise ConfigError(
                 "service.memory",
-                f"{brief(self.memory)} is not offered by Fargate with service.cpu={self.cpu}; "
+                f"{shown(self.memory)} is not offered by Fargate with service.cpu={self.cpu}; "
                 f"allowed: {', '.join(map(str, allowed))}",
             )
         _check_range("service.desired_count", self.desired_count, 1, 100)
@@ -708,7 +690,7 @@ class DiscoveryConfig(_Section):
         if len(labels) < 2 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
             raise ConfigError(
                 "discovery.namespace",
-                f"{brief(self.namespace)} is not a lower-case DNS name like infra-gen.internal",
+                f"{shown(self.namespace)} is not a lower-case DNS name like infra-gen.internal",
             )
         if len(self.namespace) > _DNS_NAME_MAX:
             raise ConfigError(
@@ -820,7 +802,7 @@ class AlarmsConfig(_Section):
             problem = email_problem(self.email)
             if problem:
                 raise ConfigError(
-                    "alarms.email", f"{brief(self.email)} is not an e-mail address: {problem}"
+                    "alarms.email", f"{shown(self.email)} is not an e-mail address: {problem}"
                 )
 
 
@@ -916,7 +898,7 @@ class Config:
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
         if not isinstance(self.governed, bool):
-            raise ConfigError("governed", f"expected true or false, got {brief(self.governed)}")
+            raise ConfigError("governed", f"expected true or false, got {shown(self.governed)}")
         if self.governed:
             self._check_governed()
         else:
@@ -931,7 +913,7 @@ class Config:
         if len(fqdn) > _DNS_NAME_MAX:
             raise ConfigError(
                 "discovery.namespace",
-                f"makes the service's name {brief(fqdn, 40)} {len(fqdn)} characters long "
+                f"makes the service's name {shown(fqdn, 40)} {len(fqdn)} characters long "
                 f"with service.name; allowed at most {_DNS_NAME_MAX} (DNS)",
             )
         interval = PROBE_SCHEDULES[self.probe.schedule]
@@ -985,7 +967,7 @@ class Config:
         if "@sha256:" not in svc.image:
             raise ConfigError(
                 "service.image",
-                f"{brief(svc.image)} is not pinned by digest; governed = true "
+                f"{shown(svc.image)} is not pinned by digest; governed = true "
                 "requires repository@sha256:<digest>, so every task runs the reviewed bytes",
             )
         if not svc.user or _ROOT_USER.match(svc.user):
@@ -1020,7 +1002,7 @@ class Config:
                 raise ConfigError(name, _unknown(name, [*_TOP_LEVEL, *_SECTIONS]))
             value = data[name]
             if not isinstance(value, Mapping):
-                raise ConfigError(name, f"expected a table of keys, got {brief(value)}")
+                raise ConfigError(name, f"expected a table of keys, got {shown(value)}")
             sections[name] = _SECTIONS[name].from_mapping(value)
         return cls(**sections)
 
@@ -1031,7 +1013,7 @@ class Config:
         Keys not named keep their values; a bad key or value raises :class:`ConfigError`.
         """
         if not isinstance(changes, Mapping):
-            raise ConfigError("config", f"expected a mapping of sections, got {brief(changes)}")
+            raise ConfigError("config", f"expected a mapping of sections, got {shown(changes)}")
         merged: dict[str, Any] = self.to_mapping()
         for name in _sorted_keys(changes, "", [*_TOP_LEVEL, *_SECTIONS]):
             value = changes[name]
@@ -1121,7 +1103,7 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(where, f"not valid TOML: {e}") from None
     except (ValueError, RecursionError) as e:  # huge integers; deep nesting
-        raise ConfigError(where, f"not valid TOML: {brief(str(e), 80)}") from None
+        raise ConfigError(where, f"not valid TOML: {shown(str(e), 80)}") from None
 
 
 def parse_setting(item: str) -> tuple[str, str, Any]:
@@ -1136,12 +1118,12 @@ def parse_setting(item: str) -> tuple[str, str, Any]:
         _check_text(dotted, raw)
         value = parse_toml(f"v = {raw}", dotted).get("v") if raw in ("true", "false") else None
         if not isinstance(value, _TOP_LEVEL[dotted]):
-            raise ConfigError(dotted, f"expected true or false, got {brief(raw)}")
+            raise ConfigError(dotted, f"expected true or false, got {shown(raw)}")
         return "", dotted, value
     section, dot, name = key.strip().partition(".")
     if not sep or not dot or not section or not name:
-        shown = item if len(item) <= 60 and not _CONTROL.search(item) else brief(item)
-        raise ConfigError(f"--set {shown}", "expected section.key=value, e.g. service.cpu=512")
+        item_shown = item if len(item) <= 60 and not _CONTROL.search(item) else shown(item)
+        raise ConfigError(f"--set {item_shown}", "expected section.key=value, e.g. service.cpu=512")
     cls = _SECTIONS.get(section)
     if cls is None:
         raise ConfigError(section, _unknown(section, list(_SECTIONS)))
@@ -1158,8 +1140,8 @@ def parse_setting(item: str) -> tuple[str, str, Any]:
         parsed = parse_toml(f"v = {raw}", dotted)
     except ConfigError as e:
         if "integer string conversion" in str(e):
-            raise ConfigError(dotted, f"{brief(raw)} is out of range") from None
+            raise ConfigError(dotted, f"{shown(raw)} is out of range") from None
         parsed = {}
     if list(parsed) != ["v"]:
-        raise ConfigError(dotted, f"expected {_type_name(expected)}, got {brief(raw)}")
+        raise ConfigError(dotted, f"expected {_type_name(expected)}, got {shown(raw)}")
     return section, name, parsed["v"]

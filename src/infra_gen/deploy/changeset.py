@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..template.render import INLINE_TEMPLATE_LIMIT
+from ..template.budget import INLINE_TEMPLATE_LIMIT
 
 __all__ = [
     "EXTRA",

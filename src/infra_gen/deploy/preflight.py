@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..template.render import INLINE_TEMPLATE_LIMIT, largest_parts, parts_line
+from ..template.budget import INLINE_TEMPLATE_LIMIT, largest_parts, parts_line
 
 __all__ = [
     "ECS_ROLE",

@@ -19,10 +19,10 @@ from ..config import (
     PROBE_SCHEDULES,
     Config,
     ConfigError,
-    brief,
     held_by,
     probe_alarm_period,
 )
+from ..errors import shown
 from . import ids
 from .checkov_skips import skip_checks
 from .loadbalancer import LoadBalancer
@@ -167,7 +167,7 @@ def _check(
     if not (isinstance(name, str) and LOGICAL_ID.fullmatch(name)):
         raise ConfigError(
             "logical_id",
-            f"{brief(name)} is not allowed; allowed: 1-255 letters and digits, e.g. AlarmQueueAge",
+            f"{shown(name)} is not allowed; allowed: 1-255 letters and digits, e.g. AlarmQueueAge",
         )
     kind = held_by(t, name)
     if kind is not None:
@@ -175,44 +175,44 @@ def _check(
     if not isinstance(spec.metric, Metric | MetricMath):
         raise ConfigError(
             "metric",
-            f"{brief(spec.metric)} is not allowed; allowed: a Metric or "
+            f"{shown(spec.metric)} is not allowed; allowed: a Metric or "
             "MetricMath from a handle, e.g. stack.service.metric(...)",
         )
     if spec.comparison not in COMPARISONS:
         raise ConfigError(
             "comparison",
-            f"{brief(spec.comparison)} is not allowed; allowed: {', '.join(COMPARISONS)}",
+            f"{shown(spec.comparison)} is not allowed; allowed: {', '.join(COMPARISONS)}",
         )
     if type(spec.threshold) not in (int, float) or not math.isfinite(spec.threshold):
         raise ConfigError(
-            "threshold", f"{brief(spec.threshold)} is not allowed; allowed: a finite number"
+            "threshold", f"{shown(spec.threshold)} is not allowed; allowed: a finite number"
         )
     if not (isinstance(spec.description, str) and 0 < len(spec.description) <= 1024):
         raise ConfigError(
             "description",
-            f"{brief(spec.description)} is not allowed; allowed: "
+            f"{shown(spec.description)} is not allowed; allowed: "
             "1-1024 characters saying what is wrong and where to look first",
         )
     if spec.treat_missing_data not in MISSING_DATA:
         raise ConfigError(
             "treat_missing_data",
-            f"{brief(spec.treat_missing_data)} is not allowed; allowed: {', '.join(MISSING_DATA)}",
+            f"{shown(spec.treat_missing_data)} is not allowed; allowed: {', '.join(MISSING_DATA)}",
         )
     if not isinstance(period, If) and not (
         type(period) is int and (period in (10, 20, 30) or (period > 0 and period % 60 == 0))
     ):
         raise ConfigError(
             "period",
-            f"{brief(period)} is not allowed; allowed: 10, 20, 30 or a multiple of 60 (seconds)",
+            f"{shown(period)} is not allowed; allowed: 10, 20, 30 or a multiple of 60 (seconds)",
         )
     if not (type(evaluation) is int and evaluation >= 1):
         raise ConfigError(
-            "evaluation_periods", f"{brief(evaluation)} is not allowed; allowed: 1 or more"
+            "evaluation_periods", f"{shown(evaluation)} is not allowed; allowed: 1 or more"
         )
     if not (type(datapoints) is int and 1 <= datapoints <= evaluation):
         raise ConfigError(
             "datapoints_to_alarm",
-            f"{brief(datapoints)} is not allowed; allowed: "
+            f"{shown(datapoints)} is not allowed; allowed: "
             f"1..{evaluation} (the evaluation periods)",
         )
 

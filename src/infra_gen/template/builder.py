@@ -40,12 +40,12 @@ from .._version import __version__
 from ..config import (
     Config,
     ConfigError,
-    brief,
     check_environment,
     check_secrets,
     check_writable_paths,
     held_by,
 )
+from ..errors import shown
 from . import cloudmap, ids, loadbalancer, probe
 from . import outputs as _outputs
 from . import scaling as _scaling
@@ -173,12 +173,12 @@ class Stack:
         if not (isinstance(scope, str) and _SCOPE.fullmatch(scope)):
             raise ConfigError(
                 "scope",
-                f"{brief(scope)} is not allowed; a PascalCase name like "
+                f"{shown(scope)} is not allowed; a PascalCase name like "
                 "Api (a capital letter, then up to 15 letters and digits)",
             )
         if scaling is not None and not isinstance(scaling, Mapping):
             raise ConfigError(
-                "scaling", f"{brief(scaling)} is not allowed; [scaling] keys, e.g. {{}}"
+                "scaling", f"{shown(scaling)} is not allowed; [scaling] keys, e.g. {{}}"
             )
         cfg = self.config.with_changes({"service": service, "scaling": scaling or {}})
         if cfg.service.container_port != self.config.service.container_port:
@@ -196,10 +196,10 @@ class Stack:
             )
         # bool is an int to Python, not to CloudFormation: True renders as true.
         if not (type(priority) is int and 1 <= priority <= 50000):
-            raise ConfigError("priority", f"{brief(priority)} is not allowed; allowed: 1-50000")
+            raise ConfigError("priority", f"{shown(priority)} is not allowed; allowed: 1-50000")
         if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
             raise ConfigError(
-                "path_pattern", f"{brief(path_pattern)} is not allowed; a path like /api/*"
+                "path_pattern", f"{shown(path_pattern)} is not allowed; a path like /api/*"
             )
         wildcards = sum(map(path_pattern.count, "*?"))
         if wildcards > _PATH_WILDCARDS:
@@ -210,7 +210,7 @@ class Stack:
             )
         for key, flag in (("all_alarms", all_alarms), ("dashboard", dashboard)):
             if not isinstance(flag, bool):
-                raise ConfigError(key, f"{brief(flag)} is not allowed; allowed: a bool")
+                raise ConfigError(key, f"{shown(flag)} is not allowed; allowed: a bool")
         _check_free(
             self,
             scope,

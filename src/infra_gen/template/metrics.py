@@ -13,7 +13,7 @@ from typing import Any
 
 from troposphere import cloudwatch
 
-from ..config import ConfigError, brief
+from ..errors import ConfigError, shown
 
 __all__ = ["Metric", "MetricMath"]
 
@@ -48,7 +48,7 @@ class Metric:
         ):
             raise ConfigError(
                 "name",
-                f"{brief(self.name)} is not a metric name; allowed: 1-255 "
+                f"{shown(self.name)} is not a metric name; allowed: 1-255 "
                 "printable characters, e.g. CPUUtilization",
             )
         stat = self.statistic
@@ -58,7 +58,7 @@ class Metric:
         ):
             raise ConfigError(
                 "statistic",
-                f"{brief(stat)} is not allowed; allowed: "
+                f"{shown(stat)} is not allowed; allowed: "
                 f"{', '.join(_BASIC)} or a percentile such as p90",
             )
 

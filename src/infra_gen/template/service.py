@@ -38,10 +38,10 @@ from ..config import (
     LOGICAL_ID,
     Config,
     ConfigError,
-    brief,
     check_environment,
     check_secrets,
 )
+from ..errors import shown
 from . import iam, ids
 from .cloudmap import Discovery
 from .loadbalancer import LoadBalancer
@@ -268,13 +268,13 @@ class Service:
         if not isinstance(client_group, ec2.SecurityGroup):
             raise ConfigError(
                 "client_group",
-                f"{brief(client_group)} is not allowed; allowed: "
+                f"{shown(client_group)} is not allowed; allowed: "
                 "a troposphere ec2.SecurityGroup of the template",
             )
         for key, logical_id in (("ingress_id", ingress_id), ("egress_id", egress_id)):
             if not (isinstance(logical_id, str) and LOGICAL_ID.fullmatch(logical_id)):
                 raise ConfigError(
-                    key, f"{brief(logical_id)} is not allowed; allowed: 1-255 letters and digits"
+                    key, f"{shown(logical_id)} is not allowed; allowed: 1-255 letters and digits"
                 )
             if logical_id in t.resources or logical_id in t.parameters:
                 raise ConfigError(key, f"{logical_id} is already in the template")
@@ -283,7 +283,7 @@ class Service:
         if not (isinstance(description, str) and description.strip()):
             raise ConfigError(
                 "description",
-                f"{brief(description)} is not allowed; allowed: the client's name, e.g. bastion",
+                f"{shown(description)} is not allowed; allowed: the client's name, e.g. bastion",
             )
         t.add_resource(
             ec2.SecurityGroupIngress(
@@ -334,7 +334,7 @@ def _check_statements(statements: object) -> list[Statement]:
         try:
             statement.JSONrepr()  # the rest of what awacs checks, else only at render time
         except (TypeError, ValueError) as e:
-            raise ConfigError(where, brief(str(e), 120)) from None
+            raise ConfigError(where, shown(str(e), 120)) from None
     return list(statements)
 
 
