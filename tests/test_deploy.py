@@ -18,8 +18,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
+from infra_gen.cli.progress import show_changes
+from infra_gen.deploy import aws, parameters
 from infra_gen.deploy import changeset as cf
+from infra_gen.errors import UsageError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "demo"
@@ -170,7 +173,7 @@ def test_paged_changes_with_conditional_replacement_are_shown() -> None:
     assert (target_group.replacement, target_group.replaces) == ("Conditional", True)
     assert target_group.causes == ("VpcId", "HealthCheckPath")  # the cause first
     out = io.StringIO()
-    commands._show_changes(p, out)
+    show_changes(p, out)
     assert out.getvalue().splitlines() == [
         "Stack demo: 2 changes to update, 1 REPLACEMENTS",
         "  !! Modify  LoadBalancerTargetGroup  AWS::ElasticLoadBalancingV2::TargetGroup  "
@@ -212,13 +215,13 @@ def test_first_failure_is_the_cause_not_the_cancellations() -> None:
 def test_parameters_keep_previous_values_only_for_an_existing_stack() -> None:
     declared = ["DesiredCount", "NewOne", "ServiceImage"]
     previous = ["DesiredCount", "ServiceImage"]
-    assert cf.parameters_for(declared, {"ServiceImage": "nginx"}, previous) == [
+    assert parameters.parameters_for(declared, {"ServiceImage": "nginx"}, previous) == [
         {"ParameterKey": "DesiredCount", "UsePreviousValue": True},
         {"ParameterKey": "ServiceImage", "ParameterValue": "nginx"},
     ]  # NewOne is new to the stack: its default applies
-    assert cf.parameters_for(declared, {}, None) == []
-    with pytest.raises(cf.InputError, match="--parameter Nope: not a Parameter"):
-        cf.parameters_for(declared, {"Nope": "1"}, None)
+    assert parameters.parameters_for(declared, {}, None) == []
+    with pytest.raises(UsageError, match="--parameter Nope: not a Parameter"):
+        parameters.parameters_for(declared, {"Nope": "1"}, None)
 
 
 def test_body_limit_is_the_request_limit() -> None:
@@ -226,7 +229,7 @@ def test_body_limit_is_the_request_limit() -> None:
     assert cf.template_source(fits, s3_bucket=None, s3_prefix=None, s3=dict) == {
         "TemplateBody": fits
     }
-    with pytest.raises(cf.InputError) as refused:
+    with pytest.raises(UsageError) as refused:
         cf.template_source(fits + "x", s3_bucket=None, s3_prefix=None, s3=dict)
     assert str(refused.value).startswith(
         "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket."
@@ -402,7 +405,7 @@ def test_region_is_read_as_the_aws_cli_reads_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, env: dict[str, str], region: str
 ) -> None:
     _aws_env(monkeypatch, tmp_path, **env)
-    assert cf.Clients()("cloudformation").meta.region_name == region
+    assert aws.Clients()("cloudformation").meta.region_name == region
 
 
 def test_without_a_region_the_error_names_both_variables_and_the_profile(
