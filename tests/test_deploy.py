@@ -501,6 +501,41 @@ def test_a_reader_that_stops_early_still_gets_the_change_set_deleted(
     assert (code, capsys.readouterr().err) == (1, "")
 
 
+def test_diff_with_set_builds_the_template_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra_gen.template import builder
+
+    built: list[object] = []
+    build = builder.build_template
+    monkeypatch.setattr(builder, "build_template", lambda cfg: built.append(cfg) or build(cfg))
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:  # a new stack: no value is kept, so no warning is due
+        _new_stack_change_set(stub)
+        _deletes_the_new_stack(stub)
+        code = commands.main(
+            ["diff", "--stack-name", STACK, "--set", "service.desired_count=3"],
+            clients=lambda _: cfn,
+            stdout=io.StringIO(),
+        )
+        stub.assert_no_pending_responses()
+    assert (code, capsys.readouterr().err, len(built)) == (1, "", 1)
+
+
+def test_an_unexpected_error_of_a_command_is_one_internal_error_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def broken(service: str) -> Any:
+        raise RuntimeError("no client\ntoday")
+
+    out = io.StringIO()
+    code = commands.main(["verify", "--stack-name", STACK], clients=broken, stdout=out)
+    assert (code, out.getvalue()) == (70, "")
+    assert capsys.readouterr().err == (
+        "infra-gen: internal error: RuntimeError: no client\\ntoday (please report it)\n"
+    )
+
+
 def test_a_refused_execution_of_a_new_stack_deletes_what_it_made(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -343,6 +343,25 @@ def test_a_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
     assert [p.finding for p in found] == ["does not match [a-z]+"]
 
 
+def test_one_checker_words_a_value_for_the_refusal_and_for_the_finding() -> None:
+    spec = {"Type": "String", "MinLength": 3, "MaxLength": 5, "AllowedPattern": "[a-z]*"}
+    assert [(p.constraint, p.refusal, p.finding) for p in parameters.problems(spec, "ab")] == [
+        ("MinLength", "at least 3 characters", "is shorter than MinLength 3")
+    ]
+    assert [p.constraint for p in parameters.problems(spec, "ABCDEF")] == [
+        "AllowedPattern",
+        "MaxLength",
+    ]
+    number = {"Type": "Number", "MinValue": 1, "MaxValue": 9, "ConstraintDescription": "1-9"}
+    assert [(p.refusal, p.finding) for p in parameters.problems(number, "x")] == [
+        ("expected a number", "is not a number")
+    ]
+    assert [(p.refusal, p.finding) for p in parameters.problems(number, "10")] == [
+        ("1-9", "is greater than MaxValue 9")
+    ]
+    assert parameters.problems(number, "9") == []
+
+
 def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:
     from infra_gen import build_stack, render
 
