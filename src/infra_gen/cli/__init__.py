@@ -168,6 +168,7 @@ def run() -> NoReturn:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        """Raise the one-line UsageError argparse would print with its usage."""
         # argparse prints usage plus the message; one line is the promise.
         raise UsageError(f"{one_line(message)} (see {self.prog} --help)")
 

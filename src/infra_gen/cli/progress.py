@@ -33,7 +33,14 @@ def _done(status: str) -> bool:
 
 
 class Progress:
-    """Receives a run's events (:meth:`event`) and clock ticks (:meth:`tick`)."""
+    """Receives a run's events (:meth:`event`) and clock ticks (:meth:`tick`).
+
+    Args:
+        stream: where the lines go. Default: required.
+        total: the resources the change set touches. Default: required.
+        terminal: redraw one status line in place. Default: whether ``stream`` is a tty.
+        clock: seconds, for the elapsed time. Default: ``time.monotonic``.
+    """
 
     def __init__(
         self,
@@ -53,6 +60,7 @@ class Progress:
 
     @property
     def done(self) -> int:
+        """How many resources have finished their work."""
         return sum(_done(status) for _, status in self._status.values())
 
     def _counter(self) -> str:
@@ -73,6 +81,7 @@ class Progress:
         return ""
 
     def event(self, e: Event) -> None:
+        """Show a stack event: a line of its own, or on a terminal only a failure's."""
         if not e.is_stack:
             # Re-inserted, so that the order of the dict is the order of recent activity.
             self._status.pop(e.logical_id, None)

@@ -180,7 +180,13 @@ def newest_event_id(cfn: Any, stack_name: str) -> str:
 
 
 def read_changes(cfn: Any, change_set_id: str, first: Mapping[str, Any]) -> Iterator[Change]:
-    """Each resource change of a change set, from its first DescribeChangeSet page on."""
+    """Each resource change of a change set, from its first DescribeChangeSet page on.
+
+    Args:
+        cfn: the CloudFormation client, for the next pages. Default: required.
+        change_set_id: the change set's ARN. Default: required.
+        first: DescribeChangeSet's first answer. Default: required.
+    """
     page: Mapping[str, Any] = first
     while True:
         for item in page.get("Changes", []):
@@ -234,8 +240,7 @@ def preview(
         sleep, interval, timeout: how to wait for the change set. Default: 2 s, 600 s.
 
     Returns:
-        The preview; no changes gives empty ``changes`` and no change set left behind.
-        Otherwise the caller executes the change set or hands it to :func:`discard`.
+        The preview; no changes leaves no change set. Else the caller executes or discards it.
 
     Raises:
         DeployError: a stack that cannot take a change set, or a change set that failed.
