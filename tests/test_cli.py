@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -203,6 +205,17 @@ ERRORS = [
     # Read with a bound: an endless input is refused, not read into memory.
     (["--config", "/dev/zero"], "--config /dev/zero: longer than 1,048,576 bytes"),
     (["--check", "/dev/zero"], "--check /dev/zero: longer than 1,048,576 bytes"),
+    # One standard input cannot be both: refused before either is read.
+    (
+        ["--config", "-", "--check", "-"],
+        "--config - and --check - both read standard input; give one of them a file",
+    ),
+    # Before a command, a generation option would be dropped: refused instead.
+    (
+        ["--config", "stack.toml", "diff", "--stack-name", "demo"],
+        "--config is an option of template generation, not of diff (see infra-gen --help)",
+    ),
+    (["--format", "json", "verify", "--stack-name", "demo"], "--format is an option of"),
 ]
 
 
@@ -267,6 +280,39 @@ def test_ctrl_c_during_start_up_is_one_line(module: str, args: list[str], messag
         timeout=120,
     )
     assert (result.returncode, result.stdout, result.stderr) == (130, "", message)
+
+
+# Python's own start-up is not the command's: a sitecustomize tells the test when the
+# interpreter has started, and the Ctrl-C comes that long after.
+READY = "import os; os.write(int(os.environ['INFRA_GEN_TEST_READY']), b'.')\n"
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.1, 0.2, 0.4, 0.8])
+def test_ctrl_c_at_any_moment_of_a_run_is_one_line(tmp_path: Path, delay: float) -> None:
+    (tmp_path / "sitecustomize.py").write_text(READY)
+    path = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    read, write = os.pipe()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "INFRA_GEN_TEST_READY": str(write)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "infra_gen"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        pass_fds=[write],
+    )
+    os.close(write)
+    try:
+        assert os.read(read, 1) == b"."
+    finally:
+        os.close(read)
+    time.sleep(delay)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    if child.returncode == 0 and delay > 0.1:  # the run was over before the signal came
+        assert err == "" and out.startswith("AWSTemplateFormatVersion:")
+        return
+    assert (child.returncode, out, err) == (130, "", "infra-gen: interrupted\n")
 
 
 def test_starting_loads_no_template_module() -> None:

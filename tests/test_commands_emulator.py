@@ -49,7 +49,7 @@ from moto.cloudformation import parsing as cfn_parsing
 from test_deploy_emulator import REGION, Api, _references, api  # noqa: F401  (fixture)
 
 from infra_gen import Config, build_template, render
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
 
 pytestmark = pytest.mark.filterwarnings(
@@ -446,13 +446,13 @@ def test_ctrl_c_stops_watching_not_the_stack(
 def test_ctrl_c_before_execution_leaves_no_change_set(
     emulator: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    describe = cf._changes
+    describe = cf.read_changes
 
     def interrupted(*_: Any) -> Any:
         raise KeyboardInterrupt
         yield from describe  # pragma: no cover - a generator, as the original
 
-    monkeypatch.setattr(cf, "_changes", interrupted)
+    monkeypatch.setattr(cf, "read_changes", interrupted)
     code, _ = run("diff", "--stack-name", "ig-interrupted-preview")
     assert code == 130
     assert capsys.readouterr().err == "infra-gen: interrupted before anything was deployed\n"

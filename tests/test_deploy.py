@@ -18,8 +18,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
+from infra_gen.cli.progress import show_changes
+from infra_gen.deploy import aws, parameters
 from infra_gen.deploy import changeset as cf
+from infra_gen.errors import UsageError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "demo"
@@ -170,7 +173,7 @@ def test_paged_changes_with_conditional_replacement_are_shown() -> None:
     assert (target_group.replacement, target_group.replaces) == ("Conditional", True)
     assert target_group.causes == ("VpcId", "HealthCheckPath")  # the cause first
     out = io.StringIO()
-    commands._show_changes(p, out)
+    show_changes(p, out)
     assert out.getvalue().splitlines() == [
         "Stack demo: 2 changes to update, 1 REPLACEMENTS",
         "  !! Modify  LoadBalancerTargetGroup  AWS::ElasticLoadBalancingV2::TargetGroup  "
@@ -212,13 +215,13 @@ def test_first_failure_is_the_cause_not_the_cancellations() -> None:
 def test_parameters_keep_previous_values_only_for_an_existing_stack() -> None:
     declared = ["DesiredCount", "NewOne", "ServiceImage"]
     previous = ["DesiredCount", "ServiceImage"]
-    assert cf.parameters_for(declared, {"ServiceImage": "nginx"}, previous) == [
+    assert parameters.parameters_for(declared, {"ServiceImage": "nginx"}, previous) == [
         {"ParameterKey": "DesiredCount", "UsePreviousValue": True},
         {"ParameterKey": "ServiceImage", "ParameterValue": "nginx"},
     ]  # NewOne is new to the stack: its default applies
-    assert cf.parameters_for(declared, {}, None) == []
-    with pytest.raises(cf.InputError, match="--parameter Nope: not a Parameter"):
-        cf.parameters_for(declared, {"Nope": "1"}, None)
+    assert parameters.parameters_for(declared, {}, None) == []
+    with pytest.raises(UsageError, match="--parameter Nope: not a Parameter"):
+        parameters.parameters_for(declared, {"Nope": "1"}, None)
 
 
 def test_body_limit_is_the_request_limit() -> None:
@@ -226,7 +229,7 @@ def test_body_limit_is_the_request_limit() -> None:
     assert cf.template_source(fits, s3_bucket=None, s3_prefix=None, s3=dict) == {
         "TemplateBody": fits
     }
-    with pytest.raises(cf.InputError) as refused:
+    with pytest.raises(UsageError) as refused:
         cf.template_source(fits + "x", s3_bucket=None, s3_prefix=None, s3=dict)
     assert str(refused.value).startswith(
         "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket."
@@ -402,7 +405,7 @@ def test_region_is_read_as_the_aws_cli_reads_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, env: dict[str, str], region: str
 ) -> None:
     _aws_env(monkeypatch, tmp_path, **env)
-    assert cf.Clients()("cloudformation").meta.region_name == region
+    assert aws.Clients()("cloudformation").meta.region_name == region
 
 
 def test_without_a_region_the_error_names_both_variables_and_the_profile(
@@ -496,6 +499,41 @@ def test_a_reader_that_stops_early_still_gets_the_change_set_deleted(
         )
         stub.assert_no_pending_responses()
     assert (code, capsys.readouterr().err) == (1, "")
+
+
+def test_diff_with_set_builds_the_template_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra_gen.template import builder
+
+    built: list[object] = []
+    build = builder.build_template
+    monkeypatch.setattr(builder, "build_template", lambda cfg: built.append(cfg) or build(cfg))
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:  # a new stack: no value is kept, so no warning is due
+        _new_stack_change_set(stub)
+        _deletes_the_new_stack(stub)
+        code = commands.main(
+            ["diff", "--stack-name", STACK, "--set", "service.desired_count=3"],
+            clients=lambda _: cfn,
+            stdout=io.StringIO(),
+        )
+        stub.assert_no_pending_responses()
+    assert (code, capsys.readouterr().err, len(built)) == (1, "", 1)
+
+
+def test_an_unexpected_error_of_a_command_is_one_internal_error_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def broken(service: str) -> Any:
+        raise RuntimeError("no client\ntoday")
+
+    out = io.StringIO()
+    code = commands.main(["verify", "--stack-name", STACK], clients=broken, stdout=out)
+    assert (code, out.getvalue()) == (70, "")
+    assert capsys.readouterr().err == (
+        "infra-gen: internal error: RuntimeError: no client\\ntoday (please report it)\n"
+    )
 
 
 def test_a_refused_execution_of_a_new_stack_deletes_what_it_made(

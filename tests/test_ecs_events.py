@@ -20,7 +20,7 @@ import pytest
 from botocore.stub import Stubber
 from documentation import DOCS
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
 from infra_gen.deploy import plan as planfile
 from infra_gen.deploy.changeset import Change, Preview
@@ -245,7 +245,7 @@ def plan_file(tmp_path: Path) -> Path:
         last_event_id="e0",
     )
     path = tmp_path / "plan.json"
-    planfile.write(path, plan)
+    path.write_bytes(planfile.to_bytes(plan))
     return path
 
 

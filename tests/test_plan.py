@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
 from infra_gen.deploy import plan as planfile
 from infra_gen.deploy.changeset import Change, Preview
 
@@ -60,7 +60,7 @@ def a_plan(tmp_path: Path) -> Path:
         )
     assert made.parameters == {"MaxTasks": "10", "MinTasks": "3"}  # the change set's answer wins
     path = tmp_path / "plan.json"
-    planfile.write(path, made)
+    path.write_bytes(planfile.to_bytes(made))
     return path
 
 

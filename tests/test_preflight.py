@@ -24,7 +24,9 @@ from botocore.stub import Stubber
 from test_commands_emulator import README, emulator, endpoint, run  # noqa: F401  (fixtures)
 from test_deploy_emulator import ACCOUNT, REGION, Api, api  # noqa: F401  (fixture)
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
+from infra_gen.deploy import changeset as cf
+from infra_gen.deploy import parameters
 from infra_gen.deploy import preflight as pf
 
 pytestmark = pytest.mark.filterwarnings(
@@ -315,7 +317,7 @@ def test_offline_checks_need_neither_boto3_nor_credentials(tmp_path: Path) -> No
 
 def test_template_over_the_request_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real template fits (test_lint guards that); a lower limit stands for a larger one.
-    monkeypatch.setattr(pf, "INLINE_TEMPLATE_LIMIT", 1000)
+    monkeypatch.setattr(cf, "INLINE_LIMIT", 1000)
     template = {
         "Parameters": {},
         "Resources": {
@@ -336,10 +338,28 @@ def test_template_over_the_request_limit(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
     # \p{L} is Java's (CloudFormation's) and not Python's: no finding, and no traceback.
     spec = {"Type": "String", "AllowedPattern": r"\p{L}+"}
-    assert pf.parameter_problems(spec, "any") == []
-    assert pf.parameter_problems({"Type": "String", "AllowedPattern": "[a-z]+"}, "A") == [
-        "does not match [a-z]+"
+    assert parameters.problems(spec, "any") == []
+    found = parameters.problems({"Type": "String", "AllowedPattern": "[a-z]+"}, "A")
+    assert [p.finding for p in found] == ["does not match [a-z]+"]
+
+
+def test_one_checker_words_a_value_for_the_refusal_and_for_the_finding() -> None:
+    spec = {"Type": "String", "MinLength": 3, "MaxLength": 5, "AllowedPattern": "[a-z]*"}
+    assert [(p.constraint, p.refusal, p.finding) for p in parameters.problems(spec, "ab")] == [
+        ("MinLength", "at least 3 characters", "is shorter than MinLength 3")
     ]
+    assert [p.constraint for p in parameters.problems(spec, "ABCDEF")] == [
+        "AllowedPattern",
+        "MaxLength",
+    ]
+    number = {"Type": "Number", "MinValue": 1, "MaxValue": 9, "ConstraintDescription": "1-9"}
+    assert [(p.refusal, p.finding) for p in parameters.problems(number, "x")] == [
+        ("expected a number", "is not a number")
+    ]
+    assert [(p.refusal, p.finding) for p in parameters.problems(number, "10")] == [
+        ("1-9", "is greater than MaxValue 9")
+    ]
+    assert parameters.problems(number, "9") == []
 
 
 def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:

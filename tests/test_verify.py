@@ -21,7 +21,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
 
 STACK = "demo"
 CLUSTER = "demo-EcsCluster-1"

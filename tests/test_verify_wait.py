@@ -11,7 +11,7 @@ import pytest
 from documentation import DOCS
 from test_verify import FUNCTION, HEALTHY, STACK, run, site, stubbed  # noqa: F401  (fixture)
 
-from infra_gen.cli import operate as commands
+from infra_gen import cli as commands
 from infra_gen.deploy.verify import Check, verify_until
 
 README = DOCS  # README and docs/: the output shown there

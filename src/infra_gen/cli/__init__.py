@@ -1,71 +1,210 @@
-"""Command line: argv -> config -> template -> stdout, a file, or a comparison.
+"""The command line: ``infra-gen`` writes the template (the default);
+``infra-gen diff | deploy | preflight | verify`` previews, deploys and checks the stack.
 
-Exit status: 0 done; 1 ``--check`` found the file stale; 2 bad arguments, bad
-configuration, a template over the inline size limit, or a file or stream that
-cannot be read or written. Every failure is one ``infra-gen: error: ...`` line on
-stderr with nothing on stdout, and an ``-o`` target is either replaced whole or
-left as it was.
+Exit status, from one table (:data:`EXIT_STATUS`): 0 done; 1 ``--check`` found the file
+stale, diff found changes, a check failed, or a deploy failed, was not confirmed or its
+plan is stale; 2 bad arguments, configuration, input or output, a template over the
+inline size limit, or an AWS error before anything ran; 70 an internal error (worth a
+report); 130 Ctrl-C. Every failure is one ``infra-gen: ...`` line on stderr with nothing
+on stdout, and an ``-o`` target is either replaced whole or left as it was.
+
+This module imports nothing heavy: the template modules (troposphere) and boto3 load
+inside :func:`main`, where a Ctrl-C is one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
+import contextlib
+import math
 import os
 import re
-import stat
+import signal
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from .._version import __version__
-from ..config import Config, ConfigError, parse_setting, parse_toml
+from ..errors import (
+    ConfigError,
+    DeployError,
+    InfraGenError,
+    TemplateTooLarge,
+    UsageError,
+    one_line,
+    shown,
+)
+from .files import quiet_stdout, stderr, write_stdout
 
 if TYPE_CHECKING:
-    from troposphere import Template
+    from ..deploy.aws import Make
 
-# The template modules (troposphere) load inside main(), where a Ctrl-C is one line.
+__all__ = ["COMMANDS", "EXIT_STATUS", "main", "run"]
 
-__all__ = ["main", "load_config"]
-
+COMMANDS = ("diff", "deploy", "preflight", "verify")
 EXIT_OK = 0
-EXIT_STALE = 1  # --check: the file differs from what would be generated
+EXIT_FAILED = 1  # --check: stale; diff: changes; a check or a deploy failed
 EXIT_USAGE = 2  # bad arguments, input or output, as argparse uses
-EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # EX_SOFTWARE: an unexpected error, worth a report
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
-STDIO = "-"
-# Longer than any configuration (a few kilobytes) or any template CloudFormation takes
-# (1 MB from S3): what is read from --config or --check stops here, so /dev/zero or an
-# endless pipe is refused instead of filling memory.
-READ_LIMIT = 1024 * 1024
+EXIT_STATUS: tuple[tuple[type[InfraGenError], int, int], ...] = (
+    (UsageError, EXIT_USAGE, EXIT_USAGE),
+    (ConfigError, EXIT_USAGE, EXIT_USAGE),
+    (TemplateTooLarge, EXIT_USAGE, EXIT_USAGE),
+    (DeployError, EXIT_USAGE, EXIT_FAILED),
+    (InfraGenError, EXIT_USAGE, EXIT_USAGE),
+)
+"""(error class, exit status, exit status under ``deploy``): the first row whose class
+the error is an instance of. A DeployError (StalePlan too) stops deploy, 1; for the
+other commands the same error comes before anything ran, 2."""
+
+# CloudFormation: a stack name is 1-128 letters, digits and hyphens, starting with a
+# letter; a stack ID (ARN) names an existing stack too.
+_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+_STACK_ID = re.compile(r"arn:[-A-Za-z0-9:/._+]{1,1020}")
+TIMEOUT_MAX = 300.0
 
 
-class _Failure(Exception):
-    """A user-facing error: its text is the one line printed after ``infra-gen: error:``."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients: Make | None = None,
+    stdout: TextIO | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """Run the command line; returns the exit status (see the module docstring).
+
+    Args:
+        argv: the arguments after the program name. Default: ``sys.argv[1:]``.
+        clients: service name -> boto3 client, for the commands. Default: boto3's chain.
+        stdout: where the commands write. Default: standard output.
+        stdin: where ``deploy`` reads its confirmation. Default: standard input.
+
+    Returns:
+        The exit status; every failure was written as one line on stderr.
+    """
+    command: str | None = None
+    try:
+        try:
+            args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+        except SystemExit as e:  # --help or --version: already written to stdout
+            return e.code if isinstance(e.code, int) else EXIT_OK
+        command = args.command
+        if command is None:
+            from .generate import generate
+
+            return generate(args)
+        return _operate(args, clients, stdout or sys.stdout, stdin or sys.stdin)
+    except KeyboardInterrupt:  # also while the template modules or boto3 load
+        done = " before anything was deployed" if command in ("diff", "deploy") else ""
+        stderr(f"infra-gen: interrupted{done}\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader stopped reading (`infra-gen | head`): its choice, not an error.
+        quiet_stdout()
+        return EXIT_OK
+    except Exception as e:  # noqa: BLE001 - the promise is one line, never a traceback
+        return _failed(e, command)
+
+
+def _operate(args: argparse.Namespace, clients: Make | None, stdout: TextIO, stdin: TextIO) -> int:
+    from ..deploy.aws import Clients  # boto3 itself loads on the first client
+    from .files import Output
+    from .operate import operate
+
+    output = Output(stdout)
+    try:
+        code = operate(args, clients or Clients(), cast(TextIO, output), stdin)
+        output.flush()  # a full disk shows here, as one line
+        return code
+    finally:
+        with contextlib.suppress(UsageError):
+            output.flush()
+
+
+def _failed(error: Exception, command: str | None) -> int:
+    """Write the one line that says why the run stopped; its exit status."""
+    for kind, status, deploy_status in EXIT_STATUS:
+        if isinstance(error, kind):
+            stderr(f"infra-gen: error: {one_line(str(error))}\n")
+            return deploy_status if command == "deploy" else status
+    # botocore's errors (credentials, access, throttling) are not imported here: boto3
+    # is optional. Their text names the call; line breaks are folded.
+    if type(error).__module__.startswith(("botocore", "boto3")):
+        stderr(f"infra-gen: error: {one_line(str(error))}\n")
+        return EXIT_USAGE
+    text = one_line(f"{type(error).__name__}: {error}")
+    stderr(f"infra-gen: internal error: {text} (please report it)\n")
+    return EXIT_BUG
+
+
+def _sigint(how: int) -> None:
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, {signal.SIGINT})
+
+
+def run() -> NoReturn:
+    """The ``infra-gen`` console script and ``python -m infra_gen``: exit with :func:`main`'s
+    status.
+
+    ``python -m infra_gen`` blocks Ctrl-C (SIGINT) before it imports anything; it waits
+    until here, where main's handling is in place: one line, status 130, never a
+    traceback. A Ctrl-C after main returned is ignored: the run is over.
+    """
+    code: int | None = None
+    try:
+        _sigint(signal.SIG_UNBLOCK)
+        code = main()
+    except KeyboardInterrupt:
+        if code is None:
+            stderr("infra-gen: interrupted\n")
+            code = EXIT_INTERRUPTED
+    finally:
+        _sigint(signal.SIG_BLOCK)
+    raise SystemExit(code)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        """Raise the one-line UsageError argparse would print with its usage."""
         # argparse prints usage plus the message; one line is the promise.
-        raise _Failure(f"{message} (see infra-gen --help)")
+        raise UsageError(f"{one_line(message)} (see {self.prog} --help)")
 
     def _print_message(self, message: str, file: Any = None) -> None:
         # argparse drops write errors of --help and --version silently; report them
         # like any other output (a closed or full stdout is an error, a closed pipe not).
         if message and file is sys.stdout:
-            _write_stdout(message.encode("utf-8"))
+            write_stdout(message.encode("utf-8"))
         else:
             super()._print_message(message, file)
 
 
-def _parser() -> argparse.ArgumentParser:
-    from ..template.budget import INLINE_TEMPLATE_LIMIT
-    from ..template.render import FORMATS
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subcommands. A generation option before one is refused, where argparse would
+    drop it (the command's own defaults replace it)."""
 
+    generation: list[argparse.Action] = []
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        for action in self.generation:
+            if getattr(namespace, action.dest, action.default) != action.default:
+                raise argparse.ArgumentError(
+                    None,
+                    f"{action.option_strings[-1]} is an option of template generation, "
+                    f"not of {values[0]}",
+                )
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="infra-gen",
         description="Write the CloudFormation template of the nginx-on-Fargate stack.",
@@ -76,429 +215,294 @@ def _parser() -> argparse.ArgumentParser:
         "--stack-name NAME "
         "(see infra-gen deploy --help; needs the infra-gen[deploy] extra).",
     )
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="output format (default: from the -o or --check suffix, else yaml)",
-    )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write here instead of stdout ('-' is stdout): a regular file "
-        "is replaced atomically (through a symlink, keeping its mode), a "
-        "device or FIFO is written in place; a directory is refused",
-    )
-    where.add_argument(
-        "--check",
-        type=Path,
-        metavar="FILE",
-        help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
-        "would be generated, else 1 with a unified diff on stderr",
-    )
-    where.add_argument(
-        "--print-config",
-        action="store_true",
-        help="print the effective configuration (defaults, --config, --set) as TOML and exit",
-    )
-    p.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="TOML file with [network], [service], ... tables ('-' is stdin)",
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one key, e.g. service.cpu=512 (repeatable; beats --config); "
-        "the value is read as the key's type",
-    )
-    p.add_argument(
-        "--allow-large-template",
-        action="store_true",
-        help=f"allow a template over {INLINE_TEMPLATE_LIMIT:,} bytes, the limit "
-        "for one passed inline; such a template must be deployed from S3",
-    )
+    generation = _generation_options(p)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _commands(p, generation)
     return p
 
 
-def read_input(path: Path, where: str) -> bytes:
-    """At most :data:`READ_LIMIT` bytes of ``path`` (``-``: stdin), or one-line ConfigError."""
-    try:
-        if str(path) == STDIO:
-            if sys.stdin is None:
-                raise ConfigError(where, "cannot read: standard input is closed")
-            raw = sys.stdin.buffer.read(READ_LIMIT + 1)
-        else:
-            with open(path, "rb") as f:
-                raw = f.read(READ_LIMIT + 1)
-    except OSError as e:
-        raise ConfigError(where, f"cannot read: {e.strerror or e}") from None
-    except ValueError as e:  # e.g. an embedded NUL in the path
-        raise ConfigError(where, f"cannot read: {e}") from None
-    if len(raw) > READ_LIMIT:
-        raise ConfigError(where, f"longer than {READ_LIMIT:,} bytes; allowed at most that")
-    return raw
-
-
-def load_config(config_file: Path | None, overrides: Sequence[str]) -> Config:
-    """Defaults, then the TOML file (``-``: stdin), then ``section.key=value`` overrides."""
-    data: dict[str, Any] = {}
-    if config_file is not None:
-        where = f"--config {config_file}"
-        raw = read_input(config_file, where)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(where, f"not valid TOML: not UTF-8 at byte {e.start}") from None
-        data = parse_toml(text, where)
-    for item in overrides:
-        section, name, value = parse_setting(item)
-        if not section:  # a top-level setting: governed=true
-            data[name] = value
-            continue
-        table = data.setdefault(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(section, "expected a table of keys in --config")
-        table[name] = value
-    return Config.from_mapping(data)
-
-
-def _format_for(path: Path | None) -> Literal["yaml", "json"]:
-    return "json" if path is not None and path.suffix == ".json" else "yaml"
-
-
-def _size_hint(cfg: Config) -> str:
-    """The settings that make this template larger than the default one."""
-    defaults = Config()
-    longer: list[tuple[int, str]] = []
-    switched: list[str] = []
-    if cfg.governed:
-        switched.append("governed")
-    for name in cfg.to_mapping():
-        if name == "governed":
-            continue
-        section, default = getattr(cfg, name), getattr(defaults, name)
-        for f in dataclasses.fields(section):
-            value, was = getattr(section, f.name), getattr(default, f.name)
-            key = f"{name}.{f.name}"
-            if isinstance(value, str) and len(value) > len(was):
-                longer.append((len(value), key))
-            elif value is True and was is False:
-                switched.append(key)
-    if cfg.network.az_count > defaults.network.az_count:
-        switched.append(f"network.az_count={cfg.network.az_count}")
-    hints = []
-    if longer:
-        top = sorted(longer, reverse=True)[:3]
-        longest = ", ".join(f"{key} ({n} characters)" for n, key in top)
-        hints.append(f"shorten {longest}")
-    if switched:
-        hints.append(f"turn off or lower {', '.join(switched)}")
-    hints.append("or pass --allow-large-template and deploy it from S3")
-    return "; ".join(hints)
-
-
-def _check_size(data: bytes, fmt: Literal["yaml", "json"], cfg: Config, t: Template) -> None:
-    from ..errors import TemplateTooLarge
+def _generation_options(p: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Add generation's options to ``p``; each option's action."""
+    # The template modules (troposphere) load here, inside main(), where Ctrl-C is one line.
     from ..template.budget import INLINE_TEMPLATE_LIMIT
-    from ..template.render import check_size, render
+    from ..template.render import FORMATS
 
-    try:
-        check_size(data, fmt)
-    except TemplateTooLarge as e:
-        if fmt == "yaml" and len(render(t, "json").encode("utf-8")) <= INLINE_TEMPLATE_LIMIT:
-            # The probe's code costs more in YAML (indented lines) than in compact JSON.
-            raise _Failure(
-                f"{e}; its compact JSON fits: write it with --format json (or a .json "
-                "file), the form infra-gen deploy sends"
-            ) from None
-        raise _Failure(f"{e}; to shrink it: {_size_hint(cfg)}") from None
+    added = []
 
-
-def _diff_lines(text: str, fmt: str) -> list[str]:
-    if fmt == "json":
-        # Compact JSON is one line; indented, a diff shows which values changed.
-        try:
-            return json.dumps(
-                json.loads(text), indent=1, sort_keys=True, ensure_ascii=False
-            ).splitlines(keepends=True)
-        except ValueError:
-            pass
-    return text.splitlines(keepends=True)
-
-
-def _check(path: Path, data: bytes, fmt: str) -> int:
-    current = read_input(path, f"--check {path}")
-    if current == data:
-        return EXIT_OK
-    import difflib  # only for a stale file
-
-    was, now = current.decode("utf-8", errors="replace"), data.decode("utf-8")
-    old, new = _diff_lines(was, fmt), _diff_lines(now, fmt)
-    if old == new:  # the difference is outside the JSON values (spacing, line ends)
-        old, new = was.splitlines(keepends=True), now.splitlines(keepends=True)
-    diff = difflib.unified_diff(old, new, fromfile=str(path), tofile="generated")
-    _stderr(
-        "".join(
-            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-            for line in diff
+    added.append(
+        p.add_argument(
+            "--format",
+            choices=FORMATS,
+            default=None,
+            help="output format (default: from the -o or --check suffix, else yaml)",
         )
     )
-    _stderr(f"infra-gen: {path} is stale: it differs from what this configuration generates\n")
-    return EXIT_STALE
-
-
-def _write_stdout(data: bytes) -> None:
-    """All of ``data`` to stdout as bytes: the template is UTF-8 whatever the locale."""
-    stream = sys.stdout
-    if stream is None:
-        raise _Failure("cannot write to standard output: it is closed")
-    try:
-        fd: int | None = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # a replaced stream, e.g. under a test
-        fd = None
-    try:
-        if fd is None:
-            stream.buffer.write(data)
-            stream.flush()
-            return
-        stream.flush()
-        _write_all(fd, data)
-    except BrokenPipeError:
-        raise
-    except OSError as e:
-        raise _Failure(f"cannot write to standard output: {e.strerror or e}") from None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-# /proc/<pid>/fd/<n> (also reached as /dev/stdout, /dev/fd/<n>, /proc/self/fd/<n>): a
-# descriptor this process already holds.
-_OWN_FD = re.compile(r"/proc/([0-9]+)(?:/task/[0-9]+)?/fd/([0-9]+)")
-
-
-def _own_descriptor(name: str) -> int | None:
-    """The descriptor ``name`` reaches through ``/proc`` links, when it is one of ours.
-
-    Writing to it keeps what the shell set up (a pipe, ``>>``, a terminal): reopening it
-    by path, or renaming a file over its target, would not.
-    """
-    path = os.path.abspath(name)
-    for _ in range(40):  # the kernel's own limit on a chain of symlinks
-        parent = os.path.realpath(os.path.dirname(path))
-        path = os.path.join(parent, os.path.basename(path))
-        found = _OWN_FD.fullmatch(path)
-        if found and int(found[1]) == os.getpid():
-            return int(found[2])
-        if not os.path.islink(path):
-            return None
-        path = os.path.join(parent, os.readlink(path))
-    return None
-
-
-def _write_descriptor(name: str, fd: int, data: bytes) -> None:
-    if fd == 1:
-        _write_stdout(data)
-        return
-    if fd == 2 and sys.stderr is not None:
-        sys.stderr.flush()
-    try:
-        _write_all(fd, data)
-    except BrokenPipeError:
-        raise
-    except OSError as e:
-        raise _Failure(f"cannot write {name}: {e.strerror or e}") from None
-
-
-def _write_output(name: str, data: bytes) -> None:
-    """Write ``-o name``: a regular file or a new path is replaced whole (atomically);
-    a character device or a FIFO is written directly, never renamed over; a directory,
-    a block device or a socket is refused."""
-    shown = _one_line(name)
-    if not name:
-        raise _Failure("-o '': expected a file name, e.g. -o out/stack.yaml")
-    try:
-        fd = _own_descriptor(name)
-        if fd is not None:
-            _write_descriptor(shown, fd, data)
-            return
-        try:
-            mode = os.stat(name).st_mode
-        except FileNotFoundError:
-            mode = None
-    except OSError as e:
-        raise _Failure(f"cannot write {shown}: {e.strerror or e}") from None
-    except ValueError as e:  # e.g. an embedded NUL in the path
-        raise _Failure(f"cannot write {shown}: {e}") from None
-    if mode is not None and stat.S_ISDIR(mode) or name.endswith("/"):
-        what = "is a directory" if mode is not None else "names a directory (it ends in /)"
-        raise _Failure(
-            f"-o {shown}: {what}; give a file name, e.g. -o {shown.rstrip('/')}/stack.yaml"
+    where = p.add_mutually_exclusive_group()
+    added.append(
+        where.add_argument(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="write here instead of stdout ('-' is stdout): a regular file "
+            "is replaced atomically (through a symlink, keeping its mode), a "
+            "device or FIFO is written in place; a directory is refused",
         )
-    if mode is None or stat.S_ISREG(mode):
-        _write_file(Path(name), data)
-    elif stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
-        _write_device(shown, name, data)
+    )
+    added.append(
+        where.add_argument(
+            "--check",
+            type=Path,
+            metavar="FILE",
+            help="write nothing; exit 0 if FILE ('-': stdin) holds exactly what "
+            "would be generated, else 1 with a unified diff on stderr",
+        )
+    )
+    added.append(
+        where.add_argument(
+            "--print-config",
+            action="store_true",
+            help="print the effective configuration (defaults, --config, --set) as TOML and exit",
+        )
+    )
+    added.append(
+        p.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="TOML file with [network], [service], ... tables ('-' is stdin)",
+        )
+    )
+    added.append(
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one key, e.g. service.cpu=512 (repeatable; beats --config); "
+            "the value is read as the key's type",
+        )
+    )
+    added.append(
+        p.add_argument(
+            "--allow-large-template",
+            action="store_true",
+            help=f"allow a template over {INLINE_TEMPLATE_LIMIT:,} bytes, the limit "
+            "for one passed inline; such a template must be deployed from S3",
+        )
+    )
+    return added
+
+
+def _stack_name(text: str) -> str:
+    if _STACK_NAME.fullmatch(text) or _STACK_ID.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{shown(text)} is not a stack name; allowed: 1-128 letters, digits and hyphens, "
+        "starting with a letter (or a stack ID, arn:...)"
+    )
+
+
+# S3's bucket naming rules (general purpose buckets): 3-63 characters of lower-case
+# letters, digits, dots and hyphens, a letter or digit at each end, no "..", not an
+# IPv4 address.
+_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _bucket(text: str) -> str:
+    if _BUCKET.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{shown(text)} is not a bucket name; allowed: 3-63 lower-case letters, digits, dots "
+        "and hyphens, a letter or digit at each end"
+    )
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= TIMEOUT_MAX):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not allowed; allowed: seconds, more than 0 and at most "
+            f"{TIMEOUT_MAX:g}"
+        )
+    return value
+
+
+def _region_help(environ: Mapping[str, str] = os.environ) -> str:
+    from ..deploy.aws import region_source
+
+    found = region_source(environ)
+    if found is not None:
+        now = f"now {found[0]}, from {found[1]}"
+    elif environ.get("AWS_PROFILE"):
+        now = f"now that of profile {environ['AWS_PROFILE']!r} (AWS_PROFILE)"
     else:
-        kind = "a block device" if stat.S_ISBLK(mode) else "a socket"
-        raise _Failure(
-            f"-o {shown}: is {kind}; allowed: a regular file, a new path, "
-            "a character device or a FIFO"
-        )
+        now = "now that of the default profile"
+    return (
+        f"Region: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region, as "
+        f"the AWS CLI reads it ({now})."
+    )
 
 
-def _write_device(shown: str, name: str, data: bytes) -> None:
-    """Write to a character device or a FIFO as a shell redirection would: in place."""
-    try:
-        fd = os.open(name, os.O_WRONLY | os.O_NOCTTY)
-    except OSError as e:
-        raise _Failure(f"cannot write {shown}: {e.strerror or e}") from None
-    try:
-        _write_descriptor(shown, fd, data)
-    finally:
-        os.close(fd)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Replace the regular file ``path`` whole, through a symlink to its target, keeping an
-    existing mode; only a regular file, or nothing, is ever renamed over."""
-    try:
-        target = Path(os.path.realpath(path))
-        try:
-            existing = os.stat(target)
-        except FileNotFoundError:
-            existing = None
-        if existing is not None and not stat.S_ISREG(existing.st_mode):
-            # It changed since it was looked at: never rename over anything else.
-            raise _Failure(f"-o {_one_line(str(path))}: is no longer a regular file")
-        if existing is not None:
-            mode = stat.S_IMODE(existing.st_mode)
-            if target.read_bytes() == data:
-                return  # already up to date: keep its timestamps
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask  # what a plain open() would give a new file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), mode)
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as e:
-        raise _Failure(f"cannot write {_one_line(str(path))}: {e.strerror or e}") from None
-    except ValueError as e:  # e.g. an embedded NUL in the path
-        raise _Failure(f"cannot write {_one_line(str(path))}: {e}") from None
-
-
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _one_line(text: str) -> str:
-    """``text`` as one line of plain characters: every control character escaped."""
-    return _CONTROL.sub(
-        lambda m: (
-            _ESCAPES.get(m[0]) or f"\\x{ord(m[0]):02x}"
-            if ord(m[0]) < 0x100
-            else f"\\u{ord(m[0]):04x}"
+def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> None:
+    """Add the subcommands diff, deploy, preflight and verify, with their options, to ``p``."""
+    region = _region_help()
+    sub = p.add_subparsers(
+        action=_Commands,
+        dest="command",
+        metavar="{diff,deploy,preflight,verify}",
+        parser_class=type(p),
+        prog=p.prog,
+        title="to preview, check, deploy and verify a stack",
+        description="Credentials come from boto3's usual chain (AWS_PROFILE, ...). "
+        f"{region} See infra-gen COMMAND --help; needs the infra-gen[deploy] extra.",
+    )
+    cast(_Commands, sub).generation = generation
+    for name, text in (
+        (
+            "diff",
+            "show what a deploy would change, replacements first; exit 1 when it "
+            "would change anything",
         ),
-        text,
+        ("deploy", "create or update the stack through a change set, with progress"),
+        ("preflight", "read-only checks that predict a failed deploy; exit 1 when one fails"),
+        ("verify", "check that the deployed stack works"),
+    ):
+        c = sub.add_parser(name, help=text, description=f"{text}. {region}")
+        c.add_argument(
+            "--stack-name",
+            required=True,
+            type=_stack_name,
+            help="the stack: 1-128 letters, digits and hyphens",
+        )
+        if name == "verify":
+            c.add_argument(
+                "--timeout",
+                type=_timeout,
+                default=10.0,
+                help=f"seconds for the request to the service URL (default 10, at most "
+                f"{TIMEOUT_MAX:g})",
+            )
+            c.add_argument(
+                "--wait",
+                type=_seconds,
+                default=0.0,
+                metavar="SECONDS",
+                help="check again until every check passes or SECONDS are up (default 0: once)",
+            )
+            c.add_argument(
+                "--interval",
+                type=_seconds,
+                default=10.0,
+                metavar="SECONDS",
+                help="seconds between attempts with --wait (default 10)",
+            )
+            _format_option(c, "one JSON object per check and line")
+            continue
+        c.add_argument("--config", type=Path, help="TOML file, as for template generation")
+        c.add_argument(
+            "--template-file",
+            type=Path,
+            metavar="PATH",
+            help="deploy this template (YAML or JSON, e.g. from a generator built on "
+            "infra_gen) instead of generating one; not with --config or --set",
+        )
+        c.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one configuration key (repeatable)",
+        )
+        c.add_argument(
+            "--parameter",
+            dest="parameters",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a deploy-time Parameter value (repeatable); Parameters not given keep the "
+            "stack's previous values",
+        )
+        c.add_argument(
+            "--s3-bucket",
+            type=_bucket,
+            help="upload the template to this bucket and deploy it from there, as aws "
+            "cloudformation deploy --s3-bucket does (needed only over 51,200 bytes)",
+        )
+        c.add_argument("--s3-prefix", help="key prefix in --s3-bucket (needs --s3-bucket)")
+        if name == "diff":
+            c.add_argument(
+                "--plan-out",
+                type=Path,
+                metavar="FILE",
+                help="keep the change set and write the plan to FILE, for deploy --plan",
+            )
+            _format_option(c, "the plan as JSON, without the template")
+        if name == "preflight":
+            c.add_argument(
+                "--offline",
+                action="store_true",
+                help="only the checks that need no AWS call (template size, "
+                "Parameter values against their defaults and --parameter)",
+            )
+        if name == "deploy":
+            c.add_argument(
+                "--yes",
+                action="store_true",
+                help="deploy without asking (required when stdin is not a terminal)",
+            )
+            c.add_argument(
+                "--plan",
+                type=Path,
+                metavar="FILE",
+                help="execute the change set of this plan (from diff --plan-out) "
+                "if the stack has not changed since; no template options",
+            )
+            c.add_argument(
+                "--skip-preflight",
+                action="store_true",
+                help="do not run the preflight checks first",
+            )
+            c.add_argument(
+                "--fail-fast",
+                action="store_true",
+                help="stop an update (CancelUpdateStack) once the ECS circuit "
+                "breaker trips or --fail-fast-stops tasks stopped for one "
+                "reason",
+            )
+            c.add_argument(
+                "--fail-fast-stops",
+                type=_positive,
+                default=3,
+                metavar="N",
+                help="tasks stopped for the same reason that make --fail-fast act (default 3)",
+            )
+
+
+def _format_option(c: argparse.ArgumentParser, json_text: str) -> None:
+    c.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help=f"text (default), or json: {json_text}",
     )
 
 
-def _stderr(text: str) -> None:
-    if sys.stderr is not None:
-        try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass  # nowhere left to report to
-
-
-def _quiet_stdout() -> None:
-    """After a broken pipe: point stdout at /dev/null so the exit flush stays silent."""
+def _seconds(text: str) -> float:
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (AttributeError, OSError, ValueError):
-        pass
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, a number >= 0")
+    return value
 
 
-def _run(argv: Sequence[str] | None) -> int:
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as e:  # --help or --version: already written to stdout
-        return e.code if isinstance(e.code, int) else EXIT_OK
-    output: str | None = args.output
-    to_stdout = output is None or output == STDIO
-    fmt: Literal["yaml", "json"] = args.format or _format_for(
-        args.check or (Path(output) if output else None)
-    )
-    from ..template.builder import build_template
-    from ..template.render import render
-
-    cfg = load_config(args.config, args.overrides)
-    if args.print_config:
-        _write_stdout(cfg.to_toml().encode("utf-8"))
-        return EXIT_OK
-    template = build_template(cfg)
-    data = render(template, fmt).encode("utf-8")
-    if not args.allow_large_template:
-        _check_size(data, fmt, cfg, template)
-    if args.check is not None:
-        return _check(args.check, data, fmt)
-    if to_stdout:
-        _write_stdout(data)
-    else:
-        assert output is not None
-        _write_output(output, data)
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (see the module docstring)."""
-    try:
-        return _main(sys.argv[1:] if argv is None else list(argv))
-    except KeyboardInterrupt:  # also while the template modules or boto3 load
-        _stderr("infra-gen: interrupted\n")
-        return EXIT_INTERRUPTED
-
-
-def _main(argv: list[str]) -> int:
-    if argv[:1] and argv[0] in ("diff", "deploy", "preflight", "verify"):
-        from .operate import main as command_main  # boto3 stays optional
-
-        return command_main(argv)
-    try:
-        return _run(argv)
-    except (ConfigError, _Failure) as e:
-        _stderr(f"infra-gen: error: {_one_line(str(e))}\n")
-        return EXIT_USAGE
-    except BrokenPipeError:
-        # The reader stopped reading (`infra-gen | head`): its choice, not an error.
-        _quiet_stdout()
-        return EXIT_OK
-    except Exception as e:  # noqa: BLE001 - the promise is one line, never a traceback
-        text = _one_line(f"{type(e).__name__}: {e}")
-        _stderr(f"infra-gen: internal error: {text} (please report it)\n")
-        return EXIT_BUG
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return int(text)

@@ -1,53 +1,45 @@
-"""Change sets, execution and stack events through boto3: what ``diff`` and ``deploy`` do.
+"""Change sets, execution and stack events: what ``diff`` and ``deploy`` do.
 
 The calls are those of ``aws cloudformation deploy``: a change set (CREATE when the
 stack does not exist, UPDATE otherwise) with ``CAPABILITY_IAM``, Parameters not given
-kept with ``UsePreviousValue``, then ``ExecuteChangeSet``. boto3 is an optional extra
-(``infra-gen[deploy]``) and is imported only here, when a command needs it;
-credentials come from boto3's usual chain, the Region as the AWS CLI reads it
-(:data:`REGION_VARIABLES`, then the profile).
+kept with ``UsePreviousValue``, then ``ExecuteChangeSet``. The clients come from the
+caller (:class:`infra_gen.deploy.aws.Clients`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import time
-import urllib.parse
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..errors import DeployError, UsageError, one_line
 from ..template.budget import INLINE_TEMPLATE_LIMIT
+from .aws import error_code, error_message
+from .parameters import parameters_for
 
 __all__ = [
-    "EXTRA",
     "INLINE_LIMIT",
     "Change",
-    "Clients",
-    "DeployError",
     "Event",
-    "InputError",
     "Preview",
-    "client",
     "discard",
     "execute",
     "first_failure",
+    "fits_inline",
+    "left_behind",
     "outputs",
-    "parameters_for",
     "preview",
-    "region_source",
+    "describe_stack",
+    "newest_event_id",
+    "read_changes",
+    "stack_status",
     "template_source",
     "watch",
 ]
 
-EXTRA = "infra-gen[deploy]"
-# From a clone: the extra is not on a package index.
-INSTALL_HINT = ".venv/bin/pip install -e '.[deploy]'"
-# The AWS CLI's order; boto3 alone reads only the second.
-REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # CloudFormation's limit for TemplateBody; a larger template must come from S3.
 INLINE_LIMIT = INLINE_TEMPLATE_LIMIT
 # The AWS CLI's words for the same refusal.
@@ -77,114 +69,11 @@ _BLOCKED = {
 Sleep = Callable[[float], None]
 
 
-class DeployError(Exception):
-    """What stopped a command, in one line; the command exits non-zero."""
-
-
-class InputError(DeployError):
-    """The user's input is wrong (exit status 2)."""
-
-
-def one_line(text: str) -> str:
-    """``text`` with its line breaks and other control characters escaped."""
-    return re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m[0])[1:-1], text)
-
-
-def region_source(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
-    """(Region, the variable it came from) when the environment names one."""
-    for name in REGION_VARIABLES:
-        if environ.get(name):
-            return environ[name], name
-    return None
-
-
-def _check_environment(environ: Mapping[str, str]) -> None:
-    """What botocore would fail on with a traceback, refused in one line naming it."""
-    for name in sorted(environ):
-        if name != "AWS_ENDPOINT_URL" and not name.startswith("AWS_ENDPOINT_URL_"):
-            continue
-        value = environ[name]
-        try:
-            url = urllib.parse.urlsplit(value)
-            url.port  # noqa: B018 - raises on a port that is not a number
-            ok = url.scheme in ("http", "https") and bool(url.hostname)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise InputError(
-                f"{name}={one_line(repr(value))}: not an endpoint URL; expected "
-                "e.g. http://localhost:5000 or https://cloudformation.us-east-1"
-                ".amazonaws.com"
-            )
-    attempts = environ.get("AWS_MAX_ATTEMPTS")
-    if attempts is not None and not (attempts.strip().isdigit() and int(attempts) >= 1):
-        raise InputError(
-            f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected an integer of at least 1"
-        )
-
-
-class Clients:
-    """service -> boto3 client, from one session made on first use.
-
-    The Region is the AWS CLI's: ``AWS_REGION``, then ``AWS_DEFAULT_REGION``, then the
-    profile's (``AWS_PROFILE``, else the default profile).
-    """
-
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self._environ = environ
-        self._session: Any = None
-        self._clients: dict[str, Any] = {}
-
-    def _make_session(self) -> Any:
-        try:
-            import boto3
-            from botocore.exceptions import BotoCoreError
-        except ImportError:
-            raise DeployError(
-                f"boto3 is not installed; install it, or the deploy extra (from a clone: "
-                f"{INSTALL_HINT})"
-            ) from None
-        _check_environment(self._environ)
-        found = region_source(self._environ)
-        try:
-            session = boto3.session.Session(region_name=found[0] if found else None)
-        except BotoCoreError as e:  # e.g. a profile that does not exist
-            raise InputError(one_line(str(e))) from None
-        if not session.region_name:
-            raise InputError(
-                "no AWS Region: set AWS_REGION (or AWS_DEFAULT_REGION), or use a profile "
-                "(AWS_PROFILE) that sets region"
-            )
-        return session
-
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            if self._session is None:
-                self._session = self._make_session()
-            try:
-                self._clients[service] = self._session.client(service)
-            except Exception as e:  # botocore's errors, and its ValueErrors
-                found = region_source(self._environ)
-                where = f" (Region {found[0]!r} from {found[1]})" if found else ""
-                raise InputError(
-                    f"cannot make the AWS {service} client{where}: {one_line(str(e))}"
-                ) from None
-        return self._clients[service]
-
-
-def client(service: str) -> Any:
-    """A boto3 client, as :class:`Clients` makes it."""
-    return Clients()(service)
-
-
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _message(error: Exception) -> str:
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Message", error))
+def fits_inline(body: str | int) -> bool:
+    """Whether a template (its text, or its size in bytes) fits in a request as
+    ``TemplateBody``: at most :data:`INLINE_LIMIT` bytes. A larger one must come from S3."""
+    size = body if isinstance(body, int) else len(body.encode("utf-8"))
+    return size <= INLINE_LIMIT
 
 
 # --------------------------------------------------------------------------------------
@@ -197,13 +86,23 @@ def template_source(
 ) -> dict[str, str]:
     """``TemplateBody``, or ``TemplateURL`` after an upload, as the AWS CLI decides.
 
-    As ``aws cloudformation deploy --s3-bucket`` does, the object is named by the MD5 of
-    its content plus ``.template``, so an unchanged template is not uploaded twice.
+    Args:
+        text: the template as sent. Default: required.
+        s3_bucket: upload to this bucket; None sends ``text`` in the request. Default: required.
+        s3_prefix: key prefix in ``s3_bucket``. Default: required (None for none).
+        s3: makes the S3 client, called only for an upload. Default: required.
+
+    Returns:
+        CreateChangeSet's template arguments. The object is named as ``aws cloudformation
+        deploy`` names it, the MD5 of its content plus ``.template``.
+
+    Raises:
+        UsageError: over the request limit without ``s3_bucket``, in the AWS CLI's words.
     """
     data = text.encode()
     if s3_bucket is None:
-        if len(data) > INLINE_LIMIT:
-            raise InputError(TOO_LARGE)
+        if not fits_inline(len(data)):
+            raise UsageError(TOO_LARGE)
         return {"TemplateBody": text}
     key = hashlib.md5(data, usedforsecurity=False).hexdigest() + ".template"
     if s3_prefix:
@@ -212,29 +111,6 @@ def template_source(
     bucket.put_object(Bucket=s3_bucket, Key=key, Body=data)
     region = bucket.meta.region_name
     return {"TemplateURL": f"https://s3.{region}.amazonaws.com/{s3_bucket}/{key}"}
-
-
-def parameters_for(
-    declared: Sequence[str], overrides: Mapping[str, str], previous: Collection[str] | None
-) -> list[dict[str, Any]]:
-    """The change set's Parameters: overrides, else the stack's previous value, else default.
-
-    ``previous`` is None for a new stack. An override the template does not declare is
-    refused here, before any call.
-    """
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        raise InputError(
-            f"--parameter {unknown[0]}: not a Parameter of the template; "
-            f"allowed: {', '.join(sorted(declared))}"
-        )
-    result: list[dict[str, Any]] = []
-    for name in sorted(declared):
-        if name in overrides:
-            result.append({"ParameterKey": name, "ParameterValue": overrides[name]})
-        elif previous is not None and name in previous:
-            result.append({"ParameterKey": name, "UsePreviousValue": True})
-    return result
 
 
 # --------------------------------------------------------------------------------------
@@ -258,11 +134,14 @@ class Change:
 
     @property
     def replaces(self) -> bool:
+        """Whether the change may replace the live resource."""
         return self.replacement in ("True", "Conditional")
 
 
 @dataclass(frozen=True)
 class Preview:
+    """A change set as read (or none, when there was nothing to change)."""
+
     stack_name: str
     change_set_id: str
     change_set_type: str
@@ -274,24 +153,40 @@ class Preview:
     """The existing stack's Parameter values (empty for a new stack)."""
 
 
-def stack_status(cfn: Any, stack_name: str) -> tuple[str, dict[str, str]] | None:
-    """(status, Parameter values by name) of the stack, or None when it does not exist."""
+def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
+    """The stack as DescribeStacks answers, or None when it does not exist."""
     try:
         (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     except cfn.exceptions.ClientError as e:
-        if _code(e) == "ValidationError" and "does not exist" in _message(e):
+        if error_code(e) == "ValidationError" and "does not exist" in error_message(e):
             return None
         raise
+    return dict(stack)
+
+
+def stack_status(cfn: Any, stack_name: str) -> tuple[str, dict[str, str]] | None:
+    """(status, Parameter values by name) of the stack, or None when it does not exist."""
+    stack = describe_stack(cfn, stack_name)
+    if stack is None:
+        return None
     values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     return stack["StackStatus"], values
 
 
-def _newest_event_id(cfn: Any, stack_name: str) -> str:
+def newest_event_id(cfn: Any, stack_name: str) -> str:
+    """The ID of the stack's newest event; empty when it has none."""
     events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
     return str(events[0]["EventId"]) if events else ""
 
 
-def _changes(cfn: Any, change_set_id: str, first: Mapping[str, Any]) -> Iterator[Change]:
+def read_changes(cfn: Any, change_set_id: str, first: Mapping[str, Any]) -> Iterator[Change]:
+    """Each resource change of a change set, from its first DescribeChangeSet page on.
+
+    Args:
+        cfn: the CloudFormation client, for the next pages. Default: required.
+        change_set_id: the change set's ARN. Default: required.
+        first: DescribeChangeSet's first answer. Default: required.
+    """
     page: Mapping[str, Any] = first
     while True:
         for item in page.get("Changes", []):
@@ -336,8 +231,20 @@ def preview(
 ) -> Preview:
     """Create a change set for the template and read its changes.
 
-    No changes gives an empty ``changes`` and no change set left behind. Otherwise the
-    caller executes the change set or hands it to :func:`discard`.
+    Args:
+        cfn: the CloudFormation client. Default: required.
+        stack_name: the stack, new or existing. Default: required.
+        source: :func:`template_source`'s answer. Default: required.
+        declared: the template's Parameter names. Default: required.
+        overrides: ``--parameter`` values; the others keep the stack's. Default: required.
+        sleep, interval, timeout: how to wait for the change set. Default: 2 s, 600 s.
+
+    Returns:
+        The preview; no changes leaves no change set. Else the caller executes or discards it.
+
+    Raises:
+        DeployError: a stack that cannot take a change set, or a change set that failed.
+        UsageError: CloudFormation refused the template or a Parameter (ValidationError).
     """
     found = stack_status(cfn, stack_name)
     if found is not None and found[0] in _BLOCKED:
@@ -367,10 +274,10 @@ def preview(
             **source,
         )
     except cfn.exceptions.ClientError as e:
-        if any(m in _message(e) for m in NO_CHANGES):
+        if any(m in error_message(e) for m in NO_CHANGES):
             return Preview(stack_name, "", change_set_type, (), "", previous)
-        if _code(e) == "ValidationError":
-            raise InputError(_message(e)) from None
+        if error_code(e) == "ValidationError":
+            raise UsageError(error_message(e)) from None
         raise
     change_set_id = created["Id"]
     deadline = time.monotonic() + timeout
@@ -389,7 +296,7 @@ def preview(
             if time.monotonic() > deadline:
                 raise DeployError(f"change set still {status} after {timeout:.0f} s")
             sleep(interval)
-        changes = tuple(_changes(cfn, change_set_id, described))
+        changes = tuple(read_changes(cfn, change_set_id, described))
     except BaseException:
         # Ctrl-C or an error while waiting: leave nothing behind.
         discard(cfn, Preview(stack_name, change_set_id, change_set_type, (), ""))
@@ -399,7 +306,7 @@ def preview(
         change_set_id,
         change_set_type,
         changes,
-        _newest_event_id(cfn, stack_name),
+        newest_event_id(cfn, stack_name),
         previous,
     )
 
@@ -424,6 +331,8 @@ def discard(cfn: Any, p: Preview) -> None:
 
 @dataclass(frozen=True)
 class Event:
+    """One stack event of a run."""
+
     event_id: str
     timestamp: datetime
     logical_id: str
@@ -433,6 +342,7 @@ class Event:
 
     @property
     def is_stack(self) -> bool:
+        """Whether the event is the stack's own, not a resource's."""
         return self.resource_type == "AWS::CloudFormation::Stack"
 
 
@@ -442,7 +352,7 @@ def execute(cfn: Any, p: Preview) -> None:
     try:
         cfn.execute_change_set(ChangeSetName=p.change_set_id, StackName=p.stack_name)
     except cfn.exceptions.ClientError as e:
-        reason = one_line(_message(e))
+        reason = one_line(error_message(e))
         if p.change_set_type == "CREATE":
             discard(cfn, p)
             raise DeployError(
@@ -501,6 +411,13 @@ def watch(
 ) -> str:
     """Report the run's events until the stack settles; return its final status.
 
+    Args:
+        cfn: the CloudFormation client. Default: required.
+        p: the executed change set's preview. Default: required.
+        on_event: hears each new stack event, oldest first. Default: required.
+        on_tick: called between polls. Default: required.
+        sleep, interval: how to wait between polls. Default: 2 s.
+
     Only watching: an interrupt (KeyboardInterrupt) stops this loop, never the stack.
     """
     last = p.last_event_id
@@ -531,5 +448,6 @@ def first_failure(events: Sequence[Event]) -> Event | None:
 
 
 def outputs(cfn: Any, stack_name: str) -> dict[str, str]:
+    """The stack's Outputs, key -> value."""
     (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}

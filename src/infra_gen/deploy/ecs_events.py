@@ -28,6 +28,8 @@ _TASKS_PER_CALL = 100  # DescribeTasks' limit
 
 @dataclass(frozen=True)
 class Note:
+    """One piece of ECS news, handed out once."""
+
     kind: str
     """event (a service event), stopped (a stopped task) or circuit-breaker."""
     text: str
@@ -51,7 +53,11 @@ def _stopped(task: dict[str, Any]) -> str:
 class EcsFollower:
     """Follows the stack's ECS service while a CloudFormation event says it is in progress.
 
-    ``stops`` is how many tasks stopped for the same reason make ``tripped`` true.
+    Args:
+        cfn: the CloudFormation client, to find the service. Default: required.
+        ecs: makes the ECS client, on first use. Default: required.
+        stack_name: the stack. Default: required.
+        stops: tasks stopped for the same reason that make ``tripped`` true. Default: 3.
     """
 
     def __init__(
@@ -71,6 +77,7 @@ class EcsFollower:
         """The latest ECS reason a task stopped or a deployment failed: for the failure line."""
 
     def on_event(self, e: Event) -> None:
+        """Hear a stack event: follow the service while its resource is in progress."""
         if self._since is None:
             self._since = e.timestamp  # the run's first event: older ECS news is not its own
         if e.resource_type != SERVICE_TYPE:
@@ -79,6 +86,7 @@ class EcsFollower:
 
     @property
     def following(self) -> bool:
+        """Whether the service's resource is in progress, so that ECS is read."""
         return self._service is not None
 
     def _locate(self) -> tuple[str, str] | None:

@@ -15,19 +15,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .changeset import (
-    Change,
-    DeployError,
-    InputError,
-    Preview,
-    _changes,
-    _code,
-    _message,
-    _newest_event_id,
-)
+from ..errors import StalePlan, UsageError
+from .aws import error_code
+from .changeset import Change, Preview, describe_stack, newest_event_id, read_changes
 
 __all__ = [
     "FORMAT",
@@ -35,21 +27,20 @@ __all__ = [
     "StalePlan",
     "check",
     "document",
+    "from_bytes",
     "make_plan",
-    "read",
-    "write",
+    "sha256",
+    "to_bytes",
 ]
 
 FORMAT = "infra-gen-plan/1"
 _CHANGE_FIELDS = ("action", "logical_id", "resource_type", "physical_id", "replacement")
 
 
-class StalePlan(DeployError):
-    """The stack or the change set is no longer what the plan recorded: nothing was run."""
-
-
 @dataclass(frozen=True)
 class Plan:
+    """What ``diff --plan-out`` kept: the change set, its template and the stack's state."""
+
     stack_name: str
     change_set_id: str
     """The change set's ARN; empty when there was nothing to change."""
@@ -65,6 +56,7 @@ class Plan:
     last_event_id: str
 
     def preview(self) -> Preview:
+        """The plan's change set as :func:`~infra_gen.deploy.changeset.preview` returns one."""
         return Preview(
             self.stack_name,
             self.change_set_id,
@@ -75,17 +67,15 @@ class Plan:
 
 
 def sha256(text: str) -> str:
+    """The hex SHA-256 of ``text`` as UTF-8: how a plan names its template."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _state(cfn: Any, stack_name: str) -> tuple[str, str]:
     """(status, last update time) of the stack; empty strings when it does not exist."""
-    try:
-        (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except cfn.exceptions.ClientError as e:
-        if _code(e) == "ValidationError" and "does not exist" in _message(e):
-            return "", ""
-        raise
+    stack = describe_stack(cfn, stack_name)
+    if stack is None:
+        return "", ""
     when = stack.get("LastUpdatedTime") or stack.get("CreationTime")
     return str(stack["StackStatus"]), when.isoformat() if when is not None else ""
 
@@ -93,8 +83,15 @@ def _state(cfn: Any, stack_name: str) -> tuple[str, str]:
 def make_plan(cfn: Any, p: Preview, template: str, values: Mapping[str, str]) -> Plan:
     """The plan of a preview whose change set is still there (call before discarding it).
 
-    ``values`` are the Parameter values the caller expects (override, previous, default);
-    the change set's own answer wins where it gives one.
+    Args:
+        cfn: the CloudFormation client. Default: required.
+        p: the preview. Default: required.
+        template: the template text as sent. Default: required.
+        values: the Parameter values the caller expects (override, previous, default);
+            the change set's own answer wins where it gives one. Default: required.
+
+    Returns:
+        The plan, with the stack's state (status, last update, newest event) now.
     """
     parameters = dict(values)
     if p.change_set_id:
@@ -103,7 +100,7 @@ def make_plan(cfn: Any, p: Preview, template: str, values: Mapping[str, str]) ->
             if "ResolvedValue" in x or "ParameterValue" in x:
                 parameters[x["ParameterKey"]] = x.get("ResolvedValue", x.get("ParameterValue"))
     status, updated = _state(cfn, p.stack_name)
-    last_event = p.last_event_id or (_newest_event_id(cfn, p.stack_name) if status else "")
+    last_event = p.last_event_id or (newest_event_id(cfn, p.stack_name) if status else "")
     return Plan(
         stack_name=p.stack_name,
         change_set_id=p.change_set_id,
@@ -148,43 +145,39 @@ def document(plan: Plan, *, with_template: bool = True) -> dict[str, Any]:
     return doc
 
 
-def write(path: Path, plan: Plan) -> None:
-    """Replace ``path`` whole with the plan, or leave it as it was (as ``-o`` does)."""
-    from ..cli import _Failure, _write_file
-
-    data = (json.dumps(document(plan), indent=2, ensure_ascii=False) + "\n").encode()
-    try:
-        _write_file(path, data)
-    except _Failure as e:
-        raise InputError(f"--plan-out: {e}") from None
+def to_bytes(plan: Plan) -> bytes:
+    """The plan file's content: the plan as indented JSON with its template."""
+    return (json.dumps(document(plan), indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def _field(doc: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = doc.get(key)
     if not isinstance(value, kind):
-        raise InputError(f"{where}: {key}: expected {kind.__name__}, got {value!r}")
+        raise UsageError(f"{where}: {key}: expected {kind.__name__}, got {value!r}")
     return value
 
 
-def read(path: Path) -> Plan:
-    """The plan in ``path``; a file that is not a whole plan is refused in one line."""
-    where = f"--plan {path}"
+def from_bytes(data: bytes, where: str) -> Plan:
+    """The plan in a plan file's content; what is not a whole plan is refused in one line.
+
+    Raises:
+        UsageError: not JSON, not a plan, or a template edited since; ``where`` leads
+            the line (e.g. ``--plan plan.json``).
+    """
     try:
-        doc = json.loads(path.read_bytes())
-    except OSError as e:
-        raise InputError(f"{where}: cannot read: {e.strerror or e}") from None
+        doc = json.loads(data)
     except ValueError as e:
-        raise InputError(f"{where}: not JSON: {e}") from None
+        raise UsageError(f"{where}: not JSON: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else None
-        raise InputError(
+        raise UsageError(
             f"{where}: format: expected {FORMAT!r} (written by infra-gen diff "
             f"--plan-out), got {found!r}"
         )
     template = _field(doc, "template", str, where)
     digest = _field(doc, "template_sha256", str, where)
     if sha256(template) != digest:
-        raise InputError(
+        raise UsageError(
             f"{where}: template_sha256 {digest} is not the SHA-256 of its "
             "template: the file was edited; make a new plan"
         )
@@ -195,7 +188,7 @@ def read(path: Path) -> Plan:
             for c in _field(doc, "changes", list, where)
         )
     except (KeyError, TypeError) as e:
-        raise InputError(f"{where}: changes: an entry lacks {e}") from None
+        raise UsageError(f"{where}: changes: an entry lacks {e}") from None
     return Plan(
         stack_name=_field(doc, "stack_name", str, where),
         change_set_id=doc.get("change_set_arn") or "",
@@ -211,12 +204,17 @@ def read(path: Path) -> Plan:
 
 
 def check(cfn: Any, plan: Plan) -> None:
-    """Raise :class:`StalePlan` unless the plan's change set may run as reviewed."""
+    """Check that the plan's change set may still run as reviewed.
+
+    Raises:
+        StalePlan: the stack changed since, or the change set is gone, not available or
+            lists other changes.
+    """
     name, again = plan.stack_name, "make a new plan: infra-gen diff --plan-out"
     status, updated = _state(cfn, name)
     if not status:
         raise StalePlan(f"stack {name} no longer exists: {again}")
-    newest = _newest_event_id(cfn, name)
+    newest = newest_event_id(cfn, name)
     if (status, updated) != (plan.stack_status, plan.last_updated):
         raise StalePlan(
             f"stack {name} changed since the plan (then {plan.stack_status} at "
@@ -230,7 +228,7 @@ def check(cfn: Any, plan: Plan) -> None:
     try:
         described = cfn.describe_change_set(ChangeSetName=plan.change_set_id, StackName=name)
     except cfn.exceptions.ClientError as e:
-        if _code(e) in ("ChangeSetNotFound", "ChangeSetNotFoundException"):
+        if error_code(e) in ("ChangeSetNotFound", "ChangeSetNotFoundException"):
             raise StalePlan(f"change set {plan.change_set_id} no longer exists: {again}") from None
         raise
     execution = described.get("ExecutionStatus", "")
@@ -239,7 +237,7 @@ def check(cfn: Any, plan: Plan) -> None:
             f"change set {plan.change_set_id} is {described.get('Status')}/"
             f"{execution}, not available to execute: {again}"
         )
-    now = tuple(_changes(cfn, plan.change_set_id, described))
+    now = tuple(read_changes(cfn, plan.change_set_id, described))
     if now != plan.changes:
         raise StalePlan(
             f"change set {plan.change_set_id} lists other changes than the plan file: {again}"

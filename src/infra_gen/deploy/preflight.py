@@ -14,7 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..template.budget import INLINE_TEMPLATE_LIMIT, largest_parts, parts_line
+from ..template.budget import largest_parts, parts_line
+from . import changeset
+from .aws import Make, error_code
+from .parameters import problems
 
 __all__ = [
     "ECS_ROLE",
@@ -22,8 +25,6 @@ __all__ = [
     "Finding",
     "offline",
     "online",
-    "parameter_problems",
-    "values_for",
 ]
 
 ECS_ROLE = "AWSServiceRoleForECS"
@@ -36,11 +37,11 @@ _PRIVATE_IMAGE = re.compile(
 )
 _ACM_REGION = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):")
 
-Clients = Callable[[str], Any]
-
 
 @dataclass(frozen=True)
 class Finding:
+    """One check's answer: ``ok``, ``FAIL`` or ``warn``, and what it saw."""
+
     check: str
     status: str
     """ok, FAIL or warn."""
@@ -49,6 +50,7 @@ class Finding:
 
     @property
     def failed(self) -> bool:
+        """Whether the deploy would fail."""
         return self.status == "FAIL"
 
 
@@ -60,75 +62,37 @@ def _fail(check: str, detail: str) -> Finding:
     return Finding(check, "FAIL", detail)
 
 
-def _code(error: Exception) -> str:
-    return str((getattr(error, "response", None) or {}).get("Error", {}).get("Code", ""))
-
-
 # --------------------------------------------------------------------------------------
 # Offline: the template and the Parameter values.
 # --------------------------------------------------------------------------------------
 
 
-def values_for(
-    template: Mapping[str, Any], overrides: Mapping[str, str], previous: Mapping[str, str]
-) -> dict[str, str]:
-    """Each Parameter's value as the change set would get it: override, previous, default."""
-    result = {}
-    for name, spec in template.get("Parameters", {}).items():
-        if name in overrides:
-            result[name] = overrides[name]
-        elif name in previous:
-            result[name] = previous[name]
-        elif "Default" in spec:
-            result[name] = str(spec["Default"])
-    return result
-
-
-def matches_pattern(pattern: str, value: str) -> bool:
-    """Whether ``value`` matches a Parameter's AllowedPattern as a whole. A pattern Python
-    cannot read (a Java-only construct) counts as a match: CloudFormation decides."""
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except re.error:
-        return True
-
-
-def parameter_problems(spec: Mapping[str, Any], value: str) -> list[str]:
-    """What CloudFormation rejects in ``value``: the whole value must match AllowedPattern,
-    AllowedValues compare as strings, a Number's type is checked before its bounds."""
-    if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return ["is not a number"]
-        if "MinValue" in spec and number < float(spec["MinValue"]):
-            return [f"is less than MinValue {spec['MinValue']}"]
-        if "MaxValue" in spec and number > float(spec["MaxValue"]):
-            return [f"is greater than MaxValue {spec['MaxValue']}"]
-    problems = []
-    allowed = [str(v) for v in spec.get("AllowedValues", [])]
-    if allowed and value not in allowed:
-        problems.append(f"is not one of {', '.join(allowed)}")
-    pattern = spec.get("AllowedPattern")
-    if pattern is not None and not matches_pattern(pattern, value):
-        problems.append(spec.get("ConstraintDescription") or f"does not match {pattern}")
-    return problems
-
-
 def offline(
     template: Mapping[str, Any], body_size: int, values: Mapping[str, str], *, from_s3: bool
 ) -> list[Finding]:
-    """The template within the request limit and every Parameter value valid."""
+    """The checks that need no AWS call: the template within the request limit, and every
+    Parameter value valid.
+
+    Args:
+        template: the template as data. Default: required.
+        body_size: the bytes of the template as sent. Default: required.
+        values: each Parameter's value (:func:`~infra_gen.deploy.parameters.values_for`).
+            Default: required.
+        from_s3: the template goes through S3 (no request limit). Default: required.
+
+    Returns:
+        One finding for the template, then one per bad value (or one ``ok``).
+    """
     findings = []
-    if from_s3 or body_size <= INLINE_TEMPLATE_LIMIT:
-        how = "from S3" if from_s3 else f"of {INLINE_TEMPLATE_LIMIT:,} in the request"
+    if from_s3 or changeset.fits_inline(body_size):
+        how = "from S3" if from_s3 else f"of {changeset.INLINE_LIMIT:,} in the request"
         findings.append(_ok("template", f"{body_size:,} bytes {how}"))
     else:
         largest = parts_line(largest_parts(template))
         findings.append(
             _fail(
                 "template",
-                f"{body_size:,} bytes, over the {INLINE_TEMPLATE_LIMIT:,}"
+                f"{body_size:,} bytes, over the {changeset.INLINE_LIMIT:,}"
                 f" a request may carry (largest, as compact JSON: {largest}): "
                 "pass --s3-bucket",
             )
@@ -143,11 +107,11 @@ def offline(
                 )
             )
             continue
-        for problem in parameter_problems(spec, values[name]):
+        for problem in problems(spec, values[name]):
             bad.append(
                 _fail(
                     "parameters",
-                    f"{name}={values[name]!r} {problem}: "
+                    f"{name}={values[name]!r} {problem.finding}: "
                     f"pass --parameter {name}=VALUE with a valid value",
                 )
             )
@@ -352,7 +316,7 @@ def _vcpu_quota(
         return Finding(
             "vCPU quota",
             "warn",
-            f"cannot read quota {code} ({_code(e) or e}): "
+            f"cannot read quota {code} ({error_code(e) or e}): "
             f"make sure Fargate On-Demand vCPU in {region} is at least "
             f"{needed:g}",
         )
@@ -367,12 +331,19 @@ def _vcpu_quota(
 
 
 def online(
-    clients: Clients, template: Mapping[str, Any], values: Mapping[str, str], region: str
+    clients: Make, template: Mapping[str, Any], values: Mapping[str, str], region: str
 ) -> list[Finding]:
     """The checks that read the account: role, certificate, zones, image, quota.
 
-    A check its caller may not make (AccessDenied) is a warning naming the call, not an
-    error: the others still answer.
+    Args:
+        clients: service name -> boto3 client. Default: required.
+        template: the template as data. Default: required.
+        values: each Parameter's value. Default: required.
+        region: the stack's Region. Default: required.
+
+    Returns:
+        One finding per check. A check its caller may not make (AccessDenied) is a
+        warning naming the call, not an error: the others still answer.
     """
     checks: list[tuple[str, str, Callable[[Any], Finding]]] = [
         ("ECS role", "iam", _ecs_role),
@@ -391,7 +362,7 @@ def online(
         try:
             findings.append(run(client))
         except client.exceptions.ClientError as e:
-            if "AccessDenied" not in _code(e):
+            if "AccessDenied" not in error_code(e):
                 raise
             findings.append(Finding(name, "warn", f"cannot check: {e}"))
     return findings

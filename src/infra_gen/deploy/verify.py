@@ -14,8 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..template import outputs
-from ..template.probe import FUNCTION, LOG_GROUP
+from ..template import ids
+from .aws import Make
+
+SERVICE_URL = ids.Outputs.SERVICE_URL
+CLUSTER_NAME = ids.Outputs.CLUSTER_NAME
+SERVICE_NAME = ids.Outputs.SERVICE_NAME
+FUNCTION = ids.Probe.FUNCTION
+LOG_GROUP = ids.Probe.LOG_GROUP
 
 __all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 
@@ -27,6 +33,8 @@ _ALARMS_PER_CALL = 100  # DescribeAlarms' limit on AlarmNames
 
 @dataclass(frozen=True)
 class Check:
+    """One check of a deployed stack: its name, whether it passed, and what it saw."""
+
     name: str
     ok: bool
     detail: str
@@ -58,11 +66,9 @@ def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
 def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
     """(check name, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the first
     service's, then ``service URL <scope>`` for each service Stack.add_service added."""
-    scopes = sorted(
-        k.removesuffix(outputs.SERVICE_URL) for k in values if k.endswith(outputs.SERVICE_URL)
-    )
+    scopes = sorted(k.removesuffix(SERVICE_URL) for k in values if k.endswith(SERVICE_URL))
     return [
-        (f"service URL {scope}" if scope else "service URL", values[scope + outputs.SERVICE_URL])
+        (f"service URL {scope}" if scope else "service URL", values[scope + SERVICE_URL])
         for scope in scopes
     ]
 
@@ -98,9 +104,17 @@ def _probe(lam: Any, function: str, log_group: str) -> list[Check]:
 
 
 def probe_checks(payload: str, function: str, where: str = "") -> list[Check]:
-    """The probe's answer (one entry per service, with its metrics' counts) as checks: one
-    named ``probe``, or ``probe <service>`` each when it probes several. A service passes
-    when the probe found tasks and none failed."""
+    """The probe's answer (one entry per service, with its metrics' counts) as checks.
+
+    Args:
+        payload: the function's answer, JSON. Default: required.
+        function: the function's name, for the details. Default: required.
+        where: where to look when a check fails. Default: empty.
+
+    Returns:
+        One check named ``probe``, or ``probe <service>`` each when it probes several; a
+        service passes when the probe found tasks and none failed.
+    """
     try:
         entries = json.loads(payload)
         counts = [
@@ -153,12 +167,22 @@ def _alarms(cloudwatch: Any, names: Sequence[str]) -> Check:
 
 def verify(
     stack_name: str,
-    clients: Callable[[str], Any],
+    clients: Make,
     *,
     fetch: Callable[[str, float], int] = fetch_status,
     timeout: float = 10.0,
 ) -> list[Check]:
-    """Every check of the stack, in the order a person would look."""
+    """Every check of the stack, in the order a person would look.
+
+    Args:
+        stack_name: the deployed stack. Default: required.
+        clients: service name -> boto3 client. Default: required.
+        fetch: GETs a URL with a timeout; its HTTP status. Default: :func:`fetch_status`.
+        timeout: seconds for each request to a service URL. Default: 10.
+
+    Returns:
+        The checks: stack, outputs, each service URL, probe, tasks, alarms.
+    """
     cfn = clients("cloudformation")
     (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     status = stack["StackStatus"]
@@ -167,7 +191,7 @@ def verify(
         Check("stack", status in HEALTHY_STACK, status, "" if status in HEALTHY_STACK else events)
     ]
     values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
-    needed = (outputs.SERVICE_URL, outputs.CLUSTER_NAME, outputs.SERVICE_NAME)
+    needed = (SERVICE_URL, CLUSTER_NAME, SERVICE_NAME)
     missing = [k for k in needed if k not in values]
     if missing:
         checks.append(Check("outputs", False, f"missing {', '.join(missing)}", events))
@@ -187,14 +211,14 @@ def verify(
         for r in resources
         if r["ResourceType"] == SERVICE_TYPE and r.get("PhysicalResourceId")
     )
-    cluster = values[outputs.CLUSTER_NAME]
+    cluster = values[CLUSTER_NAME]
     if len(services) > 1:
         checks += [
             _tasks(clients("ecs"), cluster, arn, f"tasks {logical_id}")
             for logical_id, arn in services
         ]
     else:
-        checks.append(_tasks(clients("ecs"), cluster, values[outputs.SERVICE_NAME]))
+        checks.append(_tasks(clients("ecs"), cluster, values[SERVICE_NAME]))
     alarm_names = sorted(
         r["PhysicalResourceId"]
         for r in resources
@@ -213,9 +237,18 @@ def verify_until(
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Check]:
-    """``run`` again every ``interval`` seconds until every check passes or ``wait``
-    seconds are up; the last answer. ``on_attempt`` hears each failed one with the
-    seconds left. The last attempt starts at the deadline at the latest."""
+    """``run`` again until every check passes or ``wait`` seconds are up; the last answer.
+
+    Args:
+        run: one round of checks. Default: required.
+        wait: seconds to keep trying; 0 runs once. Default: required.
+        interval: seconds between attempts. Default: 10.
+        on_attempt: hears each failed attempt with the seconds left. Default: nothing.
+        sleep, clock: time, replaceable under test. Default: the real ones.
+
+    Returns:
+        The last attempt's checks; it starts at the deadline at the latest.
+    """
     deadline = clock() + wait
     while True:
         checks = run()
