@@ -3,34 +3,57 @@
 Every field documents its default; the defaults deploy as they are. Errors are
 :class:`ConfigError` with one line naming the dotted key, the bad value and what
 is allowed. Concern modules trust a constructed :class:`Config`.
+
+Standard library only: the sections (:mod:`.sections`), the value checks
+(:mod:`.checks`), the AWS facts they are checked against (:mod:`.limits`) and the
+TOML forms (:mod:`.toml`).
 """
 
 from __future__ import annotations
 
-from .sections import (
-    FARGATE_TASK_SIZES,
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, shown
+from .checks import (
     IMAGE_PATTERN,
-    LOG_RETENTION_DAYS,
     LOGICAL_ID,
+    ROOT_USER,
+    check_environment,
+    check_secrets,
+    check_writable_paths,
+)
+from .limits import (
+    DNS_NAME_MAX,
+    FARGATE_TASK_SIZES,
+    LOG_RETENTION_DAYS,
     PROBE_SCHEDULES,
+    SMALLEST_SUBNET,
+    evaluation_limit,
+    probe_alarm_period,
+)
+from .sections import (
+    SECTIONS,
+    TOP_LEVEL,
     AlarmsConfig,
     ClusterConfig,
-    Config,
-    ConfigError,
     DiscoveryConfig,
     NetworkConfig,
     ProbeConfig,
     ScalingConfig,
     SecurityConfig,
     ServiceConfig,
-    check_environment,
-    check_secrets,
-    check_writable_paths,
-    held_by,
-    parse_setting,
-    parse_toml,
-    probe_alarm_period,
+    sorted_keys,
+    unknown,
 )
+from .toml import dumps, parse_setting, parse_toml
+
+if TYPE_CHECKING:
+    from troposphere import Template
 
 __all__ = [
     "AlarmsConfig",
@@ -56,3 +79,197 @@ __all__ = [
     "parse_toml",
     "probe_alarm_period",
 ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """The whole stack's configuration. ``Config()`` is the documented default stack."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    """``[network]``: the VPC and its subnets."""
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    """``[cluster]``: the Fargate / Fargate Spot mix."""
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    """``[service]``: image, task size, port, health check, logs."""
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    """``[discovery]``: the Cloud Map namespace and record TTL."""
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    """``[probe]``: the probe's schedule, request and metrics."""
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    """``[alarms]``: alarm periods and thresholds."""
+    scaling: ScalingConfig = field(default_factory=ScalingConfig)
+    """``[scaling]``: task count range and scaling targets."""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    """``[security]``: hardening switches."""
+    governed: bool = False
+    """The governed profile (top-level ``governed = true``): tasks in private subnets
+    behind NAT gateways, a non-root user, HTTPS only, deletion protection and access
+    logs on, retained logs; it passes the Control Tower proactive controls docs/security.md lists.
+    It turns on ``security.alb_access_logs`` and defaults ``network.nat_gateways`` to
+    ``per_az``; it requires AZ IDs, an image pinned by digest, ``service.user`` and a
+    ``service.container_port`` of 1024 or more."""
+
+    def __post_init__(self) -> None:
+        for name, cls in SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(name, f"expected a {cls.__name__}")
+        if not isinstance(self.governed, bool):
+            raise ConfigError("governed", f"expected true or false, got {shown(self.governed)}")
+        if self.governed:
+            self._check_governed()
+        else:
+            for key in ("nat_gateways", "private_subnet_cidrs"):
+                if getattr(self.network, key):
+                    raise ConfigError(
+                        f"network.{key}",
+                        "sets up private subnets, which only governed = true "
+                        "has; leave it empty or set governed = true",
+                    )
+        fqdn = f"{self.service.name}.{self.discovery.namespace}"
+        if len(fqdn) > DNS_NAME_MAX:
+            raise ConfigError(
+                "discovery.namespace",
+                f"makes the service's name {shown(fqdn, 40)} {len(fqdn)} characters long "
+                f"with service.name; allowed at most {DNS_NAME_MAX} (DNS)",
+            )
+        interval = PROBE_SCHEDULES[self.probe.schedule]
+        if self.alarms.probe_missing_minutes < interval:
+            raise ConfigError(
+                "alarms.probe_missing_minutes",
+                f"{self.alarms.probe_missing_minutes} is shorter than probe.schedule "
+                f"{self.probe.schedule!r}; allowed {interval}..1440",
+            )
+        if self.service.desired_count > self.scaling.max_tasks:
+            raise ConfigError(
+                "service.desired_count",
+                f"{self.service.desired_count} is above scaling.max_tasks "
+                f"{self.scaling.max_tasks}; allowed 1..{self.scaling.max_tasks}",
+            )
+        # CloudWatch evaluates at most one day with periods under an hour, seven days with
+        # longer ones (PutMetricAlarm), for the per-run probe alarms at the slowest
+        # schedule the ProbeSchedule Parameter allows.
+        slowest = max(m for m in PROBE_SCHEDULES.values() if m <= self.alarms.probe_missing_minutes)
+        periods = self.alarms.evaluation_periods
+        period = probe_alarm_period(self.alarms.period_seconds, slowest)
+        if period * periods > evaluation_limit(period):
+            raise ConfigError(
+                "alarms.evaluation_periods",
+                f"{periods} periods of {period} s (probe schedules up to {slowest} minutes) "
+                f"exceed CloudWatch's evaluation limit of {evaluation_limit(period)} s",
+            )
+
+    def _check_governed(self) -> None:
+        """Refuse what would break a control of the governed profile; fill its defaults."""
+        net, svc = self.network, self.service
+        if not net.availability_zone_ids:
+            raise ConfigError(
+                "network.availability_zone_ids",
+                "is empty; governed = true requires AZ IDs, so "
+                "that no update moves a subnet to another zone",
+            )
+        if net.subnet_cidrs and not net.private_subnet_cidrs:
+            raise ConfigError(
+                "network.private_subnet_cidrs",
+                "is empty while network.subnet_cidrs is given; "
+                f"governed = true needs {net.az_count} private blocks too",
+            )
+        if not net.subnet_cidrs and len(net._carved()) < 2 * net.az_count:
+            raise ConfigError(
+                "network.vpc_cidr",
+                f"{net.vpc_cidr!r} holds too few subnets of "
+                f"/{SMALLEST_SUBNET} for {net.az_count} public and {net.az_count} private "
+                f"ones (governed = true): allowed /16../{SMALLEST_SUBNET - 2}",
+            )
+        if "@sha256:" not in svc.image:
+            raise ConfigError(
+                "service.image",
+                f"{shown(svc.image)} is not pinned by digest; governed = true "
+                "requires repository@sha256:<digest>, so every task runs the reviewed bytes",
+            )
+        if not svc.user or ROOT_USER.match(svc.user):
+            raise ConfigError(
+                "service.user",
+                f"{svc.user or 'empty (the image user)'} breaks CT.ECS.PR.3 "
+                "(a non-root user) under governed = true; allowed: a non-root user such as 101",
+            )
+        if svc.container_port < 1024:
+            raise ConfigError(
+                "service.container_port",
+                f"{svc.container_port} needs root to bind, which "
+                "CT.ECS.PR.3 refuses under governed = true; allowed 1024..65535, e.g. 8080",
+            )
+        if not net.nat_gateways:
+            object.__setattr__(self, "network", dataclasses.replace(net, nat_gateways="per_az"))
+        if not self.security.alb_access_logs:
+            # CT.ELASTICLOADBALANCING.PR.6: access logging is part of the profile.
+            object.__setattr__(
+                self, "security", dataclasses.replace(self.security, alb_access_logs=True)
+            )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Config:
+        """Build from nested mappings as read from TOML: ``{"service": {"cpu": 512}}``."""
+        sections: dict[str, Any] = {}
+        for name in sorted_keys(data, "", [*TOP_LEVEL, *SECTIONS]):
+            if name in TOP_LEVEL:
+                sections[name] = data[name]
+                continue
+            if name not in SECTIONS:
+                raise ConfigError(name, unknown(name, [*TOP_LEVEL, *SECTIONS]))
+            value = data[name]
+            if not isinstance(value, Mapping):
+                raise ConfigError(name, f"expected a table of keys, got {shown(value)}")
+            sections[name] = SECTIONS[name].from_mapping(value)
+        return cls(**sections)
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Config:
+        """A copy with ``changes`` (nested like ``from_mapping``'s input) applied, validated
+        again as a whole: ``cfg.with_changes({"service": {"cpu": 512, "memory": 1024}})``.
+
+        Keys not named keep their values; a bad key or value raises :class:`ConfigError`.
+        """
+        if not isinstance(changes, Mapping):
+            raise ConfigError("config", f"expected a mapping of sections, got {shown(changes)}")
+        merged: dict[str, Any] = self.to_mapping()
+        for name in sorted_keys(changes, "", [*TOP_LEVEL, *SECTIONS]):
+            value = changes[name]
+            if name in merged and isinstance(value, Mapping):
+                merged[name] = {**merged[name], **value}
+            else:
+                merged[name] = value  # from_mapping names what is wrong with it
+        return Config.from_mapping(merged)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The nested mapping form, as ``from_mapping`` reads it."""
+        sections = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+        return {"governed": self.governed, **sections}
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the canonical form: every setting, keys sorted, compact JSON.
+
+        Equal configurations have equal digests, however they were written.
+        """
+        canonical = json.dumps(
+            self.to_mapping(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def to_toml(self) -> str:
+        """Every setting as TOML that :func:`parse_toml` and ``from_mapping`` read back."""
+        return dumps(self.to_mapping())
+
+
+# Not configuration: what a troposphere Template holds. It stays importable from here
+# until the template layer has its own (template/), which it then moves to; the import
+# above is for type checking only, so this package still loads no troposphere.
+def held_by(t: Template, logical_id: str) -> str | None:
+    """What in ``t`` already holds ``logical_id``: a resource's type, ``"Parameter"`` or
+    ``"Output"``; ``None`` when it is free."""
+    taken = t.resources.get(logical_id)
+    if taken is not None:
+        return str(taken.resource_type)
+    return (
+        "Parameter"
+        if logical_id in t.parameters
+        else ("Output" if logical_id in t.outputs else None)
+    )
