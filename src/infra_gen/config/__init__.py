@@ -5,8 +5,9 @@ Every field documents its default; the defaults deploy as they are. Errors are
 is allowed. Concern modules trust a constructed :class:`Config`.
 
 Standard library only: the sections (:mod:`.sections`), the value checks
-(:mod:`.checks`), the AWS facts they are checked against (:mod:`.limits`) and the
-TOML forms (:mod:`.toml`).
+(:mod:`.checks`), the AWS facts they are checked against (:mod:`.limits`), the
+TOML forms (:mod:`.toml`), and what ``governed = true`` expands into
+(:mod:`.profiles`), once, before a :class:`Config` is built.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from ..errors import ConfigError, shown
 from .checks import (
     IMAGE_PATTERN,
     LOGICAL_ID,
-    ROOT_USER,
     check_environment,
     check_secrets,
     check_writable_paths,
@@ -32,10 +32,10 @@ from .limits import (
     FARGATE_TASK_SIZES,
     LOG_RETENTION_DAYS,
     PROBE_SCHEDULES,
-    SMALLEST_SUBNET,
     evaluation_limit,
     probe_alarm_period,
 )
+from .profiles import DEFAULT, GOVERNED, Profile, expand
 from .sections import (
     SECTIONS,
     TOP_LEVEL,
@@ -66,6 +66,7 @@ __all__ = [
     "ScalingConfig",
     "SecurityConfig",
     "ServiceConfig",
+    "Profile",
     "FARGATE_TASK_SIZES",
     "IMAGE_PATTERN",
     "LOGICAL_ID",
@@ -81,7 +82,17 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
+class _Defaults:
+    """What a section left out of ``Config(...)`` holds until its defaults replace it."""
+
+    def __repr__(self) -> str:
+        return "<defaults>"
+
+
+_LEFT_OUT: Any = _Defaults()
+
+
+@dataclass(frozen=True, kw_only=True, init=False)
 class Config:
     """The whole stack's configuration. ``Config()`` is the documented default stack."""
 
@@ -108,23 +119,63 @@ class Config:
     It turns on ``security.alb_access_logs`` and defaults ``network.nat_gateways`` to
     ``per_az``; it requires AZ IDs, an image pinned by digest, ``service.user`` and a
     ``service.container_port`` of 1024 or more."""
+    profile: Profile = field(init=False, repr=False, compare=False)
+    """What ``governed`` stands for as explicit settings: ``GOVERNED`` or ``DEFAULT``
+    (:mod:`infra_gen.config.profiles`). Set from ``governed``, not given."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        network: NetworkConfig = _LEFT_OUT,
+        cluster: ClusterConfig = _LEFT_OUT,
+        service: ServiceConfig = _LEFT_OUT,
+        discovery: DiscoveryConfig = _LEFT_OUT,
+        probe: ProbeConfig = _LEFT_OUT,
+        alarms: AlarmsConfig = _LEFT_OUT,
+        scaling: ScalingConfig = _LEFT_OUT,
+        security: SecurityConfig = _LEFT_OUT,
+        governed: bool = False,
+    ) -> None:
+        """Expand the profile ``governed`` names into the sections, then check the whole.
+
+        The profile refuses what it forbids and turns its settings on before anything is
+        stored: nothing changes afterwards.
+
+        Args:
+            network, cluster, service, discovery, probe, alarms, scaling, security: the
+                sections. Default: each section's defaults.
+            governed: the governed profile. Default: False.
+
+        Raises:
+            ConfigError: a bad section, a setting the profile refuses, or a check across
+                sections, named by its dotted key.
+        """
+        given = {
+            "network": network,
+            "cluster": cluster,
+            "service": service,
+            "discovery": discovery,
+            "probe": probe,
+            "alarms": alarms,
+            "scaling": scaling,
+            "security": security,
+        }
+        sections = {}
         for name, cls in SECTIONS.items():
-            if not isinstance(getattr(self, name), cls):
+            sections[name] = cls() if given[name] is _LEFT_OUT else given[name]
+            if not isinstance(sections[name], cls):
                 raise ConfigError(name, f"expected a {cls.__name__}")
-        if not isinstance(self.governed, bool):
-            raise ConfigError("governed", f"expected true or false, got {shown(self.governed)}")
-        if self.governed:
-            self._check_governed()
-        else:
-            for key in ("nat_gateways", "private_subnet_cidrs"):
-                if getattr(self.network, key):
-                    raise ConfigError(
-                        f"network.{key}",
-                        "sets up private subnets, which only governed = true "
-                        "has; leave it empty or set governed = true",
-                    )
+        if not isinstance(governed, bool):
+            raise ConfigError("governed", f"expected true or false, got {shown(governed)}")
+        profile = GOVERNED if governed else DEFAULT
+        settings = {**expand(profile, sections), "governed": governed, "profile": profile}
+        for name, value in settings.items():
+            # Stored once, as a frozen dataclass's own __init__ stores its fields.
+            object.__setattr__(self, name, value)
+        self._check_across_sections()
+
+    def _check_across_sections(self) -> None:
+        """Refuse settings that are each allowed but not together."""
         fqdn = f"{self.service.name}.{self.discovery.namespace}"
         if len(fqdn) > DNS_NAME_MAX:
             raise ConfigError(
@@ -156,54 +207,6 @@ class Config:
                 "alarms.evaluation_periods",
                 f"{periods} periods of {period} s (probe schedules up to {slowest} minutes) "
                 f"exceed CloudWatch's evaluation limit of {evaluation_limit(period)} s",
-            )
-
-    def _check_governed(self) -> None:
-        """Refuse what would break a control of the governed profile; fill its defaults."""
-        net, svc = self.network, self.service
-        if not net.availability_zone_ids:
-            raise ConfigError(
-                "network.availability_zone_ids",
-                "is empty; governed = true requires AZ IDs, so "
-                "that no update moves a subnet to another zone",
-            )
-        if net.subnet_cidrs and not net.private_subnet_cidrs:
-            raise ConfigError(
-                "network.private_subnet_cidrs",
-                "is empty while network.subnet_cidrs is given; "
-                f"governed = true needs {net.az_count} private blocks too",
-            )
-        if not net.subnet_cidrs and len(net._carved()) < 2 * net.az_count:
-            raise ConfigError(
-                "network.vpc_cidr",
-                f"{net.vpc_cidr!r} holds too few subnets of "
-                f"/{SMALLEST_SUBNET} for {net.az_count} public and {net.az_count} private "
-                f"ones (governed = true): allowed /16../{SMALLEST_SUBNET - 2}",
-            )
-        if "@sha256:" not in svc.image:
-            raise ConfigError(
-                "service.image",
-                f"{shown(svc.image)} is not pinned by digest; governed = true "
-                "requires repository@sha256:<digest>, so every task runs the reviewed bytes",
-            )
-        if not svc.user or ROOT_USER.match(svc.user):
-            raise ConfigError(
-                "service.user",
-                f"{svc.user or 'empty (the image user)'} breaks CT.ECS.PR.3 "
-                "(a non-root user) under governed = true; allowed: a non-root user such as 101",
-            )
-        if svc.container_port < 1024:
-            raise ConfigError(
-                "service.container_port",
-                f"{svc.container_port} needs root to bind, which "
-                "CT.ECS.PR.3 refuses under governed = true; allowed 1024..65535, e.g. 8080",
-            )
-        if not net.nat_gateways:
-            object.__setattr__(self, "network", dataclasses.replace(net, nat_gateways="per_az"))
-        if not self.security.alb_access_logs:
-            # CT.ELASTICLOADBALANCING.PR.6: access logging is part of the profile.
-            object.__setattr__(
-                self, "security", dataclasses.replace(self.security, alb_access_logs=True)
             )
 
     @classmethod

@@ -235,19 +235,21 @@ class NetworkConfig(_Section):
         """The subnet blocks in AZ order, carved from the VPC when none are given."""
         if self.subnet_cidrs:
             return self.subnet_cidrs
-        return self._carved()[: self.az_count]
+        return carved_blocks(self.vpc_cidr)[: self.az_count]
 
     @property
     def private_subnets(self) -> tuple[str, ...]:
         """The private subnets' blocks (``governed``): given, or the second half's first."""
         if self.private_subnet_cidrs:
             return self.private_subnet_cidrs
-        carved = self._carved()
+        carved = carved_blocks(self.vpc_cidr)
         return carved[len(carved) // 2 :][: self.az_count]
 
-    def _carved(self) -> tuple[str, ...]:
-        vpc = ipaddress.IPv4Network(self.vpc_cidr)
-        return tuple(map(str, vpc.subnets(new_prefix=_carved_prefix(vpc))))
+
+def carved_blocks(vpc_cidr: str) -> tuple[str, ...]:
+    """The blocks subnets are carved from in ``vpc_cidr`` when none are given, in order."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    return tuple(map(str, vpc.subnets(new_prefix=_carved_prefix(vpc))))
 
 
 def _carved_prefix(vpc: ipaddress.IPv4Network) -> int:
