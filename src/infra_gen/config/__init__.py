@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import ConfigError, shown
 from .checks import (
@@ -51,9 +51,6 @@ from .sections import (
     unknown,
 )
 from .toml import dumps, parse_setting, parse_toml
-
-if TYPE_CHECKING:
-    from troposphere import Template
 
 __all__ = [
     "AlarmsConfig",
@@ -262,10 +259,21 @@ class Config:
         return dumps(self.to_mapping())
 
 
-# Not configuration: what a troposphere Template holds. It stays importable from here
-# until the template layer has its own (template/), which it then moves to; the import
-# above is for type checking only, so this package still loads no troposphere.
-def held_by(t: Template, logical_id: str) -> str | None:
+# Not configuration: what a troposphere Template holds. held_by stays importable from
+# here until the template layer has its own (template/), and then moves there. It reads
+# the Template through this protocol, so that this package imports no troposphere.
+class _Holder(Protocol):
+    """The parts of a troposphere ``Template`` that :func:`held_by` reads."""
+
+    @property
+    def resources(self) -> Mapping[str, Any]: ...
+    @property
+    def parameters(self) -> Mapping[str, Any]: ...
+    @property
+    def outputs(self) -> Mapping[str, Any]: ...
+
+
+def held_by(t: _Holder, logical_id: str) -> str | None:
     """What in ``t`` already holds ``logical_id``: a resource's type, ``"Parameter"`` or
     ``"Output"``; ``None`` when it is free."""
     taken = t.resources.get(logical_id)
