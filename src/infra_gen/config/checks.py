@@ -74,13 +74,32 @@ AZ_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:
-    """Refuse ``value`` outside ``low..high``."""
+    """Refuse ``value`` outside ``low..high``.
+
+    Args:
+        key: the dotted key the error names. Default: required.
+        value: the setting. Default: required.
+        low: the least allowed. Default: required.
+        high: the most allowed. Default: required.
+
+    Raises:
+        ConfigError: ``key: <value> is out of range; allowed <low>..<high>``.
+    """
     if not low <= value <= high:
         raise ConfigError(key, f"{shown(value)} is out of range; allowed {low}..{high}")
 
 
 def check_choice(key: str, value: object, allowed: typing.Iterable[object]) -> None:
-    """Refuse ``value`` that is not one of ``allowed``, listing them."""
+    """Refuse ``value`` that is not one of ``allowed``.
+
+    Args:
+        key: the dotted key the error names. Default: required.
+        value: the setting. Default: required.
+        allowed: every value allowed, in the order the error lists them. Default: required.
+
+    Raises:
+        ConfigError: ``key: <value> is not allowed; allowed: <a>, <b>, ...``.
+    """
     allowed = tuple(allowed)
     if value not in allowed:
         raise ConfigError(
@@ -89,7 +108,17 @@ def check_choice(key: str, value: object, allowed: typing.Iterable[object]) -> N
 
 
 def check_pattern(key: str, value: str, pattern: str | re.Pattern[str], what: str) -> None:
-    """Refuse ``value`` that ``pattern`` does not match whole, saying it is not ``what``."""
+    """Refuse ``value`` that ``pattern`` does not match whole.
+
+    Args:
+        key: the dotted key the error names. Default: required.
+        value: the setting. Default: required.
+        pattern: what the whole value must match. Default: required.
+        what: what a value is, e.g. "a path". Default: required.
+
+    Raises:
+        ConfigError: ``key: <value> is not <what>``.
+    """
     if not re.fullmatch(pattern, value):
         raise ConfigError(key, f"{shown(value)} is not {what}")
 
@@ -109,7 +138,19 @@ def check_text(key: str, value: str) -> None:
 
 
 def cidr_block(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
-    """``value`` as an IPv4 block a VPC may use, /16 to /``smallest``."""
+    """``value`` as an IPv4 block a VPC may use, /16 to /``smallest``.
+
+    Args:
+        key: the dotted key the error names. Default: required.
+        value: the block, written with a prefix length. Default: required.
+        smallest: the longest prefix allowed. Default: required.
+
+    Returns:
+        The block.
+
+    Raises:
+        ConfigError: not a block, a prefix out of range, or a range no VPC may use.
+    """
     try:
         if not _CIDR_TEXT.fullmatch(value):
             raise ValueError(value)
@@ -167,6 +208,7 @@ _PARAMETER_ARN = re.compile(
 
 
 def _check_names(key: str, values: object) -> Mapping[str, Any]:
+    """``values``, a mapping whose every key is a variable name."""
     if not isinstance(values, Mapping):
         raise ConfigError(key, f"expected a mapping of NAME to value, got {type(values).__name__}")
     for name in values:

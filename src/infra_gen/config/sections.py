@@ -91,6 +91,7 @@ class _Section:
     section: ClassVar[str]
 
     def _check_types(self) -> None:
+        """Refuse a value of another type; store a list as a tuple and 80 as 80.0."""
         declared = hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             key = f"{self.section}.{f.name}"
@@ -115,6 +116,7 @@ class _Section:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Any:
+        """The section from a table as TOML reads it, refusing a key it does not have."""
         names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
         for key in sorted_keys(data, f"{cls.section}.", names):
             if key not in names:
@@ -123,8 +125,20 @@ class _Section:
 
 
 def sorted_keys(data: Mapping[Any, Any], prefix: str, allowed: list[str]) -> list[str]:
-    """``data``'s keys, sorted. One that is not text is an unknown key, named by its repr:
-    sorting keys of mixed types would raise TypeError."""
+    """``data``'s keys, sorted; one that is not text is refused as an unknown key.
+
+    Args:
+        data: a table as read. Default: required.
+        prefix: what goes before a key in the error, e.g. "service.". Default: required.
+        allowed: the keys the error lists. Default: required.
+
+    Returns:
+        The keys, sorted.
+
+    Raises:
+        ConfigError: a key that is not text, named by its repr (sorting keys of mixed
+            types would raise TypeError).
+    """
     for key in data:
         if not isinstance(key, str):
             raise ConfigError(prefix + shown(key), unknown(shown(key), allowed))
