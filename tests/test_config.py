@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import subprocess
+import sys
+from typing import Any
 
 import pytest
 
@@ -11,10 +15,12 @@ from infra_gen.config import (
     FARGATE_TASK_SIZES,
     DiscoveryConfig,
     NetworkConfig,
+    Profile,
     ServiceConfig,
     parse_setting,
     parse_toml,
 )
+from infra_gen.config.profiles import DEFAULT, GOVERNED
 
 
 def test_defaults_are_the_documented_stack() -> None:
@@ -356,3 +362,115 @@ def test_with_changes_derives_a_validated_copy() -> None:
         base.with_changes({"service": {"cpux": 1}})
     with pytest.raises(ConfigError, match=r"^service: expected a table of keys"):
         base.with_changes({"service": 5})  # type: ignore[dict-item]
+
+
+# What governed = true requires of a user: AZ IDs, an image pinned by digest, a non-root
+# user and an unprivileged port.
+ZONES = ("use1-az1", "use1-az2")
+PINNED = "public.ecr.aws/nginx/nginx-unprivileged@sha256:" + "0" * 64
+UNPRIVILEGED: dict[str, Any] = {"image": PINNED, "user": "101", "container_port": 8080}
+
+
+def governed(network: NetworkConfig | None = None) -> Config:
+    return Config(
+        governed=True,
+        network=network or NetworkConfig(availability_zone_ids=ZONES),
+        service=ServiceConfig(**UNPRIVILEGED),
+    )
+
+
+def test_governed_is_expanded_into_ordinary_settings_when_built() -> None:
+    given = NetworkConfig(availability_zone_ids=ZONES)
+    cfg = governed(given)
+    assert (cfg.network.nat_gateways, cfg.security.alb_access_logs) == ("per_az", True)
+    assert given.nat_gateways == ""  # a new section: the one given is not changed
+    # The explicit settings the template reads, instead of asking "governed?".
+    switches = {f.name for f in dataclasses.fields(Profile)} - {"turns_on"}
+    assert switches == {
+        "private_tasks",
+        "zone_ids",
+        "pinned_image",
+        "non_root",
+        "fixed_task_size",
+        "https_only",
+        "deletion_protection",
+        "retained_logs",
+    }
+    assert cfg.profile == GOVERNED and all(getattr(cfg.profile, s) is True for s in switches)
+    assert Config().profile == DEFAULT == Profile()
+    assert all(getattr(DEFAULT, s) is False for s in switches)
+    # Built from a mapping or from sections: the same settings and the same digest.
+    mapping = {
+        "governed": True,
+        "network": {"availability_zone_ids": list(ZONES)},
+        "service": UNPRIVILEGED,
+    }
+    assert Config.from_mapping(mapping) == cfg
+    assert Config.from_mapping(mapping).digest() == cfg.digest()
+    assert Config.from_mapping(cfg.to_mapping()) == cfg  # expanding again changes nothing
+
+
+def test_a_built_config_cannot_be_changed() -> None:
+    cfg = governed()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.governed = False  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.network = NetworkConfig()  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.profile = DEFAULT  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.profile.private_tasks = False  # type: ignore[misc]
+    # A copy with other settings is a new Config, expanded and checked as one.
+    with pytest.raises(ConfigError, match=r"^network.nat_gateways: sets up private subnets"):
+        dataclasses.replace(cfg, governed=False)
+    assert dataclasses.replace(cfg, governed=True) == cfg
+
+
+def test_settings_given_with_governed_keep_todays_meaning() -> None:
+    # A choice the profile leaves open is kept.
+    one = NetworkConfig(availability_zone_ids=ZONES, nat_gateways="one")
+    assert governed(one).network.nat_gateways == "one"
+    # Access logs are part of the profile: false, the default, cannot turn them off.
+    off = Config.from_mapping(
+        {
+            "governed": True,
+            "network": {"availability_zone_ids": list(ZONES)},
+            "service": UNPRIVILEGED,
+            "security": {"alb_access_logs": False},
+        }
+    )
+    assert off.security.alb_access_logs is True
+    # Without the profile, its settings are refused, not ignored.
+    with pytest.raises(ConfigError) as e:
+        Config(network=NetworkConfig(nat_gateways="one"))
+    assert str(e.value) == (
+        "network.nat_gateways: sets up private subnets, which only governed = true has; "
+        "leave it empty or set governed = true"
+    )
+    # What the profile requires is refused before anything is built.
+    with pytest.raises(ConfigError, match=r"^service.user: empty \(the image user\) breaks"):
+        Config(
+            governed=True,
+            network=NetworkConfig(availability_zone_ids=ZONES),
+            service=ServiceConfig(image=PINNED, container_port=8080),
+        )
+
+
+def test_config_takes_each_of_its_settings_by_name() -> None:
+    settings = [f.name for f in dataclasses.fields(Config) if f.init]
+    assert list(inspect.signature(Config).parameters) == settings
+    assert settings == [*Config().to_mapping()][1:] + ["governed"]
+    with pytest.raises(ConfigError, match=r"^network: expected a NetworkConfig$"):
+        Config(network=None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^governed: expected true or false, got 'yes'$"):
+        Config(governed="yes")  # type: ignore[arg-type]
+
+
+def test_the_configuration_layer_loads_no_template_or_aws_library() -> None:
+    code = (
+        "import sys, infra_gen.config; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'troposphere', 'awacs', 'boto3', 'botocore', 'cfn_flip', 'yaml'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
