@@ -28,6 +28,7 @@ from infra_gen import (
     build_stack,
     render,
 )
+from infra_gen.template.compose import AddedService
 from infra_gen.template.outputs import request_path
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
@@ -594,7 +595,9 @@ def test_an_added_service_exports_its_url_service_and_cloud_map_name(
     stack = build_stack()
     t = stack.template
     api = stack.add_service("Api", {"name": "api"}, path_pattern=path_pattern, priority=10)
-    assert api.outputs is not None and stack.service.outputs is None
+    # The first service's Outputs are the stack's; an added service carries its own.
+    assert isinstance(api, AddedService) and not isinstance(stack.service, AddedService)
+    assert stack.outputs.service_url is t.outputs["ServiceUrl"]
     assert (api.outputs.service_url, api.outputs.service_name, api.outputs.discovery_name) == (
         t.outputs["ApiServiceUrl"],
         t.outputs["ApiServiceName"],

@@ -14,17 +14,11 @@ from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
 from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, ecs, sns
 
-from ..config import (
-    LOGICAL_ID,
-    PROBE_SCHEDULES,
-    Config,
-    ConfigError,
-    held_by,
-    probe_alarm_period,
-)
+from ..config import LOGICAL_ID, PROBE_SCHEDULES, Config, ConfigError, probe_alarm_period
 from ..errors import shown
 from . import ids
 from .checkov_skips import skip_checks
+from .held import held_by
 from .loadbalancer import LoadBalancer
 from .metrics import Metric, MetricMath
 from .params import GROUP_ALARMS, add_parameter

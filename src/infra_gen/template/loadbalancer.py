@@ -45,7 +45,8 @@ HTTP_INGRESS = ids.LoadBalancer.HTTP_INGRESS
 HTTPS_INGRESS = ids.LoadBalancer.HTTPS_INGRESS
 LOAD_BALANCER = ids.LoadBalancer.LOAD_BALANCER
 TARGET_GROUP = ids.LoadBalancer.TARGET_GROUP
-RULE = "LoadBalancerRule"  # only under a scope: another service's path
+# Only under a scope, another service's path; ids names what a built stack holds.
+RULE = "LoadBalancerRule"
 HTTP_LISTENER = ids.LoadBalancer.HTTP_LISTENER
 HTTPS_LISTENER = ids.LoadBalancer.HTTPS_LISTENER
 ACCESS_LOG_BUCKET = ids.LoadBalancer.ACCESS_LOG_BUCKET
