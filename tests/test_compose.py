@@ -865,6 +865,13 @@ def test_a_secret_named_by_a_partial_arn_is_granted_under_its_full_arn() -> None
     ]
     # ECS is given each ARN as it was written.
     assert {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}["DB"] == base + "db"
+    # Secrets added later, to either service, keep the partial ARN's grant as it was.
+    stack.service.add_secrets(stack.template, {"TOKEN": PARAMETER})
+    assert _reads(_resources(stack.template))["secretsmanager:GetSecretValue"] == [
+        base + "api/key-AbCdEf",
+        base + "db-??????",
+        base + "token-AbCdEf",
+    ]
 
 
 def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched() -> None:
