@@ -13,7 +13,7 @@ from awacs.aws import Allow, Statement
 from hypothesis import given
 from hypothesis import strategies as st
 from stack import GOVERNED, lint_findings
-from troposphere import Export, Output, Parameter, Sub, Template, ec2
+from troposphere import Export, Output, Parameter, Sub, Template, ec2, encode_to_dict
 from troposphere import elasticloadbalancingv2 as elb
 
 from infra_gen import (
@@ -886,3 +886,31 @@ def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched(
     ):
         build_stack(template=host)
     assert render(host, "json") == before
+
+
+def test_handles_keep_the_lists_the_template_renders() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service(
+        "Api", {"name": "api"}, path_pattern="/api/*", priority=10, dashboard=True
+    )
+    rendered = json.loads(render(t, "json"))
+    r = rendered["Resources"]
+    variables = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]
+    names = [encode_to_dict(name) for name in stack.probe.service_names]
+    assert names == [
+        {"Fn::GetAtt": [s, "Name"]} for s in ("DiscoveryService", "ApiDiscoveryService")
+    ]
+    assert variables["PROBE_SERVICE_NAMES"] == {"Fn::Join": [",", names]}
+    text, _ = r["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert (
+        json.loads(text)["widgets"] == stack.dashboard.widgets and len(stack.dashboard.widgets) == 6
+    )
+    assert stack.service.shared is not None and api.shared is stack.service.shared
+    (logs, *_) = _policies(r["EcsTaskExecutionRole"])
+    assert logs["PolicyDocument"]["Statement"][0]["Resource"] == [
+        encode_to_dict(arn) for arn in stack.service.shared.log_group_arns
+    ]
+    assert len(stack.service.shared.log_group_arns) == 2
+    allowed = rendered["Parameters"]["ProbeSchedule"]["AllowedValues"]
+    assert list(stack.probe.schedules) == allowed

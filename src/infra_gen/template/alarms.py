@@ -223,7 +223,7 @@ def add_alarms(
         period=a.period_seconds,
         evaluation_periods=a.evaluation_periods,
         datapoints_to_alarm=a.datapoints_to_alarm,
-        probe_period=_probe_period(t, cfg),
+        probe_period=_probe_period(t, cfg, probe.schedules),
     )
     specs = _specs(cfg, handle.probe_period, load_balancer, service, probe)
     alarms = {spec.logical_id: handle.add_alarm(t, spec) for spec in specs}
@@ -432,14 +432,14 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     return topic
 
 
-def _probe_period(t: Template, cfg: Config) -> int | If:
-    """The per-run alarms' Period for the ProbeSchedule value chosen at deploy time.
+def _probe_period(t: Template, cfg: Config, allowed: tuple[str, ...]) -> int | If:
+    """The per-run alarms' Period for the ProbeSchedule value chosen at deploy time, one
+    of ``allowed``.
 
     One condition per period longer than the fastest schedule's, each true for the
     schedules that need it; nested Fn::If picks the period (Mappings cannot be keyed
     by a schedule expression: their keys allow only letters, digits, "-" and ".").
     """
-    allowed = [s for s in PROBE_SCHEDULES if s in t.parameters[SCHEDULE].AllowedValues]
     periods: dict[int, list[str]] = {}
     for schedule in allowed:
         period = probe_alarm_period(cfg.alarms.period_seconds, PROBE_SCHEDULES[schedule])

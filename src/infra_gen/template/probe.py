@@ -112,6 +112,13 @@ class Probe:
     """CloudWatch namespace of its custom (EMF) metrics."""
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
+    service_names: list[object]
+    """The Cloud Map names it requests, the first service's first: the list inside
+    ``PROBE_SERVICE_NAMES``; :meth:`watch` appends to it."""
+    schedules: tuple[str, ...]
+    """The schedules ``ProbeSchedule`` allows, fastest first."""
+    port: int
+    """The container port it requests on every service."""
 
     def metric(self, name: str, statistic: str = "Sum", *, service_name: object = None) -> Metric:
         """A custom metric the probe writes: ``SuccessfulRequests``, ``FailedRequests``,
@@ -130,23 +137,22 @@ class Probe:
         The probe requests every service on one port and path: the other service must
         listen on the first one's container port.
         """
-        variables = self.function.Environment.Variables
-        if service.port != int(variables["PROBE_PORT"]):
+        if service.port != self.port:
             raise ValueError(
-                f"the probe requests port {variables['PROBE_PORT']}; the service listens on "
-                f"{service.port}"
+                f"the probe requests port {self.port}; the service listens on {service.port}"
             )
         service.admit(
             t,
             self.security_group,
-            ingress_id=scope + SERVICE_INGRESS,
-            egress_id=scope + SERVICE_EGRESS,
+            ingress_id=scope + ids.Probe.SERVICE_INGRESS,
+            egress_id=scope + ids.Probe.SERVICE_EGRESS,
             description="probe function",
         )
-        # One service: its name alone; several: the comma-separated list.
-        names = variables["PROBE_SERVICE_NAMES"]
-        listed = names.data["Fn::Join"][1] if isinstance(names, Join) else [names]
-        variables["PROBE_SERVICE_NAMES"] = Join(",", [*listed, discovery.service_name])
+        self.service_names.append(discovery.service_name)
+        # One service: its name alone; several: the comma-separated list, which Join
+        # keeps, so that a later service only appends to it.
+        variables = self.function.Environment.Variables
+        variables["PROBE_SERVICE_NAMES"] = Join(",", self.service_names)
 
     def function_metric(self, name: str, statistic: str = "Sum") -> Metric:
         """An ``AWS/Lambda`` metric of the probe function, e.g. ``Invocations``, ``Errors``,
@@ -165,20 +171,21 @@ def add_probe(
 ) -> Probe:
     """Add the probe function, its role, group, log group and schedule, and admit it
     to the tasks."""
+    # Only the rates the probe-not-running alarm's window covers: a slower
+    # schedule would keep that alarm in ALARM.
+    schedules = tuple(
+        rate
+        for rate, minutes in PROBE_SCHEDULES.items()
+        if minutes <= cfg.alarms.probe_missing_minutes
+    )
     schedule = add_parameter(
         t,
-        SCHEDULE,
+        ids.Probe.SCHEDULE,
         group=GROUP_PROBE,
         description="How often the probe runs.",
         Type="String",
         Default=cfg.probe.schedule,
-        # Only the rates the probe-not-running alarm's window covers: a slower
-        # schedule would keep that alarm in ALARM.
-        AllowedValues=[
-            rate
-            for rate, minutes in PROBE_SCHEDULES.items()
-            if minutes <= cfg.alarms.probe_missing_minutes
-        ],
+        AllowedValues=list(schedules),
     )
     log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
     group = t.add_resource(
@@ -296,6 +303,9 @@ def add_probe(
         security_group=group,
         metric_namespace=cfg.probe.metric_namespace,
         service_name=discovery.service_name,
+        service_names=[discovery.service_name],
+        schedules=schedules,
+        port=cfg.service.container_port,
     )
 
 
