@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..template import outputs
-from ..template.probe import FUNCTION, LOG_GROUP
+from ..template import ids
 
 __all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 
@@ -59,10 +58,15 @@ def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
     """(check name, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the first
     service's, then ``service URL <scope>`` for each service Stack.add_service added."""
     scopes = sorted(
-        k.removesuffix(outputs.SERVICE_URL) for k in values if k.endswith(outputs.SERVICE_URL)
+        k.removesuffix(ids.Outputs.SERVICE_URL)
+        for k in values
+        if k.endswith(ids.Outputs.SERVICE_URL)
     )
     return [
-        (f"service URL {scope}" if scope else "service URL", values[scope + outputs.SERVICE_URL])
+        (
+            f"service URL {scope}" if scope else "service URL",
+            values[scope + ids.Outputs.SERVICE_URL],
+        )
         for scope in scopes
     ]
 
@@ -167,7 +171,7 @@ def verify(
         Check("stack", status in HEALTHY_STACK, status, "" if status in HEALTHY_STACK else events)
     ]
     values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
-    needed = (outputs.SERVICE_URL, outputs.CLUSTER_NAME, outputs.SERVICE_NAME)
+    needed = (ids.Outputs.SERVICE_URL, ids.Outputs.CLUSTER_NAME, ids.Outputs.SERVICE_NAME)
     missing = [k for k in needed if k not in values]
     if missing:
         checks.append(Check("outputs", False, f"missing {', '.join(missing)}", events))
@@ -176,25 +180,27 @@ def verify(
     physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
     # A composed stack has a URL per service (its path on the load balancer): each checked.
     checks += [_url(url, fetch, timeout, name) for name, url in _urls(values)]
-    if physical.get(FUNCTION):
-        log_group = physical.get(LOG_GROUP) or f"/aws/lambda/{physical[FUNCTION]}"
-        checks += _probe(clients("lambda"), physical[FUNCTION], log_group)
+    if physical.get(ids.Probe.FUNCTION):
+        log_group = (
+            physical.get(ids.Probe.LOG_GROUP) or f"/aws/lambda/{physical[ids.Probe.FUNCTION]}"
+        )
+        checks += _probe(clients("lambda"), physical[ids.Probe.FUNCTION], log_group)
     else:
-        checks.append(Check("probe", False, f"no {FUNCTION} in the stack", events))
+        checks.append(Check("probe", False, f"no {ids.Probe.FUNCTION} in the stack", events))
     # A composed stack (Stack.add_service) runs several ECS services: a check for each.
     services = sorted(
         (r["LogicalResourceId"], r["PhysicalResourceId"])
         for r in resources
         if r["ResourceType"] == SERVICE_TYPE and r.get("PhysicalResourceId")
     )
-    cluster = values[outputs.CLUSTER_NAME]
+    cluster = values[ids.Outputs.CLUSTER_NAME]
     if len(services) > 1:
         checks += [
             _tasks(clients("ecs"), cluster, arn, f"tasks {logical_id}")
             for logical_id, arn in services
         ]
     else:
-        checks.append(_tasks(clients("ecs"), cluster, values[outputs.SERVICE_NAME]))
+        checks.append(_tasks(clients("ecs"), cluster, values[ids.Outputs.SERVICE_NAME]))
     alarm_names = sorted(
         r["PhysicalResourceId"]
         for r in resources

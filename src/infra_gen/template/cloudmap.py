@@ -16,9 +16,6 @@ from .network import Network
 
 __all__ = ["Discovery", "add_discovery"]
 
-NAMESPACE = ids.Discovery.NAMESPACE
-SERVICE = ids.Discovery.SERVICE
-
 
 @dataclass(frozen=True, eq=False)
 class Discovery:
@@ -34,7 +31,11 @@ class Discovery:
         ``scope``); the returned handle names it."""
         service = t.add_resource(
             _service(
-                scope + SERVICE, name, self.namespace, dns_ttl, f"Tasks of the ECS service {name}"
+                scope + ids.Discovery.SERVICE,
+                name,
+                self.namespace,
+                dns_ttl,
+                f"Tasks of the ECS service {name}",
             )
         )
         return Discovery(namespace=self.namespace, service=service)
@@ -60,7 +61,7 @@ def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
     """Add the namespace in the VPC and the service the tasks register in."""
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
-            NAMESPACE,
+            ids.Discovery.NAMESPACE,
             Name=cfg.discovery.namespace,
             Vpc=network.vpc.ref(),
             Description="Service discovery for the stack's services",
@@ -68,7 +69,9 @@ def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
     )
     description = "nginx tasks of the ECS service"
     service = t.add_resource(
-        _service(SERVICE, cfg.service.name, namespace, cfg.discovery.dns_ttl, description)
+        _service(
+            ids.Discovery.SERVICE, cfg.service.name, namespace, cfg.discovery.dns_ttl, description
+        )
     )
     return Discovery(namespace=namespace, service=service)
 

@@ -28,7 +28,7 @@ from .held import held_by
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .network import Network
-from .outputs import ServiceOutputs, add_service_outputs, export_name, request_path
+from .outputs import SCOPED, ServiceOutputs, add_service_outputs, export_name, request_path
 from .probe import Probe
 from .scaling import Scaling, add_scaling
 from .service import Service, add_tasks
@@ -49,8 +49,6 @@ _PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
 _PATH_WILDCARDS = 5
 # CloudFormation's limit on a template's resources.
 MAX_RESOURCES = 500
-# Each added service has these Outputs, prefixed with its scope.
-SCOPED_OUTPUTS = (ids.Outputs.SERVICE_URL, ids.Outputs.SERVICE_NAME, ids.Outputs.DISCOVERY_NAME)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -301,7 +299,7 @@ def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
             ids.Probe.SERVICE_EGRESS,
             ids.Alarms.PROBE_FAILED_REQUESTS,
             ids.Alarms.PROBE_NO_INSTANCES,
-            *SCOPED_OUTPUTS,
+            *SCOPED,
         )
     ]
 
@@ -320,7 +318,7 @@ def _owner(logical_id: str, suffix: str, first: str) -> str:
 def _check_ids(t: Template, call: str, scope: str, adds: list[str]) -> None:
     """Refuse a scope whose logical IDs or export names the template already holds, or
     that would take it past CloudFormation's 500 resources."""
-    outputs = {scope + name for name in SCOPED_OUTPUTS}
+    outputs = {scope + name for name in SCOPED}
     resources = len([i for i in adds if i not in outputs])
     if len(t.resources) + resources > MAX_RESOURCES:
         raise ConfigError(

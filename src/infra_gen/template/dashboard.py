@@ -16,8 +16,6 @@ from .service import Service
 
 __all__ = ["Dashboard", "add_dashboard"]
 
-DASHBOARD = ids.Dashboard.DASHBOARD
-DASHBOARD_URL = ids.Dashboard.DASHBOARD_URL
 CONSOLES = "ConsoleDomains"
 SUPPORTED_REGION = "SupportedRegion"
 
@@ -266,11 +264,11 @@ def add_dashboard(
     )
     url = t.add_output(
         Output(
-            DASHBOARD_URL,
+            ids.Dashboard.DASHBOARD_URL,
             Description="CloudWatch dashboard of the stack",
             Value=Sub(
                 "https://${Console}/cloudwatch/home?region=${AWS::Region}"
-                "#dashboards:name=${" + DASHBOARD + "}",
+                "#dashboards:name=${" + ids.Dashboard.DASHBOARD + "}",
                 Console=FindInMap(CONSOLES, Ref("AWS::Partition"), "Domain"),
             ),
         )

@@ -31,16 +31,6 @@ from .service import Service
 
 __all__ = ["Probe", "add_probe", "handler_source", "inline_code", "RUNTIME"]
 
-SCHEDULE = ids.Probe.SCHEDULE
-LOG_GROUP = ids.Probe.LOG_GROUP
-ROLE = ids.Probe.ROLE
-SECURITY_GROUP = ids.Probe.SECURITY_GROUP
-SERVICE_INGRESS = ids.Probe.SERVICE_INGRESS
-SERVICE_EGRESS = ids.Probe.SERVICE_EGRESS
-FUNCTION = ids.Probe.FUNCTION
-INVOKE_CONFIG = ids.Probe.INVOKE_CONFIG
-RULE = ids.Probe.RULE
-PERMISSION = ids.Probe.PERMISSION
 
 RUNTIME = "python3.14"
 # Dimensions of every custom metric: the stack's name, so that stacks in one account
@@ -187,10 +177,10 @@ def add_probe(
         Default=cfg.probe.schedule,
         AllowedValues=list(schedules),
     )
-    log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
+    log_group = t.add_resource(log_settings.log_group(ids.Probe.LOG_GROUP))
     group = t.add_resource(
         ec2.SecurityGroup(
-            SECURITY_GROUP,
+            ids.Probe.SECURITY_GROUP,
             GroupDescription="Probe function: reaches the service tasks only",
             VpcId=network.vpc.ref(),
             SecurityGroupEgress=[NO_EGRESS],
@@ -199,13 +189,13 @@ def add_probe(
     service.admit(
         t,
         group,
-        ingress_id=SERVICE_INGRESS,
-        egress_id=SERVICE_EGRESS,
+        ingress_id=ids.Probe.SERVICE_INGRESS,
+        egress_id=ids.Probe.SERVICE_EGRESS,
         description="probe function",
     )
     role = t.add_resource(
         Role(
-            ROLE,
+            ids.Probe.ROLE,
             # Lambda does not document setting aws:SourceAccount when it assumes an
             # execution role; only this stack's function can use the role anyway.
             AssumeRolePolicyDocument=iam.assume_role("lambda.amazonaws.com", source_account=False),
@@ -223,7 +213,7 @@ def add_probe(
     )
     function = t.add_resource(
         awslambda.Function(
-            FUNCTION,
+            ids.Probe.FUNCTION,
             Description="Probes every nginx task found through Cloud Map",
             Runtime=RUNTIME,
             Architectures=["arm64"],
@@ -263,7 +253,7 @@ def add_probe(
     # A failed run is not replayed: the next scheduled run is the retry.
     t.add_resource(
         awslambda.EventInvokeConfig(
-            INVOKE_CONFIG,
+            ids.Probe.INVOKE_CONFIG,
             FunctionName=function.ref(),
             Qualifier="$LATEST",
             MaximumRetryAttempts=0,
@@ -272,7 +262,7 @@ def add_probe(
     )
     rule = t.add_resource(
         events.Rule(
-            RULE,
+            ids.Probe.RULE,
             Description="Runs the probe function",
             ScheduleExpression=schedule.ref(),
             State="ENABLED",
@@ -289,7 +279,7 @@ def add_probe(
     )
     t.add_resource(
         awslambda.Permission(
-            PERMISSION,
+            ids.Probe.PERMISSION,
             FunctionName=function.ref(),
             Action="lambda:InvokeFunction",
             Principal="events.amazonaws.com",
