@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from stack import GOVERNED, lint_findings
 from troposphere import Export, Output, Parameter, Sub, Template, ec2, encode_to_dict
 from troposphere import elasticloadbalancingv2 as elb
+from troposphere.iam import Role
 
 from infra_gen import (
     GREATER,
@@ -411,6 +412,36 @@ def test_the_stack_built_into_a_host_template_is_the_stack_plus_the_hosts_own() 
     # A host without a description gets the stack's.
     assert build_stack(template=Template()).template.description == alone["Description"]
     assert lint_findings(render(host, "yaml")) == []
+
+
+def test_a_host_gets_the_stack_as_the_documented_order_would_build_into_it() -> None:
+    host = _host()
+    host.add_resource(Role("HostRole", AssumeRolePolicyDocument={"Statement": []}))
+    extra = host.add_parameter(Parameter("HostSize", Type="String", Default="s"))
+    host.add_parameter_to_group(extra, "Service")  # a group the stack fills too
+    stack = build_stack(template=host)
+    # The handles name the host's objects: what they add lands in the host.
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert host.resources["ApiEcsService"] is api.service
+    assert host.resources["EcsTaskExecutionRole"] is stack.service.execution_role
+    built = json.loads(render(host, "json"))
+    # add_permissions_boundary reaches every role in the template, the host's too.
+    assert built["Resources"]["HostRole"]["Properties"]["PermissionsBoundary"] == {
+        "Fn::If": ["HasBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    groups = built["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert [g["Label"]["default"] for g in groups] == [
+        "Host settings",
+        "Service",
+        "Probe",
+        "Alarms",
+        "Security",
+    ]
+    assert groups[1]["Parameters"][0] == "HostSize"
+    assert groups[1]["Parameters"][1:] == ["LogRetentionDays", "ServiceImage", "TaskSize"] + [
+        "MinTasks",
+        "MaxTasks",
+    ]
 
 
 @pytest.mark.parametrize(

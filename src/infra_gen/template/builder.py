@@ -26,6 +26,7 @@ the service exists); the alarms and the dashboard (once the probe exists).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from troposphere import Template
@@ -101,13 +102,13 @@ def build_stack(
     built.
     """
     cfg = as_config(cfg)
+    stack = _build(new_template(cfg), cfg)
     if template is None:
-        return _build(new_template(cfg), cfg)
-    # The stack is built twice into a host: once alone, which says exactly what it adds
-    # (its IDs follow the configuration), so that a collision is refused while the host
-    # is untouched; then into the host, as the documented order would.
-    ours = _build(new_template(cfg), cfg).template
-    return _build(into_host(template, ours, PROVENANCE), cfg)
+        return stack
+    # Built alone first, the stack says exactly what it adds (its IDs follow the
+    # configuration): a collision is refused while the host is untouched.
+    host = into_host(template, stack.template, PROVENANCE, stack.boundary)
+    return replace(stack, template=host)
 
 
 def _build(t: Template, cfg: Config) -> Stack:

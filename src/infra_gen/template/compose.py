@@ -18,17 +18,20 @@ from typing import Any
 from troposphere import Output, Template, encode_to_dict, servicediscovery
 from troposphere import ecs as ecs_resources
 from troposphere import elasticloadbalancingv2 as elb
+from troposphere.iam import Role
 
 from ..config import Config, ConfigError, check_environment, check_secrets, check_writable_paths
 from ..errors import shown
 from . import ids, loadbalancer
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec
+from .boundary import Boundary
 from .cloudmap import Discovery
 from .held import held_by
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .network import Network
 from .outputs import SCOPED, ServiceOutputs, add_service_outputs, export_name, request_path
+from .params import add_to_group
 from .probe import Probe
 from .scaling import Scaling, add_scaling
 from .service import Service, add_tasks
@@ -440,13 +443,17 @@ def _path_values(condition: elb.Condition) -> list[str]:
     )
 
 
-def into_host(template: Template, ours: Template, provenance: str) -> Template:
-    """``template`` made ready to hold the stack ``ours`` is a build of: its description,
-    version and provenance Metadata (``provenance``) where the host has none.
+def into_host(
+    template: Template, ours: Template, provenance: str, boundary: Boundary | None
+) -> Template:
+    """``template`` holding what ``ours`` (the stack, built alone) holds, as if the stack
+    had been built into it: its Description, version and console groups where the host
+    has none, its provenance Metadata (``provenance``), and ``boundary`` on the host's
+    roles too, as :func:`infra_gen.add_permissions_boundary` gives every role.
 
     Raises:
         ConfigError: ``template`` is no troposphere Template, or holds a logical ID or
-            an export name of the stack's.
+            an export name of the stack's; the host is then as it was.
     """
     if not isinstance(template, Template):
         raise ConfigError(
@@ -473,16 +480,35 @@ def into_host(template: Template, ours: Template, provenance: str) -> Template:
                 f"logical ID {both[0]} is already the host "
                 f"template's {kind}; the stack adds one of that ID",
             )
-    clash = _same_export(template, {n: o.title for o in ours.outputs.values() if (n := _export(o))})
+    exports = {n: o.title for o in ours.outputs.values() if (n := _export(o))}
+    clash = _same_export(template, exports)
     if clash is not None:
         raise ConfigError(
             "template",
             f"the host template's Output {clash[0]} has the "
             f"export name of the stack's Output {clash[1]}",
         )
+    for role in template.resources.values():
+        if boundary is not None and isinstance(role, Role):
+            boundary.apply(role)
     if template.description is None:
         template.set_description(ours.description)
     if template.version is None:
         template.set_version(ours.version)
     template.metadata[provenance] = ours.metadata[provenance]
+    for resource in ours.resources.values():
+        template.add_resource(resource)
+    for parameter in ours.parameters.values():
+        template.add_parameter(parameter)
+    for group in ours.metadata.get("AWS::CloudFormation::Interface", {}).get("ParameterGroups", []):
+        for name in group["Parameters"]:
+            add_to_group(template, name, group["Label"]["default"])
+    for output in ours.outputs.values():
+        template.add_output(output)
+    for name, condition in ours.conditions.items():
+        template.add_condition(name, condition)
+    for name, mapping in ours.mappings.items():
+        template.add_mapping(name, mapping)
+    for name, rule in ours.rules.items():
+        template.add_rule(name, rule)
     return template

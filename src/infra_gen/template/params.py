@@ -8,6 +8,7 @@ from troposphere import Parameter, Template
 
 __all__ = [
     "add_parameter",
+    "add_to_group",
     "GROUPS",
     "GROUP_SERVICE",
     "GROUP_PROBE",
@@ -40,14 +41,20 @@ def add_parameter(
     if not keys & constraints.keys():
         raise ValueError(f"Parameter {name} needs one of {sorted(keys)}")
     param = t.add_parameter(Parameter(name, Description=description, **constraints))
-    t.add_parameter_to_group(param, group)
+    add_to_group(t, name, group)
+    return param
+
+
+def add_to_group(t: Template, name: str, group: str) -> None:
+    """Put Parameter ``name`` in the console group ``group``, the stack's groups in the
+    order of :data:`GROUPS`, a host template's where they are."""
+    t.add_parameter_to_group(name, group)
     groups = t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]
     # The stack's groups take the places they hold, in console order; any other group
     # (a host template's) keeps its own place.
     slots = [i for i, g in enumerate(groups) if g["Label"]["default"] in GROUPS]
-    for i, group in zip(slots, sorted((groups[i] for i in slots), key=_rank), strict=True):
-        groups[i] = group
-    return param
+    for i, ranked in zip(slots, sorted((groups[i] for i in slots), key=_rank), strict=True):
+        groups[i] = ranked
 
 
 def _rank(group: dict[str, Any]) -> int:
