@@ -197,7 +197,20 @@ def _check(
 def add_alarms(
     t: Template, cfg: Config, *, load_balancer: LoadBalancer, service: Service, probe: Probe
 ) -> Alarms:
-    """Add the alarm topic, its policy and e-mail subscription, and the stack's alarms."""
+    """Add the alarm topic, its policy and e-mail subscription, and the stack's alarms.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[alarms]``.
+        load_balancer: what the load balancer alarms watch.
+        service: what the service alarms watch; its deployments roll back on two.
+        probe: what the probe alarms watch, and the schedules their period follows.
+
+    Returns:
+        The alarms' handle, to add more (:meth:`Alarms.add_alarm`).
+
+    Template cost: about 9 KB of compact JSON; each alarm about 0.7 KB.
+    """
     topic = _add_topic(t, cfg)
     a = cfg.alarms
     handle = Alarms(
@@ -225,9 +238,18 @@ def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
 
 
 def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmSpec]:
-    """The alarms on one service behind the load balancer, IDs prefixed with ``scope``
-    (default ``""``: the first service's): target 5xx, unhealthy targets, p90 response
-    time, and fewer running tasks than desired. Each description names ``scope``'s tasks."""
+    """The alarms on one service behind the load balancer: target 5xx, unhealthy
+    targets, p90 response time, fewer running tasks than desired.
+
+    Args:
+        cfg: reads ``[alarms]``.
+        service: the service they watch.
+        scope: prefix of their logical IDs, named in each description. Default:
+            ``""``, the first service's.
+
+    Returns:
+        The four specifications, for :meth:`Alarms.add_alarm`.
+    """
     a = cfg.alarms
     named = f"{scope} " if scope else ""  # "Api p90 response time", "Fewer Api tasks"
     missing_tasks = MetricMath(

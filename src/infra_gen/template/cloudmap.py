@@ -27,8 +27,17 @@ class Discovery:
     """The Cloud Map service (A records, multivalue) the ECS service registers tasks in."""
 
     def add_service(self, t: Template, *, scope: str, name: str, dns_ttl: int) -> Discovery:
-        """Another Cloud Map service ``name`` in the same namespace (ID prefixed with
-        ``scope``); the returned handle names it."""
+        """Add another Cloud Map service ``name`` in the same namespace.
+
+        Args:
+            t: the template it adds to.
+            scope: prefix of its logical ID.
+            name: its DNS label, e.g. ``api``.
+            dns_ttl: seconds its A records are cached.
+
+        Returns:
+            A handle naming the new service, in the same namespace.
+        """
         service = t.add_resource(
             _service(
                 scope + ids.Discovery.SERVICE,
@@ -58,7 +67,16 @@ class Discovery:
 
 
 def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
-    """Add the namespace in the VPC and the service the tasks register in."""
+    """Add the namespace in the VPC and the service the tasks register in.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[discovery]`` and ``service.name``.
+        network: the VPC the namespace resolves in.
+
+    Returns:
+        The Cloud Map handle.
+    """
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
             ids.Discovery.NAMESPACE,

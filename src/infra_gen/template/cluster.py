@@ -74,8 +74,18 @@ class Cluster:
 
 
 def add_cluster(t: Template, cfg: Config, *, image: object, log_group: logs.LogGroup) -> Cluster:
-    """Add the cluster and the shared execution role, which writes to ``log_group`` and
-    pulls ``image`` (a Parameter's ``Ref``) when it is in this account's private ECR."""
+    """Add the cluster and the execution role its services share.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[cluster]`` and ``service.image`` (the repository it may pull).
+        image: the first service's image, a Parameter's ``Ref``: pulls are allowed
+            when it is in this account's private ECR.
+        log_group: the first service's log group, the first the role writes to.
+
+    Returns:
+        The cluster's handle.
+    """
     cluster = t.add_resource(
         ecs.Cluster(
             ids.Service.CLUSTER,

@@ -72,16 +72,25 @@ class Request:
     """An :meth:`infra_gen.Stack.add_service` call, checked: nothing in it is refused."""
 
     scope: str
+    """The prefix of every logical ID the service adds."""
     cfg: Config
     """The stack's configuration with the call's ``[service]`` and ``[scaling]`` keys."""
     path_pattern: str
+    """Its listener rule's path pattern."""
     priority: int
+    """Its listener rule's priority."""
     writable_paths: Mapping[str, str] | None
+    """Its task storage, volume name -> path; ``None`` for nginx's."""
     environment: Mapping[str, str]
+    """Its container's variables."""
     secrets: Mapping[str, str]
+    """Its container's secrets, name -> ARN."""
     scaled: bool
+    """Whether it gets a scalable target (``cfg.scaling``)."""
     all_alarms: bool
+    """Whether it gets the first service's four alarms too."""
     dashboard: bool
+    """Whether it gets two dashboard widgets."""
 
 
 def check(
@@ -101,7 +110,18 @@ def check(
     discovery: Discovery,
     load_balancer: LoadBalancer,
 ) -> Request:
-    """The :meth:`infra_gen.Stack.add_service` call as a :class:`Request`, or a refusal.
+    """The :meth:`infra_gen.Stack.add_service` call as a :class:`Request`, or its refusal.
+
+    Args:
+        t: the stack's template, which the call must not collide with.
+        stack_cfg: the stack's configuration, under the call's ``service`` and ``scaling``.
+        scope, service, path_pattern, priority, writable_paths, environment, secrets,
+            scaling, all_alarms, dashboard: as :meth:`infra_gen.Stack.add_service` takes them.
+        discovery: the namespace whose Cloud Map names it must not take.
+        load_balancer: the listeners whose priorities and path patterns it must not take.
+
+    Returns:
+        The checked request.
 
     Raises:
         ConfigError: a bad argument, or one that collides with what ``t`` holds (a
@@ -183,11 +203,20 @@ def add_service(
     discovery: Discovery,
     log_settings: LogSettings,
 ) -> AddedService:
-    """Add the service ``request`` describes to ``first``'s cluster: its Cloud Map service,
-    target group and listener rule, tasks, scaling, container settings and Outputs.
+    """Add the service ``request`` describes to ``first``'s cluster.
 
-    Its image and task size are fixed values, not Parameters; it shares ``first``'s
-    execution role, which then writes to its log group and pulls its private ECR image.
+    Its Cloud Map service, target group and listener rule, tasks, scaling, container
+    settings and Outputs; image and task size are values, not Parameters, and the
+    shared execution role writes to its log group and pulls its private ECR image.
+
+    Args:
+        t: the stack's template.
+        request: a checked :meth:`infra_gen.Stack.add_service` call (:func:`check`).
+        first: the stack's first service, whose cluster and execution role it shares.
+        network, load_balancer, discovery, log_settings: the stack's handles.
+
+    Returns:
+        The added service's handle.
     """
     scope, cfg = request.scope, request.cfg
     if first.shared is None:
@@ -246,7 +275,18 @@ def add_service(
 def probe_alarms(
     cfg: Config, scope: str, service: AddedService, probe: Probe, alarms: Alarms
 ) -> list[AlarmSpec]:
-    """An added service's alarms on what the probe sees of it (two rows: the size budget)."""
+    """An added service's alarms on what the probe sees of it (two rows: the size budget).
+
+    Args:
+        cfg: the stack's configuration (``alarms.probe_failed_requests``).
+        scope: prefix of their logical IDs, named in their descriptions.
+        service: the added service.
+        probe: the probe's metrics.
+        alarms: the stack's per-run period.
+
+    Returns:
+        The two specifications, for :meth:`infra_gen.Alarms.add_alarm`.
+    """
     name, per_run = service.discovery.service_name, alarms.probe_period
     return [
         AlarmSpec(
@@ -446,14 +486,21 @@ def _path_values(condition: elb.Condition) -> list[str]:
 def into_host(
     template: Template, ours: Template, provenance: str, boundary: Boundary | None
 ) -> Template:
-    """``template`` holding what ``ours`` (the stack, built alone) holds, as if the stack
-    had been built into it: its Description, version and console groups where the host
-    has none, its provenance Metadata (``provenance``), and ``boundary`` on the host's
-    roles too, as :func:`infra_gen.add_permissions_boundary` gives every role.
+    """``template`` holding what ``ours`` (the stack, built alone) holds, as if built into it.
+
+    The host keeps its Description, version and console groups (the stack's follow
+    them), takes the provenance Metadata, and its own roles get the boundary, as
+    :func:`infra_gen.add_permissions_boundary` gives every role in a template.
+
+    Args:
+        template: the host troposphere ``Template``.
+        ours: the stack's template, built alone.
+        provenance: the Metadata key that records what made the stack.
+        boundary: the stack's permissions boundary, or ``None``.
 
     Raises:
-        ConfigError: ``template`` is no troposphere Template, or holds a logical ID or
-            an export name of the stack's; the host is then as it was.
+        ConfigError: no troposphere Template, or one holding a logical ID or an export
+            name of the stack's; the host is then as it was.
     """
     if not isinstance(template, Template):
         raise ConfigError(

@@ -42,10 +42,21 @@ class Dashboard:
     """The body's ``Fn::Sub`` variables: name -> the reference it stands for."""
 
     def add_service(self, t: Template, service: Service, *, scope: str) -> None:
-        """Add two widgets of another service (:meth:`infra_gen.Stack.add_service` calls
-        it), titled with its ``scope``: its target group's requests, 5xx and p90 response
-        time; its tasks' CPU, memory, desired and running count, side by side below the
-        stack's own."""
+        """Add two widgets of another service below the stack's own, titled with ``scope``.
+
+        Its target group's requests, 5xx and p90 response time; its tasks' CPU, memory,
+        desired and running count.
+
+        Args:
+            t: the template the dashboard is in.
+            service: the other service.
+            scope: the title's prefix, e.g. ``Api``.
+
+        Raises:
+            ValueError: the dashboard is not in ``t``.
+
+        Template cost: about 1 KB of compact JSON.
+        """
         if t.resources.get(self.dashboard.title) is not self.dashboard:
             raise ValueError("add_service: the dashboard is not in this template")
         variables, right = self.variables, "right"
@@ -227,7 +238,19 @@ def _widgets(metric_namespace: str) -> list[dict[str, Any]]:
 def add_dashboard(
     t: Template, *, load_balancer: LoadBalancer, service: Service, probe: Probe
 ) -> Dashboard:
-    """Add the dashboard (probe, load balancer, service, probe function) and its URL."""
+    """Add the dashboard (probe, load balancer, service, probe function) and its URL.
+
+    Args:
+        t: the template it adds to.
+        load_balancer: its load balancer and target group metrics.
+        service: its ECS and Container Insights metrics.
+        probe: its custom and Lambda metrics.
+
+    Returns:
+        The dashboard's handle, which keeps its widgets.
+
+    Template cost: about 3.1 KB of compact JSON, with its Mapping and Rule.
+    """
     widgets = _widgets(probe.metric_namespace)
     variables: dict[str, Any] = {
         "ProbeService": probe.service_name,

@@ -129,11 +129,21 @@ class LoadBalancer:
         path_pattern: str,
         priority: int,
     ) -> LoadBalancer:
-        """Route ``path_pattern`` to a new target group of another service (IDs prefixed
-        with ``scope``); the returned handle names that group and its rule.
+        """Route ``path_pattern`` to a new target group of another service.
 
         The rule attaches to the listener that forwards (:attr:`active_listener`): the
         HTTPS one with a certificate, when the HTTP one only redirects.
+
+        Args:
+            t: the template it adds to.
+            scope: prefix of the target group's and rule's logical IDs.
+            port: the container port the targets listen on.
+            health_check_path: the path the target group checks.
+            path_pattern: the rule's path pattern, e.g. ``/api/*``.
+            priority: the rule's priority, 1-50000.
+
+        Returns:
+            This handle, naming the new target group and its rule.
         """
         vpc = self.target_group.VpcId
         target_group = t.add_resource(
@@ -188,6 +198,17 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
 
     Governed: HTTPS always (``CertificateArn`` required), HTTP only redirects, deletion
     protection on (no ``DeletionProtection`` Parameter), no ``HasCertificate`` Condition.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[service]`` (port, health check path), ``security.alb_access_logs``
+            and ``governed``.
+        network: the VPC and subnets it runs in.
+
+    Returns:
+        The load balancer's handle.
+
+    Template cost: about 3.7 KB of compact JSON (default configuration).
     """
     governed = cfg.governed
     certificate = add_parameter(

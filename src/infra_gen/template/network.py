@@ -73,7 +73,19 @@ class Network:
 
 
 def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Network:
-    """Add the VPC, its public subnets and routes, and flow logs when configured."""
+    """Add the VPC, its public subnets and routes, and flow logs when configured.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[network]``, ``security.flow_logs`` and ``governed`` (private
+            subnets behind NAT).
+        log_settings: the flow log group's retention and key.
+
+    Returns:
+        The network's handle.
+
+    Template cost: about 1.7 KB of compact JSON (default configuration).
+    """
     vpc = t.add_resource(
         ec2.VPC(
             ids.Network.VPC,

@@ -111,9 +111,15 @@ class Probe:
     """The container port it requests on every service."""
 
     def metric(self, name: str, statistic: str = "Sum", *, service_name: object = None) -> Metric:
-        """A custom metric the probe writes: ``SuccessfulRequests``, ``FailedRequests``,
-        ``DiscoveredInstances`` or ``Latency`` (ms), of the first service or of
-        ``service_name`` (another one it :meth:`watch` es)."""
+        """A custom metric the probe writes, of the first service or of another it watches.
+
+        Args:
+            name: ``SuccessfulRequests``, ``FailedRequests``, ``DiscoveredInstances`` or
+                ``Latency`` (ms).
+            statistic: how to read it. Default: ``"Sum"``.
+            service_name: another service's Cloud Map name (:meth:`watch`). Default: the
+                first service's.
+        """
         dimensions = (
             (STACK_DIMENSION, Ref("AWS::StackName")),
             (SERVICE_DIMENSION, self.service_name if service_name is None else service_name),
@@ -121,11 +127,19 @@ class Probe:
         return Metric(self.metric_namespace, name, dimensions, statistic)
 
     def watch(self, t: Template, service: Service, discovery: Discovery, *, scope: str) -> None:
-        """Probe another service too: admit the function to its tasks (rule IDs prefixed
-        with ``scope``) and add its Cloud Map name to ``PROBE_SERVICE_NAMES``.
+        """Probe another service too: admit the function to its tasks and request it.
 
         The probe requests every service on one port and path: the other service must
         listen on the first one's container port.
+
+        Args:
+            t: the template it adds to.
+            service: the other service.
+            discovery: its Cloud Map service, appended to :attr:`service_names`.
+            scope: prefix of the two rules' logical IDs.
+
+        Raises:
+            ValueError: the service listens on another port.
         """
         if service.port != self.port:
             raise ValueError(
@@ -159,8 +173,22 @@ def add_probe(
     service: Service,
     log_settings: LogSettings,
 ) -> Probe:
-    """Add the probe function, its role, group, log group and schedule, and admit it
-    to the tasks."""
+    """Add the probe function, its role, group, log group and schedule; admit it to the tasks.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[probe]``, ``service.container_port`` and
+            ``alarms.probe_missing_minutes`` (the schedules allowed).
+        network: the subnets and VPC it runs in.
+        discovery: the Cloud Map names it resolves.
+        service: the tasks it requests; admits the function to them.
+        log_settings: its log group's retention and key.
+
+    Returns:
+        The probe's handle.
+
+    Template cost: about 15 KB of compact JSON, most of it ``lambda/probe.py``.
+    """
     # Only the rates the probe-not-running alarm's window covers: a slower
     # schedule would keep that alarm in ALARM.
     schedules = tuple(

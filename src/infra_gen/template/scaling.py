@@ -42,10 +42,19 @@ def add_scaling(
 ) -> Scaling:
     """Add the MinTasks/MaxTasks Parameters, the scalable target and its two policies.
 
-    With a ``scope`` (default ``""``: the first service), the IDs take it as a prefix and
-    the range is fixed at generation, from ``service.desired_count`` to
-    ``scaling.max_tasks``, without Parameters (as another service's image and size);
-    ``service`` and ``load_balancer`` name that service and its target group.
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[scaling]`` and ``service.desired_count``.
+        service: the service whose task count it moves.
+        load_balancer: the load balancer and the service's target group.
+        scope: prefix of its logical IDs. Default: ``""``, the first service. Under a
+            scope the range is fixed, ``service.desired_count`` to ``scaling.max_tasks``,
+            without Parameters.
+
+    Returns:
+        The scaling handle.
+
+    Template cost: about 1.5 KB of compact JSON; under a scope about 1.2 KB.
     """
     s = cfg.scaling
     if scope:

@@ -110,7 +110,7 @@ class Service:
         role = self.task_role
         if role is None or t.resources.get(role.title) is not role:
             raise ConfigError("t", "grant: the service's task role is not in this template")
-        listed = _check_statements(statements)
+        listed = iam.check_statements(statements)
         policies = role.properties.setdefault("Policies", [])
         policy = Policy(
             PolicyName=f"grant-{len(policies) + 1}",
@@ -198,19 +198,20 @@ class Service:
     ) -> None:
         """Let ``client_group`` reach the tasks on the container port: both sides' rules.
 
-        Adds an ingress rule to the tasks' group (``ingress_id``) and an egress rule
-        to ``client_group`` (``egress_id``), separate resources so that neither
-        group's definition refers to the other. The client concern calls this and
-        owns the two logical IDs; ``description`` names the client in the rule's
-        description ("Container port from the <description>"). The load balancer
-        and the probe are admitted this way::
+        An ingress rule on the tasks' group and an egress rule on ``client_group``, separate
+        resources, so that neither group's definition refers to the other. The load balancer
+        and the probe are admitted this way; ``docs/library.md`` has a bastion's.
 
-            service.admit(t, bastion_group, ingress_id="EcsServiceIngressFromBastion",
-                          egress_id="BastionEgressToService", description="bastion")
+        Args:
+            t: the template both groups are in.
+            client_group: a troposphere ``ec2.SecurityGroup`` of ``t``.
+            ingress_id: the ingress rule's logical ID; the client's concern owns it.
+            egress_id: the egress rule's logical ID.
+            description: the client's name: "Container port from the <description>".
 
-        A client that is not a troposphere ``ec2.SecurityGroup``, an ID that is not 1-255
-        letters and digits or is already in the template, or an empty description raises
-        :class:`ConfigError` naming the argument, and adds nothing.
+        Raises:
+            ConfigError: a client that is no security group, an ID not 1-255 letters and
+                digits or already in ``t``, an empty description; nothing is added.
         """
         if not isinstance(client_group, ec2.SecurityGroup):
             raise ConfigError(
@@ -256,35 +257,6 @@ class Service:
         )
 
 
-def _check_statements(statements: object) -> list[Statement]:
-    """``statements`` as a role policy's statements, else a :class:`ConfigError` naming
-    ``statements`` or ``statements[<i>]``: awacs checks a Statement only when the template
-    renders, and IAM refuses an identity policy's statement without an effect, an action
-    or a resource, or with a principal."""
-    if isinstance(statements, str | bytes) or not (isinstance(statements, Sequence) and statements):
-        got = type(statements).__name__
-        if isinstance(statements, list | tuple):
-            got = f"an empty {got}"
-        raise ConfigError("statements", f"expected a non-empty list of awacs Statements, got {got}")
-    for i, statement in enumerate(statements):
-        where = f"statements[{i}]"
-        if not isinstance(statement, Statement):
-            raise ConfigError(where, f"expected an awacs Statement, got {type(statement).__name__}")
-        props = statement.properties
-        for needed in ("Effect", "Action or NotAction", "Resource or NotResource"):
-            if not props.keys() & set(needed.split(" or ")):
-                raise ConfigError(
-                    where, f"has no {needed}; a role's policy needs it in every statement"
-                )
-        if "Principal" in props or "NotPrincipal" in props:
-            raise ConfigError(where, "has a Principal, which a role's own policy cannot have")
-        try:
-            statement.JSONrepr()  # the rest of what awacs checks, else only at render time
-        except (TypeError, ValueError) as e:
-            raise ConfigError(where, shown(str(e), 120)) from None
-    return list(statements)
-
-
 def add_service(
     t: Template,
     cfg: Config,
@@ -294,11 +266,22 @@ def add_service(
     discovery: Discovery,
     log_settings: LogSettings,
 ) -> Service:
-    """Add the cluster, the task definition with its roles and log group, the tasks'
-    security group and the service, and admit the load balancer to the tasks.
+    """Add the first service: the cluster, the task definition with its roles and log group,
+    the tasks' security group and the ECS service; admit the load balancer to the tasks.
 
     The image and the task size are Parameters; the service names no task count
-    (:func:`infra_gen.add_scaling` sets it).
+    (:func:`infra_gen.add_scaling` sets it). Another service: :meth:`infra_gen.Stack.add_service`.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[service]``, ``[cluster]`` and ``governed``.
+        network: the task subnets and VPC.
+        load_balancer: the target group and listeners it serves behind.
+        discovery: the Cloud Map service its tasks register in.
+        log_settings: its log group's retention and key.
+
+    Returns:
+        The service's handle. Template cost: about 6.5 KB of compact JSON.
     """
     log_group = t.add_resource(log_settings.log_group(ids.Service.LOG_GROUP))
     image, cpu, memory = _add_parameters(t, cfg)
