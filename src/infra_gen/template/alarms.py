@@ -228,8 +228,10 @@ def add_alarms(
 
 
 def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
-    """Make ECS watch ``alarms`` during each deployment of ``service`` and roll back a
-    release that raises one."""
+    """Roll back a deployment of ``service`` that raises one of ``alarms``.
+
+    ECS watches the alarms during each deployment.
+    """
     # A release that passes the health check path but serves errors, or whose targets
     # fail the checks, is rolled back.
     service.service.DeploymentConfiguration.Alarms = ecs.DeploymentAlarms(
@@ -238,8 +240,9 @@ def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
 
 
 def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmSpec]:
-    """The alarms on one service behind the load balancer: target 5xx, unhealthy
-    targets, p90 response time, fewer running tasks than desired.
+    """The alarms on one service behind the load balancer.
+
+    Target 5xx, unhealthy targets, p90 response time, fewer running tasks than desired.
 
     Args:
         cfg: reads ``[alarms]``.

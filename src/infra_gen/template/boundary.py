@@ -25,8 +25,10 @@ class Boundary:
     """The Parameter: empty, or the ARN of a managed policy."""
 
     def apply(self, role: Role) -> None:
-        """Give ``role`` the boundary when the Parameter is set (a role added after
-        :func:`add_permissions_boundary` needs this call)."""
+        """Give ``role`` the boundary when the Parameter is set.
+
+        A role added after :func:`add_permissions_boundary` needs this call.
+        """
         role.PermissionsBoundary = If(
             ids.Boundary.HAS_PERMISSIONS_BOUNDARY, self.parameter.ref(), NoValue
         )

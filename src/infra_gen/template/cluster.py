@@ -50,8 +50,10 @@ class Cluster:
         self.log_group_arns.append(GetAtt(log_group, "Arn"))
 
     def allow_pull(self, scope: str, image: str) -> None:
-        """Let the tasks pull ``image`` when it is in a private ECR registry
-        (``pull-<scope>-image``); a public image needs nothing."""
+        """Let the tasks pull ``image`` too when it is in a private ECR registry.
+
+        The policy is ``pull-<scope>-image``; a public image needs nothing.
+        """
         found = _PRIVATE_ECR.match(image)
         if found:
             self.execution_role.Policies.append(
@@ -64,8 +66,11 @@ class Cluster:
             )
 
     def allow_secrets(self, arns: Iterable[str]) -> None:
-        """Let the tasks read the secrets or parameters ``arns`` as well: the
-        ``read-secrets`` policy, moved to the end of the role's policies."""
+        """Let the tasks read the secrets or parameters ``arns`` as well.
+
+        The ``read-secrets`` policy names every ARN given so far and moves to the end of
+        the role's policies.
+        """
         self.secret_arns.extend(arns)
         self.read_secrets.PolicyDocument = iam.read_secrets(self.secret_arns)
         policies = self.execution_role.properties.setdefault("Policies", [])

@@ -56,8 +56,10 @@ MAX_RESOURCES = 500
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class AddedService(Service):
-    """A service :meth:`infra_gen.Stack.add_service` added: a :class:`Service` with its own
-    Cloud Map service, scaling and exported Outputs."""
+    """A service :meth:`infra_gen.Stack.add_service` added, with its own Outputs.
+
+    A :class:`Service` with its own Cloud Map service, scaling and exported Outputs.
+    """
 
     discovery: Discovery
     """Its Cloud Map service, in the stack's namespace."""

@@ -8,8 +8,10 @@ __all__ = ["held_by"]
 
 
 def held_by(t: Template, logical_id: str) -> str | None:
-    """What in ``t`` already holds ``logical_id``: a resource's type, ``"Parameter"`` or
-    ``"Output"``; ``None`` when it is free."""
+    """What in ``t`` already holds ``logical_id``, or ``None`` when it is free.
+
+    A resource's type, ``"Parameter"`` or ``"Output"``.
+    """
     taken = t.resources.get(logical_id)
     if taken is not None:
         return str(taken.resource_type)

@@ -117,12 +117,12 @@ _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
 def read_secrets(arns: list[str]) -> PolicyDocument:
-    """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does for a
-    container's ``Secrets``: ``secretsmanager:GetSecretValue`` on each Secrets Manager
-    secret, ``ssm:GetParameters`` on each SSM parameter.
+    """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does.
 
-    A secret's ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not
-    what IAM allows: the statement names the secret's ARN without it. A partial ARN (the
+    ``secretsmanager:GetSecretValue`` on each Secrets Manager secret,
+    ``ssm:GetParameters`` on each SSM parameter. A secret's
+    ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not what IAM
+    allows: the statement names the secret's ARN without it. A partial ARN (the
     secret's name without the six characters Secrets Manager appends, ``-AbCdEf``), which
     ECS takes, is granted as ``<name>-??????``: IAM matches the full ARN. Resources come
     sorted, each once, so the bytes do not depend on the order they were added in.
@@ -147,10 +147,15 @@ def read_secrets(arns: list[str]) -> PolicyDocument:
 
 
 def check_statements(statements: object) -> list[Statement]:
-    """``statements`` as a role policy's statements, else a :class:`ConfigError` naming
-    ``statements`` or ``statements[<i>]``: awacs checks a Statement only when the template
-    renders, and IAM refuses an identity policy's statement without an effect, an action
-    or a resource, or with a principal."""
+    """``statements`` as a role policy's statements, checked now.
+
+    awacs checks a Statement only when the template renders, and IAM refuses an
+    identity policy's statement without an effect, an action or a resource, or with a
+    principal.
+
+    Raises:
+        ConfigError: naming ``statements`` or ``statements[<i>]``.
+    """
     if isinstance(statements, str | bytes) or not (isinstance(statements, Sequence) and statements):
         got = type(statements).__name__
         if isinstance(statements, list | tuple):

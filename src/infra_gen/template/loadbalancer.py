@@ -166,8 +166,10 @@ class LoadBalancer:
         return replace(self, target_group=target_group, rule=rule)
 
     def metric(self, name: str, statistic: str = "Sum") -> Metric:
-        """An ``AWS/ApplicationELB`` metric of the load balancer, e.g. ``RequestCount``,
-        ``HTTPCode_ELB_5XX_Count``, ``RejectedConnectionCount``."""
+        """An ``AWS/ApplicationELB`` metric of the load balancer.
+
+        E.g. ``RequestCount``, ``HTTPCode_ELB_5XX_Count``, ``RejectedConnectionCount``.
+        """
         return Metric("AWS/ApplicationELB", name, (("LoadBalancer", self._full_name),), statistic)
 
     def target_metric(self, name: str, statistic: str = "Sum") -> Metric:

@@ -51,8 +51,10 @@ class Network:
 
     @property
     def task_subnet_ids(self) -> list[Ref]:
-        """``Ref`` of the subnets the tasks and the probe run in: the private ones when
-        there are, else the public ones."""
+        """``Ref`` of the subnets the tasks and the probe run in.
+
+        The private ones when there are, else the public ones.
+        """
         return [s.ref() for s in self.private_subnets or self.subnets]
 
     @property
@@ -62,8 +64,11 @@ class Network:
 
     @property
     def internet(self) -> list[ec2.Route | ec2.SubnetRouteTableAssociation]:
-        """What must exist before anything in the subnets reaches the internet: the default
-        route and every subnet's association with its table. Use it as ``DependsOn``."""
+        """What must exist before anything in the subnets reaches the internet.
+
+        The default route and every subnet's association with its table. Use it as
+        ``DependsOn``.
+        """
         return [self.default_route, *self.route_table_associations]
 
     @property

@@ -42,8 +42,10 @@ class Outputs:
 
 @dataclass(frozen=True, eq=False)
 class ServiceOutputs:
-    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added, their
-    IDs prefixed with its scope (export name ``<stack name>-<output name>``)."""
+    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added.
+
+    Their IDs are prefixed with its scope (export name ``<stack name>-<output name>``).
+    """
 
     service_url: Output
     """``<scope>ServiceUrl``: the public URL of its path (:func:`request_path`), e.g.
@@ -55,10 +57,12 @@ class ServiceOutputs:
 
 
 def request_path(path_pattern: str) -> str:
-    """A path that a listener rule's ``path_pattern`` matches, to request it by: each
-    ``*`` (any characters) matches none, each ``?`` (one character) matches ``x``:
+    """A path that a listener rule's ``path_pattern`` matches, to request it by.
+
+    Each ``*`` (any characters) matches none, each ``?`` (one character) matches ``x``:
     ``/api/*`` -> ``/api/``, ``/a?c/*`` -> ``/axc/``, ``/*.png`` -> ``/.png``; a pattern
-    without wildcards is the path itself."""
+    without wildcards is the path itself.
+    """
     return path_pattern.replace("*", "").replace("?", "x")
 
 

@@ -159,8 +159,10 @@ class Probe:
         variables["PROBE_SERVICE_NAMES"] = Join(",", self.service_names)
 
     def function_metric(self, name: str, statistic: str = "Sum") -> Metric:
-        """An ``AWS/Lambda`` metric of the probe function, e.g. ``Invocations``, ``Errors``,
-        ``Throttles``, ``Duration``."""
+        """An ``AWS/Lambda`` metric of the probe function.
+
+        E.g. ``Invocations``, ``Errors``, ``Throttles``, ``Duration``.
+        """
         return Metric("AWS/Lambda", name, (("FunctionName", self.function.ref()),), statistic)
 
 

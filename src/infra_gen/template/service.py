@@ -98,14 +98,17 @@ class Service:
         return self.route.target_metric(name, statistic)
 
     def grant(self, t: Template, statements: Sequence[Statement]) -> Policy:
-        """Let this service's tasks do what the awacs ``statements`` allow: a policy
-        (``grant-<n>``, numbered from 1) on :attr:`task_role`, this service's alone::
+        """Let this service's tasks do what the awacs ``statements`` allow.
+
+        A policy (``grant-<n>``, numbered from 1) on :attr:`task_role`, this service's
+        alone; each call adds one. ``"*"`` resources are taken, as the actions that name no
+        resource need (``cloudwatch:PutMetricData``, ...)::
 
             service.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage],
                                         Resource=[queue.get_att("Arn")])])
 
-        Returns the policy; each call adds one. ``"*"`` resources are taken, as the
-        actions that name no resource need (``cloudwatch:PutMetricData``, ...).
+        Returns:
+            The policy.
         """
         role = self.task_role
         if role is None or t.resources.get(role.title) is not role:
@@ -120,9 +123,11 @@ class Service:
         return policy
 
     def add_environment(self, t: Template, variables: Mapping[str, str]) -> None:
-        """Set the container's environment variables ``variables`` (name -> text), kept
-        sorted by name. Default: none. A bad name or value, or a name the container
-        already sets, raises :class:`ConfigError` naming ``environment.<NAME>``."""
+        """Set the container's environment variables ``variables`` (name -> text).
+
+        They are kept sorted by name. A bad name or value, or a name the container already
+        sets, raises :class:`ConfigError` naming ``environment.<NAME>``.
+        """
         container = self._container(t)
         variables = check_environment("environment", variables)
         self._check_unset(container, "environment", variables)
@@ -132,17 +137,15 @@ class Service:
         )
 
     def add_secrets(self, t: Template, secrets: Mapping[str, str]) -> None:
-        """Give the container the secrets ``secrets`` (variable name -> the ARN of a
-        Secrets Manager secret, optionally with ``:json-key:version-stage:version-id``,
-        or of an SSM parameter), which ECS reads at task start. Default: none.
+        """Give the container the secrets ``secrets``, which ECS reads at task start.
 
-        The execution role (``read-secrets``) may read exactly those ARNs
-        (``secretsmanager:GetSecretValue``, ``ssm:GetParameters``), nothing broader;
-        a scoped service shares it, so it reads every service's secrets, while each
-        task sees only its own. A secret or SecureString parameter under a customer
-        managed KMS key also needs ``kms:Decrypt`` on that key. A bad name or ARN, or
-        a name the container already sets, raises :class:`ConfigError` naming
-        ``secrets.<NAME>``.
+        Each maps a variable name to the ARN of a Secrets Manager secret (optionally with
+        ``:json-key:version-stage:version-id``) or of an SSM parameter. The shared
+        execution role (``read-secrets``) may read exactly those ARNs, nothing broader: it
+        reads every service's secrets, while each task sees only its own. A secret or
+        SecureString parameter under a customer managed KMS key also needs
+        ``kms:Decrypt`` on that key. A bad name or ARN, or a name the container already
+        sets, raises :class:`ConfigError` naming ``secrets.<NAME>``.
         """
         container = self._container(t)
         secrets = check_secrets("secrets", secrets)
@@ -179,8 +182,10 @@ class Service:
         return Metric("AWS/ECS", name, self._dimensions, statistic)
 
     def insights_metric(self, name: str, statistic: str = "Average") -> Metric:
-        """A Container Insights metric of the service, e.g. ``RunningTaskCount``,
-        ``DesiredTaskCount``, ``NetworkRxBytes``."""
+        """A Container Insights metric of the service.
+
+        E.g. ``RunningTaskCount``, ``DesiredTaskCount``, ``NetworkRxBytes``.
+        """
         return Metric("ECS/ContainerInsights", name, self._dimensions, statistic)
 
     @property
@@ -266,11 +271,11 @@ def add_service(
     discovery: Discovery,
     log_settings: LogSettings,
 ) -> Service:
-    """Add the first service: the cluster, the task definition with its roles and log group,
-    the tasks' security group and the ECS service; admit the load balancer to the tasks.
+    """Add the first service, the cluster it brings, and admit the load balancer to its tasks.
 
-    The image and the task size are Parameters; the service names no task count
-    (:func:`infra_gen.add_scaling` sets it). Another service: :meth:`infra_gen.Stack.add_service`.
+    Its task definition, roles, log group, security group and ECS service; the image
+    and task size are Parameters, and the service names no task count
+    (:func:`infra_gen.add_scaling` sets it). More: :meth:`infra_gen.Stack.add_service`.
 
     Args:
         t: the template it adds to.
@@ -281,7 +286,9 @@ def add_service(
         log_settings: its log group's retention and key.
 
     Returns:
-        The service's handle. Template cost: about 6.5 KB of compact JSON.
+        The service's handle.
+
+    Template cost: about 6.5 KB of compact JSON.
     """
     log_group = t.add_resource(log_settings.log_group(ids.Service.LOG_GROUP))
     image, cpu, memory = _add_parameters(t, cfg)
@@ -312,15 +319,15 @@ def add_tasks(
     writable_paths: Mapping[str, str] | None = None,
     desired_count: int | None = None,
 ) -> Service:
-    """Add one service of ``cfg.service`` to the ``shared`` cluster and admit the load
-    balancer to its tasks: its task role, task definition, security group and ECS service.
+    """Add one service to the ``shared`` cluster and admit the load balancer to its tasks.
+
+    Its task role, task definition, security group and ECS service, from ``cfg.service``.
 
     Args:
         scope: prefix of every logical ID it adds. Default: ``""``, the first service.
         task_size: the (image, cpu, memory) of its task definition, values or ``Ref``s.
         route: the load balancer as the service sees it (its target group and rule).
-        writable_paths: task storage volume name -> the path the image writes.
-            Default: nginx's.
+        writable_paths: volume name -> the path the image writes. Default: nginx's.
         desired_count: the task count it keeps. Default: ``None``, none named (the
             scalable target's to set).
 

@@ -53,7 +53,7 @@ class Stack:
     dashboard: Dashboard
     """The CloudWatch dashboard and its URL Output."""
     outputs: Outputs
-    """The exported Outputs (an added service's: :attr:`Service.outputs`)."""
+    """The exported Outputs (an added service's: ``AddedService.outputs``)."""
     boundary: Boundary | None = None
     """The ``PermissionsBoundaryArn`` Parameter applied to every role."""
 
@@ -76,7 +76,8 @@ class Stack:
         Args:
             scope: PascalCase prefix of every logical ID it adds, e.g. ``"Api"``.
             service: ``[service]`` keys over the stack's (another ``name``, the same port).
-            path_pattern: ALB path pattern, e.g. ``"/api/*"``. priority: its rule's, 1-50000.
+            path_pattern: ALB path pattern, e.g. ``"/api/*"``.
+            priority: its listener rule's priority, 1-50000.
             writable_paths: volume name -> path the image writes. Default: nginx's.
             environment, secrets: its container's variables and secret ARNs. Default: none.
             scaling: ``[scaling]`` keys; ``{}`` scales like the first service. Default: unscaled.
