@@ -10,4 +10,4 @@ exec "${PYTHON:-python3}" -W error -m pdoc --docformat restructuredtext --output
   infra_gen infra_gen.template.builder infra_gen.config infra_gen.template.metrics infra_gen.template.params \
   infra_gen.template.loggroups infra_gen.template.network infra_gen.template.loadbalancer infra_gen.template.cloudmap \
   infra_gen.template.service infra_gen.template.scaling infra_gen.template.probe infra_gen.template.alarms infra_gen.template.dashboard \
-  infra_gen.template.outputs infra_gen.template.ids
+  infra_gen.template.outputs infra_gen.template.ids infra_gen.template.cluster infra_gen.template.stack

@@ -13,8 +13,9 @@ from awacs.aws import Allow, Statement
 from hypothesis import given
 from hypothesis import strategies as st
 from stack import GOVERNED, lint_findings
-from troposphere import Export, Output, Parameter, Sub, Template, ec2
+from troposphere import Export, Output, Parameter, Sub, Template, ec2, encode_to_dict
 from troposphere import elasticloadbalancingv2 as elb
+from troposphere.iam import Role
 
 from infra_gen import (
     GREATER,
@@ -28,6 +29,7 @@ from infra_gen import (
     build_stack,
     render,
 )
+from infra_gen.template.compose import AddedService
 from infra_gen.template.outputs import request_path
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
@@ -412,6 +414,36 @@ def test_the_stack_built_into_a_host_template_is_the_stack_plus_the_hosts_own() 
     assert lint_findings(render(host, "yaml")) == []
 
 
+def test_a_host_gets_the_stack_as_the_documented_order_would_build_into_it() -> None:
+    host = _host()
+    host.add_resource(Role("HostRole", AssumeRolePolicyDocument={"Statement": []}))
+    extra = host.add_parameter(Parameter("HostSize", Type="String", Default="s"))
+    host.add_parameter_to_group(extra, "Service")  # a group the stack fills too
+    stack = build_stack(template=host)
+    # The handles name the host's objects: what they add lands in the host.
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert host.resources["ApiEcsService"] is api.service
+    assert host.resources["EcsTaskExecutionRole"] is stack.service.execution_role
+    built = json.loads(render(host, "json"))
+    # add_permissions_boundary reaches every role in the template, the host's too.
+    assert built["Resources"]["HostRole"]["Properties"]["PermissionsBoundary"] == {
+        "Fn::If": ["HasBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    groups = built["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert [g["Label"]["default"] for g in groups] == [
+        "Host settings",
+        "Service",
+        "Probe",
+        "Alarms",
+        "Security",
+    ]
+    assert groups[1]["Parameters"][0] == "HostSize"
+    assert groups[1]["Parameters"][1:] == ["LogRetentionDays", "ServiceImage", "TaskSize"] + [
+        "MinTasks",
+        "MaxTasks",
+    ]
+
+
 @pytest.mark.parametrize(
     ("add", "message"),
     [
@@ -594,7 +626,9 @@ def test_an_added_service_exports_its_url_service_and_cloud_map_name(
     stack = build_stack()
     t = stack.template
     api = stack.add_service("Api", {"name": "api"}, path_pattern=path_pattern, priority=10)
-    assert api.outputs is not None and stack.service.outputs is None
+    # The first service's Outputs are the stack's; an added service carries its own.
+    assert isinstance(api, AddedService) and not isinstance(stack.service, AddedService)
+    assert stack.outputs.service_url is t.outputs["ServiceUrl"]
     assert (api.outputs.service_url, api.outputs.service_name, api.outputs.discovery_name) == (
         t.outputs["ApiServiceUrl"],
         t.outputs["ApiServiceName"],
@@ -862,6 +896,13 @@ def test_a_secret_named_by_a_partial_arn_is_granted_under_its_full_arn() -> None
     ]
     # ECS is given each ARN as it was written.
     assert {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}["DB"] == base + "db"
+    # Secrets added later, to either service, keep the partial ARN's grant as it was.
+    stack.service.add_secrets(stack.template, {"TOKEN": PARAMETER})
+    assert _reads(_resources(stack.template))["secretsmanager:GetSecretValue"] == [
+        base + "api/key-AbCdEf",
+        base + "db-??????",
+        base + "token-AbCdEf",
+    ]
 
 
 def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched() -> None:
@@ -876,3 +917,31 @@ def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched(
     ):
         build_stack(template=host)
     assert render(host, "json") == before
+
+
+def test_handles_keep_the_lists_the_template_renders() -> None:
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service(
+        "Api", {"name": "api"}, path_pattern="/api/*", priority=10, dashboard=True
+    )
+    rendered = json.loads(render(t, "json"))
+    r = rendered["Resources"]
+    variables = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]
+    names = [encode_to_dict(name) for name in stack.probe.service_names]
+    assert names == [
+        {"Fn::GetAtt": [s, "Name"]} for s in ("DiscoveryService", "ApiDiscoveryService")
+    ]
+    assert variables["PROBE_SERVICE_NAMES"] == {"Fn::Join": [",", names]}
+    text, _ = r["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert (
+        json.loads(text)["widgets"] == stack.dashboard.widgets and len(stack.dashboard.widgets) == 6
+    )
+    assert stack.service.shared is not None and api.shared is stack.service.shared
+    (logs, *_) = _policies(r["EcsTaskExecutionRole"])
+    assert logs["PolicyDocument"]["Statement"][0]["Resource"] == [
+        encode_to_dict(arn) for arn in stack.service.shared.log_group_arns
+    ]
+    assert len(stack.service.shared.log_group_arns) == 2
+    allowed = rendered["Parameters"]["ProbeSchedule"]["AllowedValues"]
+    assert list(stack.probe.schedules) == allowed

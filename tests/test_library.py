@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
 import itertools
 import textwrap
@@ -186,3 +187,26 @@ def test_every_public_function_handle_and_field_has_a_docstring() -> None:
         if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
             missing += _undocumented(obj)
     assert not missing
+
+
+def test_the_public_api_is_one_table_that_type_checkers_read_too() -> None:
+    exports: dict[str, str] = vars(infra_gen)["_EXPORTS"]
+    assert infra_gen.__all__ == [*exports, "__version__", "ids"]
+    assert len(set(infra_gen.__all__)) == len(infra_gen.__all__)
+    # Each name comes from the module the table names, loaded on first use.
+    for name, module in exports.items():
+        value = getattr(infra_gen, name)
+        assert getattr(importlib.import_module(f"infra_gen.{module}"), name) is value
+    # The imports a type checker reads name the same objects, from the same modules.
+    tree = ast.parse(inspect.getsource(infra_gen))
+    (block,) = [n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n)]
+    typed = {
+        alias.asname: (node.module or "").removeprefix(".")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name  # an explicit re-export
+    }
+    assert typed == exports
+    with pytest.raises(AttributeError, match="has no attribute 'AddedService'"):
+        vars(infra_gen)["__getattr__"]("AddedService")

@@ -12,151 +12,109 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .template import ids  # a leaf: names only, no troposphere
 
-if TYPE_CHECKING:
-    from .config import (
-        AlarmsConfig,
-        ClusterConfig,
-        Config,
-        ConfigError,
-        DiscoveryConfig,
-        NetworkConfig,
-        ProbeConfig,
-        ScalingConfig,
-        SecurityConfig,
-        ServiceConfig,
-    )
-    from .errors import TemplateTooLarge
-    from .template.alarms import (
-        GREATER,
-        GREATER_OR_EQUAL,
-        LESS,
-        LESS_OR_EQUAL,
-        Alarms,
-        AlarmSpec,
-        add_alarms,
-    )
-    from .template.boundary import Boundary, add_permissions_boundary
-    from .template.budget import largest_parts
-    from .template.builder import Stack, build_stack, build_template, new_template
-    from .template.cloudmap import Discovery, add_discovery
-    from .template.dashboard import Dashboard, add_dashboard
-    from .template.loadbalancer import LoadBalancer, add_load_balancer
-    from .template.loggroups import LogSettings, add_log_settings
-    from .template.metrics import Metric, MetricMath
-    from .template.network import Network, add_network
-    from .template.outputs import Outputs, ServiceOutputs, add_outputs
-    from .template.probe import Probe, add_probe
-    from .template.render import check_size, render, render_inline
-    from .template.scaling import Scaling, add_scaling
-    from .template.service import Service, add_service
-
-# Each name is imported on first use (PEP 562): `infra-gen` starts without troposphere
-# loaded, so a Ctrl-C while it loads ends in one line instead of a traceback.
+# The public API: each name and the module it comes from, imported on first use
+# (PEP 562), so that `infra-gen` starts without troposphere loaded and a Ctrl-C while
+# it loads ends in one line instead of a traceback.
 _EXPORTS = {
-    "GREATER": "template.alarms",
-    "GREATER_OR_EQUAL": "template.alarms",
-    "LESS": "template.alarms",
-    "LESS_OR_EQUAL": "template.alarms",
-    "Alarms": "template.alarms",
-    "AlarmSpec": "template.alarms",
-    "add_alarms": "template.alarms",
-    "Boundary": "template.boundary",
-    "add_permissions_boundary": "template.boundary",
-    "Stack": "template.builder",
-    "build_stack": "template.builder",
-    "build_template": "template.builder",
-    "new_template": "template.builder",
-    "Discovery": "template.cloudmap",
-    "add_discovery": "template.cloudmap",
-    "AlarmsConfig": "config",
-    "ClusterConfig": "config",
-    "Config": "config",
-    "ConfigError": "config",
-    "DiscoveryConfig": "config",
-    "NetworkConfig": "config",
-    "ProbeConfig": "config",
-    "ScalingConfig": "config",
-    "SecurityConfig": "config",
-    "ServiceConfig": "config",
-    "Dashboard": "template.dashboard",
-    "add_dashboard": "template.dashboard",
-    "Service": "template.service",
-    "add_service": "template.service",
-    "LoadBalancer": "template.loadbalancer",
-    "add_load_balancer": "template.loadbalancer",
-    "LogSettings": "template.loggroups",
-    "add_log_settings": "template.loggroups",
-    "Metric": "template.metrics",
-    "MetricMath": "template.metrics",
-    "Network": "template.network",
-    "add_network": "template.network",
-    "Outputs": "template.outputs",
-    "ServiceOutputs": "template.outputs",
-    "add_outputs": "template.outputs",
-    "Probe": "template.probe",
-    "add_probe": "template.probe",
+    **dict.fromkeys(
+        [
+            "AlarmsConfig",
+            "ClusterConfig",
+            "Config",
+            "ConfigError",
+            "DiscoveryConfig",
+            "NetworkConfig",
+            "ProbeConfig",
+            "ScalingConfig",
+            "SecurityConfig",
+            "ServiceConfig",
+        ],
+        "config",
+    ),
     "TemplateTooLarge": "errors",
-    "check_size": "template.render",
+    **dict.fromkeys(
+        [
+            "GREATER",
+            "GREATER_OR_EQUAL",
+            "LESS",
+            "LESS_OR_EQUAL",
+            "Alarms",
+            "AlarmSpec",
+            "add_alarms",
+        ],
+        "template.alarms",
+    ),
+    **dict.fromkeys(["Boundary", "add_permissions_boundary"], "template.boundary"),
     "largest_parts": "template.budget",
-    "render": "template.render",
-    "render_inline": "template.render",
-    "Scaling": "template.scaling",
-    "add_scaling": "template.scaling",
+    **dict.fromkeys(["build_stack", "build_template", "new_template"], "template.builder"),
+    **dict.fromkeys(["Discovery", "add_discovery"], "template.cloudmap"),
+    **dict.fromkeys(["Dashboard", "add_dashboard"], "template.dashboard"),
+    **dict.fromkeys(["LoadBalancer", "add_load_balancer"], "template.loadbalancer"),
+    **dict.fromkeys(["LogSettings", "add_log_settings"], "template.loggroups"),
+    **dict.fromkeys(["Metric", "MetricMath"], "template.metrics"),
+    **dict.fromkeys(["Network", "add_network"], "template.network"),
+    **dict.fromkeys(["Outputs", "ServiceOutputs", "add_outputs"], "template.outputs"),
+    **dict.fromkeys(["Probe", "add_probe"], "template.probe"),
+    **dict.fromkeys(["check_size", "render", "render_inline"], "template.render"),
+    **dict.fromkeys(["Scaling", "add_scaling"], "template.scaling"),
+    **dict.fromkeys(["Service", "add_service"], "template.service"),
+    "Stack": "template.stack",
 }
 
-__all__ = [
-    "GREATER",
-    "GREATER_OR_EQUAL",
-    "LESS",
-    "LESS_OR_EQUAL",
-    "AlarmSpec",
-    "Alarms",
-    "Boundary",
-    "AlarmsConfig",
-    "ClusterConfig",
-    "Config",
-    "ConfigError",
-    "DiscoveryConfig",
-    "NetworkConfig",
-    "Probe",
-    "ProbeConfig",
-    "Scaling",
-    "ScalingConfig",
-    "SecurityConfig",
-    "ServiceConfig",
-    "Dashboard",
-    "Discovery",
-    "LoadBalancer",
-    "LogSettings",
-    "Metric",
-    "MetricMath",
-    "Network",
-    "Outputs",
-    "Service",
-    "ServiceOutputs",
-    "Stack",
-    "TemplateTooLarge",
-    "__version__",
-    "ids",
-    "add_alarms",
-    "add_dashboard",
-    "add_discovery",
-    "add_load_balancer",
-    "add_log_settings",
-    "add_network",
-    "add_outputs",
-    "add_permissions_boundary",
-    "add_probe",
-    "add_scaling",
-    "add_service",
-    "build_stack",
-    "check_size",
-    "build_template",
-    "largest_parts",
-    "new_template",
-    "render",
-    "render_inline",
-]
+__all__ = [*_EXPORTS, "__version__", "ids"]
+
+# For type checkers only, which cannot follow __getattr__: the same names, which a test
+# holds equal to the table.
+if TYPE_CHECKING:
+    from .config import AlarmsConfig as AlarmsConfig
+    from .config import ClusterConfig as ClusterConfig
+    from .config import Config as Config
+    from .config import ConfigError as ConfigError
+    from .config import DiscoveryConfig as DiscoveryConfig
+    from .config import NetworkConfig as NetworkConfig
+    from .config import ProbeConfig as ProbeConfig
+    from .config import ScalingConfig as ScalingConfig
+    from .config import SecurityConfig as SecurityConfig
+    from .config import ServiceConfig as ServiceConfig
+    from .errors import TemplateTooLarge as TemplateTooLarge
+    from .template.alarms import GREATER as GREATER
+    from .template.alarms import GREATER_OR_EQUAL as GREATER_OR_EQUAL
+    from .template.alarms import LESS as LESS
+    from .template.alarms import LESS_OR_EQUAL as LESS_OR_EQUAL
+    from .template.alarms import Alarms as Alarms
+    from .template.alarms import AlarmSpec as AlarmSpec
+    from .template.alarms import add_alarms as add_alarms
+    from .template.boundary import Boundary as Boundary
+    from .template.boundary import add_permissions_boundary as add_permissions_boundary
+    from .template.budget import largest_parts as largest_parts
+    from .template.builder import build_stack as build_stack
+    from .template.builder import build_template as build_template
+    from .template.builder import new_template as new_template
+    from .template.cloudmap import Discovery as Discovery
+    from .template.cloudmap import add_discovery as add_discovery
+    from .template.dashboard import Dashboard as Dashboard
+    from .template.dashboard import add_dashboard as add_dashboard
+    from .template.loadbalancer import LoadBalancer as LoadBalancer
+    from .template.loadbalancer import add_load_balancer as add_load_balancer
+    from .template.loggroups import LogSettings as LogSettings
+    from .template.loggroups import add_log_settings as add_log_settings
+    from .template.metrics import Metric as Metric
+    from .template.metrics import MetricMath as MetricMath
+    from .template.network import Network as Network
+    from .template.network import add_network as add_network
+    from .template.outputs import Outputs as Outputs
+    from .template.outputs import ServiceOutputs as ServiceOutputs
+    from .template.outputs import add_outputs as add_outputs
+    from .template.probe import Probe as Probe
+    from .template.probe import add_probe as add_probe
+    from .template.render import check_size as check_size
+    from .template.render import render as render
+    from .template.render import render_inline as render_inline
+    from .template.scaling import Scaling as Scaling
+    from .template.scaling import add_scaling as add_scaling
+    from .template.service import Service as Service
+    from .template.service import add_service as add_service
+    from .template.stack import Stack as Stack
 
 
 def __getattr__(name: str) -> object:

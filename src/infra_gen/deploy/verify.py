@@ -17,12 +17,6 @@ from typing import Any
 from ..template import ids
 from .aws import Make
 
-SERVICE_URL = ids.Outputs.SERVICE_URL
-CLUSTER_NAME = ids.Outputs.CLUSTER_NAME
-SERVICE_NAME = ids.Outputs.SERVICE_NAME
-FUNCTION = ids.Probe.FUNCTION
-LOG_GROUP = ids.Probe.LOG_GROUP
-
 __all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -66,9 +60,16 @@ def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
 def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
     """(check name, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the first
     service's, then ``service URL <scope>`` for each service Stack.add_service added."""
-    scopes = sorted(k.removesuffix(SERVICE_URL) for k in values if k.endswith(SERVICE_URL))
+    scopes = sorted(
+        k.removesuffix(ids.Outputs.SERVICE_URL)
+        for k in values
+        if k.endswith(ids.Outputs.SERVICE_URL)
+    )
     return [
-        (f"service URL {scope}" if scope else "service URL", values[scope + SERVICE_URL])
+        (
+            f"service URL {scope}" if scope else "service URL",
+            values[scope + ids.Outputs.SERVICE_URL],
+        )
         for scope in scopes
     ]
 
@@ -191,7 +192,7 @@ def verify(
         Check("stack", status in HEALTHY_STACK, status, "" if status in HEALTHY_STACK else events)
     ]
     values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
-    needed = (SERVICE_URL, CLUSTER_NAME, SERVICE_NAME)
+    needed = (ids.Outputs.SERVICE_URL, ids.Outputs.CLUSTER_NAME, ids.Outputs.SERVICE_NAME)
     missing = [k for k in needed if k not in values]
     if missing:
         checks.append(Check("outputs", False, f"missing {', '.join(missing)}", events))
@@ -200,25 +201,27 @@ def verify(
     physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
     # A composed stack has a URL per service (its path on the load balancer): each checked.
     checks += [_url(url, fetch, timeout, name) for name, url in _urls(values)]
-    if physical.get(FUNCTION):
-        log_group = physical.get(LOG_GROUP) or f"/aws/lambda/{physical[FUNCTION]}"
-        checks += _probe(clients("lambda"), physical[FUNCTION], log_group)
+    if physical.get(ids.Probe.FUNCTION):
+        log_group = (
+            physical.get(ids.Probe.LOG_GROUP) or f"/aws/lambda/{physical[ids.Probe.FUNCTION]}"
+        )
+        checks += _probe(clients("lambda"), physical[ids.Probe.FUNCTION], log_group)
     else:
-        checks.append(Check("probe", False, f"no {FUNCTION} in the stack", events))
+        checks.append(Check("probe", False, f"no {ids.Probe.FUNCTION} in the stack", events))
     # A composed stack (Stack.add_service) runs several ECS services: a check for each.
     services = sorted(
         (r["LogicalResourceId"], r["PhysicalResourceId"])
         for r in resources
         if r["ResourceType"] == SERVICE_TYPE and r.get("PhysicalResourceId")
     )
-    cluster = values[CLUSTER_NAME]
+    cluster = values[ids.Outputs.CLUSTER_NAME]
     if len(services) > 1:
         checks += [
             _tasks(clients("ecs"), cluster, arn, f"tasks {logical_id}")
             for logical_id, arn in services
         ]
     else:
-        checks.append(_tasks(clients("ecs"), cluster, values[SERVICE_NAME]))
+        checks.append(_tasks(clients("ecs"), cluster, values[ids.Outputs.SERVICE_NAME]))
     alarm_names = sorted(
         r["PhysicalResourceId"]
         for r in resources

@@ -14,21 +14,15 @@ from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
 from troposphere import Equals, If, Not, Or, Ref, Sub, Template, cloudwatch, ecs, sns
 
-from ..config import (
-    LOGICAL_ID,
-    PROBE_SCHEDULES,
-    Config,
-    ConfigError,
-    held_by,
-    probe_alarm_period,
-)
+from ..config import LOGICAL_ID, PROBE_SCHEDULES, Config, ConfigError, probe_alarm_period
 from ..errors import shown
 from . import ids
 from .checkov_skips import skip_checks
+from .held import held_by
 from .loadbalancer import LoadBalancer
 from .metrics import Metric, MetricMath
 from .params import GROUP_ALARMS, add_parameter
-from .probe import SCHEDULE, Probe
+from .probe import Probe
 from .service import Service
 
 __all__ = [
@@ -43,25 +37,8 @@ __all__ = [
     "LESS_OR_EQUAL",
 ]
 
-TOPIC = ids.Alarms.TOPIC
-TOPIC_POLICY = ids.Alarms.TOPIC_POLICY
-EMAIL = ids.Alarms.EMAIL
-HAS_EMAIL = ids.Alarms.HAS_EMAIL
-SUBSCRIPTION = ids.Alarms.SUBSCRIPTION
 PROBE_PERIOD = "ProbeAlarmPeriod{}"  # condition: the schedule needs this period (s)
 
-PROBE_FAILED_REQUESTS = ids.Alarms.PROBE_FAILED_REQUESTS
-PROBE_NO_INSTANCES = ids.Alarms.PROBE_NO_INSTANCES
-PROBE_NOT_RUNNING = ids.Alarms.PROBE_NOT_RUNNING
-PROBE_ERRORS = ids.Alarms.PROBE_ERRORS
-PROBE_THROTTLES = ids.Alarms.PROBE_THROTTLES
-LOAD_BALANCER_5XX = ids.Alarms.LOAD_BALANCER_5XX
-TARGET_5XX = ids.Alarms.TARGET_5XX
-UNHEALTHY_TARGETS = ids.Alarms.UNHEALTHY_TARGETS
-RESPONSE_TIME = ids.Alarms.RESPONSE_TIME
-RUNNING_TASKS = ids.Alarms.RUNNING_TASKS
-SERVICE_CPU = ids.Alarms.SERVICE_CPU
-SERVICE_MEMORY = ids.Alarms.SERVICE_MEMORY
 
 GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
 GREATER = "GreaterThanThreshold"
@@ -220,7 +197,20 @@ def _check(
 def add_alarms(
     t: Template, cfg: Config, *, load_balancer: LoadBalancer, service: Service, probe: Probe
 ) -> Alarms:
-    """Add the alarm topic, its policy and e-mail subscription, and the stack's alarms."""
+    """Add the alarm topic, its policy and e-mail subscription, and the stack's alarms.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[alarms]``.
+        load_balancer: what the load balancer alarms watch.
+        service: what the service alarms watch; its deployments roll back on two.
+        probe: what the probe alarms watch, and the schedules their period follows.
+
+    Returns:
+        The alarms' handle, to add more (:meth:`Alarms.add_alarm`).
+
+    Template cost: about 9 KB of compact JSON; each alarm about 0.7 KB.
+    """
     topic = _add_topic(t, cfg)
     a = cfg.alarms
     handle = Alarms(
@@ -229,17 +219,19 @@ def add_alarms(
         period=a.period_seconds,
         evaluation_periods=a.evaluation_periods,
         datapoints_to_alarm=a.datapoints_to_alarm,
-        probe_period=_probe_period(t, cfg),
+        probe_period=_probe_period(t, cfg, probe.schedules),
     )
     specs = _specs(cfg, handle.probe_period, load_balancer, service, probe)
     alarms = {spec.logical_id: handle.add_alarm(t, spec) for spec in specs}
-    roll_back_on(service, alarms[TARGET_5XX], alarms[UNHEALTHY_TARGETS])
+    roll_back_on(service, alarms[ids.Alarms.TARGET_5XX], alarms[ids.Alarms.UNHEALTHY_TARGETS])
     return replace(handle, alarms=tuple(alarms.values()))
 
 
 def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
-    """Make ECS watch ``alarms`` during each deployment of ``service`` and roll back a
-    release that raises one."""
+    """Roll back a deployment of ``service`` that raises one of ``alarms``.
+
+    ECS watches the alarms during each deployment.
+    """
     # A release that passes the health check path but serves errors, or whose targets
     # fail the checks, is rolled back.
     service.service.DeploymentConfiguration.Alarms = ecs.DeploymentAlarms(
@@ -248,9 +240,19 @@ def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
 
 
 def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmSpec]:
-    """The alarms on one service behind the load balancer, IDs prefixed with ``scope``
-    (default ``""``: the first service's): target 5xx, unhealthy targets, p90 response
-    time, and fewer running tasks than desired. Each description names ``scope``'s tasks."""
+    """The alarms on one service behind the load balancer.
+
+    Target 5xx, unhealthy targets, p90 response time, fewer running tasks than desired.
+
+    Args:
+        cfg: reads ``[alarms]``.
+        service: the service they watch.
+        scope: prefix of their logical IDs, named in each description. Default:
+            ``""``, the first service's.
+
+    Returns:
+        The four specifications, for :meth:`Alarms.add_alarm`.
+    """
     a = cfg.alarms
     named = f"{scope} " if scope else ""  # "Api p90 response time", "Fewer Api tasks"
     missing_tasks = MetricMath(
@@ -264,7 +266,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
     )
     return [
         AlarmSpec(
-            logical_id=scope + TARGET_5XX,
+            logical_id=scope + ids.Alarms.TARGET_5XX,
             metric=service.target_metric("HTTPCode_Target_5XX_Count"),
             comparison=GREATER_OR_EQUAL,
             threshold=a.alb_5xx_count,
@@ -272,7 +274,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             + " answer 5xx. Look first at the service log group.",
         ),
         AlarmSpec(
-            logical_id=scope + UNHEALTHY_TARGETS,
+            logical_id=scope + ids.Alarms.UNHEALTHY_TARGETS,
             metric=service.target_metric("UnHealthyHostCount", "Maximum"),
             comparison=GREATER_OR_EQUAL,
             threshold=1,
@@ -280,7 +282,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             + " fail health checks. Look first at the target group's target health.",
         ),
         AlarmSpec(
-            logical_id=scope + RESPONSE_TIME,
+            logical_id=scope + ids.Alarms.RESPONSE_TIME,
             metric=service.target_metric("TargetResponseTime", "p90"),
             comparison=GREATER,
             threshold=a.response_time_seconds,
@@ -288,7 +290,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             "and task count.",
         ),
         AlarmSpec(
-            logical_id=scope + RUNNING_TASKS,
+            logical_id=scope + ids.Alarms.RUNNING_TASKS,
             metric=missing_tasks,
             comparison=GREATER,
             threshold=0,
@@ -308,7 +310,7 @@ def _specs(
     a = cfg.alarms
     return [
         AlarmSpec(
-            logical_id=PROBE_FAILED_REQUESTS,
+            logical_id=ids.Alarms.PROBE_FAILED_REQUESTS,
             metric=probe.metric("FailedRequests"),
             comparison=GREATER_OR_EQUAL,
             threshold=a.probe_failed_requests,
@@ -317,7 +319,7 @@ def _specs(
             "line per task.",
         ),
         AlarmSpec(
-            logical_id=PROBE_NO_INSTANCES,
+            logical_id=ids.Alarms.PROBE_NO_INSTANCES,
             metric=probe.metric("DiscoveredInstances", "Minimum"),
             comparison=LESS,
             threshold=1,
@@ -327,7 +329,7 @@ def _specs(
         ),
         # No data is the symptom here: a probe that stops running must alarm.
         AlarmSpec(
-            logical_id=PROBE_NOT_RUNNING,
+            logical_id=ids.Alarms.PROBE_NOT_RUNNING,
             metric=probe.function_metric("Invocations"),
             comparison=LESS,
             threshold=1,
@@ -339,7 +341,7 @@ def _specs(
             "schedule rule.",
         ),
         AlarmSpec(
-            logical_id=PROBE_ERRORS,
+            logical_id=ids.Alarms.PROBE_ERRORS,
             metric=probe.function_metric("Errors"),
             comparison=GREATER_OR_EQUAL,
             threshold=1,
@@ -347,7 +349,7 @@ def _specs(
             description="The probe function itself fails. Look first at the probe log group.",
         ),
         AlarmSpec(
-            logical_id=PROBE_THROTTLES,
+            logical_id=ids.Alarms.PROBE_THROTTLES,
             metric=probe.function_metric("Throttles"),
             comparison=GREATER_OR_EQUAL,
             threshold=1,
@@ -356,7 +358,7 @@ def _specs(
             "concurrent executions.",
         ),
         AlarmSpec(
-            logical_id=LOAD_BALANCER_5XX,
+            logical_id=ids.Alarms.LOAD_BALANCER_5XX,
             metric=lb.metric("HTTPCode_ELB_5XX_Count"),
             comparison=GREATER_OR_EQUAL,
             threshold=a.alb_5xx_count,
@@ -364,14 +366,14 @@ def _specs(
         ),
         *service_specs(cfg, service),
         AlarmSpec(
-            logical_id=SERVICE_CPU,
+            logical_id=ids.Alarms.SERVICE_CPU,
             metric=service.metric("CPUUtilization"),
             comparison=GREATER,
             threshold=a.cpu_percent,
             description="Service CPU saturates. Look first at the dashboard's request count.",
         ),
         AlarmSpec(
-            logical_id=SERVICE_MEMORY,
+            logical_id=ids.Alarms.SERVICE_MEMORY,
             metric=service.metric("MemoryUtilization"),
             comparison=GREATER,
             threshold=a.memory_percent,
@@ -383,7 +385,7 @@ def _specs(
 def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     email = add_parameter(
         t,
-        EMAIL,
+        ids.Alarms.EMAIL,
         group=GROUP_ALARMS,
         description="Subscribed to the alarm topic; empty subscribes no one.",
         Type="String",
@@ -391,17 +393,17 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
         AllowedPattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
         ConstraintDescription="must be empty or an e-mail address",
     )
-    t.add_condition(HAS_EMAIL, Not(Equals(email.ref(), "")))
+    t.add_condition(ids.Alarms.HAS_EMAIL, Not(Equals(email.ref(), "")))
     # No DisplayName: it is limited to 100 characters, which a stack name can exceed;
     # e-mail then comes from "AWS Notifications" and names the alarm and stack.
-    topic = t.add_resource(sns.Topic(TOPIC))
+    topic = t.add_resource(sns.Topic(ids.Alarms.TOPIC))
     skip_checks(
         topic,
         {"CKV_AWS_26": ("CloudWatch cannot publish under the AWS managed key; alarm states only")},
     )
     t.add_resource(
         sns.TopicPolicy(
-            TOPIC_POLICY,
+            ids.Alarms.TOPIC_POLICY,
             Topics=[topic.ref()],
             PolicyDocument=PolicyDocument(
                 Version="2012-10-17",
@@ -428,8 +430,8 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     )
     t.add_resource(
         sns.SubscriptionResource(
-            SUBSCRIPTION,
-            Condition=HAS_EMAIL,
+            ids.Alarms.SUBSCRIPTION,
+            Condition=ids.Alarms.HAS_EMAIL,
             TopicArn=topic.ref(),
             Protocol="email",
             Endpoint=email.ref(),
@@ -438,14 +440,14 @@ def _add_topic(t: Template, cfg: Config) -> sns.Topic:
     return topic
 
 
-def _probe_period(t: Template, cfg: Config) -> int | If:
-    """The per-run alarms' Period for the ProbeSchedule value chosen at deploy time.
+def _probe_period(t: Template, cfg: Config, allowed: tuple[str, ...]) -> int | If:
+    """The per-run alarms' Period for the ProbeSchedule value chosen at deploy time, one
+    of ``allowed``.
 
     One condition per period longer than the fastest schedule's, each true for the
     schedules that need it; nested Fn::If picks the period (Mappings cannot be keyed
     by a schedule expression: their keys allow only letters, digits, "-" and ".").
     """
-    allowed = [s for s in PROBE_SCHEDULES if s in t.parameters[SCHEDULE].AllowedValues]
     periods: dict[int, list[str]] = {}
     for schedule in allowed:
         period = probe_alarm_period(cfg.alarms.period_seconds, PROBE_SCHEDULES[schedule])
@@ -454,7 +456,7 @@ def _probe_period(t: Template, cfg: Config) -> int | If:
     value: int | If = fastest
     for period in slower:
         name = PROBE_PERIOD.format(period)
-        matches = [Equals(Ref(SCHEDULE), s) for s in periods[period]]
+        matches = [Equals(Ref(ids.Probe.SCHEDULE), s) for s in periods[period]]
         t.add_condition(name, matches[0] if len(matches) == 1 else Or(*matches))
         value = If(name, period, value)
     return value

@@ -16,9 +16,6 @@ from .params import GROUP_SECURITY, add_parameter
 
 __all__ = ["Boundary", "add_permissions_boundary"]
 
-PERMISSIONS_BOUNDARY = ids.Boundary.PERMISSIONS_BOUNDARY
-HAS_PERMISSIONS_BOUNDARY = ids.Boundary.HAS_PERMISSIONS_BOUNDARY
-
 
 @dataclass(frozen=True, eq=False)
 class Boundary:
@@ -28,9 +25,13 @@ class Boundary:
     """The Parameter: empty, or the ARN of a managed policy."""
 
     def apply(self, role: Role) -> None:
-        """Give ``role`` the boundary when the Parameter is set (a role added after
-        :func:`add_permissions_boundary` needs this call)."""
-        role.PermissionsBoundary = If(HAS_PERMISSIONS_BOUNDARY, self.parameter.ref(), NoValue)
+        """Give ``role`` the boundary when the Parameter is set.
+
+        A role added after :func:`add_permissions_boundary` needs this call.
+        """
+        role.PermissionsBoundary = If(
+            ids.Boundary.HAS_PERMISSIONS_BOUNDARY, self.parameter.ref(), NoValue
+        )
 
 
 def add_permissions_boundary(t: Template) -> Boundary:
@@ -40,7 +41,7 @@ def add_permissions_boundary(t: Template) -> Boundary:
     """
     parameter = add_parameter(
         t,
-        PERMISSIONS_BOUNDARY,
+        ids.Boundary.PERMISSIONS_BOUNDARY,
         group=GROUP_SECURITY,
         description="Policy ARN set as the boundary of every role; empty sets none.",
         Type="String",
@@ -48,7 +49,7 @@ def add_permissions_boundary(t: Template) -> Boundary:
         # A bad value fails with this pattern in the message: clear enough, and short.
         AllowedPattern=r"^(arn:aws[a-z-]*:iam::\d{12}:policy/.+)?$",
     )
-    t.add_condition(HAS_PERMISSIONS_BOUNDARY, Not(Equals(parameter.ref(), "")))
+    t.add_condition(ids.Boundary.HAS_PERMISSIONS_BOUNDARY, Not(Equals(parameter.ref(), "")))
     boundary = Boundary(parameter=parameter)
     for resource in t.resources.values():
         if isinstance(resource, Role):

@@ -16,9 +16,6 @@ from .network import Network
 
 __all__ = ["Discovery", "add_discovery"]
 
-NAMESPACE = ids.Discovery.NAMESPACE
-SERVICE = ids.Discovery.SERVICE
-
 
 @dataclass(frozen=True, eq=False)
 class Discovery:
@@ -30,11 +27,24 @@ class Discovery:
     """The Cloud Map service (A records, multivalue) the ECS service registers tasks in."""
 
     def add_service(self, t: Template, *, scope: str, name: str, dns_ttl: int) -> Discovery:
-        """Another Cloud Map service ``name`` in the same namespace (ID prefixed with
-        ``scope``); the returned handle names it."""
+        """Add another Cloud Map service ``name`` in the same namespace.
+
+        Args:
+            t: the template it adds to.
+            scope: prefix of its logical ID.
+            name: its DNS label, e.g. ``api``.
+            dns_ttl: seconds its A records are cached.
+
+        Returns:
+            A handle naming the new service, in the same namespace.
+        """
         service = t.add_resource(
             _service(
-                scope + SERVICE, name, self.namespace, dns_ttl, f"Tasks of the ECS service {name}"
+                scope + ids.Discovery.SERVICE,
+                name,
+                self.namespace,
+                dns_ttl,
+                f"Tasks of the ECS service {name}",
             )
         )
         return Discovery(namespace=self.namespace, service=service)
@@ -57,10 +67,19 @@ class Discovery:
 
 
 def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
-    """Add the namespace in the VPC and the service the tasks register in."""
+    """Add the namespace in the VPC and the service the tasks register in.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[discovery]`` and ``service.name``.
+        network: the VPC the namespace resolves in.
+
+    Returns:
+        The Cloud Map handle.
+    """
     namespace = t.add_resource(
         servicediscovery.PrivateDnsNamespace(
-            NAMESPACE,
+            ids.Discovery.NAMESPACE,
             Name=cfg.discovery.namespace,
             Vpc=network.vpc.ref(),
             Description="Service discovery for the stack's services",
@@ -68,7 +87,9 @@ def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
     )
     description = "nginx tasks of the ECS service"
     service = t.add_resource(
-        _service(SERVICE, cfg.service.name, namespace, cfg.discovery.dns_ttl, description)
+        _service(
+            ids.Discovery.SERVICE, cfg.service.name, namespace, cfg.discovery.dns_ttl, description
+        )
     )
     return Discovery(namespace=namespace, service=service)
 

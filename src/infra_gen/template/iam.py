@@ -7,13 +7,23 @@ hand-written ``arn:aws:`` strings, so every statement is scoped to this stack.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from awacs import ecr, logs, secretsmanager, ssm, sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import AWSHelperFn, Ref, Sub
 
-__all__ = ["assume_role", "deliver_flow_logs", "pull_ecr_images", "read_secrets", "write_logs"]
+from ..errors import ConfigError, shown
+
+__all__ = [
+    "assume_role",
+    "check_statements",
+    "deliver_flow_logs",
+    "pull_ecr_images",
+    "read_secrets",
+    "write_logs",
+]
 
 
 def assume_role(service: str, *, source_account: bool = True) -> PolicyDocument:
@@ -77,11 +87,15 @@ def deliver_flow_logs(log_group_arn: Any) -> PolicyDocument:
 def pull_ecr_images(
     repository: str = "*", account: str = "${AWS::AccountId}", region: str = "${AWS::Region}"
 ) -> PolicyDocument:
-    """Pull images from the private ECR ``repository`` (``*``: every repository) of
-    ``account`` in ``region``: by default the stack's own account and Region.
+    """Pull images from one private ECR repository, or all of an account's.
 
     GetAuthorizationToken takes no resource ("*" is the only form); the layer and
     manifest reads are scoped to the repository.
+
+    Args:
+        repository: its name. Default: ``"*"``, every repository.
+        account: its account. Default: the stack's (``${AWS::AccountId}``).
+        region: its Region. Default: the stack's (``${AWS::Region}``).
     """
     return PolicyDocument(
         Version="2012-10-17",
@@ -103,12 +117,12 @@ _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
 def read_secrets(arns: list[str]) -> PolicyDocument:
-    """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does for a
-    container's ``Secrets``: ``secretsmanager:GetSecretValue`` on each Secrets Manager
-    secret, ``ssm:GetParameters`` on each SSM parameter.
+    """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does.
 
-    A secret's ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not
-    what IAM allows: the statement names the secret's ARN without it. A partial ARN (the
+    ``secretsmanager:GetSecretValue`` on each Secrets Manager secret,
+    ``ssm:GetParameters`` on each SSM parameter. A secret's
+    ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not what IAM
+    allows: the statement names the secret's ARN without it. A partial ARN (the
     secret's name without the six characters Secrets Manager appends, ``-AbCdEf``), which
     ECS takes, is granted as ``<name>-??????``: IAM matches the full ARN. Resources come
     sorted, each once, so the bytes do not depend on the order they were added in.
@@ -130,3 +144,37 @@ def read_secrets(arns: list[str]) -> PolicyDocument:
         if resources
     ]
     return PolicyDocument(Version="2012-10-17", Statement=statements)
+
+
+def check_statements(statements: object) -> list[Statement]:
+    """``statements`` as a role policy's statements, checked now.
+
+    awacs checks a Statement only when the template renders, and IAM refuses an
+    identity policy's statement without an effect, an action or a resource, or with a
+    principal.
+
+    Raises:
+        ConfigError: naming ``statements`` or ``statements[<i>]``.
+    """
+    if isinstance(statements, str | bytes) or not (isinstance(statements, Sequence) and statements):
+        got = type(statements).__name__
+        if isinstance(statements, list | tuple):
+            got = f"an empty {got}"
+        raise ConfigError("statements", f"expected a non-empty list of awacs Statements, got {got}")
+    for i, statement in enumerate(statements):
+        where = f"statements[{i}]"
+        if not isinstance(statement, Statement):
+            raise ConfigError(where, f"expected an awacs Statement, got {type(statement).__name__}")
+        props = statement.properties
+        for needed in ("Effect", "Action or NotAction", "Resource or NotResource"):
+            if not props.keys() & set(needed.split(" or ")):
+                raise ConfigError(
+                    where, f"has no {needed}; a role's policy needs it in every statement"
+                )
+        if "Principal" in props or "NotPrincipal" in props:
+            raise ConfigError(where, "has a Principal, which a role's own policy cannot have")
+        try:
+            statement.JSONrepr()  # the rest of what awacs checks, else only at render time
+        except (TypeError, ValueError) as e:
+            raise ConfigError(where, shown(str(e), 120)) from None
+    return list(statements)

@@ -56,6 +56,8 @@ class Network:
     PRIVATE_SUBNET_ROUTE_TABLE: Final = "NetworkPrivateSubnet{}RouteTableAssociation"
     PRIVATE_ROUTE_TABLE: Final = "NetworkPrivateRouteTable{}"
     PRIVATE_DEFAULT_ROUTE: Final = "NetworkPrivateDefaultRoute{}"
+    # with nat_gateways = "one", only number 1 of the gateway, its address, the
+    # private route table and its route
     NAT_GATEWAY: Final = "NetworkNatGateway{}"
     NAT_ADDRESS: Final = "NetworkNatGatewayEip{}"
 

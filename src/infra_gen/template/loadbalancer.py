@@ -35,24 +35,12 @@ from .params import GROUP_SECURITY, add_parameter
 __all__ = [
     "LoadBalancer",
     "add_load_balancer",
-    "HAS_CERTIFICATE",
     "TLS_POLICY",
     "OTHER_PARTITION_REGIONS",
 ]
 
-SECURITY_GROUP = ids.LoadBalancer.SECURITY_GROUP
-HTTP_INGRESS = ids.LoadBalancer.HTTP_INGRESS
-HTTPS_INGRESS = ids.LoadBalancer.HTTPS_INGRESS
-LOAD_BALANCER = ids.LoadBalancer.LOAD_BALANCER
-TARGET_GROUP = ids.LoadBalancer.TARGET_GROUP
-RULE = "LoadBalancerRule"  # only under a scope: another service's path
-HTTP_LISTENER = ids.LoadBalancer.HTTP_LISTENER
-HTTPS_LISTENER = ids.LoadBalancer.HTTPS_LISTENER
-ACCESS_LOG_BUCKET = ids.LoadBalancer.ACCESS_LOG_BUCKET
-ACCESS_LOG_BUCKET_POLICY = ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY
-CERTIFICATE_ARN = ids.LoadBalancer.CERTIFICATE_ARN
-DELETION_PROTECTION = ids.LoadBalancer.DELETION_PROTECTION
-HAS_CERTIFICATE = ids.LoadBalancer.HAS_CERTIFICATE
+# Only under a scope, another service's path; ids names what a built stack holds.
+RULE = "LoadBalancerRule"
 ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
 _ACM_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
@@ -141,15 +129,25 @@ class LoadBalancer:
         path_pattern: str,
         priority: int,
     ) -> LoadBalancer:
-        """Route ``path_pattern`` to a new target group of another service (IDs prefixed
-        with ``scope``); the returned handle names that group and its rule.
+        """Route ``path_pattern`` to a new target group of another service.
 
         The rule attaches to the listener that forwards (:attr:`active_listener`): the
         HTTPS one with a certificate, when the HTTP one only redirects.
+
+        Args:
+            t: the template it adds to.
+            scope: prefix of the target group's and rule's logical IDs.
+            port: the container port the targets listen on.
+            health_check_path: the path the target group checks.
+            path_pattern: the rule's path pattern, e.g. ``/api/*``.
+            priority: the rule's priority, 1-50000.
+
+        Returns:
+            This handle, naming the new target group and its rule.
         """
         vpc = self.target_group.VpcId
         target_group = t.add_resource(
-            _target_group(scope + TARGET_GROUP, vpc, port, health_check_path)
+            _target_group(scope + ids.LoadBalancer.TARGET_GROUP, vpc, port, health_check_path)
         )
         rule = t.add_resource(
             elb.ListenerRule(
@@ -168,8 +166,10 @@ class LoadBalancer:
         return replace(self, target_group=target_group, rule=rule)
 
     def metric(self, name: str, statistic: str = "Sum") -> Metric:
-        """An ``AWS/ApplicationELB`` metric of the load balancer, e.g. ``RequestCount``,
-        ``HTTPCode_ELB_5XX_Count``, ``RejectedConnectionCount``."""
+        """An ``AWS/ApplicationELB`` metric of the load balancer.
+
+        E.g. ``RequestCount``, ``HTTPCode_ELB_5XX_Count``, ``RejectedConnectionCount``.
+        """
         return Metric("AWS/ApplicationELB", name, (("LoadBalancer", self._full_name),), statistic)
 
     def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
@@ -190,7 +190,9 @@ class LoadBalancer:
         """The listener that forwards to the target group: HTTPS with a certificate."""
         if self.https_only:
             return self.https_listener.ref()
-        return If(HAS_CERTIFICATE, self.https_listener.ref(), self.http_listener.ref())
+        return If(
+            ids.LoadBalancer.HAS_CERTIFICATE, self.https_listener.ref(), self.http_listener.ref()
+        )
 
 
 def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBalancer:
@@ -198,11 +200,22 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
 
     Governed: HTTPS always (``CertificateArn`` required), HTTP only redirects, deletion
     protection on (no ``DeletionProtection`` Parameter), no ``HasCertificate`` Condition.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[service]`` (port, health check path), ``security.alb_access_logs``
+            and ``governed``.
+        network: the VPC and subnets it runs in.
+
+    Returns:
+        The load balancer's handle.
+
+    Template cost: about 3.7 KB of compact JSON (default configuration).
     """
     governed = cfg.governed
     certificate = add_parameter(
         t,
-        CERTIFICATE_ARN,
+        ids.LoadBalancer.CERTIFICATE_ARN,
         group=GROUP_SECURITY,
         description="ACM certificate for an HTTPS listener"
         + ("." if governed else "; empty serves plain HTTP only."),
@@ -215,31 +228,31 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     if not governed:
         protection = add_parameter(
             t,
-            DELETION_PROTECTION,
+            ids.LoadBalancer.DELETION_PROTECTION,
             group=GROUP_SECURITY,
             description="true blocks deleting the load balancer (and so the stack) until unset.",
             Type="String",
             Default="false",
             AllowedValues=["false", "true"],
         ).ref()
-        t.add_condition(HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
+        t.add_condition(ids.LoadBalancer.HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
     # Resources that exist only with a certificate: all of them when governed.
-    when_certified = {} if governed else {"Condition": HAS_CERTIFICATE}
+    when_certified = {} if governed else {"Condition": ids.LoadBalancer.HAS_CERTIFICATE}
 
     group = t.add_resource(
         ec2.SecurityGroup(
-            SECURITY_GROUP,
+            ids.LoadBalancer.SECURITY_GROUP,
             GroupDescription="Load balancer: HTTP(S) from the internet",
             VpcId=network.vpc.ref(),
             SecurityGroupEgress=[NO_EGRESS],
         )
     )
-    http_ingress = t.add_resource(_world_ingress(HTTP_INGRESS, group, 80))
+    http_ingress = t.add_resource(_world_ingress(ids.LoadBalancer.HTTP_INGRESS, group, 80))
     skip_checks(
         http_ingress,
         {"CKV_AWS_260": ("The public listener: HTTP without a certificate, a redirect with one")},
     )
-    t.add_resource(_world_ingress(HTTPS_INGRESS, group, 443, **when_certified))
+    t.add_resource(_world_ingress(ids.LoadBalancer.HTTPS_INGRESS, group, 443, **when_certified))
 
     attributes = {
         # Drop headers that are not valid HTTP field names instead of passing them on.
@@ -254,7 +267,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
 
     load_balancer = t.add_resource(
         elb.LoadBalancer(
-            LOAD_BALANCER,
+            ids.LoadBalancer.LOAD_BALANCER,
             Type="application",
             Scheme="internet-facing",
             Subnets=network.subnet_ids,
@@ -268,7 +281,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         )
     )
     if cfg.security.alb_access_logs:
-        load_balancer.DependsOn.append(ACCESS_LOG_BUCKET_POLICY)
+        load_balancer.DependsOn.append(ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY)
     else:
         skip_checks(
             load_balancer,
@@ -276,7 +289,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         )
     target_group = t.add_resource(
         _target_group(
-            TARGET_GROUP,
+            ids.LoadBalancer.TARGET_GROUP,
             network.vpc.ref(),
             cfg.service.container_port,
             cfg.service.health_check_path,
@@ -289,11 +302,13 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     )
     http_listener = t.add_resource(
         elb.Listener(
-            HTTP_LISTENER,
+            ids.LoadBalancer.HTTP_LISTENER,
             LoadBalancerArn=load_balancer.ref(),
             Protocol="HTTP",
             Port=80,
-            DefaultActions=[redirect if governed else If(HAS_CERTIFICATE, redirect, forward)],
+            DefaultActions=[
+                redirect if governed else If(ids.LoadBalancer.HAS_CERTIFICATE, redirect, forward)
+            ],
         )
     )
     if not governed:
@@ -307,7 +322,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         )
     https_listener = t.add_resource(
         elb.Listener(
-            HTTPS_LISTENER,
+            ids.LoadBalancer.HTTPS_LISTENER,
             **when_certified,
             LoadBalancerArn=load_balancer.ref(),
             Protocol="HTTPS",
@@ -375,7 +390,7 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
     )
     bucket = t.add_resource(
         s3.Bucket(
-            ACCESS_LOG_BUCKET,
+            ids.LoadBalancer.ACCESS_LOG_BUCKET,
             # Access logs are evidence: they outlive the stack.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
@@ -417,7 +432,7 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
         bucket,
         {"CKV_AWS_18": ("The access log bucket: logging it needs another bucket, itself unlogged")},
     )
-    objects = Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/AWSLogs/${AWS::AccountId}/*")
+    objects = Sub("${" + ids.LoadBalancer.ACCESS_LOG_BUCKET + ".Arn}/AWSLogs/${AWS::AccountId}/*")
     put_logs = Statement(
         Effect=Allow,
         # The regional ELB accounts deliver in the Regions opened before August 2022
@@ -434,11 +449,16 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
         Effect="Deny",
         Principal=Principal("*"),
         Action=[s3_actions.Action("*")],
-        Resource=[GetAtt(bucket, "Arn"), Sub("${" + ACCESS_LOG_BUCKET + ".Arn}/*")],
+        Resource=[
+            GetAtt(bucket, "Arn"),
+            Sub("${" + ids.LoadBalancer.ACCESS_LOG_BUCKET + ".Arn}/*"),
+        ],
         Condition=Condition(Bool("aws:SecureTransport", "false")),
     )
     policy = PolicyDocument(Version="2012-10-17", Statement=[put_logs, deny_insecure])
     t.add_resource(
-        s3.BucketPolicy(ACCESS_LOG_BUCKET_POLICY, Bucket=bucket.ref(), PolicyDocument=policy)
+        s3.BucketPolicy(
+            ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY, Bucket=bucket.ref(), PolicyDocument=policy
+        )
     )
     return bucket

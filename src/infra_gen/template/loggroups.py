@@ -26,9 +26,6 @@ from .params import GROUP_SERVICE, add_parameter
 
 __all__ = ["LogSettings", "add_log_settings"]
 
-LOG_RETENTION = ids.Logs.LOG_RETENTION
-LOGS_KEY = ids.Logs.LOGS_KEY
-
 
 @dataclass(frozen=True, eq=False)
 class LogSettings:
@@ -62,7 +59,7 @@ def add_log_settings(t: Template, cfg: Config) -> LogSettings:
     """Add the retention Parameter and, with ``security.kms_logs``, the logs' KMS key."""
     retention = add_parameter(
         t,
-        LOG_RETENTION,
+        ids.Logs.LOG_RETENTION,
         group=GROUP_SERVICE,
         description="Days every log group of the stack keeps its events.",
         Type="Number",
@@ -138,7 +135,7 @@ def _logs_key(retain: bool) -> kms.Key:
         ],
     )
     return kms.Key(
-        LOGS_KEY,
+        ids.Logs.LOGS_KEY,
         **_kept(retain),
         Description=Sub("Encrypts the log groups of stack ${AWS::StackName}"),
         EnableKeyRotation=True,

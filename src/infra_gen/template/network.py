@@ -19,25 +19,6 @@ from .loggroups import LogSettings
 
 __all__ = ["NO_EGRESS", "Network", "add_network"]
 
-VPC = ids.Network.VPC
-INTERNET_GATEWAY = ids.Network.INTERNET_GATEWAY
-GATEWAY_ATTACHMENT = ids.Network.GATEWAY_ATTACHMENT
-ROUTE_TABLE = ids.Network.ROUTE_TABLE
-DEFAULT_ROUTE = ids.Network.DEFAULT_ROUTE
-SUBNET = ids.Network.SUBNET  # 1-based, in AZ order
-SUBNET_ROUTE_TABLE = ids.Network.SUBNET_ROUTE_TABLE
-# governed only, each 1-based in AZ order; with nat_gateways = "one", only number 1 of
-# the gateway, its address, the private route table and its route.
-PRIVATE_SUBNET = ids.Network.PRIVATE_SUBNET
-PRIVATE_SUBNET_ROUTE_TABLE = ids.Network.PRIVATE_SUBNET_ROUTE_TABLE
-PRIVATE_ROUTE_TABLE = ids.Network.PRIVATE_ROUTE_TABLE
-PRIVATE_DEFAULT_ROUTE = ids.Network.PRIVATE_DEFAULT_ROUTE
-NAT_GATEWAY = ids.Network.NAT_GATEWAY
-NAT_ADDRESS = ids.Network.NAT_ADDRESS
-FLOW_LOG = ids.Network.FLOW_LOG
-FLOW_LOG_GROUP = ids.Network.FLOW_LOG_GROUP
-FLOW_LOG_ROLE = ids.Network.FLOW_LOG_ROLE
-
 # A rule no packet can match: it replaces the default allow-all egress of a group
 # whose real egress rules are added by the concerns it talks to.
 NO_EGRESS = ec2.SecurityGroupRule(
@@ -70,8 +51,10 @@ class Network:
 
     @property
     def task_subnet_ids(self) -> list[Ref]:
-        """``Ref`` of the subnets the tasks and the probe run in: the private ones when
-        there are, else the public ones."""
+        """``Ref`` of the subnets the tasks and the probe run in.
+
+        The private ones when there are, else the public ones.
+        """
         return [s.ref() for s in self.private_subnets or self.subnets]
 
     @property
@@ -81,8 +64,11 @@ class Network:
 
     @property
     def internet(self) -> list[ec2.Route | ec2.SubnetRouteTableAssociation]:
-        """What must exist before anything in the subnets reaches the internet: the default
-        route and every subnet's association with its table. Use it as ``DependsOn``."""
+        """What must exist before anything in the subnets reaches the internet.
+
+        The default route and every subnet's association with its table. Use it as
+        ``DependsOn``.
+        """
         return [self.default_route, *self.route_table_associations]
 
     @property
@@ -92,10 +78,22 @@ class Network:
 
 
 def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Network:
-    """Add the VPC, its public subnets and routes, and flow logs when configured."""
+    """Add the VPC, its public subnets and routes, and flow logs when configured.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[network]``, ``security.flow_logs`` and ``governed`` (private
+            subnets behind NAT).
+        log_settings: the flow log group's retention and key.
+
+    Returns:
+        The network's handle.
+
+    Template cost: about 1.7 KB of compact JSON (default configuration).
+    """
     vpc = t.add_resource(
         ec2.VPC(
-            VPC,
+            ids.Network.VPC,
             CidrBlock=cfg.network.vpc_cidr,
             # Both are required for Cloud Map private DNS names to resolve in the VPC.
             EnableDnsSupport=True,
@@ -103,14 +101,16 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
             Tags=Tags(Name=Sub("${AWS::StackName}")),
         )
     )
-    igw = t.add_resource(ec2.InternetGateway(INTERNET_GATEWAY))
+    igw = t.add_resource(ec2.InternetGateway(ids.Network.INTERNET_GATEWAY))
     attachment = t.add_resource(
-        ec2.VPCGatewayAttachment(GATEWAY_ATTACHMENT, VpcId=vpc.ref(), InternetGatewayId=igw.ref())
+        ec2.VPCGatewayAttachment(
+            ids.Network.GATEWAY_ATTACHMENT, VpcId=vpc.ref(), InternetGatewayId=igw.ref()
+        )
     )
-    table = t.add_resource(ec2.RouteTable(ROUTE_TABLE, VpcId=vpc.ref()))
+    table = t.add_resource(ec2.RouteTable(ids.Network.ROUTE_TABLE, VpcId=vpc.ref()))
     route = t.add_resource(
         ec2.Route(
-            DEFAULT_ROUTE,
+            ids.Network.DEFAULT_ROUTE,
             # The route cannot use the gateway before it is attached to the VPC.
             DependsOn=attachment,
             RouteTableId=table.ref(),
@@ -123,7 +123,7 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
         number = index + 1
         subnet = t.add_resource(
             ec2.Subnet(
-                SUBNET.format(number),
+                ids.Network.SUBNET.format(number),
                 VpcId=vpc.ref(),
                 CidrBlock=cidr,
                 **_zone(cfg, index),
@@ -134,7 +134,9 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
         )
         association = t.add_resource(
             ec2.SubnetRouteTableAssociation(
-                SUBNET_ROUTE_TABLE.format(number), SubnetId=subnet.ref(), RouteTableId=table.ref()
+                ids.Network.SUBNET_ROUTE_TABLE.format(number),
+                SubnetId=subnet.ref(),
+                RouteTableId=table.ref(),
             )
         )
         subnets.append(subnet)
@@ -161,20 +163,22 @@ def _add_private_subnets(
         number = index + 1
         # An address for a VPC in the same template waits for the gateway attachment.
         address = t.add_resource(
-            ec2.EIP(NAT_ADDRESS.format(number), Domain="vpc", DependsOn=attachment)
+            ec2.EIP(ids.Network.NAT_ADDRESS.format(number), Domain="vpc", DependsOn=attachment)
         )
         nat = t.add_resource(
             ec2.NatGateway(
-                NAT_GATEWAY.format(number),
+                ids.Network.NAT_GATEWAY.format(number),
                 AllocationId=GetAtt(address, "AllocationId"),
                 SubnetId=network.subnets[index].ref(),
             )
         )
-        table = t.add_resource(ec2.RouteTable(PRIVATE_ROUTE_TABLE.format(number), VpcId=vpc))
+        table = t.add_resource(
+            ec2.RouteTable(ids.Network.PRIVATE_ROUTE_TABLE.format(number), VpcId=vpc)
+        )
         routes.append(
             t.add_resource(
                 ec2.Route(
-                    PRIVATE_DEFAULT_ROUTE.format(number),
+                    ids.Network.PRIVATE_DEFAULT_ROUTE.format(number),
                     RouteTableId=table.ref(),
                     DestinationCidrBlock="0.0.0.0/0",
                     NatGatewayId=nat.ref(),
@@ -187,7 +191,7 @@ def _add_private_subnets(
         number = index + 1
         subnet = t.add_resource(
             ec2.Subnet(
-                PRIVATE_SUBNET.format(number),
+                ids.Network.PRIVATE_SUBNET.format(number),
                 VpcId=vpc,
                 CidrBlock=cidr,
                 **_zone(cfg, index),
@@ -198,7 +202,7 @@ def _add_private_subnets(
         routes.append(
             t.add_resource(
                 ec2.SubnetRouteTableAssociation(
-                    PRIVATE_SUBNET_ROUTE_TABLE.format(number),
+                    ids.Network.PRIVATE_SUBNET_ROUTE_TABLE.format(number),
                     SubnetId=subnet.ref(),
                     RouteTableId=tables[min(index, gateways - 1)].ref(),
                 )
@@ -218,10 +222,10 @@ def _zone(cfg: Config, index: int) -> dict[str, object]:
 
 
 def _add_flow_logs(t: Template, vpc: ec2.VPC, log_settings: LogSettings) -> None:
-    group = t.add_resource(log_settings.log_group(FLOW_LOG_GROUP))
+    group = t.add_resource(log_settings.log_group(ids.Network.FLOW_LOG_GROUP))
     role = t.add_resource(
         Role(
-            FLOW_LOG_ROLE,
+            ids.Network.FLOW_LOG_ROLE,
             AssumeRolePolicyDocument=iam.assume_role("vpc-flow-logs.amazonaws.com"),
             Policies=[
                 Policy(
@@ -233,7 +237,7 @@ def _add_flow_logs(t: Template, vpc: ec2.VPC, log_settings: LogSettings) -> None
     )
     t.add_resource(
         ec2.FlowLog(
-            FLOW_LOG,
+            ids.Network.FLOW_LOG,
             ResourceId=vpc.ref(),
             ResourceType="VPC",
             TrafficType="ALL",

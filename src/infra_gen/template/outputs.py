@@ -8,20 +8,13 @@ from troposphere import Export, GetAtt, If, Join, Output, Sub, Template
 
 from . import ids
 from .cloudmap import Discovery
-from .loadbalancer import HAS_CERTIFICATE, LoadBalancer
+from .loadbalancer import LoadBalancer
 from .service import Service
 
 __all__ = ["Outputs", "ServiceOutputs", "add_outputs", "add_service_outputs", "request_path"]
 
-SERVICE_URL = ids.Outputs.SERVICE_URL
-LOAD_BALANCER_DNS = ids.Outputs.LOAD_BALANCER_DNS
-CLUSTER_NAME = ids.Outputs.CLUSTER_NAME
-SERVICE_NAME = ids.Outputs.SERVICE_NAME
-NAMESPACE_NAME = ids.Outputs.NAMESPACE_NAME
-NAMESPACE_ID = ids.Outputs.NAMESPACE_ID
-DISCOVERY_NAME = ids.Outputs.DISCOVERY_NAME
 # Each service Stack.add_service adds has these three, prefixed with its scope.
-SCOPED = (SERVICE_URL, SERVICE_NAME, DISCOVERY_NAME)
+SCOPED = (ids.Outputs.SERVICE_URL, ids.Outputs.SERVICE_NAME, ids.Outputs.DISCOVERY_NAME)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,8 +42,10 @@ class Outputs:
 
 @dataclass(frozen=True, eq=False)
 class ServiceOutputs:
-    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added, their
-    IDs prefixed with its scope (export name ``<stack name>-<output name>``)."""
+    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added.
+
+    Their IDs are prefixed with its scope (export name ``<stack name>-<output name>``).
+    """
 
     service_url: Output
     """``<scope>ServiceUrl``: the public URL of its path (:func:`request_path`), e.g.
@@ -62,10 +57,12 @@ class ServiceOutputs:
 
 
 def request_path(path_pattern: str) -> str:
-    """A path that a listener rule's ``path_pattern`` matches, to request it by: each
-    ``*`` (any characters) matches none, each ``?`` (one character) matches ``x``:
+    """A path that a listener rule's ``path_pattern`` matches, to request it by.
+
+    Each ``*`` (any characters) matches none, each ``?`` (one character) matches ``x``:
     ``/api/*`` -> ``/api/``, ``/a?c/*`` -> ``/axc/``, ``/*.png`` -> ``/.png``; a pattern
-    without wildcards is the path itself."""
+    without wildcards is the path itself.
+    """
     return path_pattern.replace("*", "").replace("?", "x")
 
 
@@ -88,19 +85,45 @@ def _output(t: Template, name: str, description: str, value: object) -> Output:
 def add_outputs(
     t: Template, *, load_balancer: LoadBalancer, service: Service, discovery: Discovery
 ) -> Outputs:
-    """Add the stack's exported Outputs; the last step of the documented order."""
+    """Add the stack's exported Outputs; the last step of the documented order.
+
+    Args:
+        t: the template it adds to.
+        load_balancer: its URL and DNS name.
+        service: the cluster's and the service's names.
+        discovery: the namespace and the name that resolves to the tasks.
+
+    Returns:
+        The Outputs' handle.
+
+    Template cost: about 1.3 KB of compact JSON.
+    """
     dns = GetAtt(load_balancer.load_balancer, "DNSName")
     return Outputs(
-        service_url=_output(t, SERVICE_URL, "Public URL of the nginx service", _url(load_balancer)),
-        load_balancer_dns_name=_output(t, LOAD_BALANCER_DNS, "DNS name of the load balancer", dns),
-        cluster_name=_output(t, CLUSTER_NAME, "ECS cluster", service.cluster.ref()),
-        service_name=_output(t, SERVICE_NAME, "ECS service", GetAtt(service.service, "Name")),
-        namespace_name=_output(
-            t, NAMESPACE_NAME, "Cloud Map private DNS namespace", discovery.namespace_name
+        service_url=_output(
+            t, ids.Outputs.SERVICE_URL, "Public URL of the nginx service", _url(load_balancer)
         ),
-        namespace_id=_output(t, NAMESPACE_ID, "Cloud Map namespace ID", discovery.namespace.ref()),
+        load_balancer_dns_name=_output(
+            t, ids.Outputs.LOAD_BALANCER_DNS, "DNS name of the load balancer", dns
+        ),
+        cluster_name=_output(t, ids.Outputs.CLUSTER_NAME, "ECS cluster", service.cluster.ref()),
+        service_name=_output(
+            t, ids.Outputs.SERVICE_NAME, "ECS service", GetAtt(service.service, "Name")
+        ),
+        namespace_name=_output(
+            t,
+            ids.Outputs.NAMESPACE_NAME,
+            "Cloud Map private DNS namespace",
+            discovery.namespace_name,
+        ),
+        namespace_id=_output(
+            t, ids.Outputs.NAMESPACE_ID, "Cloud Map namespace ID", discovery.namespace.ref()
+        ),
         discovery_name=_output(
-            t, DISCOVERY_NAME, "Name that resolves to the tasks inside the VPC", discovery.dns_name
+            t,
+            ids.Outputs.DISCOVERY_NAME,
+            "Name that resolves to the tasks inside the VPC",
+            discovery.dns_name,
         ),
     )
 
@@ -114,21 +137,36 @@ def add_service_outputs(
     discovery: Discovery,
     path_pattern: str,
 ) -> ServiceOutputs:
-    """Add the exported Outputs of another service (IDs prefixed with ``scope``): the URL
-    of ``path_pattern`` on ``load_balancer``, its ECS service and its Cloud Map name.
+    """Add the exported Outputs of another service: its URL, ECS service, Cloud Map name.
 
-    :meth:`infra_gen.Stack.add_service` calls it; descriptions stay short, for the size
-    budget.
+    Descriptions stay short, for the size budget.
+
+    Args:
+        t: the template it adds to.
+        scope: prefix of their logical IDs.
+        load_balancer: the load balancer the URL is on.
+        service: the other service.
+        discovery: its Cloud Map service.
+        path_pattern: its listener rule's pattern; the URL ends in a path it matches.
+
+    Returns:
+        The three Outputs' handle.
     """
     return ServiceOutputs(
         service_url=_output(
-            t, scope + SERVICE_URL, f"{scope} URL", _url(load_balancer, request_path(path_pattern))
+            t,
+            scope + ids.Outputs.SERVICE_URL,
+            f"{scope} URL",
+            _url(load_balancer, request_path(path_pattern)),
         ),
         service_name=_output(
-            t, scope + SERVICE_NAME, f"{scope} ECS service", GetAtt(service.service, "Name")
+            t,
+            scope + ids.Outputs.SERVICE_NAME,
+            f"{scope} ECS service",
+            GetAtt(service.service, "Name"),
         ),
         discovery_name=_output(
-            t, scope + DISCOVERY_NAME, f"{scope} Cloud Map name", discovery.dns_name
+            t, scope + ids.Outputs.DISCOVERY_NAME, f"{scope} Cloud Map name", discovery.dns_name
         ),
     )
 
@@ -137,7 +175,11 @@ def _url(load_balancer: LoadBalancer, path: str = "") -> Join:
     """The load balancer's URL (https when a certificate is given, or always when
     governed), with ``path`` when given."""
     dns = GetAtt(load_balancer.load_balancer, "DNSName")
-    scheme: object = "https" if load_balancer.https_only else If(HAS_CERTIFICATE, "https", "http")
+    scheme: object = (
+        "https"
+        if load_balancer.https_only
+        else If(ids.LoadBalancer.HAS_CERTIFICATE, "https", "http")
+    )
     parts = [scheme, "://", dns]
     if path:
         parts.append(path)

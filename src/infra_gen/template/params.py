@@ -8,6 +8,7 @@ from troposphere import Parameter, Template
 
 __all__ = [
     "add_parameter",
+    "add_to_group",
     "GROUPS",
     "GROUP_SERVICE",
     "GROUP_PROBE",
@@ -31,23 +32,41 @@ def add_parameter(
     """Add Parameter ``name`` with ``constraints`` (Type, Default, AllowedValues, ...).
 
     Every Parameter of the stack carries a constraint so that a bad
-    ``--parameter-overrides`` value fails before any resource is touched. The
-    console group is created when its first Parameter arrives and kept in the
-    order of :data:`GROUPS`, whichever concern is added first; the groups of a host
-    template keep their places.
+    ``--parameter-overrides`` value fails before any resource is touched.
+
+    Args:
+        t: the template it adds to.
+        name: its logical ID.
+        group: its console group; the stack's keep the order of :data:`GROUPS`.
+        description: what the console shows under it.
+
+    Raises:
+        ValueError: no constraint among ``constraints``.
     """
     keys = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"}
     if not keys & constraints.keys():
         raise ValueError(f"Parameter {name} needs one of {sorted(keys)}")
     param = t.add_parameter(Parameter(name, Description=description, **constraints))
-    t.add_parameter_to_group(param, group)
+    add_to_group(t, name, group)
+    return param
+
+
+def add_to_group(t: Template, name: str, group: str) -> None:
+    """Put Parameter ``name`` in the console group ``group``.
+
+    Args:
+        t: the template holding the Parameter.
+        name: the Parameter's logical ID.
+        group: the group's label; the stack's groups keep the order of :data:`GROUPS`
+            among the places they hold, a host template's keep theirs.
+    """
+    t.add_parameter_to_group(name, group)
     groups = t.metadata["AWS::CloudFormation::Interface"]["ParameterGroups"]
     # The stack's groups take the places they hold, in console order; any other group
     # (a host template's) keeps its own place.
     slots = [i for i, g in enumerate(groups) if g["Label"]["default"] in GROUPS]
-    for i, group in zip(slots, sorted((groups[i] for i in slots), key=_rank), strict=True):
-        groups[i] = group
-    return param
+    for i, ranked in zip(slots, sorted((groups[i] for i in slots), key=_rank), strict=True):
+        groups[i] = ranked
 
 
 def _rank(group: dict[str, Any]) -> int:

@@ -31,16 +31,6 @@ from .service import Service
 
 __all__ = ["Probe", "add_probe", "handler_source", "inline_code", "RUNTIME"]
 
-SCHEDULE = ids.Probe.SCHEDULE
-LOG_GROUP = ids.Probe.LOG_GROUP
-ROLE = ids.Probe.ROLE
-SECURITY_GROUP = ids.Probe.SECURITY_GROUP
-SERVICE_INGRESS = ids.Probe.SERVICE_INGRESS
-SERVICE_EGRESS = ids.Probe.SERVICE_EGRESS
-FUNCTION = ids.Probe.FUNCTION
-INVOKE_CONFIG = ids.Probe.INVOKE_CONFIG
-RULE = ids.Probe.RULE
-PERMISSION = ids.Probe.PERMISSION
 
 RUNTIME = "python3.14"
 # Dimensions of every custom metric: the stack's name, so that stacks in one account
@@ -112,11 +102,24 @@ class Probe:
     """CloudWatch namespace of its custom (EMF) metrics."""
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
+    service_names: list[object]
+    """The Cloud Map names it requests, the first service's first: the list inside
+    ``PROBE_SERVICE_NAMES``; :meth:`watch` appends to it."""
+    schedules: tuple[str, ...]
+    """The schedules ``ProbeSchedule`` allows, fastest first."""
+    port: int
+    """The container port it requests on every service."""
 
     def metric(self, name: str, statistic: str = "Sum", *, service_name: object = None) -> Metric:
-        """A custom metric the probe writes: ``SuccessfulRequests``, ``FailedRequests``,
-        ``DiscoveredInstances`` or ``Latency`` (ms), of the first service or of
-        ``service_name`` (another one it :meth:`watch` es)."""
+        """A custom metric the probe writes, of the first service or of another it watches.
+
+        Args:
+            name: ``SuccessfulRequests``, ``FailedRequests``, ``DiscoveredInstances`` or
+                ``Latency`` (ms).
+            statistic: how to read it. Default: ``"Sum"``.
+            service_name: another service's Cloud Map name (:meth:`watch`). Default: the
+                first service's.
+        """
         dimensions = (
             (STACK_DIMENSION, Ref("AWS::StackName")),
             (SERVICE_DIMENSION, self.service_name if service_name is None else service_name),
@@ -124,33 +127,42 @@ class Probe:
         return Metric(self.metric_namespace, name, dimensions, statistic)
 
     def watch(self, t: Template, service: Service, discovery: Discovery, *, scope: str) -> None:
-        """Probe another service too: admit the function to its tasks (rule IDs prefixed
-        with ``scope``) and add its Cloud Map name to ``PROBE_SERVICE_NAMES``.
+        """Probe another service too: admit the function to its tasks and request it.
 
         The probe requests every service on one port and path: the other service must
         listen on the first one's container port.
+
+        Args:
+            t: the template it adds to.
+            service: the other service.
+            discovery: its Cloud Map service, appended to :attr:`service_names`.
+            scope: prefix of the two rules' logical IDs.
+
+        Raises:
+            ValueError: the service listens on another port.
         """
-        variables = self.function.Environment.Variables
-        if service.port != int(variables["PROBE_PORT"]):
+        if service.port != self.port:
             raise ValueError(
-                f"the probe requests port {variables['PROBE_PORT']}; the service listens on "
-                f"{service.port}"
+                f"the probe requests port {self.port}; the service listens on {service.port}"
             )
         service.admit(
             t,
             self.security_group,
-            ingress_id=scope + SERVICE_INGRESS,
-            egress_id=scope + SERVICE_EGRESS,
+            ingress_id=scope + ids.Probe.SERVICE_INGRESS,
+            egress_id=scope + ids.Probe.SERVICE_EGRESS,
             description="probe function",
         )
-        # One service: its name alone; several: the comma-separated list.
-        names = variables["PROBE_SERVICE_NAMES"]
-        listed = names.data["Fn::Join"][1] if isinstance(names, Join) else [names]
-        variables["PROBE_SERVICE_NAMES"] = Join(",", [*listed, discovery.service_name])
+        self.service_names.append(discovery.service_name)
+        # One service: its name alone; several: the comma-separated list, which Join
+        # keeps, so that a later service only appends to it.
+        variables = self.function.Environment.Variables
+        variables["PROBE_SERVICE_NAMES"] = Join(",", self.service_names)
 
     def function_metric(self, name: str, statistic: str = "Sum") -> Metric:
-        """An ``AWS/Lambda`` metric of the probe function, e.g. ``Invocations``, ``Errors``,
-        ``Throttles``, ``Duration``."""
+        """An ``AWS/Lambda`` metric of the probe function.
+
+        E.g. ``Invocations``, ``Errors``, ``Throttles``, ``Duration``.
+        """
         return Metric("AWS/Lambda", name, (("FunctionName", self.function.ref()),), statistic)
 
 
@@ -163,27 +175,42 @@ def add_probe(
     service: Service,
     log_settings: LogSettings,
 ) -> Probe:
-    """Add the probe function, its role, group, log group and schedule, and admit it
-    to the tasks."""
+    """Add the probe function, its role, group, log group and schedule; admit it to the tasks.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[probe]``, ``service.container_port`` and
+            ``alarms.probe_missing_minutes`` (the schedules allowed).
+        network: the subnets and VPC it runs in.
+        discovery: the Cloud Map names it resolves.
+        service: the tasks it requests; admits the function to them.
+        log_settings: its log group's retention and key.
+
+    Returns:
+        The probe's handle.
+
+    Template cost: about 15 KB of compact JSON, most of it ``lambda/probe.py``.
+    """
+    # Only the rates the probe-not-running alarm's window covers: a slower
+    # schedule would keep that alarm in ALARM.
+    schedules = tuple(
+        rate
+        for rate, minutes in PROBE_SCHEDULES.items()
+        if minutes <= cfg.alarms.probe_missing_minutes
+    )
     schedule = add_parameter(
         t,
-        SCHEDULE,
+        ids.Probe.SCHEDULE,
         group=GROUP_PROBE,
         description="How often the probe runs.",
         Type="String",
         Default=cfg.probe.schedule,
-        # Only the rates the probe-not-running alarm's window covers: a slower
-        # schedule would keep that alarm in ALARM.
-        AllowedValues=[
-            rate
-            for rate, minutes in PROBE_SCHEDULES.items()
-            if minutes <= cfg.alarms.probe_missing_minutes
-        ],
+        AllowedValues=list(schedules),
     )
-    log_group = t.add_resource(log_settings.log_group(LOG_GROUP))
+    log_group = t.add_resource(log_settings.log_group(ids.Probe.LOG_GROUP))
     group = t.add_resource(
         ec2.SecurityGroup(
-            SECURITY_GROUP,
+            ids.Probe.SECURITY_GROUP,
             GroupDescription="Probe function: reaches the service tasks only",
             VpcId=network.vpc.ref(),
             SecurityGroupEgress=[NO_EGRESS],
@@ -192,13 +219,13 @@ def add_probe(
     service.admit(
         t,
         group,
-        ingress_id=SERVICE_INGRESS,
-        egress_id=SERVICE_EGRESS,
+        ingress_id=ids.Probe.SERVICE_INGRESS,
+        egress_id=ids.Probe.SERVICE_EGRESS,
         description="probe function",
     )
     role = t.add_resource(
         Role(
-            ROLE,
+            ids.Probe.ROLE,
             # Lambda does not document setting aws:SourceAccount when it assumes an
             # execution role; only this stack's function can use the role anyway.
             AssumeRolePolicyDocument=iam.assume_role("lambda.amazonaws.com", source_account=False),
@@ -216,7 +243,7 @@ def add_probe(
     )
     function = t.add_resource(
         awslambda.Function(
-            FUNCTION,
+            ids.Probe.FUNCTION,
             Description="Probes every nginx task found through Cloud Map",
             Runtime=RUNTIME,
             Architectures=["arm64"],
@@ -256,7 +283,7 @@ def add_probe(
     # A failed run is not replayed: the next scheduled run is the retry.
     t.add_resource(
         awslambda.EventInvokeConfig(
-            INVOKE_CONFIG,
+            ids.Probe.INVOKE_CONFIG,
             FunctionName=function.ref(),
             Qualifier="$LATEST",
             MaximumRetryAttempts=0,
@@ -265,7 +292,7 @@ def add_probe(
     )
     rule = t.add_resource(
         events.Rule(
-            RULE,
+            ids.Probe.RULE,
             Description="Runs the probe function",
             ScheduleExpression=schedule.ref(),
             State="ENABLED",
@@ -282,7 +309,7 @@ def add_probe(
     )
     t.add_resource(
         awslambda.Permission(
-            PERMISSION,
+            ids.Probe.PERMISSION,
             FunctionName=function.ref(),
             Action="lambda:InvokeFunction",
             Principal="events.amazonaws.com",
@@ -296,6 +323,9 @@ def add_probe(
         security_group=group,
         metric_namespace=cfg.probe.metric_namespace,
         service_name=discovery.service_name,
+        service_names=[discovery.service_name],
+        schedules=schedules,
+        port=cfg.service.container_port,
     )
 
 

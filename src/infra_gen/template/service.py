@@ -1,9 +1,7 @@
-"""The ECS cluster on Fargate and the nginx service behind the load balancer.
+"""The nginx service behind the load balancer: what every service of the stack has.
 
-The cluster's default capacity provider strategy spreads tasks over FARGATE and
-FARGATE_SPOT. The service names the same strategy itself: ECS applies a cluster's
-default only when a service is created, so a changed mix reaches a running service
-only through the service's own strategy.
+The first service (:func:`add_service`) brings the cluster and its shared execution
+role (:mod:`.cluster`); a service added later (:mod:`.compose`) joins them.
 """
 
 from __future__ import annotations
@@ -11,24 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from awacs.aws import PolicyDocument, Statement
-from troposphere import (
-    Equals,
-    GetAtt,
-    If,
-    Join,
-    NoValue,
-    Ref,
-    Select,
-    Split,
-    Tags,
-    Template,
-    ec2,
-    ecs,
-    logs,
-)
+from troposphere import GetAtt, Ref, Select, Split, Tags, Template, ec2, ecs, logs
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Policy, Role
 
@@ -44,46 +27,24 @@ from ..config import (
 from ..errors import shown
 from . import iam, ids
 from .cloudmap import Discovery
+from .cluster import Cluster, add_cluster, private_repository, strategy
 from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .metrics import Metric
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
 
-if TYPE_CHECKING:
-    from .outputs import ServiceOutputs
-    from .scaling import Scaling
+__all__ = ["Service", "add_service", "add_tasks"]
 
-__all__ = ["Service", "add_service"]
-
-CLUSTER = ids.Service.CLUSTER
-LOG_GROUP = ids.Service.LOG_GROUP
-EXECUTION_ROLE = ids.Service.EXECUTION_ROLE
-TASK_ROLE = ids.Service.TASK_ROLE
-READ_SECRETS = "read-secrets"  # the execution role's policy for containers' secrets
-TASK_DEFINITION = ids.Service.TASK_DEFINITION
-SECURITY_GROUP = ids.Service.SECURITY_GROUP
-INGRESS_FROM_LOAD_BALANCER = ids.Service.INGRESS_FROM_LOAD_BALANCER
-LOAD_BALANCER_EGRESS = ids.Service.LOAD_BALANCER_EGRESS
-SERVICE = ids.Service.SERVICE
-IMAGE = ids.Service.IMAGE
-TASK_SIZE = ids.Service.TASK_SIZE
-PRIVATE_ECR_IMAGE = ids.Service.PRIVATE_ECR_IMAGE
-
-# Where nginx writes: its pid and lock files under /run (the nginx.org packages'
-# --pid-path and --lock-path; /var/run links to /run in Alpine and Debian) and its
-# temporary files under /var/cache/nginx (--http-*-temp-path). Task storage here
-# lets the root file system be read-only; logs go to stdout/stderr links.
 # Exactly the Fargate sizes: ^(256/(512|1024|2048)|512/(1024|...)|...)$
 TASK_SIZE_PATTERN = "^({})$".format(
     "|".join(f"{cpu}/({'|'.join(map(str, sizes))})" for cpu, sizes in FARGATE_TASK_SIZES.items())
 )
 
-# An image of an ECR private registry: <account>.dkr.ecr.<region>.<URL suffix>/<repository>.
-_PRIVATE_ECR = re.compile(
-    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[^:@]+)"
-)
+# Where nginx writes: its pid and lock files under /run (the nginx.org packages'
+# --pid-path and --lock-path; /var/run links to /run in Alpine and Debian) and its
+# temporary files under /var/cache/nginx (--http-*-temp-path). Task storage here
+# lets the root file system be read-only; logs go to stdout/stderr links.
 WRITABLE_PATHS = {"nginx-cache": "/var/cache/nginx", "nginx-run": "/run"}
 # awslogs never blocks the container on a slow CloudWatch Logs: events go through a
 # buffer, and only a full buffer drops them. Set here, not left to the account's
@@ -93,7 +54,7 @@ LOG_MODE = {"mode": "non-blocking", "max-buffer-size": "25m"}
 
 @dataclass(frozen=True, eq=False)
 class Service:
-    """The ECS cluster and the nginx service; :meth:`admit` opens it to a client."""
+    """One ECS service behind the load balancer; :meth:`admit` opens it to a client."""
 
     cluster: ecs.Cluster
     """The cluster (FARGATE and FARGATE_SPOT, Container Insights on)."""
@@ -112,19 +73,12 @@ class Service:
     task_role: Role | None = None
     """The tasks' own role (``EcsTaskRole``, ``<scope>EcsTaskRole``): no permissions but
     what :meth:`grant` adds; never shared with another service."""
-
-    scaling: Scaling | None = None
-    """The service's scalable target and policies, for a service added with ``scaling``
-    (:meth:`infra_gen.Stack.add_service`); ``None`` otherwise (the first service's are
-    :attr:`infra_gen.Stack.scaling`)."""
     route: LoadBalancer | None = None
     """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
     its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
     first service, the listeners' default action)."""
-    outputs: ServiceOutputs | None = None
-    """The exported Outputs of a service :meth:`infra_gen.Stack.add_service` added (its
-    URL, ECS service and Cloud Map name); ``None`` for the first service, whose are
-    :attr:`infra_gen.Stack.outputs`."""
+    shared: Cluster | None = None
+    """The cluster and execution role every service of the stack shares."""
 
     @property
     def target_group(self) -> elb.TargetGroup | None:
@@ -144,19 +98,22 @@ class Service:
         return self.route.target_metric(name, statistic)
 
     def grant(self, t: Template, statements: Sequence[Statement]) -> Policy:
-        """Let this service's tasks do what the awacs ``statements`` allow: a policy
-        (``grant-<n>``, numbered from 1) on :attr:`task_role`, this service's alone::
+        """Let this service's tasks do what the awacs ``statements`` allow.
+
+        A policy (``grant-<n>``, numbered from 1) on :attr:`task_role`, this service's
+        alone; each call adds one. ``"*"`` resources are taken, as the actions that name no
+        resource need (``cloudwatch:PutMetricData``, ...)::
 
             service.grant(t, [Statement(Effect=Allow, Action=[sqs.SendMessage],
                                         Resource=[queue.get_att("Arn")])])
 
-        Returns the policy; each call adds one. ``"*"`` resources are taken, as the
-        actions that name no resource need (``cloudwatch:PutMetricData``, ...).
+        Returns:
+            The policy.
         """
         role = self.task_role
         if role is None or t.resources.get(role.title) is not role:
             raise ConfigError("t", "grant: the service's task role is not in this template")
-        listed = _check_statements(statements)
+        listed = iam.check_statements(statements)
         policies = role.properties.setdefault("Policies", [])
         policy = Policy(
             PolicyName=f"grant-{len(policies) + 1}",
@@ -166,9 +123,11 @@ class Service:
         return policy
 
     def add_environment(self, t: Template, variables: Mapping[str, str]) -> None:
-        """Set the container's environment variables ``variables`` (name -> text), kept
-        sorted by name. Default: none. A bad name or value, or a name the container
-        already sets, raises :class:`ConfigError` naming ``environment.<NAME>``."""
+        """Set the container's environment variables ``variables`` (name -> text).
+
+        They are kept sorted by name. A bad name or value, or a name the container already
+        sets, raises :class:`ConfigError` naming ``environment.<NAME>``.
+        """
         container = self._container(t)
         variables = check_environment("environment", variables)
         self._check_unset(container, "environment", variables)
@@ -178,35 +137,26 @@ class Service:
         )
 
     def add_secrets(self, t: Template, secrets: Mapping[str, str]) -> None:
-        """Give the container the secrets ``secrets`` (variable name -> the ARN of a
-        Secrets Manager secret, optionally with ``:json-key:version-stage:version-id``,
-        or of an SSM parameter), which ECS reads at task start. Default: none.
+        """Give the container the secrets ``secrets``, which ECS reads at task start.
 
-        The execution role (``read-secrets``) may read exactly those ARNs
-        (``secretsmanager:GetSecretValue``, ``ssm:GetParameters``), nothing broader;
-        a scoped service shares it, so it reads every service's secrets, while each
-        task sees only its own. A secret or SecureString parameter under a customer
-        managed KMS key also needs ``kms:Decrypt`` on that key. A bad name or ARN, or
-        a name the container already sets, raises :class:`ConfigError` naming
-        ``secrets.<NAME>``.
+        Each maps a variable name to the ARN of a Secrets Manager secret (optionally with
+        ``:json-key:version-stage:version-id``) or of an SSM parameter. The shared
+        execution role (``read-secrets``) may read exactly those ARNs, nothing broader: it
+        reads every service's secrets, while each task sees only its own. A secret or
+        SecureString parameter under a customer managed KMS key also needs
+        ``kms:Decrypt`` on that key. A bad name or ARN, or a name the container already
+        sets, raises :class:`ConfigError` naming ``secrets.<NAME>``.
         """
         container = self._container(t)
         secrets = check_secrets("secrets", secrets)
         self._check_unset(container, "secrets", secrets)
-        role = self.execution_role
-        if role is None:
+        if self.shared is None:
             raise ValueError("add_secrets: the service has no execution role")
         added = [ecs.Secret(Name=n, ValueFrom=v) for n, v in secrets.items()]
         container.Secrets = sorted(
             [*container.properties.get("Secrets", []), *added], key=lambda e: e.Name
         )
-        policies = role.properties.setdefault("Policies", [])
-        reads = [p for p in policies if isinstance(p, Policy) and p.PolicyName == READ_SECRETS]
-        arns = [*secrets.values()]
-        for policy in reads:
-            arns += [a for st in policy.PolicyDocument.Statement for a in st.Resource]
-            policies.remove(policy)
-        policies.append(Policy(PolicyName=READ_SECRETS, PolicyDocument=iam.read_secrets(arns)))
+        self.shared.allow_secrets(secrets.values())
 
     def _container(self, t: Template) -> ecs.ContainerDefinition:
         if t.resources.get(self.task_definition.title) is not self.task_definition:
@@ -232,8 +182,10 @@ class Service:
         return Metric("AWS/ECS", name, self._dimensions, statistic)
 
     def insights_metric(self, name: str, statistic: str = "Average") -> Metric:
-        """A Container Insights metric of the service, e.g. ``RunningTaskCount``,
-        ``DesiredTaskCount``, ``NetworkRxBytes``."""
+        """A Container Insights metric of the service.
+
+        E.g. ``RunningTaskCount``, ``DesiredTaskCount``, ``NetworkRxBytes``.
+        """
         return Metric("ECS/ContainerInsights", name, self._dimensions, statistic)
 
     @property
@@ -251,19 +203,20 @@ class Service:
     ) -> None:
         """Let ``client_group`` reach the tasks on the container port: both sides' rules.
 
-        Adds an ingress rule to the tasks' group (``ingress_id``) and an egress rule
-        to ``client_group`` (``egress_id``), separate resources so that neither
-        group's definition refers to the other. The client concern calls this and
-        owns the two logical IDs; ``description`` names the client in the rule's
-        description ("Container port from the <description>"). The load balancer
-        and the probe are admitted this way::
+        An ingress rule on the tasks' group and an egress rule on ``client_group``, separate
+        resources, so that neither group's definition refers to the other. The load balancer
+        and the probe are admitted this way; ``docs/library.md`` has a bastion's.
 
-            service.admit(t, bastion_group, ingress_id="EcsServiceIngressFromBastion",
-                          egress_id="BastionEgressToService", description="bastion")
+        Args:
+            t: the template both groups are in.
+            client_group: a troposphere ``ec2.SecurityGroup`` of ``t``.
+            ingress_id: the ingress rule's logical ID; the client's concern owns it.
+            egress_id: the egress rule's logical ID.
+            description: the client's name: "Container port from the <description>".
 
-        A client that is not a troposphere ``ec2.SecurityGroup``, an ID that is not 1-255
-        letters and digits or is already in the template, or an empty description raises
-        :class:`ConfigError` naming the argument, and adds nothing.
+        Raises:
+            ConfigError: a client that is no security group, an ID not 1-255 letters and
+                digits or already in ``t``, an empty description; nothing is added.
         """
         if not isinstance(client_group, ec2.SecurityGroup):
             raise ConfigError(
@@ -309,35 +262,6 @@ class Service:
         )
 
 
-def _check_statements(statements: object) -> list[Statement]:
-    """``statements`` as a role policy's statements, else a :class:`ConfigError` naming
-    ``statements`` or ``statements[<i>]``: awacs checks a Statement only when the template
-    renders, and IAM refuses an identity policy's statement without an effect, an action
-    or a resource, or with a principal."""
-    if isinstance(statements, str | bytes) or not (isinstance(statements, Sequence) and statements):
-        got = type(statements).__name__
-        if isinstance(statements, list | tuple):
-            got = f"an empty {got}"
-        raise ConfigError("statements", f"expected a non-empty list of awacs Statements, got {got}")
-    for i, statement in enumerate(statements):
-        where = f"statements[{i}]"
-        if not isinstance(statement, Statement):
-            raise ConfigError(where, f"expected an awacs Statement, got {type(statement).__name__}")
-        props = statement.properties
-        for needed in ("Effect", "Action or NotAction", "Resource or NotResource"):
-            if not props.keys() & set(needed.split(" or ")):
-                raise ConfigError(
-                    where, f"has no {needed}; a role's policy needs it in every statement"
-                )
-        if "Principal" in props or "NotPrincipal" in props:
-            raise ConfigError(where, "has a Principal, which a role's own policy cannot have")
-        try:
-            statement.JSONrepr()  # the rest of what awacs checks, else only at render time
-        except (TypeError, ValueError) as e:
-            raise ConfigError(where, shown(str(e), 120)) from None
-    return list(statements)
-
-
 def add_service(
     t: Template,
     cfg: Config,
@@ -346,98 +270,99 @@ def add_service(
     load_balancer: LoadBalancer,
     discovery: Discovery,
     log_settings: LogSettings,
-    scope: str = "",
-    first: Service | None = None,
-    writable_paths: Mapping[str, str] | None = None,
-    scaled: bool = False,
 ) -> Service:
-    """Add the cluster, the task definition with its roles and log group, the tasks'
-    security group and the service, and admit the load balancer to the tasks.
+    """Add the first service, the cluster it brings, and admit the load balancer to its tasks.
 
-    Called again with a ``scope`` (a PascalCase prefix of every logical ID) and the
-    ``first`` service, it adds another service to that one's cluster, from
-    ``cfg.service``, with a task role of its own (``<scope>EcsTaskRole``) and sharing the
-    first one's execution role (which then writes to both log groups, and, for an image
-    of a private ECR registry, may pull from that repository: ``pull-<scope>-image``):
-    its image and task size are fixed values, not Parameters, and
-    it keeps ``cfg.service.desired_count`` tasks, unless ``scaled`` (default ``False``:
-    :func:`infra_gen.add_scaling` with its ``scope`` then sets the count, and the service
-    names none, as the first one). ``writable_paths`` maps
-    task storage volume names to the paths the image writes (default: nginx's), the
-    root file system being read-only. ``load_balancer`` and
-    ``discovery`` must then name its own target group and Cloud Map service
-    (:meth:`LoadBalancer.add_route`, :meth:`Discovery.add_service`);
-    :meth:`infra_gen.Stack.add_service` does all of it.
+    Its task definition, roles, log group, security group and ECS service; the image
+    and task size are Parameters, and the service names no task count
+    (:func:`infra_gen.add_scaling` sets it). More: :meth:`infra_gen.Stack.add_service`.
+
+    Args:
+        t: the template it adds to.
+        cfg: reads ``[service]``, ``[cluster]`` and ``governed``.
+        network: the task subnets and VPC.
+        load_balancer: the target group and listeners it serves behind.
+        discovery: the Cloud Map service its tasks register in.
+        log_settings: its log group's retention and key.
+
+    Returns:
+        The service's handle.
+
+    Template cost: about 6.5 KB of compact JSON.
     """
-    if bool(scope) != (first is not None):
-        raise ValueError("a scoped service joins the first one's cluster: pass first=")
-    cluster = first.cluster if first else _add_cluster(t, cfg)
-    log_group = t.add_resource(log_settings.log_group(scope + LOG_GROUP))
-    writable = WRITABLE_PATHS if writable_paths is None else writable_paths
-    if first and first.execution_role:
-        # A size budget: one more execution role would cost 1.6 KB of the template's
-        # 51,200 bytes. What ECS does for the tasks may be shared; what the tasks may do
-        # may not: each service has its own task role.
-        roles = first.execution_role, _add_task_role(t, scope)
-        roles[0].Policies[0].PolicyDocument.Statement[0].Resource.append(GetAtt(log_group, "Arn"))
-        found = _PRIVATE_ECR.match(cfg.service.image)
-        if found:  # its own repository: the first one's pull-image policy is the first's
-            roles[0].Policies.append(
-                Policy(
-                    PolicyName=f"pull-{scope}-image",
-                    PolicyDocument=iam.pull_ecr_images(
-                        found["repository"], found["account"], found["region"]
-                    ),
-                )
-            )
-        size: tuple[object, object, object] = (
-            cfg.service.image,
-            str(cfg.service.cpu),
-            str(cfg.service.memory),
-        )
-        image, cpu, memory = size
-    else:
-        image, cpu, memory = _add_parameters(t, cfg)
-        roles = _add_roles(t, image, log_group, private_repository(cfg.service.image) or "*")
-    task_definition = _add_task_definition(
-        t, cfg, log_group, scope, writable, roles, (image, cpu, memory)
+    log_group = t.add_resource(log_settings.log_group(ids.Service.LOG_GROUP))
+    image, cpu, memory = _add_parameters(t, cfg)
+    shared = add_cluster(t, cfg, image=image, log_group=log_group)
+    return add_tasks(
+        t,
+        cfg,
+        shared=shared,
+        log_group=log_group,
+        task_size=(image, cpu, memory),
+        network=network,
+        route=load_balancer,
+        discovery=discovery,
     )
+
+
+def add_tasks(
+    t: Template,
+    cfg: Config,
+    *,
+    shared: Cluster,
+    log_group: logs.LogGroup,
+    task_size: tuple[object, object, object],
+    network: Network,
+    route: LoadBalancer,
+    discovery: Discovery,
+    scope: str = "",
+    writable_paths: Mapping[str, str] | None = None,
+    desired_count: int | None = None,
+) -> Service:
+    """Add one service to the ``shared`` cluster and admit the load balancer to its tasks.
+
+    Its task role, task definition, security group and ECS service, from ``cfg.service``.
+
+    Args:
+        scope: prefix of every logical ID it adds. Default: ``""``, the first service.
+        task_size: the (image, cpu, memory) of its task definition, values or ``Ref``s.
+        route: the load balancer as the service sees it (its target group and rule).
+        writable_paths: volume name -> the path the image writes. Default: nginx's.
+        desired_count: the task count it keeps. Default: ``None``, none named (the
+            scalable target's to set).
+
+    Returns:
+        The service's handle.
+    """
+    writable = WRITABLE_PATHS if writable_paths is None else writable_paths
+    roles = shared.execution_role, _add_task_role(t, scope)
+    task_definition = _add_task_definition(t, cfg, log_group, scope, writable, roles, task_size)
     group = _add_security_group(t, network, scope)
     service = _add_ecs_service(
-        t, cfg, cluster, task_definition, group, network, load_balancer, discovery, scope
+        t, cfg, shared.cluster, task_definition, group, network, route, discovery, scope
     )
-    if scaled:
-        service.properties.pop("DesiredCount", None)  # the scalable target's to set
+    if desired_count is not None:
+        service.DesiredCount = desired_count
     handle = Service(
-        cluster=cluster,
+        cluster=shared.cluster,
         service=service,
         task_definition=task_definition,
         security_group=group,
         log_group=log_group,
         port=cfg.service.container_port,
-        execution_role=roles[0],
+        execution_role=shared.execution_role,
         task_role=roles[1],
-        route=load_balancer,
+        route=route,
+        shared=shared,
     )
     handle.admit(
         t,
-        load_balancer.security_group,
-        ingress_id=scope + INGRESS_FROM_LOAD_BALANCER,
-        egress_id=scope + LOAD_BALANCER_EGRESS,
+        route.security_group,
+        ingress_id=scope + ids.Service.INGRESS_FROM_LOAD_BALANCER,
+        egress_id=scope + ids.Service.LOAD_BALANCER_EGRESS,
         description="load balancer",
     )
     return handle
-
-
-def _add_cluster(t: Template, cfg: Config) -> ecs.Cluster:
-    return t.add_resource(
-        ecs.Cluster(
-            CLUSTER,
-            CapacityProviders=["FARGATE", "FARGATE_SPOT"],
-            DefaultCapacityProviderStrategy=_strategy(cfg),
-            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
-        )
-    )
 
 
 def _add_task_definition(
@@ -470,7 +395,7 @@ def _add_task_definition(
         )
     return t.add_resource(
         ecs.TaskDefinition(
-            scope + TASK_DEFINITION,
+            scope + ids.Service.TASK_DEFINITION,
             RequiresCompatibilities=["FARGATE"],
             NetworkMode="awsvpc",
             Cpu=cpu,
@@ -510,52 +435,20 @@ def _add_task_definition(
     )
 
 
-def _add_roles(
-    t: Template, image: object, log_group: logs.LogGroup, repository: str = "*"
-) -> tuple[Role, Role]:
-    """The execution role (log writes, private ECR pulls from ``repository``) and the
-    task role (nothing)."""
-    # An image in this account's private ECR registry of the stack's Region: its
-    # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
-    registry = Select(0, Split("/", image))
-    own_registry = Join(
-        ".", [Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")]
-    )
-    t.add_condition(PRIVATE_ECR_IMAGE, Equals(registry, own_registry))
-    execution_role = t.add_resource(
-        Role(
-            EXECUTION_ROLE,
-            AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"),
-            # Public images (ECR Public, Docker Hub) need no pull permissions; an image
-            # of this account's ECR gets read access to the account's repositories.
-            # The awslogs driver writes to this service's log group only.
-            Policies=[
-                Policy(
-                    PolicyName="write-service-logs",
-                    PolicyDocument=iam.write_logs([GetAtt(log_group, "Arn")]),
-                ),
-                If(
-                    PRIVATE_ECR_IMAGE,
-                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images(repository)),
-                    NoValue,
-                ),
-            ],
-        )
-    )
-    return execution_role, _add_task_role(t, "")
-
-
 def _add_task_role(t: Template, scope: str) -> Role:
     # nginx calls no AWS API: the task role holds no permissions until a grant.
     return t.add_resource(
-        Role(scope + TASK_ROLE, AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"))
+        Role(
+            scope + ids.Service.TASK_ROLE,
+            AssumeRolePolicyDocument=iam.assume_role("ecs-tasks.amazonaws.com"),
+        )
     )
 
 
 def _add_security_group(t: Template, network: Network, scope: str) -> ec2.SecurityGroup:
     return t.add_resource(
         ec2.SecurityGroup(
-            scope + SECURITY_GROUP,
+            scope + ids.Service.SECURITY_GROUP,
             GroupDescription="Service tasks: container port from the load balancer",
             VpcId=network.vpc.ref(),
             SecurityGroupEgress=[
@@ -580,19 +473,35 @@ def _add_ecs_service(
     task_definition: ecs.TaskDefinition,
     group: ec2.SecurityGroup,
     network: Network,
-    load_balancer: LoadBalancer,
+    route: LoadBalancer,
     discovery: Discovery,
     scope: str,
 ) -> ecs.Service:
-    service = t.add_resource(
+    depends_on: list[object] = []
+    if cfg.governed:
+        # The tasks pull through NAT: every private subnet's route must exist first.
+        depends_on += network.task_egress
+    order: dict[str, object] = {}
+    if route.rule is None:
+        # A target group must belong to a load balancer before a service uses
+        # it. Referencing the listener that forwards to it orders the service
+        # after that listener; a DependsOn cannot name the conditional one.
+        order["Tags"] = Tags({"infra-gen:listener": route.active_listener})
+    else:
+        # Another service's group belongs to the load balancer through its rule,
+        # which is unconditional: a plain DependsOn orders the service after it.
+        depends_on.append(route.rule)
+    if depends_on:
+        order["DependsOn"] = depends_on
+    return t.add_resource(
         ecs.Service(
-            scope + SERVICE,
+            scope + ids.Service.SERVICE,
             Cluster=cluster.ref(),
             TaskDefinition=task_definition.ref(),
             # No DesiredCount: CloudFormation then starts a new service with one task
             # (the scalable target raises it to MinTasks) and leaves the count that
             # scaling chose alone on every update.
-            CapacityProviderStrategy=_strategy(cfg),
+            CapacityProviderStrategy=strategy(cfg),
             # No PlatformVersion: CloudFormation's default is LATEST (ECS.10, CT.ECS.PR.1).
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
@@ -607,7 +516,7 @@ def _add_ecs_service(
                 ecs.LoadBalancer(
                     ContainerName=cfg.service.name,
                     ContainerPort=cfg.service.container_port,
-                    TargetGroupArn=load_balancer.target_group.ref(),
+                    TargetGroupArn=route.target_group.ref(),
                 )
             ],
             ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(discovery.service, "Arn"))],
@@ -621,41 +530,9 @@ def _add_ecs_service(
             ),
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
-            # A target group must belong to a load balancer before a service uses
-            # it. Referencing the listener that forwards to it orders the service
-            # after that listener; a DependsOn cannot name the conditional one.
-            Tags=Tags({"infra-gen:listener": load_balancer.active_listener}),
+            **order,
         )
     )
-    if cfg.governed:
-        # The tasks pull through NAT: every private subnet's route must exist first.
-        service.DependsOn = network.task_egress
-    if load_balancer.rule is not None:
-        # Another service's group belongs to the load balancer through its rule,
-        # which is unconditional: a plain DependsOn orders the service after it.
-        del service.properties["Tags"]
-        service.DependsOn = [*getattr(service, "DependsOn", []), load_balancer.rule]
-        service.DesiredCount = cfg.service.desired_count  # no scaling: its count is this
-    return service
-
-
-def _strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:
-    return [
-        ecs.CapacityProviderStrategyItem(
-            CapacityProvider="FARGATE",
-            Weight=cfg.cluster.fargate_weight,
-            Base=cfg.cluster.fargate_base,
-        ),
-        ecs.CapacityProviderStrategyItem(
-            CapacityProvider="FARGATE_SPOT", Weight=cfg.cluster.fargate_spot_weight
-        ),
-    ]
-
-
-def private_repository(image: str) -> str:
-    """The repository of an image in an ECR private registry, else ``""``."""
-    found = _PRIVATE_ECR.match(image)
-    return found["repository"] if found else ""
 
 
 def _image_pattern(cfg: Config) -> str:
@@ -676,7 +553,7 @@ def _image_pattern(cfg: Config) -> str:
 def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, object, object]:
     image = add_parameter(
         t,
-        IMAGE,
+        ids.Service.IMAGE,
         group=GROUP_SERVICE,
         description="nginx image: public or in this account's ECR in this Region.",
         Type="String",
@@ -694,7 +571,7 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, object, object]:
     # would take twice the room in a template near the inline size limit.
     size = add_parameter(
         t,
-        TASK_SIZE,
+        ids.Service.TASK_SIZE,
         group=GROUP_SERVICE,
         description="Fargate cpu/memory, e.g. 256/512 or 1024/4096.",
         Type="String",
