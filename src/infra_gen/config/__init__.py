@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ConfigError, shown
 from .checks import (
@@ -72,7 +72,6 @@ __all__ = [
     "check_environment",
     "check_secrets",
     "check_writable_paths",
-    "held_by",
     "parse_setting",
     "parse_toml",
     "probe_alarm_period",
@@ -257,30 +256,3 @@ class Config:
     def to_toml(self) -> str:
         """Every setting as TOML that :func:`parse_toml` and ``from_mapping`` read back."""
         return dumps(self.to_mapping())
-
-
-# Not configuration: what a troposphere Template holds. held_by stays importable from
-# here until the template layer has its own (template/), and then moves there. It reads
-# the Template through this protocol, so that this package imports no troposphere.
-class _Holder(Protocol):
-    """The parts of a troposphere ``Template`` that :func:`held_by` reads."""
-
-    @property
-    def resources(self) -> Mapping[str, Any]: ...
-    @property
-    def parameters(self) -> Mapping[str, Any]: ...
-    @property
-    def outputs(self) -> Mapping[str, Any]: ...
-
-
-def held_by(t: _Holder, logical_id: str) -> str | None:
-    """What in ``t`` already holds ``logical_id``: a resource's type, ``"Parameter"`` or
-    ``"Output"``; ``None`` when it is free."""
-    taken = t.resources.get(logical_id)
-    if taken is not None:
-        return str(taken.resource_type)
-    return (
-        "Parameter"
-        if logical_id in t.parameters
-        else ("Output" if logical_id in t.outputs else None)
-    )

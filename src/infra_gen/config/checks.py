@@ -50,6 +50,12 @@ IMAGE_PATTERN = (
     r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
+# An image of an ECR private registry, split into what IAM and preflight name:
+# <account>.dkr.ecr.<region>.<URL suffix>/<repository>[:tag][@sha256:digest].
+PRIVATE_ECR_IMAGE = re.compile(
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[^:@]+)(:(?P<tag>[^@]+))?(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
 # A DNS label as Cloud Map takes it: lower-case letters, digits and hyphens.
 DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # CloudWatch: at least one character that is not white space.

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..config.checks import PRIVATE_ECR_IMAGE
 from ..template.budget import largest_parts, parts_line
 from . import changeset
 from .aws import Make, error_code
@@ -31,10 +32,6 @@ ECS_ROLE = "AWSServiceRoleForECS"
 # Service Quotas: "Fargate On-Demand vCPU resource count", per account and Region.
 FARGATE_VCPU_QUOTA = ("fargate", "L-3032A538")
 CPU_UNITS_PER_VCPU = 1024
-_PRIVATE_IMAGE = re.compile(
-    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[^:@]+)(:(?P<tag>[^@]+))?(@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
 _ACM_REGION = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):")
 
 
@@ -191,7 +188,7 @@ def _zones(ec2: Any, wanted: Sequence[str], region: str) -> Finding:
 
 
 def _image(ecr: Any, image: str, region: str) -> Finding:
-    match = _PRIVATE_IMAGE.match(image)
+    match = PRIVATE_ECR_IMAGE.match(image)
     if match is None:
         return _ok("image", f"{image} is not in a private ECR registry: not checked")
     if match["region"] != region:
@@ -281,7 +278,7 @@ def _images(ecr: Any, image: str, more: Mapping[str, str], region: str) -> Findi
     first = _image(ecr, image, region)
     found = [first]
     for name, other in more.items():
-        match = _PRIVATE_IMAGE.match(other)
+        match = PRIVATE_ECR_IMAGE.match(other)
         if first.status != "ok" or match is None or match["region"] != region:
             continue
         finding = _image(ecr, other, region)

@@ -8,7 +8,6 @@ only through the service's own strategy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,15 +15,11 @@ from troposphere import Equals, GetAtt, If, Join, NoValue, Ref, Select, Split, T
 from troposphere.iam import Policy, Role
 
 from ..config import Config
+from ..config.checks import PRIVATE_ECR_IMAGE
 from . import iam, ids
 
 __all__ = ["Cluster", "add_cluster", "private_repository", "strategy"]
 
-# An image of an ECR private registry: <account>.dkr.ecr.<region>.<URL suffix>/<repository>.
-_PRIVATE_ECR = re.compile(
-    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[^:@]+)"
-)
 READ_SECRETS = "read-secrets"  # the execution role's policy for containers' secrets
 
 
@@ -54,7 +49,7 @@ class Cluster:
 
         The policy is ``pull-<scope>-image``; a public image needs nothing.
         """
-        found = _PRIVATE_ECR.match(image)
+        found = PRIVATE_ECR_IMAGE.match(image)
         if found:
             self.execution_role.Policies.append(
                 Policy(
@@ -147,5 +142,5 @@ def strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:
 
 def private_repository(image: str) -> str:
     """The repository of an image in an ECR private registry, else ``""``."""
-    found = _PRIVATE_ECR.match(image)
+    found = PRIVATE_ECR_IMAGE.match(image)
     return found["repository"] if found else ""

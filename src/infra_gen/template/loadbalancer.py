@@ -204,7 +204,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     Args:
         t: the template it adds to.
         cfg: reads ``[service]`` (port, health check path), ``security.alb_access_logs``
-            and ``governed``.
+            and ``profile`` (HTTPS only, deletion protection).
         network: the VPC and subnets it runs in.
 
     Returns:
@@ -212,20 +212,20 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
 
     Template cost: about 3.7 KB of compact JSON (default configuration).
     """
-    governed = cfg.governed
+    https_only = cfg.profile.https_only
     certificate = add_parameter(
         t,
         ids.LoadBalancer.CERTIFICATE_ARN,
         group=GROUP_SECURITY,
         description="ACM certificate for an HTTPS listener"
-        + ("." if governed else "; empty serves plain HTTP only."),
+        + ("." if https_only else "; empty serves plain HTTP only."),
         Type="String",
-        **({} if governed else {"Default": ""}),
-        AllowedPattern=_ACM_ARN if governed else f"^({_ACM_ARN[1:-1]})?$",
-        ConstraintDescription=f"must be {'' if governed else 'empty or '}an ACM certificate ARN",
+        **({} if https_only else {"Default": ""}),
+        AllowedPattern=_ACM_ARN if https_only else f"^({_ACM_ARN[1:-1]})?$",
+        ConstraintDescription=f"must be {'' if https_only else 'empty or '}an ACM certificate ARN",
     )
     protection: object = "true"
-    if not governed:
+    if not cfg.profile.deletion_protection:
         protection = add_parameter(
             t,
             ids.LoadBalancer.DELETION_PROTECTION,
@@ -235,9 +235,10 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             Default="false",
             AllowedValues=["false", "true"],
         ).ref()
+    if not https_only:
         t.add_condition(ids.LoadBalancer.HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
-    # Resources that exist only with a certificate: all of them when governed.
-    when_certified = {} if governed else {"Condition": ids.LoadBalancer.HAS_CERTIFICATE}
+    # Resources that exist only with a certificate: all of them when HTTPS only.
+    when_certified = {} if https_only else {"Condition": ids.LoadBalancer.HAS_CERTIFICATE}
 
     group = t.add_resource(
         ec2.SecurityGroup(
@@ -307,11 +308,11 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             Protocol="HTTP",
             Port=80,
             DefaultActions=[
-                redirect if governed else If(ids.LoadBalancer.HAS_CERTIFICATE, redirect, forward)
+                redirect if https_only else If(ids.LoadBalancer.HAS_CERTIFICATE, redirect, forward)
             ],
         )
     )
-    if not governed:
+    if not https_only:
         # checkov does not evaluate Fn::If, so it cannot see the redirect.
         skip_checks(
             http_listener,
@@ -338,7 +339,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         target_group=target_group,
         http_listener=http_listener,
         https_listener=https_listener,
-        https_only=governed,
+        https_only=https_only,
     )
 
 

@@ -66,8 +66,8 @@ def add_log_settings(t: Template, cfg: Config) -> LogSettings:
         Default=cfg.service.log_retention_days,
         AllowedValues=list(LOG_RETENTION_DAYS),
     )
-    key = t.add_resource(_logs_key(cfg.governed)) if cfg.security.kms_logs else None
-    return LogSettings(retention=retention, key=key, retain=cfg.governed)
+    key = t.add_resource(_logs_key(cfg.profile.retained_logs)) if cfg.security.kms_logs else None
+    return LogSettings(retention=retention, key=key, retain=cfg.profile.retained_logs)
 
 
 def _kept(retain: bool) -> dict[str, str]:

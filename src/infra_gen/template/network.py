@@ -82,7 +82,7 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
 
     Args:
         t: the template it adds to.
-        cfg: reads ``[network]``, ``security.flow_logs`` and ``governed`` (private
+        cfg: reads ``[network]``, ``security.flow_logs`` and ``profile`` (private
             subnets behind NAT).
         log_settings: the flow log group's retention and key.
 
@@ -149,7 +149,9 @@ def add_network(t: Template, cfg: Config, *, log_settings: LogSettings) -> Netwo
         default_route=route,
         route_table_associations=tuple(associations),
     )
-    return _add_private_subnets(t, cfg, network, attachment) if cfg.governed else network
+    return (
+        _add_private_subnets(t, cfg, network, attachment) if cfg.profile.private_tasks else network
+    )
 
 
 def _add_private_subnets(

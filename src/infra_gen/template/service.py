@@ -279,7 +279,7 @@ def add_service(
 
     Args:
         t: the template it adds to.
-        cfg: reads ``[service]``, ``[cluster]`` and ``governed``.
+        cfg: reads ``[service]``, ``[cluster]`` and ``profile``.
         network: the task subnets and VPC.
         load_balancer: the target group and listeners it serves behind.
         discovery: the Cloud Map service its tasks register in.
@@ -379,7 +379,7 @@ def _add_task_definition(
     port = cfg.service.container_port
     execution_role, task_role = roles
     extra: dict[str, object] = {}  # settings beyond the default container's
-    if cfg.governed:
+    if cfg.profile.fixed_task_size:
         extra = {"Memory": int(cfg.service.memory)}  # CT.ECS.PR.7: a hard limit
     if cfg.service.user:
         extra["User"] = cfg.service.user  # CT.ECS.PR.3: not root
@@ -478,7 +478,7 @@ def _add_ecs_service(
     scope: str,
 ) -> ecs.Service:
     depends_on: list[object] = []
-    if cfg.governed:
+    if cfg.profile.private_tasks:
         # The tasks pull through NAT: every private subnet's route must exist first.
         depends_on += network.task_egress
     order: dict[str, object] = {}
@@ -507,7 +507,7 @@ def _add_ecs_service(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     # Default: no NAT gateway, a public IP is the tasks' way to the
                     # registry. Governed: private subnets behind NAT (ECS.2, CT.ECS.PR.9).
-                    AssignPublicIp="DISABLED" if cfg.governed else "ENABLED",
+                    AssignPublicIp="DISABLED" if cfg.profile.private_tasks else "ENABLED",
                     Subnets=network.task_subnet_ids,
                     SecurityGroups=[group.ref()],
                 )
@@ -547,7 +547,7 @@ def _image_pattern(cfg: Config) -> str:
             + re.escape(repository).replace("\\-", "-")
             + tail
         )
-    return pattern.replace(")?$", ")$") if cfg.governed else pattern
+    return pattern.replace(")?$", ")$") if cfg.profile.pinned_image else pattern
 
 
 def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, object, object]:
@@ -560,9 +560,9 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, object, object]:
         Default=cfg.service.image,
         AllowedPattern=_image_pattern(cfg),
         ConstraintDescription="must be an image reference like repository"
-        + ("@sha256:digest" if cfg.governed else ":tag"),
+        + ("@sha256:digest" if cfg.profile.pinned_image else ":tag"),
     )
-    if cfg.governed:
+    if cfg.profile.fixed_task_size:
         # CT.ECS.PR.7 compares the container's Memory with a number: no Fn::Select, so
         # the size is fixed at generation.
         return image.ref(), str(cfg.service.cpu), str(cfg.service.memory)
