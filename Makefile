@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Exact versions of the runtime dependencies: the template's bytes depend on them.
 CONSTRAINTS := constraints/runtime.txt
-# The Regions the suite lints in (tests/stack.py).
+# The Regions the suite lints in (tests/support/stack.py).
 LINT_REGIONS := us-east-1 eu-west-1 ap-southeast-2
 STALE := echo "infra-gen: out/ is stale: run 'make stack' and commit out/" >&2; exit 1
 

@@ -7,8 +7,9 @@ import os
 import sys
 from collections.abc import Iterator
 
-import harness
 import pytest
+
+from tests.support import harness
 
 
 @pytest.fixture(scope="session")

@@ -599,9 +599,8 @@ def test_print_config_round_trips_through_config(tmp_path: Path) -> None:
 
 
 def test_readme_documents_every_option_and_exit_status() -> None:
-    from documentation import DOCS as readme
-
     from infra_gen.cli import _parser
+    from tests.support.documentation import DOCS as readme
 
     options = [o for a in _parser()._actions for o in a.option_strings if o.startswith("--")]
     for option in options:

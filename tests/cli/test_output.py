@@ -1,7 +1,7 @@
 """``-o`` onto what is not a regular file: devices, FIFOs, sockets, links, directories.
 
 Each case runs as root in a private mount namespace over a tmpfs ``/dev`` made for it
-(tests/private_dev.py), so a wrong rename could only ever replace a node of that tmpfs,
+(tests/support/private_dev.py), so a wrong rename could only ever replace a node of that tmpfs,
 never the machine's ``/dev/null``.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-HELPER = Path(__file__).with_name("private_dev.py")
+HELPER = Path(__file__).resolve().parents[1] / "support" / "private_dev.py"
 RUN = f"{shlex.quote(sys.executable)} -m infra_gen"
 TEMPLATE_START = "AWSTemplateFormatVersion: '2010-09-09'\n"
-# What tests/private_dev.py makes, as it must still be after every run.
+# What tests/support/private_dev.py makes, as it must still be after every run.
 NODES = {
     "dir": "dir",
     "fd": "link",

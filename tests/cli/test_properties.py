@@ -2,7 +2,7 @@
 (the commands also in exit 1, for changes or a failed deployment).
 
 The command's ``main(argv)`` runs in this process (a subprocess per example would
-cost a Python start-up each); tests/test_cli.py runs the same paths as users do.
+cost a Python start-up each); tests/cli/test_cli.py runs the same paths as users do.
 """
 
 from __future__ import annotations

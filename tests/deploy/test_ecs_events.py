@@ -18,13 +18,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from documentation import DOCS
 
 from infra_gen.cli import operate as commands
 from infra_gen.deploy import changeset as cf
 from infra_gen.deploy import plan as planfile
 from infra_gen.deploy.changeset import Change, Preview
 from infra_gen.deploy.ecs_events import EcsFollower, fail_fast
+from tests.support.documentation import DOCS
 
 README = DOCS  # README and docs/: the output shown there
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

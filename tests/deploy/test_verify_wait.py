@@ -1,4 +1,4 @@
-"""``verify --wait`` and ``verify --format json``, on the Stubber answers of test_verify."""
+"""``verify --wait`` and ``verify --format json``, on the Stubber answers of support/verify."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import re
 import time
 
 import pytest
-from documentation import DOCS
-from test_verify import FUNCTION, HEALTHY, STACK, run, site, stubbed  # noqa: F401  (fixture)
 
 from infra_gen.cli import operate as commands
 from infra_gen.deploy.verify import Check, verify_until
+from tests.support.documentation import DOCS
+from tests.support.verify import FUNCTION, HEALTHY, STACK, run, stubbed
 
 README = DOCS  # README and docs/: the output shown there
 
@@ -27,7 +27,7 @@ def in_readme(out: str) -> bool:
 
 
 def test_wait_checks_again_until_healthy(
-    site: dict[str, int],  # noqa: F811
+    site: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     site["status"] = 200
@@ -81,7 +81,7 @@ def test_wait_gives_up_at_the_deadline_with_the_last_answer() -> None:
 
 
 def test_json_is_one_object_per_check_and_keeps_the_exit_status(
-    site: dict[str, int],  # noqa: F811
+    site: dict[str, int],
 ) -> None:
     site["status"] = 503
     url = f"http://127.0.0.1:{site['port']}"

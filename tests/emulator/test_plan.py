@@ -1,7 +1,7 @@
 """``diff --plan-out`` and ``deploy --plan`` against moto's emulator, as
-``test_commands_emulator`` runs the commands (its fixtures and emulation are used here).
+tests/emulator/test_commands.py runs the commands (the same fixtures and emulation).
 
-What the emulator cannot answer as CloudFormation does is in ``test_plan.py`` (Stubber):
+What the emulator cannot answer as CloudFormation does is in tests/deploy/test_plan.py (Stubber):
 a change set that is gone (moto answers ValidationError, not ChangeSetNotFound) or
 OBSOLETE (moto never marks one so when the stack changes).
 """
@@ -14,22 +14,16 @@ import re
 from pathlib import Path
 
 import pytest
-from test_commands_emulator import (  # noqa: F401  (fixtures)
-    NEW_IMAGE,
-    README,
-    emulator,
-    endpoint,
-    resource_count,
-    run,
-)
-from test_deploy_emulator import Api, api  # noqa: F401  (fixture)
 
 from infra_gen import Config, build_template, render
+from tests.support.commands import NEW_IMAGE, README, resource_count, run
+from tests.support.emulator import Api
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Tried to parse .* but it's not supported:UserWarning"
-)
-OUT = Path(__file__).resolve().parents[1] / "out"
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),
+    pytest.mark.usefixtures("endpoint"),
+]
+OUT = Path(__file__).resolve().parents[2] / "out"
 
 
 def masked(text: str) -> str:
@@ -50,7 +44,7 @@ def params(emu: Api, name: str) -> dict[str, str]:
 
 
 def test_plan_round_trip_executes_the_reviewed_change_set(
-    emulator: Api,  # noqa: F811
+    emulator: Api,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -119,7 +113,7 @@ def test_plan_round_trip_executes_the_reviewed_change_set(
 
 
 def test_stale_plan_is_refused_and_runs_nothing(
-    emulator: Api,  # noqa: F811
+    emulator: Api,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -175,7 +169,7 @@ def test_stale_plan_is_refused_and_runs_nothing(
 
 
 def test_plan_without_changes_deploys_nothing(
-    emulator: Api,  # noqa: F811
+    emulator: Api,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -247,7 +241,7 @@ def test_a_plan_that_is_not_the_reviewed_one_is_refused_before_any_call(
 
 
 def test_a_plan_that_cannot_be_written_leaves_no_change_set(
-    emulator: Api,  # noqa: F811
+    emulator: Api,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:

@@ -21,15 +21,16 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from test_commands_emulator import README, emulator, endpoint, run  # noqa: F401  (fixtures)
-from test_deploy_emulator import ACCOUNT, REGION, Api, api  # noqa: F401  (fixture)
 
 from infra_gen.cli import operate as commands
 from infra_gen.deploy import preflight as pf
+from tests.support.commands import README, run
+from tests.support.emulator import ACCOUNT, REGION, Api
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Tried to parse .* but it's not supported:UserWarning"
-)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),
+    pytest.mark.usefixtures("endpoint"),
+]
 ZONES = '["use1-az1", "use1-az2"]'  # moto's us-east-1 has use1-az1 .. az6
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 
@@ -94,7 +95,7 @@ def certificate(emu: Api, domain: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def image(emulator: Api) -> Iterator[str]:  # noqa: F811
+def image(emulator: Api) -> Iterator[str]:
     """A private image in the emulator's ECR, tagged 1.27."""
     ecr = emulator("ecr")
     ecr.create_repository(repositoryName="web/nginx")
@@ -117,7 +118,7 @@ def preflight(*argv: str, quotas: Any) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_everything_in_place_is_ready(emulator: Api, image: str) -> None:  # noqa: F811
+def test_everything_in_place_is_ready(emulator: Api, image: str) -> None:
     arn = certificate(emulator, "www.example.com")
     code, out = preflight(
         "--set",
@@ -146,7 +147,7 @@ def test_everything_in_place_is_ready(emulator: Api, image: str) -> None:  # noq
     assert in_docs(shown.replace("ig-preflight", "nginx-probe")), out
 
 
-def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:  # noqa: F811
+def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:
     emulator("iam").delete_role(RoleName=pf.ECS_ROLE)
     try:
         pending = emulator("acm").request_certificate(DomainName="new.example.com")
@@ -245,7 +246,7 @@ def test_a_quota_it_may_not_read_is_a_warning_not_a_failure(image: str) -> None:
 
 
 def test_deploy_stops_at_a_failing_preflight_unless_skipped(
-    emulator: Api,  # noqa: F811
+    emulator: Api,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     emulator("iam").delete_role(RoleName=pf.ECS_ROLE)
@@ -376,7 +377,7 @@ def test_the_vcpu_quota_counts_every_service_of_a_composed_stack() -> None:
 
 
 def test_the_image_check_reads_each_private_image_of_a_composed_stack(
-    emulator: Api,  # noqa: F811
+    emulator: Api,
     image: str,
 ) -> None:
     from infra_gen import build_stack, render

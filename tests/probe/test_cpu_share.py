@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import harness
 import pytest
-from emf import validate_emf
+
+from tests.support import harness
+from tests.support.emf import validate_emf
 
 TIMEOUT = 2.0  # the template's default PROBE_TIMEOUT_SECONDS
 LAMBDA_TIMEOUT_MS = 9000  # what the template gives the function for that timeout

@@ -6,9 +6,10 @@ checks that they agree with the records) and that the run ends within its deadli
 
 from __future__ import annotations
 
-import harness
 import pytest
-from test_probe_handler import MARGIN, TIMEOUT, run_probe
+
+from tests.support import harness
+from tests.support.probe import MARGIN, TIMEOUT, run_probe
 
 # kind -> (error, status, body bytes counted). The status is that of a whole, valid head.
 # The probe asks in HTTP/1.0, so chunks and interim (1xx) responses are protocol errors.

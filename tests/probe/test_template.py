@@ -7,12 +7,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from stack import of_type, props, template
 
 from infra_gen import Config
 from infra_gen.template.probe import handler_source, inline_code
+from tests.support.stack import of_type, props, template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_schedule_parameter_offers_only_rates_the_heartbeat_alarm_covers(t: dict
 
 def test_the_code_in_the_template_probes_real_nginx(probe_world, tmp_path: Path) -> None:
     """The exact ZipFile string, saved as CloudFormation saves it, run as Lambda runs it."""
-    from emf import validate_emf
+    from tests.support.emf import validate_emf
 
     code = props(template(), "ProbeFunction")["Code"]["ZipFile"]
     index = tmp_path / "index.py"

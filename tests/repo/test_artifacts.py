@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "out"
 CONSTRAINTS = ROOT / "constraints" / "runtime.txt"
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"

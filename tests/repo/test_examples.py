@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 import yaml
-from stack import lint_findings
 
 from infra_gen import build_stack, render
 from infra_gen.config import ConfigError
 from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
+from tests.support.stack import lint_findings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 CDK = ROOT / "examples" / "cdk"
 # The base every CDK app builds on, as the examples build on infra_gen.build_stack.

@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import yaml
-from documentation import DOCS, README, ROOT
-from stack import lint_findings
+
+from tests.support.documentation import DOCS, README, ROOT
+from tests.support.stack import lint_findings
 
 # What each README block must show: (a line of its output, a resource it adds or None).
 BLOCKS = {
@@ -75,9 +76,8 @@ def test_parameters_table_lists_every_parameter() -> None:
 
 
 def test_every_checkov_skip_is_listed_with_its_resource() -> None:
-    from stack import template
-
     from infra_gen import Config
+    from tests.support.stack import template
 
     table = DOCS.split("### checkov skips", 1)[1].split("###", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| CKV_")]

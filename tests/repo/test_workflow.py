@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "publish.yml"
+WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "publish.yml"
 
 
 def jobs() -> dict[str, Any]:

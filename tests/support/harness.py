@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PROBE_SOURCE = REPO / "lambda" / "probe.py"
 
 NAMESPACE = "infra-gen.internal"

@@ -59,6 +59,15 @@ GOVERNED = {
         "container_port": 8080,
     },
 }
+# The largest stack of one service: every option that adds resources.
+LARGEST = {
+    "network": {"az_count": 3},
+    "security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True},
+    # The slowest heartbeat: ProbeSchedule then allows every schedule, each alarm
+    # period with its own condition.
+    "alarms": {"email": "on-call@example.com", "probe_missing_minutes": 60},
+}
+
 # A certificate ARN of the form ACM issues, for deploy-time Parameters.
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from stack import of_type, props, template
 
 from infra_gen import Config, ConfigError
 from infra_gen.config import PROBE_SCHEDULES
+from tests.support.stack import of_type, props, template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROBE = "InfraGen/Probe"
 LB = {"LoadBalancer": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}}
 TG = {

@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 
 import pytest
-from documentation import README
-from stack import GOVERNED
 
 from infra_gen import Stack, TemplateTooLarge, build_stack, render, render_inline
 from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
+from tests.support.documentation import README
+from tests.support.stack import GOVERNED
 
 # The production configuration: AZ IDs across three zones, a private ECR image, and
 # every log protected (VPC flow logs, KMS-encrypted log groups, load balancer access logs).

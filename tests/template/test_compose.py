@@ -12,7 +12,6 @@ from awacs import sqs
 from awacs.aws import Allow, Statement
 from hypothesis import given
 from hypothesis import strategies as st
-from stack import GOVERNED, lint_findings
 from troposphere import Export, Output, Parameter, Sub, Template, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -29,6 +28,7 @@ from infra_gen import (
     render,
 )
 from infra_gen.template.outputs import request_path
+from tests.support.stack import GOVERNED, lint_findings
 
 QUEUE = Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs")
 

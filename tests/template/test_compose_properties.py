@@ -20,10 +20,10 @@ from awacs import sqs
 from awacs.aws import Action, Allow, PolicyDocument, Principal, Statement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stack import lint_findings
 from troposphere import Sub, Template
 
 from infra_gen import Config, ConfigError, Stack, build_stack, render
+from tests.support.stack import lint_findings
 
 PROPERTY = settings(
     max_examples=150,

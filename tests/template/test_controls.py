@@ -16,9 +16,9 @@ import re
 from typing import Any
 
 import pytest
-from stack import CERTIFICATE, GOVERNED, hook_view, template
 
 from infra_gen import Config
+from tests.support.stack import CERTIFICATE, GOVERNED, hook_view, template
 
 DEFAULT = hook_view(template())
 GOVERNED_VIEW = hook_view(template(Config.from_mapping(GOVERNED)), {"CertificateArn": CERTIFICATE})

@@ -6,7 +6,8 @@ import json
 import re
 
 import pytest
-from stack import props, template
+
+from tests.support.stack import props, template
 
 # Every metric the stack emits or that AWS emits for the stack's resources, per namespace.
 PRODUCED = {

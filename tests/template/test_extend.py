@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from stack import lint_findings
 from troposphere import Template, ec2
 
 from infra_gen import (
@@ -21,6 +20,7 @@ from infra_gen import (
     render,
 )
 from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
+from tests.support.stack import lint_findings
 
 
 def _resolve(t: Template, logical_id: str) -> dict:

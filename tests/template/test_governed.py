@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 import pytest
-from stack import GOVERNED, of_type, props, refs, template
 
 from infra_gen import Config, ConfigError
 from infra_gen.cli import main
 from infra_gen.config import parse_setting
+from tests.support.stack import GOVERNED, of_type, props, refs, template
 
 
 def governed(**network: Any) -> dict[str, Any]:

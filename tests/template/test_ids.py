@@ -9,10 +9,8 @@ purpose and say so in the release notes.
 
 from __future__ import annotations
 
-from stack import GOVERNED
-from test_lint import LARGEST
-
 from infra_gen import Config, build_template, ids
+from tests.support.stack import GOVERNED, LARGEST
 
 RESOURCES = {
     "AlarmEmailSubscription",
@@ -128,7 +126,7 @@ RENAME = (
     "logical IDs changed: a renamed resource is REPLACED in every deployed stack (deleted "
     "and created anew), a renamed Parameter breaks --parameter-overrides, a renamed Output "
     "breaks the stacks importing it. If this is on purpose, update the list in "
-    "tests/test_ids.py. Added: {added}; gone: {gone}"
+    "tests/template/test_ids.py. Added: {added}; gone: {gone}"
 )
 
 
@@ -180,7 +178,7 @@ def test_the_ids_module_names_every_id_and_nothing_else() -> None:
 
 
 def test_readme_lists_every_id_by_concern() -> None:
-    from documentation import DOCS as readme
+    from tests.support.documentation import DOCS as readme
 
     table = readme.split("### Logical IDs", 1)[1].split("\n## ", 1)[0]
     for name in ids.__all__:

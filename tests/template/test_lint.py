@@ -5,21 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stack import GOVERNED, lint_findings
 
 from infra_gen import Config, build_template, render, render_inline
 from infra_gen.config import FARGATE_TASK_SIZES, LOG_RETENTION_DAYS
+from tests.support.stack import GOVERNED, LARGEST, lint_findings
 
 # CloudFormation's limit for a template passed in the request body (no S3 bucket).
 INLINE_TEMPLATE_LIMIT = 51_200
-
-LARGEST = {
-    "network": {"az_count": 3},
-    "security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True},
-    # The slowest heartbeat: ProbeSchedule then allows every schedule, each alarm
-    # period with its own condition.
-    "alarms": {"email": "on-call@example.com", "probe_missing_minutes": 60},
-}
 
 MATRIX = {
     "default": {},

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from stack import template
-
 from infra_gen import Config, __version__
 from infra_gen.template.builder import PROVENANCE
+from tests.support.stack import template
 
 
 def test_metadata_names_the_generator_version_and_configuration() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from stack import of_type, props, refs, template
 
 from infra_gen import Config, ConfigError
+from tests.support.stack import of_type, props, refs, template
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack import GOVERNED, of_type, props, template
 
 from infra_gen import Config, build_template, render
 from infra_gen.cli import main
+from tests.support.stack import GOVERNED, of_type, props, template
 
 HARDENED = {"security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True}}
 CONFIGS = {

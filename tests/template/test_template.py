@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from stack import of_type, props, refs, template
 
 from infra_gen import Config, ConfigError
 from infra_gen.config import FARGATE_TASK_SIZES
+from tests.support.stack import of_type, props, refs, template
 
 
 @pytest.fixture(scope="module")
