@@ -31,9 +31,9 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 $(BIN)/cfn-lint: | $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) 'cfn-lint>=1.58'
 
-# tox builds the test, lint and checkov environments itself (see tox.ini).
+# tox builds the test, lint and checkov environments itself (see tox.ini), through uv.
 $(BIN)/tox: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet 'tox>=4.11'
+	$(BIN)/python -m pip install --quiet 'tox>=4.11' 'tox-uv>=1.11'
 
 stack: $(VENV)/.installed
 	$(BIN)/python -m infra_gen --format yaml -o out/stack.yaml
