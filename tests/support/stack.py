@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -14,7 +15,17 @@ LINT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 
 
 def template(cfg: Config | None = None) -> dict[str, Any]:
-    return json.loads(render(build_template(cfg), "json"))
+    """The template of ``cfg`` as data, a copy of its own for each caller.
+
+    The default template (``cfg`` None), which most tests only read, is built once per test
+    run; any ``cfg`` given is built anew, so that equal configurations are compared as built.
+    """
+    return json.loads(_default_json() if cfg is None else render(build_template(cfg), "json"))
+
+
+@functools.cache
+def _default_json() -> str:
+    return render(build_template(None), "json")
 
 
 def of_type(t: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -26,8 +37,17 @@ def props(t: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 
 def lint_findings(text: str) -> list[str]:
-    """Every cfn-lint error and warning (the CLI's default rule set) for ``text``."""
-    return [str(m) for m in lint(text, config=ManualArgs(regions=LINT_REGIONS))]
+    """Every cfn-lint error and warning (the CLI's default rule set) for ``text``.
+
+    cfn-lint runs once per distinct text in a test run: tests that build the same template
+    share its findings.
+    """
+    return list(_findings(text))
+
+
+@functools.cache
+def _findings(text: str) -> tuple[str, ...]:
+    return tuple(str(m) for m in lint(text, config=ManualArgs(regions=LINT_REGIONS)))
 
 
 def refs(value: Any) -> set[str]:

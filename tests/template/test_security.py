@@ -6,10 +6,7 @@ suite finds it through ``CHECKOV_BIN`` and fails, not skips, without it.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ import pytest
 
 from infra_gen import Config, build_template, render
 from infra_gen.cli import main
+from tests.support import checkov
 from tests.support.stack import GOVERNED, of_type, props, template
 
 HARDENED = {"security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True}}
@@ -113,63 +111,25 @@ def skips(t: dict[str, Any]) -> dict[tuple[str, str], str]:
     return found
 
 
-@pytest.fixture(scope="session")
-def checkov_bin() -> str:
-    path = os.environ.get("CHECKOV_BIN", "")
-    if not path:
-        pytest.fail(
-            "CHECKOV_BIN is not set: the security tests need checkov. Run them through tox "
-            "(tox run -e checkov,test), or install checkov in its own venv and set "
-            "CHECKOV_BIN=/path/to/venv/bin/checkov",
-            pytrace=False,
-        )
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"CHECKOV_BIN={path} is not an executable checkov", pytrace=False)
-    return path
-
-
 @dataclass(frozen=True)
 class Scan:
     template: dict[str, Any]
     report: dict[str, Any]
+    """checkov's report of one run over every template of SCANNED, cut to this one's checks."""
+    resources: int
+    """The resources of every template of that run."""
 
 
-@pytest.fixture(scope="module", params=SCANNED)
-def scan(
-    request: pytest.FixtureRequest, checkov_bin: str, tmp_path_factory: pytest.TempPathFactory
-) -> Scan:
-    cfg = cfg_of(request.param)
-    workdir = tmp_path_factory.mktemp(f"checkov-{request.param}")
-    path = workdir / "stack.yaml"
-    path.write_text(render(build_template(cfg), "yaml"), encoding="utf-8")
-    # Hermetic: no config file from the working or home directory, no CKV_* skip
-    # variables, no platform download; only the checks that ship with checkov.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CKV_", "BC_"))}
-    env["HOME"] = str(workdir)
-    done = subprocess.run(
-        [
-            checkov_bin,
-            "-f",
-            str(path),
-            "--framework",
-            "cloudformation",
-            "-o",
-            "json",
-            "--skip-download",
-        ],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    try:
-        report = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"checkov printed no JSON report (exit {done.returncode}):\n{done.stderr}")
-    assert report["check_type"] == "cloudformation"
-    return Scan(template=template(cfg), report=report)
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    texts = {name: render(build_template(cfg_of(name)), "yaml") for name in SCANNED}
+    return checkov.scan(texts, tmp_path_factory.mktemp("checkov"))
+
+
+@pytest.fixture(params=SCANNED)
+def scan(request: pytest.FixtureRequest, reports: dict[str, dict[str, Any]]) -> Scan:
+    every = sum(len(template(cfg_of(name))["Resources"]) for name in SCANNED)
+    return Scan(template(cfg_of(request.param)), reports[request.param], every)
 
 
 def test_checkov_finds_no_failed_check(scan: Scan) -> None:
@@ -179,8 +139,8 @@ def test_checkov_finds_no_failed_check(scan: Scan) -> None:
     ]
     assert failed == []
     assert results["parsing_errors"] == []
-    # It read the whole template, and ran checks on it.
-    assert scan.report["summary"]["resource_count"] == len(scan.template["Resources"])
+    # It read the whole of every template, and ran checks on this one.
+    assert scan.report["summary"]["resource_count"] == scan.resources
     assert len(results["passed_checks"]) > 50
 
 
