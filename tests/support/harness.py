@@ -275,7 +275,9 @@ def cpu_share(share: float) -> Iterator[Path]:
     """A CPU cgroup that holds its processes to share of one core, as Lambda holds a
     function to its memory's share; yields the cgroup.procs file to join; removes it.
 
-    cgroup v1 (cpu.cfs_quota_us over a 100 ms cpu.cfs_period_us) or v2 (cpu.max)."""
+    cgroup v1 (cpu.cfs_quota_us over a 100 ms cpu.cfs_period_us) or v2 (cpu.max). Its
+    weight is the highest, as Lambda's share is the function's own: the machine's other
+    load (the suite's other worker, other suites) takes nothing of it, the quota caps it."""
     name = f"infra-gen-probe-{os.getpid()}"
     period = 100_000
     quota = round(share * period)
@@ -285,10 +287,12 @@ def cpu_share(share: float) -> Iterator[Path]:
         group.mkdir()
         (group / "cpu.cfs_period_us").write_text(str(period))
         (group / "cpu.cfs_quota_us").write_text(str(quota))
+        (group / "cpu.shares").write_text("262144")
     else:
         group = Path("/sys/fs/cgroup") / name
         group.mkdir()
         (group / "cpu.max").write_text(f"{quota} {period}")
+        (group / "cpu.weight").write_text("10000")
     try:
         yield group / "cgroup.procs"
     finally:

@@ -42,7 +42,20 @@ def run_probe(
     remaining_ms: int | None = None,
     **env: str,
 ) -> harness.RunResult:
-    """Run the handler for one service and check the invariants of every run."""
+    """Run the handler for one service and check the invariants of every run.
+
+    Args:
+        world: the probe world (servers, resolvers) to run in.
+        service: the service name the handler probes, one of harness.SERVICES.
+        code_path: the handler file. Default: lambda/probe.py.
+        blackhole_dns: a resolver that never answers. Default: False.
+        resolver: another resolver address. Default: the world's.
+        remaining_ms: the Lambda context's remaining time. Default: the harness's.
+        env: further environment variables. Default: PROBE_TIMEOUT_SECONDS=TIMEOUT.
+
+    Returns:
+        The run's result, once every invariant held (an AssertionError otherwise).
+    """
     env.setdefault("PROBE_TIMEOUT_SECONDS", str(TIMEOUT))
     before_ms = int(time.time() * 1000)
     result = world.run(

@@ -97,9 +97,20 @@ def stubbed(
     services: Sequence[tuple[str, str, int]] = (),
     outputs: dict[str, str] | None = None,
 ) -> Stubs:
-    """The answers of one run of verify; ``s``: after those already in it. ``services``:
-    (logical ID, ARN, running of 2) of each ECS service of a composed stack; ``outputs``:
-    the stack's other Outputs (key -> value)."""
+    """The AWS answers of one run of verify, each request checked.
+
+    Args:
+        url: the stack's ServiceUrl Output.
+        probe: what the probe function returns. Default: None.
+        function_error: the function's error message instead. Default: none.
+        running: running tasks of 2. Default: 2.
+        alarm_states: the two alarms' states. Default: both OK.
+        status: the stack's status. Default: CREATE_COMPLETE.
+        s: answers to add these after. Default: new Stubs.
+        services: (logical ID, ARN, running of 2) of each ECS service of a composed
+            stack. Default: the one service.
+        outputs: the stack's other Outputs (key -> value). Default: none.
+    """
     s = s or Stubs()
     s.add(
         "cloudformation",
