@@ -43,21 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test of tests/probe/ ``probe`` and of tests/emulator/ ``emulator``.
-
-    Under pytest-xdist (``--dist loadgroup``), a module's tests stay on one worker (its
-    module fixtures are set up once), and every test of the probe world on one worker
-    (its servers listen on fixed addresses, held for the whole session).
-    """
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark every test of tests/probe/ ``probe`` and of tests/emulator/ ``emulator``."""
     here = Path(__file__).parent
-    grouped = config.pluginmanager.hasplugin("xdist")
-    for item in items:
-        if item.path.is_relative_to(here):
-            marker = FOLDER_MARKERS.get(item.path.relative_to(here).parts[0])
-            if marker is not None:
-                item.add_marker(marker)
-        if grouped:
-            fixtures = getattr(item, "fixturenames", ())
-            group = "probe-world" if "probe_world" in fixtures else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
+    if item.path.is_relative_to(here):
+        marker = FOLDER_MARKERS.get(item.path.relative_to(here).parts[0])
+        if marker is not None:
+            item.add_marker(marker)

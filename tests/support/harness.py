@@ -42,7 +42,11 @@ NAMESPACE = "infra-gen.internal"
 # the tasks and its own addresses for the resolvers (tox runs the probe's tests under two
 # interpreters side by side). Within a slot, suites take turns on a lock
 # (tests/conftest.py, bench/bench_probe.py).
-SLOT = int(os.environ.get("PROBE_HARNESS_SLOT", "0"))
+# Under pytest-xdist each worker has a world of its own: gw0 the slot given, gw1 two more
+# (probe-newest, beside the test environment, takes slot 1).
+SLOT = int(os.environ.get("PROBE_HARNESS_SLOT", "0")) + 2 * int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+)
 LOCK_PATH = f"/tmp/infra_gen_probe-{SLOT}.lock"
 PORT = 18080 + SLOT
 _RESOLVERS = f"127.0.{53 + SLOT}"  # resolv.conf takes no port: resolvers differ by address
