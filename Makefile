@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Exact versions of the runtime dependencies: the template's bytes depend on them.
 CONSTRAINTS := constraints/runtime.txt
-# The Regions the suite lints in (tests/stack.py).
+# The Regions the suite lints in (tests/support/stack.py).
 LINT_REGIONS := us-east-1 eu-west-1 ap-southeast-2
 STALE := echo "infra-gen: out/ is stale: run 'make stack' and commit out/" >&2; exit 1
 
@@ -31,9 +31,9 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 $(BIN)/cfn-lint: | $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) 'cfn-lint>=1.58'
 
-# tox builds the test, lint and checkov environments itself (see tox.ini).
+# tox builds the test, lint and checkov environments itself (see tox.ini), through uv.
 $(BIN)/tox: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet 'tox>=4.11'
+	$(BIN)/python -m pip install --quiet 'tox>=4.11' 'tox-uv>=1.11'
 
 stack: $(VENV)/.installed
 	$(BIN)/python -m infra_gen --format yaml -o out/stack.yaml

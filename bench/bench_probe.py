@@ -35,9 +35,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
-import harness  # noqa: E402  (lives in tests/, shared with the test suite)
+import harness  # noqa: E402  (lives in tests/support/, shared with the test suite)
 
 RUNS = 7
 DELAY_SECONDS = 0.2

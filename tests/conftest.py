@@ -1,4 +1,4 @@
-"""Session fixtures shared by test modules: the real nginx and dnsmasq the probe runs against."""
+"""Session fixtures shared by test modules, and the markers each folder's tests carry."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import fcntl
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-import harness
 import pytest
+
+from tests.support import harness
+
+# tests/<folder>/... -> the marker its tests carry (registered in pyproject.toml).
+FOLDER_MARKERS = {"probe": pytest.mark.probe, "emulator": pytest.mark.emulator}
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
             f"PROBE_MIN_PYTHON={wanted} but this is Python {sys.version.split()[0]}; "
             "see scripts/probe-python"
         )
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark every test of tests/probe/ ``probe`` and of tests/emulator/ ``emulator``."""
+    here = Path(__file__).parent
+    if item.path.is_relative_to(here):
+        marker = FOLDER_MARKERS.get(item.path.relative_to(here).parts[0])
+        if marker is not None:
+            item.add_marker(marker)

@@ -1,0 +1,46 @@
+"""The example workflow's plan and deploy jobs: what runs where, with which rights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "publish.yml"
+
+
+def jobs() -> dict[str, Any]:
+    return dict(yaml.safe_load(WORKFLOW.read_text())["jobs"])
+
+
+def runs(job: dict[str, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) for step in job["steps"])
+
+
+def test_pull_requests_get_a_plan_as_an_artifact() -> None:
+    plan = jobs()["plan"]
+    assert plan["if"].startswith("github.event_name == 'pull_request'")
+    assert plan["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "infra-gen preflight --stack-name" in runs(plan)
+    assert 'infra-gen diff --stack-name "$STACK_NAME" --plan-out plan.json' in runs(plan)
+    (upload,) = [s for s in plan["steps"] if "upload-artifact" in str(s.get("uses"))]
+    assert (upload["with"]["name"], upload["with"]["path"]) == ("deploy-plan", "plan.json")
+    (aws,) = [s for s in plan["steps"] if "configure-aws-credentials" in str(s.get("uses"))]
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN }}"
+
+
+def test_main_deploys_that_plan_and_waits_until_healthy() -> None:
+    deploy = jobs()["deploy"]
+    assert "github.ref == 'refs/heads/main'" in deploy["if"]
+    assert deploy["environment"] == "production"
+    assert deploy["permissions"]["id-token"] == "write"
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    script = runs(deploy)
+    assert 'gh run download "$run" --name deploy-plan --dir plan' in script
+    # The plan is of this commit's reviewed template, then executed as it is.
+    assert "jq -r .template_sha256 plan/plan.json" in script and "out/stack.yaml" in script
+    assert script.index("--plan plan/plan.json --yes") < script.index("verify --stack-name")
+    assert "--wait 600" in script
+    (aws,) = [s for s in deploy["steps"] if "configure-aws-credentials" in str(s.get("uses"))]
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"

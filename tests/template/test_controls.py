@@ -1,0 +1,237 @@
+"""The controls an AWS reviewer holds the templates to, one test per control ID.
+
+Each test restates the control's check from its documentation: the Control Tower
+proactive controls' rule specifications (docs.aws.amazon.com/controltower/latest/
+controlreference: ecs-rules.html, elb-rules.html, ec2-rules.html, lambda-rules.html)
+and the Security Hub controls (docs.aws.amazon.com/securityhub/latest/userguide).
+Control Tower evaluates them as CloudFormation hooks, on each resource's properties
+with Parameters resolved: ``hook_view`` does that, with the Parameters' defaults and,
+for the governed profile, a certificate ARN (it has no default). Each test shows the
+default template's verdict where the control fails there, and the governed one's pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from infra_gen import Config
+from tests.support.stack import CERTIFICATE, GOVERNED, hook_view, template
+
+DEFAULT = hook_view(template())
+GOVERNED_VIEW = hook_view(template(Config.from_mapping(GOVERNED)), {"CertificateArn": CERTIFICATE})
+# CT.ECS.PR.3 / PR.8: ROOT_USER_PATTERNS = [0, "0", "root", /^0:.*$/, /^root:.*$/]
+ROOT_USER = re.compile(r"^(0|root)(:.*)?$")
+# CT.ELASTICLOADBALANCING.PR.2: ACM_CERTIFICATE_ARN_PATTERN
+ACM_ARN = re.compile(r"arn:aws[a-z0-9\-]*:acm:[a-z0-9\-]+:\d{12}:certificate\/[\w\-]{1,64}")
+
+
+def of_type(view: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    found = [r.get("Properties", {}) for r in view.values() if r["Type"] == resource_type]
+    assert found, resource_type
+    return found
+
+
+def containers(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for p in of_type(view, "AWS::ECS::TaskDefinition") for c in p["ContainerDefinitions"]]
+
+
+def attributes(view: dict[str, Any]) -> dict[str, Any]:
+    (lb,) = of_type(view, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    return {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
+
+
+def ecs_2_no_public_ip(view: dict[str, Any]) -> bool:
+    """ECS.2 and CT.ECS.PR.9: AssignPublicIp absent or DISABLED on every service."""
+    return all(
+        p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {}).get("AssignPublicIp")
+        in (None, "DISABLED")
+        for p in of_type(view, "AWS::ECS::Service")
+    )
+
+
+def test_ecs_2_and_ct_ecs_pr_9_services_assign_no_public_ip() -> None:
+    assert not ecs_2_no_public_ip(DEFAULT)
+    assert ecs_2_no_public_ip(GOVERNED_VIEW)
+
+
+def ct_ecs_pr_3(view: dict[str, Any]) -> bool:
+    """Every container gives a User, and none a root one (0, root, 0:*, root:*)."""
+    return all("User" in c and not ROOT_USER.match(str(c["User"])) for c in containers(view))
+
+
+def test_ct_ecs_pr_3_containers_run_as_a_non_root_user() -> None:
+    assert not ct_ecs_pr_3(DEFAULT)
+    assert ct_ecs_pr_3(GOVERNED_VIEW)
+
+
+def ct_ecs_pr_7(view: dict[str, Any]) -> bool:
+    """Every container has a Memory hard limit, a number of at least 4 (Guard: Memory >= 4)."""
+    return all(isinstance(c.get("Memory"), int) and c["Memory"] >= 4 for c in containers(view))
+
+
+def test_ct_ecs_pr_7_containers_have_a_memory_limit() -> None:
+    assert not ct_ecs_pr_7(DEFAULT)
+    assert ct_ecs_pr_7(GOVERNED_VIEW)
+    # The limit is the task's memory: the container may use all of it, never more.
+    (task,) = of_type(GOVERNED_VIEW, "AWS::ECS::TaskDefinition")
+    assert [c["Memory"] for c in task["ContainerDefinitions"]] == [int(task["Memory"])]
+
+
+def ct_elb_pr_1(view: dict[str, Any]) -> bool:
+    """Every HTTP listener's default actions all redirect to HTTPS."""
+    http = [
+        p for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener") if p["Protocol"] == "HTTP"
+    ]
+    return all(
+        p.get("DefaultActions")
+        and all(
+            a["Type"] == "redirect" and a.get("RedirectConfig", {}).get("Protocol") == "HTTPS"
+            for a in p["DefaultActions"]
+        )
+        for p in http
+    )
+
+
+def test_ct_elasticloadbalancing_pr_1_http_redirects_to_https() -> None:
+    assert not ct_elb_pr_1(DEFAULT)
+    assert ct_elb_pr_1(GOVERNED_VIEW)
+
+
+def ct_elb_pr_2(view: dict[str, Any]) -> str:
+    """HTTPS and TLS listeners carry ACM certificates only; SKIP without such a listener."""
+    secure = [
+        p
+        for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
+        if p["Protocol"] in ("HTTPS", "TLS")
+    ]
+    if not secure:
+        return "SKIP"
+    ok = all(
+        p.get("Certificates")
+        and all(ACM_ARN.search(str(c["CertificateArn"])) for c in p["Certificates"])
+        for p in secure
+    )
+    return "PASS" if ok else "FAIL"
+
+
+def test_ct_elasticloadbalancing_pr_2_https_with_an_acm_certificate() -> None:
+    # The default serves plain HTTP: no HTTPS listener, nothing for the control to pass.
+    assert ct_elb_pr_2(DEFAULT) == "SKIP"
+    assert ct_elb_pr_2(GOVERNED_VIEW) == "PASS"
+    # Governed, the certificate cannot be left out: no default, and "" fails the pattern.
+    param = template(Config.from_mapping(GOVERNED))["Parameters"]["CertificateArn"]
+    assert "Default" not in param
+    assert not re.fullmatch(param["AllowedPattern"], "")
+    assert re.fullmatch(param["AllowedPattern"], CERTIFICATE)
+
+
+def test_https_uses_a_tls_1_3_policy() -> None:
+    for view in (hook_view(template(), {"CertificateArn": CERTIFICATE}), GOVERNED_VIEW):
+        (https,) = [
+            p
+            for p in of_type(view, "AWS::ElasticLoadBalancingV2::Listener")
+            if p["Protocol"] == "HTTPS"
+        ]
+        assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+
+
+def test_ct_elasticloadbalancing_pr_5_deletion_protection() -> None:
+    assert attributes(DEFAULT)["deletion_protection.enabled"] != "true"
+    assert attributes(GOVERNED_VIEW)["deletion_protection.enabled"] == "true"
+
+
+def ct_elb_pr_6(view: dict[str, Any]) -> bool:
+    """access_logs.s3.enabled true, and access_logs.s3.bucket a name or a reference."""
+    attrs = attributes(view)
+    enabled = attrs.get("access_logs.s3.enabled") == "true"
+    return enabled and bool(attrs.get("access_logs.s3.bucket"))
+
+
+def test_ct_elasticloadbalancing_pr_6_access_logs() -> None:
+    assert not ct_elb_pr_6(DEFAULT)
+    assert ct_elb_pr_6(GOVERNED_VIEW)
+
+
+@pytest.mark.parametrize("view", [DEFAULT, GOVERNED_VIEW], ids=["default", "governed"])
+def test_ct_ec2_pr_3_world_ingress_only_on_80_and_443(view: dict[str, Any]) -> None:
+    rules = [p for p in of_type(view, "AWS::EC2::SecurityGroupIngress")]
+    for group in of_type(view, "AWS::EC2::SecurityGroup"):
+        rules += group.get("SecurityGroupIngress", [])
+    for rule in rules:
+        if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
+            assert (rule["FromPort"], rule["ToPort"]) in ((80, 80), (443, 443)), rule
+
+
+@pytest.mark.parametrize("view", [DEFAULT, GOVERNED_VIEW], ids=["default", "governed"])
+def test_ec2_15_subnets_assign_no_public_ip(view: dict[str, Any]) -> None:
+    assert all(p["MapPublicIpOnLaunch"] is False for p in of_type(view, "AWS::EC2::Subnet"))
+
+
+def test_ct_lambda_pr_3_probe_in_the_vpc_and_governed_in_private_subnets() -> None:
+    for view in (DEFAULT, GOVERNED_VIEW):
+        (fn,) = of_type(view, "AWS::Lambda::Function")
+        assert fn["VpcConfig"]["SubnetIds"] and fn["VpcConfig"]["SecurityGroupIds"]
+    (fn,) = of_type(GOVERNED_VIEW, "AWS::Lambda::Function")
+    assert {s["Ref"] for s in fn["VpcConfig"]["SubnetIds"]} == {
+        "NetworkPrivateSubnet1",
+        "NetworkPrivateSubnet2",
+    }
+
+
+@pytest.mark.parametrize("mapping", [{}, GOVERNED], ids=["default", "governed"])
+def test_iam_every_role_takes_the_permissions_boundary(mapping: dict[str, Any]) -> None:
+    t = template(Config.from_mapping({**mapping, "security": {"flow_logs": True}}))
+    boundary = "arn:aws:iam::123456789012:policy/boundary"
+    with_one = hook_view(t, {"CertificateArn": CERTIFICATE, "PermissionsBoundaryArn": boundary})
+    roles = of_type(with_one, "AWS::IAM::Role")
+    assert len(roles) == 4 and all(r["PermissionsBoundary"] == boundary for r in roles)
+    without = of_type(hook_view(t, {"CertificateArn": CERTIFICATE}), "AWS::IAM::Role")
+    assert not any("PermissionsBoundary" in r for r in without)
+
+
+@pytest.mark.parametrize("mapping", [{}, GOVERNED], ids=["default", "governed"])
+def test_releases_roll_back_on_target_errors_and_unhealthy_hosts(mapping: dict) -> None:
+    t = template(Config.from_mapping(mapping))
+    deployment = t["Resources"]["EcsService"]["Properties"]["DeploymentConfiguration"]
+    assert deployment["Alarms"] == {
+        "AlarmNames": [{"Ref": "AlarmTarget5xx"}, {"Ref": "AlarmUnhealthyTargets"}],
+        "Enable": True,
+        "Rollback": True,
+    }
+    watched = {
+        t["Resources"][a]["Properties"]["MetricName"]
+        for a in ("AlarmTarget5xx", "AlarmUnhealthyTargets")
+    }
+    assert watched == {"HTTPCode_Target_5XX_Count", "UnHealthyHostCount"}
+
+
+@pytest.mark.parametrize("mapping", [{}, GOVERNED], ids=["default", "governed"])
+def test_container_health_check_and_a_stop_timeout_for_spot(mapping: dict) -> None:
+    cfg = Config.from_mapping(mapping)
+    (container,) = template(cfg)["Resources"]["EcsTaskDefinition"]["Properties"][
+        "ContainerDefinitions"
+    ]
+    kind, command = container["HealthCheck"]["Command"]
+    # The check requests the port and path the target group checks.
+    port, path = cfg.service.container_port, cfg.service.health_check_path
+    assert kind == "CMD-SHELL" and f"http://127.0.0.1:{port}{path} " in command
+    # Fargate Spot gives two minutes' notice; Fargate allows a StopTimeout of 120 s at most.
+    assert container["StopTimeout"] == 120
+
+
+def test_governed_retains_log_groups_and_the_key() -> None:
+    t = template(Config.from_mapping({**GOVERNED, "security": {"kms_logs": True}}))
+    kept = [
+        r for r in t["Resources"].values() if r["Type"] in ("AWS::Logs::LogGroup", "AWS::KMS::Key")
+    ]
+    assert len(kept) == 3
+    for resource in kept:
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert not any(
+        "DeletionPolicy" in r
+        for r in template()["Resources"].values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    )

@@ -1,0 +1,188 @@
+"""Logical IDs are public API: a rename replaces a live resource.
+
+The lists below are written out by hand on purpose. A failure here means a change
+renames, adds or drops a logical ID of a deployed stack: CloudFormation would
+delete the resource of the old name and create one under the new (a new VPC, a new
+load balancer DNS name, lost logs). Update the list only for a change made on
+purpose and say so in the release notes.
+"""
+
+from __future__ import annotations
+
+from infra_gen import Config, build_template, ids
+from tests.support.stack import GOVERNED, LARGEST
+
+RESOURCES = {
+    "AlarmEmailSubscription",
+    "AlarmLoadBalancer5xx",
+    "AlarmProbeErrors",
+    "AlarmProbeFailedRequests",
+    "AlarmProbeNoInstances",
+    "AlarmProbeNotRunning",
+    "AlarmProbeThrottles",
+    "AlarmResponseTime",
+    "AlarmRunningTasks",
+    "AlarmServiceCpu",
+    "AlarmServiceMemory",
+    "AlarmTarget5xx",
+    "AlarmTopic",
+    "AlarmTopicPolicy",
+    "AlarmUnhealthyTargets",
+    "Dashboard",
+    "DiscoveryNamespace",
+    "DiscoveryService",
+    "EcsCluster",
+    "EcsLoadBalancerEgressToService",
+    "EcsService",
+    "EcsServiceIngressFromLoadBalancer",
+    "EcsServiceLogGroup",
+    "EcsServiceSecurityGroup",
+    "EcsTaskDefinition",
+    "EcsTaskExecutionRole",
+    "EcsTaskRole",
+    "LoadBalancer",
+    "LoadBalancerHttpIngress",
+    "LoadBalancerHttpListener",
+    "LoadBalancerHttpsIngress",
+    "LoadBalancerHttpsListener",
+    "LoadBalancerSecurityGroup",
+    "LoadBalancerTargetGroup",
+    "NetworkGatewayAttachment",
+    "NetworkInternetGateway",
+    "NetworkPublicDefaultRoute",
+    "NetworkPublicRouteTable",
+    "NetworkPublicSubnet1",
+    "NetworkPublicSubnet1RouteTableAssociation",
+    "NetworkPublicSubnet2",
+    "NetworkPublicSubnet2RouteTableAssociation",
+    "NetworkVpc",
+    "ProbeEgressToService",
+    "ProbeFunction",
+    "ProbeInvokeConfig",
+    "ProbeInvokePermission",
+    "ProbeLogGroup",
+    "ProbeRole",
+    "ProbeScheduleRule",
+    "ProbeSecurityGroup",
+    "ProbeServiceIngress",
+    "ScalingCpuPolicy",
+    "ScalingRequestsPolicy",
+    "ScalingTarget",
+}
+# What the largest configuration (three AZs, every security option) adds.
+LARGEST_EXTRA_RESOURCES = {
+    "LoadBalancerAccessLogBucket",
+    "LoadBalancerAccessLogBucketPolicy",
+    "LogsKey",
+    "NetworkFlowLog",
+    "NetworkFlowLogGroup",
+    "NetworkFlowLogRole",
+    "NetworkPublicSubnet3",
+    "NetworkPublicSubnet3RouteTableAssociation",
+}
+PARAMETERS = {
+    "AlarmEmail",
+    "CertificateArn",
+    "DeletionProtection",
+    "LogRetentionDays",
+    "MaxTasks",
+    "MinTasks",
+    "PermissionsBoundaryArn",
+    "ProbeSchedule",
+    "ServiceImage",
+    "TaskSize",
+}
+# The governed profile: private subnets behind NAT gateways, and the access log bucket;
+# no DeletionProtection (always on) nor TaskSize (fixed: CT.ECS.PR.7 compares numbers).
+GOVERNED_EXTRA_RESOURCES = {
+    "LoadBalancerAccessLogBucket",
+    "LoadBalancerAccessLogBucketPolicy",
+    "NetworkNatGateway1",
+    "NetworkNatGateway2",
+    "NetworkNatGatewayEip1",
+    "NetworkNatGatewayEip2",
+    "NetworkPrivateDefaultRoute1",
+    "NetworkPrivateDefaultRoute2",
+    "NetworkPrivateRouteTable1",
+    "NetworkPrivateRouteTable2",
+    "NetworkPrivateSubnet1",
+    "NetworkPrivateSubnet1RouteTableAssociation",
+    "NetworkPrivateSubnet2",
+    "NetworkPrivateSubnet2RouteTableAssociation",
+}
+GOVERNED_PARAMETERS = PARAMETERS - {"DeletionProtection", "TaskSize"}
+OUTPUTS = {
+    "ClusterName",
+    "DashboardUrl",
+    "DiscoveryName",
+    "LoadBalancerDnsName",
+    "NamespaceId",
+    "NamespaceName",
+    "ServiceName",
+    "ServiceUrl",
+}
+
+RENAME = (
+    "logical IDs changed: a renamed resource is REPLACED in every deployed stack (deleted "
+    "and created anew), a renamed Parameter breaks --parameter-overrides, a renamed Output "
+    "breaks the stacks importing it. If this is on purpose, update the list in "
+    "tests/template/test_ids.py. Added: {added}; gone: {gone}"
+)
+
+
+def _same(kind: str, actual: set[str], expected: set[str]) -> None:
+    added, gone = sorted(actual - expected), sorted(expected - actual)
+    assert not added and not gone, f"{kind} " + RENAME.format(added=added, gone=gone)
+
+
+def test_default_template_keeps_its_logical_ids() -> None:
+    t = build_template()
+    _same("Resources", set(t.resources), RESOURCES)
+    _same("Parameters", set(t.parameters), PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+
+
+def test_largest_configuration_adds_only_its_own_ids() -> None:
+    t = build_template(Config.from_mapping(LARGEST))
+    _same("Resources", set(t.resources), RESOURCES | LARGEST_EXTRA_RESOURCES)
+    _same("Parameters", set(t.parameters), PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+
+
+def test_the_governed_profile_adds_only_its_own_ids() -> None:
+    t = build_template(Config.from_mapping(GOVERNED))
+    _same("Resources", set(t.resources), RESOURCES | GOVERNED_EXTRA_RESOURCES)
+    _same("Parameters", set(t.parameters), GOVERNED_PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+    # One NAT gateway: number 1 of each, whatever the AZ count.
+    one = {**GOVERNED, "network": {**GOVERNED["network"], "nat_gateways": "one"}}
+    nat = {r for r in build_template(Config.from_mapping(one)).resources if "Nat" in r}
+    assert nat == {"NetworkNatGateway1", "NetworkNatGatewayEip1"}
+
+
+def test_the_ids_module_names_every_id_and_nothing_else() -> None:
+    t = build_template(Config.from_mapping(LARGEST))
+    three = {"az_count": 3, "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]}
+    governed = build_template(Config.from_mapping({**GOVERNED, "network": three}))
+    everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
+    everything |= set(governed.resources) | set(governed.parameters)
+    exported = set()
+    for name in ids.__all__:
+        for key, value in vars(getattr(ids, name)).items():
+            if key.isupper():
+                exported |= {value.format(n) for n in (1, 2, 3)}
+    template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | GOVERNED_EXTRA_RESOURCES | PARAMETERS
+    template_ids |= OUTPUTS
+    assert template_ids <= exported, sorted(template_ids - exported)
+    assert exported <= everything, sorted(exported - everything)
+
+
+def test_readme_lists_every_id_by_concern() -> None:
+    from tests.support.documentation import DOCS as readme
+
+    table = readme.split("### Logical IDs", 1)[1].split("\n## ", 1)[0]
+    for name in ids.__all__:
+        (row,) = [line for line in table.splitlines() if line.startswith(f"| `ids.{name}` |")]
+        for key, value in vars(getattr(ids, name)).items():
+            if key.isupper():
+                assert f"`{value}`" in row, (name, value)
