@@ -168,6 +168,9 @@ ERRORS = [
     (["--set", "security.flow_logs=yes"], "security.flow_logs: expected true or false"),
     (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    # A stray word is no command either: the same line, not argparse's subcommand error.
+    (["foo"], "unrecognized arguments: foo (see infra-gen --help)"),
+    (["-o", "a.yaml", "dif"], "unrecognized arguments: dif (see infra-gen --help)"),
     (["-o"], "argument -o/--output: expected one argument"),
     (["-o", "a.yaml", "--check", "b.yaml"], "not allowed with argument"),
     (["--check", "/nonexistent/stack.yaml"], "--check /nonexistent/stack.yaml: cannot read"),

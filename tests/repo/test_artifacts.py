@@ -109,3 +109,15 @@ def test_workflow_runs_make_artifact_and_publishes_out() -> None:
         assert files.split() == ["out/stack.yaml", "out/stack.json", "out/SHA256SUMS"]
     assert workflow["jobs"]["release"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
     assert workflow["permissions"] == {"contents": "read"}
+
+
+def test_the_wheel_ships_every_package_of_the_source_tree() -> None:
+    # setuptools installs only the packages pyproject.toml lists: a layer missing from
+    # the list imports from a checkout (an editable install) and fails from the wheel.
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    src = ROOT / "src"
+    on_disk = {".".join(init.parent.relative_to(src).parts) for init in src.rglob("__init__.py")}
+    assert set(setup["packages"]) == on_disk | {"infra_gen.lambda_src"}
+    assert setup["package-dir"]["infra_gen.lambda_src"] == "lambda"

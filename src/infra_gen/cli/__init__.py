@@ -172,6 +172,13 @@ class _Parser(argparse.ArgumentParser):
         # argparse prints usage plus the message; one line is the promise.
         raise UsageError(f"{one_line(message)} (see {self.prog} --help)")
 
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # A word that is no command is a stray argument of generation: the same line as
+        # for any other stray argument, as before the commands shared this parser.
+        if isinstance(action, _Commands) and value not in (action.choices or ()):
+            raise argparse.ArgumentError(None, f"unrecognized arguments: {value}")
+        super()._check_value(action, value)
+
     def _print_message(self, message: str, file: Any = None) -> None:
         # argparse drops write errors of --help and --version silently; report them
         # like any other output (a closed or full stdout is an error, a closed pipe not).
