@@ -14,18 +14,24 @@ from infra_gen import Config, build_template, render
 LINT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 
 
-def template(cfg: Config | None = None) -> dict[str, Any]:
+def template(cfg: Config | None = None, *, fresh: bool = False) -> dict[str, Any]:
     """The template of ``cfg`` as data, a copy of its own for each caller.
 
-    The default template (``cfg`` None), which most tests only read, is built once per test
-    run; any ``cfg`` given is built anew, so that equal configurations are compared as built.
+    Each configuration's template, which tests only read, is built once per test run
+    (keyed by the configuration's digest); ``fresh=True`` builds it anew, for a test that
+    compares equal configurations as built.
     """
-    return json.loads(_default_json() if cfg is None else render(build_template(cfg), "json"))
+    cfg = cfg or Config()
+    if fresh:
+        return json.loads(render(build_template(cfg), "json"))
+    digest = cfg.digest()
+    if digest not in _BUILT:
+        _BUILT[digest] = render(build_template(cfg), "json")
+    return json.loads(_BUILT[digest])
 
 
-@functools.cache
-def _default_json() -> str:
-    return render(build_template(None), "json")
+# The compact JSON of each configuration built in this test run, by its digest.
+_BUILT: dict[str, str] = {}
 
 
 def of_type(t: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

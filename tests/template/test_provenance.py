@@ -20,8 +20,8 @@ def test_metadata_names_the_generator_version_and_configuration() -> None:
 
 def test_the_digest_follows_the_configuration_only() -> None:
     default = template()["Metadata"][PROVENANCE]["ConfigSha256"]
-    same = template(Config.from_mapping({"alarms": {"cpu_percent": 80}}))
-    other = template(Config.from_mapping({"alarms": {"cpu_percent": 81}}))
+    same = template(Config.from_mapping({"alarms": {"cpu_percent": 80}}), fresh=True)
+    other = template(Config.from_mapping({"alarms": {"cpu_percent": 81}}), fresh=True)
     assert same["Metadata"][PROVENANCE]["ConfigSha256"] == default
     assert other["Metadata"][PROVENANCE]["ConfigSha256"] != default
 
