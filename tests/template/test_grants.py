@@ -11,6 +11,7 @@ import pytest
 from troposphere import (
     GetAtt,
     ImportValue,
+    Parameter,
     Ref,
     Sub,
     dynamodb,
@@ -291,6 +292,14 @@ def test_a_parameter_named_without_a_slash_gets_one_in_its_arn() -> None:
         (
             lambda: grants.read("arn:aws:dynamodb:eu-west-1:123456789012:table/t/index/i"),
             "resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t/index/i' is not allowed",
+        ),
+        (
+            lambda: grants.read(Ref("Table"), kind=["table"]),
+            "kind: ['table'] is not allowed; allowed: bucket, key, parameter",
+        ),
+        (
+            lambda: grants.read(Parameter("TableArn", Type="String")),
+            "resource: troposphere.Parameter(TableArn) is not allowed; allowed: an s3.Bucket",
         ),
         (
             lambda: grants.read(None),

@@ -20,7 +20,7 @@ from typing import Any
 
 from awacs import dynamodb, kms, s3, secretsmanager, sns, sqs, ssm
 from awacs.aws import Action, Allow, Statement
-from troposphere import AWSHelperFn, AWSObject, GetAtt, Join, Ref, Sub
+from troposphere import AWSHelperFn, AWSObject, BaseAWSObject, GetAtt, Join, Ref, Sub
 from troposphere import dynamodb as t_dynamodb
 from troposphere import kms as t_kms
 from troposphere import s3 as t_s3
@@ -193,7 +193,7 @@ def _grant(operation: str, resource: object, kind: str | None) -> list[Statement
 
 def _resolve(resource: object, kind: object) -> tuple[str, Any]:
     """The kind ``resource`` is and its ARN, as a policy names it; else a ConfigError."""
-    if kind is not None and kind not in _KINDS:
+    if kind is not None and (not isinstance(kind, str) or kind not in _KINDS):
         raise ConfigError("kind", f"{shown(kind)} is not allowed; allowed: {', '.join(KINDS)}")
     if isinstance(resource, AWSObject):
         found = [k for k, (cls, *_) in _KINDS.items() if isinstance(resource, cls)]
@@ -293,7 +293,7 @@ def _unique(actions: Sequence[Action]) -> list[Action]:
 
 def _what(value: object) -> str:
     """A value as an error line shows it: a resource or an intrinsic by what it is."""
-    if isinstance(value, AWSObject):
+    if isinstance(value, BaseAWSObject):
         return f"{type(value).__module__.rpartition('.')[2]}.{type(value).__name__}({value.title})"
     if isinstance(value, AWSHelperFn):
         return f"{type(value).__name__}({shown(value.to_dict(), 40)})"
