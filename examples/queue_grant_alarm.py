@@ -2,22 +2,21 @@
 
 The queue is encrypted at rest under SQS's own key (``SqsManagedSseEnabled``; checkov's
 CKV_AWS_27 knows KMS keys only, so the queue skips it, saying why). The nginx service's
-task role may send, receive and delete messages on that queue and on nothing else
-(``stack.service.grant``: one policy naming the queue's ARN). The alarm
+task role may send and consume messages on that queue and on nothing else
+(``grants.send`` and ``grants.consume``, the actions of the CDK's grantSendMessages and
+grantConsumeMessages, in one policy naming the queue's ARN). The alarm
 ``AlarmQueueAge`` fires when the oldest message has waited five minutes, in three of
 five one-minute periods (the stack's window), and notifies the stack's alarm topic on
 ALARM and on OK, as the stack's own alarms do:
 
     python examples/queue_grant_alarm.py > stack.yaml
 
-19 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 16.
+18 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 17.
 """
 
-from awacs import sqs as actions
-from awacs.aws import Allow, Statement
 from troposphere import sqs
 
-from infra_gen import GREATER_OR_EQUAL, AlarmSpec, Metric, build_stack, render_inline
+from infra_gen import GREATER_OR_EQUAL, AlarmSpec, Metric, build_stack, grants, render_inline
 
 stack = build_stack()
 t = stack.template
@@ -26,8 +25,7 @@ skip = [{"id": "CKV_AWS_27", "comment": "Encrypted at rest under SQS's own key (
 queue = t.add_resource(
     sqs.Queue("JobsQueue", Metadata={"checkov": {"skip": skip}}, SqsManagedSseEnabled=True)
 )
-work = [actions.SendMessage, actions.ReceiveMessage, actions.DeleteMessage]
-stack.service.grant(t, [Statement(Effect=Allow, Action=work, Resource=[queue.get_att("Arn")])])
+stack.service.grant(t, grants.send(queue) + grants.consume(queue))
 queue_name = (("QueueName", queue.get_att("QueueName")),)
 age = Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", queue_name, "Maximum")
 spec = AlarmSpec(

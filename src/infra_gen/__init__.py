@@ -59,6 +59,7 @@ _EXPORTS = {
     **dict.fromkeys(["Scaling", "add_scaling"], "template.scaling"),
     **dict.fromkeys(["Service", "add_service"], "template.service"),
     "Stack": "template.stack",
+    "grants": "template",  # a module: infra_gen.grants.read(...)
 }
 
 __all__ = [*_EXPORTS, "__version__", "ids"]
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from .config import SecurityConfig as SecurityConfig
     from .config import ServiceConfig as ServiceConfig
     from .errors import TemplateTooLarge as TemplateTooLarge
+    from .template import grants as grants
     from .template.alarms import GREATER as GREATER
     from .template.alarms import GREATER_OR_EQUAL as GREATER_OR_EQUAL
     from .template.alarms import LESS as LESS
@@ -122,7 +124,10 @@ def __getattr__(name: str) -> object:
 
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+    if not hasattr(module, name):  # a submodule, as `from .template import grants` takes it
+        importlib.import_module(f".{name}", module.__name__)
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

@@ -320,12 +320,25 @@ def test_queue_example_grants_the_tasks_that_queue_alone_and_alarms_to_the_topic
     queue = r["JobsQueue"]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"] == {"SqsManagedSseEnabled": True}
+    # The actions of the CDK's grantSendMessages and grantConsumeMessages, on the queue alone.
+    arn = [{"Fn::GetAtt": ["JobsQueue", "Arn"]}]
     assert _statements(r["EcsTaskRole"]) == [
         {
-            "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+            "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
             "Effect": "Allow",
-            "Resource": [{"Fn::GetAtt": ["JobsQueue", "Arn"]}],
-        }
+            "Resource": arn,
+        },
+        {
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueUrl",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ],
+            "Effect": "Allow",
+            "Resource": arn,
+        },
     ]
     # No other role may use the queue.
     roles = [k for k, v in r.items() if v["Type"] == "AWS::IAM::Role" and k != "EcsTaskRole"]

@@ -17,7 +17,9 @@ BLOCKS = {
     "add_alarm": ("AlarmNoTraffic:", "Namespace: AWS/ApplicationELB"),
     "with_changes": ("service.memory: ", None),
     "add_service": ('"ApiLoadBalancerRule":', '"PROBE_SERVICE_NAMES":'),  # JSON: see README
-    "grant": ("PolicyName: grant-1", "PolicyName: read-secrets"),
+    "grant": ("PolicyName: grant-1", None),
+    "add_secrets": ("PolicyName: read-secrets", None),
+    "read_write": ("dynamodb:ConditionCheckItem", "- ${Arn}/index/*"),
 }
 
 
