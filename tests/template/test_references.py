@@ -229,7 +229,10 @@ _FOREIGN = secretsmanager.Secret(
             "secrets.DB: Sub('arn:${AWS::Partition}:s3:::${Bucket}/key') has no secret's ARN shape",
         ),
         ({"secrets": {"DB": Join("", ["arn:aws:s3:::", Ref("Bucket")])}}, "secrets.DB: Join("),
-        ({"secrets": {"DB": Sub(ARN + "db\n")}}, "secrets.DB: "),
+        (
+            {"secrets": {"DB": Sub("db\n")}},
+            "secrets.DB: 'db\\n' contains the control character U+000A",
+        ),
         (
             {"secrets": {"DB": _FOREIGN}},
             "secrets.DB: AWS::SecretsManager::Secret DbSecret is not a resource of this template",

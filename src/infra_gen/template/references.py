@@ -158,9 +158,9 @@ def _shaped(
     tokens = _VARIABLE.findall(text)
     shape = _VARIABLE.sub(_V, text)
     # ${Secret}:json-key:version-stage:version-id, a secret of the template and a key.
-    own = _OWN_SECRET.fullmatch(shape) and tokens[0].removesuffix(".Id") not in variables
-    if own and isinstance(t.resources.get(tokens[0].removesuffix(".Id")), secretsmanager.Secret):
-        return SecretSource(value, ("secretsmanager", Ref(tokens[0].removesuffix(".Id"))))
+    owner = tokens[0].removesuffix(".Id") if _OWN_SECRET.fullmatch(shape) else ""
+    if owner not in variables and isinstance(t.resources.get(owner), secretsmanager.Secret):
+        return SecretSource(value, ("secretsmanager", Ref(owner)))
     secret, parameter = _SECRET_SHAPE.fullmatch(shape), _PARAMETER_SHAPE.fullmatch(shape)
     if parameter:
         return SecretSource(value, ("ssm", value))
