@@ -7,6 +7,7 @@ control character or a huge value never breaks it.
 
 from __future__ import annotations
 
+import json
 import re
 
 __all__ = [
@@ -32,15 +33,63 @@ def one_line(text: str) -> str:
 def shown(value: object, limit: int = 60) -> str:
     """``value`` as an error line shows it: its ``repr``, on one line, at most ``limit`` long.
 
-    Safe for integers of any size and for deeply nested containers.
+    Safe for integers of any size and for deeply nested containers. An object with a
+    ``to_dict()`` (a troposphere expression or resource) shows as what it renders to:
+    ``Ref(Bucket)``, ``GetAtt(Table.Arn)``, ``Sub('arn:...')``, ``Join(["",[...]])``; any
+    other object whose ``repr`` holds an address shows by its type (``a list``).
     """
+    if callable(getattr(type(value), "to_dict", None)):
+        return _bounded(_expression(value), limit)
     try:
         text = one_line(repr(value))
     except ValueError:  # int too large to convert to decimal text
         return f"an integer of {value.bit_length()} bits"  # type: ignore[attr-defined]
     except RecursionError:
         return f"a deeply nested {type(value).__name__}"
+    if _ADDRESS.search(text):  # <x.Y object at 0x7f...>: an address says nothing
+        return _a(type(value).__name__)
+    return _bounded(text, limit)
+
+
+# A default repr, "<module.Class object at 0x7f3e...>", anywhere in a repr.
+_ADDRESS = re.compile(r" at 0x[0-9A-Fa-f]+>")
+
+
+def _bounded(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _expression(value: object) -> str:
+    """A troposphere object as it renders: an intrinsic function by its name and
+    arguments, a resource by its type and logical ID."""
+    title, kind = getattr(value, "title", None), getattr(value, "resource_type", None)
+    if isinstance(title, str) and isinstance(kind, str):
+        return one_line(f"{kind} {title}")
+    try:
+        data = value.to_dict()  # type: ignore[attr-defined]
+        if isinstance(data, dict) and len(data) == 1:
+            ((name, args),) = data.items()
+            if name == "Ref" and isinstance(args, str):
+                return one_line(f"Ref({args})")
+            if name == "Fn::GetAtt" and isinstance(args, list) and len(args) == 2:
+                return one_line(f"GetAtt({args[0]}.{args[1]})")
+            if name == "Fn::Sub" and isinstance(args, str):
+                return one_line(f"Sub({args!r})")
+            if name == "Fn::Sub" and isinstance(args, list) and args:
+                return one_line(f"Sub({args[0]!r}, ...)")
+            if name.startswith("Fn::"):
+                return one_line(f"{name[4:]}({_compact(args)})")
+        return one_line(_compact(data))
+    except Exception:  # noqa: BLE001 - a value that cannot render: its type says enough
+        return _a(type(value).__name__)
+
+
+def _compact(data: object) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 class InfraGenError(Exception):

@@ -33,8 +33,9 @@ class Cluster:
     """What ECS does for every service's tasks: log writes, image pulls, secret reads."""
     log_group_arns: list[object]
     """The log groups the role writes to: the list its ``write-service-logs`` policy names."""
-    secret_arns: list[str] = field(default_factory=list)
-    """The secrets and parameters the role reads, for every service's containers."""
+    secret_arns: list[str | tuple[str, object]] = field(default_factory=list)
+    """The secrets and parameters the role reads, for every service's containers: ARNs
+    as text, or (service, expression) (:func:`iam.read_secrets`)."""
     read_secrets: Policy = field(
         default_factory=lambda: Policy(PolicyName=READ_SECRETS, PolicyDocument=iam.read_secrets([]))
     )
@@ -60,8 +61,9 @@ class Cluster:
                 )
             )
 
-    def allow_secrets(self, arns: Iterable[str]) -> None:
-        """Let the tasks read the secrets or parameters ``arns`` as well.
+    def allow_secrets(self, arns: Iterable[str | tuple[str, object]]) -> None:
+        """Let the tasks read the secrets or parameters ``arns`` as well: ARNs as text, or
+        (service, expression) (:func:`iam.read_secrets`).
 
         The ``read-secrets`` policy names every ARN given so far and moves to the end of
         the role's policies.

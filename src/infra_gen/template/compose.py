@@ -20,9 +20,9 @@ from troposphere import ecs as ecs_resources
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Role
 
-from ..config import Config, ConfigError, check_environment, check_secrets, check_writable_paths
+from ..config import Config, ConfigError, check_writable_paths
 from ..errors import shown
-from . import ids, loadbalancer
+from . import ids, loadbalancer, references
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec
 from .boundary import Boundary
 from .cloudmap import Discovery
@@ -83,10 +83,11 @@ class Request:
     """Its listener rule's priority."""
     writable_paths: Mapping[str, str] | None
     """Its task storage, volume name -> path; ``None`` for nginx's."""
-    environment: Mapping[str, str]
-    """Its container's variables."""
-    secrets: Mapping[str, str]
-    """Its container's secrets, name -> ARN."""
+    environment: Mapping[str, object]
+    """Its container's variables, name -> text or an intrinsic function."""
+    secrets: Mapping[str, object]
+    """Its container's secrets, name -> ARN (text or an intrinsic function), or a
+    secret or parameter of the template."""
     scaled: bool
     """Whether it gets a scalable target (``cfg.scaling``)."""
     all_alarms: bool
@@ -104,8 +105,8 @@ def check(
     path_pattern: str,
     priority: int,
     writable_paths: Mapping[str, str] | None,
-    environment: Mapping[str, str] | None,
-    secrets: Mapping[str, str] | None,
+    environment: Mapping[str, object] | None,
+    secrets: Mapping[str, object] | None,
     scaling: Mapping[str, Any] | None,
     all_alarms: bool,
     dashboard: bool,
@@ -174,8 +175,11 @@ def check(
     _check_names(t, call, cfg.service.name, discovery)
     _check_routes(t, call, path_pattern, priority, load_balancer)
     # None is the default; an empty list or string is a mistake, not "none".
-    variables = check_environment("environment", {} if environment is None else environment)
-    values = check_secrets("secrets", {} if secrets is None else secrets)
+    # Checked here, whole, before anything is added; the service sets them from the
+    # values as given (an ssm.Parameter becomes its ARN there).
+    variables = references.environment(t, "environment", {} if environment is None else environment)
+    references.secrets(t, "secrets", {} if secrets is None else secrets)
+    values: Mapping[str, object] = dict(secrets or {})
     if writable_paths is not None:
         writable_paths = check_writable_paths("writable_paths", writable_paths)
     both = sorted(variables.keys() & values.keys())

@@ -6,13 +6,14 @@ hand-written ``arn:aws:`` strings, so every statement is scoped to this stack.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from awacs import ecr, logs, secretsmanager, ssm, sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import AWSHelperFn, Ref, Sub
+from troposphere import AWSHelperFn, Ref, Sub, encode_to_dict
 
 from ..errors import ConfigError, shown
 
@@ -116,7 +117,7 @@ def pull_ecr_images(
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
-def read_secrets(arns: list[str]) -> PolicyDocument:
+def read_secrets(arns: Sequence[str | tuple[str, object]]) -> PolicyDocument:
     """Read exactly the secrets and parameters ``arns`` name, as the ECS agent does.
 
     ``secretsmanager:GetSecretValue`` on each Secrets Manager secret,
@@ -124,24 +125,41 @@ def read_secrets(arns: list[str]) -> PolicyDocument:
     ``:json-key:version-stage:version-id`` suffix selects what ECS reads, not what IAM
     allows: the statement names the secret's ARN without it. A partial ARN (the
     secret's name without the six characters Secrets Manager appends, ``-AbCdEf``), which
-    ECS takes, is granted as ``<name>-??????``: IAM matches the full ARN. Resources come
-    sorted, each once, so the bytes do not depend on the order they were added in.
+    ECS takes, is granted as ``<name>-??????``: IAM matches the full ARN. An expression
+    comes as (service, expression), granted as given; with no service known (``""``: an
+    ``ImportValue``, a Parameter's ``Ref``) it gets both actions, IAM matching the one its
+    ARN is of. Resources come sorted, each once, text first, so the bytes do not depend on
+    the order they were added in.
     """
     by_service: dict[str, set[str]] = {"secretsmanager": set(), "ssm": set()}
+    expressions: dict[str, dict[str, object]] = {"secretsmanager": {}, "ssm": {}, "": {}}
     for arn in arns:
+        if not isinstance(arn, str):
+            service, expression = arn
+            expressions[service][json.dumps(encode_to_dict(expression), sort_keys=True)] = (
+                expression
+            )
+            continue
         parts = arn.split(":")
         if parts[2] == "secretsmanager":
             full = _SECRET_SUFFIX.search(parts[6])
             arn = ":".join(parts[:7]) + ("" if full else "-??????")
         by_service[parts[2]].add(arn)
-    secrets, parameters = sorted(by_service["secretsmanager"]), sorted(by_service["ssm"])
     statements = [
-        Statement(Effect=Allow, Action=[action], Resource=list(resources))
-        for action, resources in (
-            (secretsmanager.GetSecretValue, secrets),
-            (ssm.GetParameters, parameters),
+        Statement(
+            Effect=Allow,
+            Action=actions,
+            Resource=[
+                *sorted(by_service.get(service, ())),
+                *(expressions[service][k] for k in sorted(expressions[service])),
+            ],
         )
-        if resources
+        for service, actions in (
+            ("secretsmanager", [secretsmanager.GetSecretValue]),
+            ("ssm", [ssm.GetParameters]),
+            ("", [secretsmanager.GetSecretValue, ssm.GetParameters]),
+        )
+        if by_service.get(service) or expressions[service]
     ]
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 

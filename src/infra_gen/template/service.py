@@ -21,11 +21,9 @@ from ..config import (
     LOGICAL_ID,
     Config,
     ConfigError,
-    check_environment,
-    check_secrets,
 )
 from ..errors import shown
-from . import iam, ids
+from . import iam, ids, references
 from .cloudmap import Discovery
 from .cluster import Cluster, add_cluster, private_repository, strategy
 from .loadbalancer import LoadBalancer
@@ -122,41 +120,47 @@ class Service:
         policies.append(policy)
         return policy
 
-    def add_environment(self, t: Template, variables: Mapping[str, str]) -> None:
-        """Set the container's environment variables ``variables`` (name -> text).
+    def add_environment(self, t: Template, variables: Mapping[str, object]) -> None:
+        """Set the container's environment variables ``variables`` (name -> value).
 
-        They are kept sorted by name. A bad name or value, or a name the container already
-        sets, raises :class:`ConfigError` naming ``environment.<NAME>``.
+        A value is text or a CloudFormation intrinsic (``Ref``, ``GetAtt``, ``Sub``,
+        ``Join``, ``ImportValue``, ``If``) naming what ``t`` holds, e.g. ``{"BUCKET":
+        Ref(bucket)}``. They are kept sorted by name. A bad name or value, or a name the
+        container already sets, raises :class:`ConfigError` naming ``environment.<NAME>``;
+        nothing is then set.
         """
         container = self._container(t)
-        variables = check_environment("environment", variables)
-        self._check_unset(container, "environment", variables)
-        added = [ecs.Environment(Name=n, Value=v) for n, v in variables.items()]
+        checked = references.environment(t, "environment", variables)
+        self._check_unset(container, "environment", checked)
+        added = [ecs.Environment(Name=n, Value=v) for n, v in checked.items()]
         container.Environment = sorted(
             [*container.properties.get("Environment", []), *added], key=lambda e: e.Name
         )
 
-    def add_secrets(self, t: Template, secrets: Mapping[str, str]) -> None:
+    def add_secrets(self, t: Template, secrets: Mapping[str, object]) -> None:
         """Give the container the secrets ``secrets``, which ECS reads at task start.
 
         Each maps a variable name to the ARN of a Secrets Manager secret (optionally with
-        ``:json-key:version-stage:version-id``) or of an SSM parameter. The shared
-        execution role (``read-secrets``) may read exactly those ARNs, nothing broader: it
-        reads every service's secrets, while each task sees only its own. A secret or
-        SecureString parameter under a customer managed KMS key also needs
-        ``kms:Decrypt`` on that key. A bad name or ARN, or a name the container already
-        sets, raises :class:`ConfigError` naming ``secrets.<NAME>``.
+        ``:json-key:version-stage:version-id``) or of an SSM parameter: as text, as a
+        ``Sub`` or ``Join`` of that shape (``arn:${AWS::Partition}:secretsmanager:...``),
+        as a ``secretsmanager.Secret`` or ``ssm.Parameter`` of ``t`` or its ``Ref``, or as
+        an ``ImportValue``, ``If`` or a Parameter's ``Ref``. The shared execution role
+        (``read-secrets``) may read exactly those, nothing broader: it reads every
+        service's secrets, while each task sees only its own. A secret or SecureString
+        parameter under a customer managed KMS key also needs ``kms:Decrypt`` on that key.
+        A bad name or ARN, or a name the container already sets, raises
+        :class:`ConfigError` naming ``secrets.<NAME>``; nothing is then given.
         """
         container = self._container(t)
-        secrets = check_secrets("secrets", secrets)
-        self._check_unset(container, "secrets", secrets)
+        sources = references.secrets(t, "secrets", secrets)
+        self._check_unset(container, "secrets", sources)
         if self.shared is None:
             raise ValueError("add_secrets: the service has no execution role")
-        added = [ecs.Secret(Name=n, ValueFrom=v) for n, v in secrets.items()]
+        added = [ecs.Secret(Name=n, ValueFrom=s.value_from) for n, s in sources.items()]
         container.Secrets = sorted(
             [*container.properties.get("Secrets", []), *added], key=lambda e: e.Name
         )
-        self.shared.allow_secrets(secrets.values())
+        self.shared.allow_secrets(s.grant for s in sources.values())
 
     def _container(self, t: Template) -> ecs.ContainerDefinition:
         if t.resources.get(self.task_definition.title) is not self.task_definition:
@@ -166,7 +170,7 @@ class Service:
 
     @staticmethod
     def _check_unset(
-        container: ecs.ContainerDefinition, key: str, names: Mapping[str, str]
+        container: ecs.ContainerDefinition, key: str, names: Mapping[str, object]
     ) -> None:
         for kind in ("Environment", "Secrets"):
             taken = {e.Name for e in container.properties.get(kind, [])}

@@ -65,8 +65,8 @@ class Stack:
         path_pattern: str,
         priority: int,
         writable_paths: Mapping[str, str] | None = None,
-        environment: Mapping[str, str] | None = None,
-        secrets: Mapping[str, str] | None = None,
+        environment: Mapping[str, object] | None = None,
+        secrets: Mapping[str, object] | None = None,
         scaling: Mapping[str, Any] | None = None,
         all_alarms: bool = False,
         dashboard: bool = False,
@@ -79,7 +79,9 @@ class Stack:
             path_pattern: ALB path pattern, e.g. ``"/api/*"``.
             priority: its listener rule's priority, 1-50000.
             writable_paths: volume name -> path the image writes. Default: nginx's.
-            environment, secrets: its container's variables and secret ARNs. Default: none.
+            environment, secrets: its container's variables and secret ARNs, text or
+                intrinsics (``Ref(bucket)``, a ``Sub`` of an ARN; see
+                :meth:`Service.add_secrets`). Default: none.
             scaling: ``[scaling]`` keys; ``{}`` scales like the first service. Default: unscaled.
             all_alarms, dashboard: the first service's alarms, two widgets. Default: False.
 
