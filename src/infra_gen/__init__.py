@@ -7,10 +7,25 @@ mapping; render it with :func:`render`. Each concern (``add_network``,
 :mod:`infra_gen.template.builder` documents; see README.
 """
 
-from typing import TYPE_CHECKING
+import _signal  # builtin, loaded with the interpreter (signal itself builds enums first)
+import os
+import sys
 
-from ._version import __version__
-from .template import ids  # a leaf: names only, no troposphere
+# Started as the command line (`python -m infra_gen`, or the `infra-gen` script), Ctrl-C
+# waits, blocked, from this first line until the command line's handling is in place
+# (infra_gen.cli.run unblocks it): a Ctrl-C at start-up is one line too, never a
+# traceback. A program that imports the library keeps its own signal handling.
+_ARGV = getattr(sys, "orig_argv", [])
+if hasattr(_signal, "pthread_sigmask") and (
+    any(a == "-m" and b == __name__ for a, b in zip(_ARGV, _ARGV[1:], strict=False))
+    or os.path.basename(sys.argv[0] if sys.argv else "") == "infra-gen"
+):
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
+
+from typing import TYPE_CHECKING  # noqa: E402 - after Ctrl-C is held back
+
+from ._version import __version__  # noqa: E402
+from .template import ids  # noqa: E402 - a leaf: names only, no troposphere
 
 # The public API: each name and the module it comes from, imported on first use
 # (PEP 562), so that `infra-gen` starts without troposphere loaded and a Ctrl-C while

@@ -318,6 +318,14 @@ def test_ctrl_c_at_any_moment_of_a_run_is_one_line(tmp_path: Path, delay: float)
     assert (child.returncode, out, err) == (130, "", "infra-gen: interrupted\n")
 
 
+def test_importing_the_library_leaves_ctrl_c_alone() -> None:
+    # Only the command line holds Ctrl-C back at start-up; a program importing the
+    # library keeps its own signal handling.
+    code = "import signal, infra_gen; print(signal.pthread_sigmask(signal.SIG_BLOCK, []))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "set()\n", result.stderr
+
+
 def test_starting_loads_no_template_module() -> None:
     code = "import sys, infra_gen.cli; print(sorted(m for m in sys.modules if 'tropo' in m))"
     result = subprocess.run(
