@@ -14,8 +14,9 @@ import pytest
 
 from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
+from infra_gen.deploy import verify
 from tests.support.refusals import no_aws, one_error_line
-from tests.support.verify import HEALTHY, STACK, run, stubbed
+from tests.support.verify import HEALTHY, STACK, run, serving_site, stubbed
 
 _RESOURCES = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
 # Nine levels of nine aliases: 581 bytes that expand to 9**9 strings.
@@ -36,6 +37,15 @@ BILLION_LAUGHS = (
         ("x: &x 1\ny: *x\n" + _RESOURCES, "YAML anchors and aliases are not allowed"),
         ("Parameters: [1, 2]\n" + _RESOURCES, "Parameters: expected a mapping"),
         ("Parameters:\n  P: 3\n" + _RESOURCES, "Parameters: P: expected a mapping"),
+        (
+            "Parameters:\n  P: {Type: String, AllowedPattern: [a]}\n" + _RESOURCES,
+            "Parameters: P: AllowedPattern: expected a string, got ['a']",
+        ),
+        (
+            "Parameters:\n  P: {Type: Number, MinValue: low, Default: 1}\n" + _RESOURCES,
+            "Parameters: P: MinValue: expected a number, got 'low'",
+        ),
+        ("Parameters:\n" + _RESOURCES, "Parameters: expected a mapping"),
         ("x: " + "[" * 5000 + "]" * 5000 + "\n" + _RESOURCES, "nested deeper than 100"),
         ('{"x": ' + "[" * 5000 + "]" * 5000 + ', "Resources": {}}', "nested deeper than 100"),
         ("x:\n" + "".join(" " * i + "a:\n" for i in range(1, 200)) + _RESOURCES, "deeper"),
@@ -175,6 +185,20 @@ def test_verify_requests_only_http_urls(url: str) -> None:
     scheme = urllib.parse.urlsplit(url).scheme or "none"
     assert f"Output ServiceUrl {url}: scheme {scheme}: not requested; allowed: http, https" in out
     assert "Stack demo: NOT healthy (service URL)" in out
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1/x", "file:///etc/passwd", "data:,x"])
+def test_verify_follows_redirects_to_http_urls_only(target: str) -> None:
+    with serving_site() as site:
+        site.update(status=302, location=target)
+        with pytest.raises(ValueError, match="redirect"):
+            verify.fetch_status(f"http://127.0.0.1:{site['port']}/", 5)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "data:,x", "ftp://127.0.0.1/"])
+def test_fetch_status_requests_no_other_scheme(url: str) -> None:
+    with pytest.raises(ValueError, match="not requested"):
+        verify.fetch_status(url, 5)
 
 
 @pytest.mark.parametrize("value", ["\u00b2", "0", "-1", "99999", "", " 3"])

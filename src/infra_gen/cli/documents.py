@@ -126,6 +126,9 @@ def _parameters(doc: dict[str, Any], where: str) -> None:
                     raise UsageError(
                         f"{what}: {key}: expected a number, got {shown(spec[key])}"
                     ) from None
+        for key in ("Type", "AllowedPattern", "ConstraintDescription"):
+            if key in spec and not isinstance(spec[key], str):
+                raise UsageError(f"{what}: {key}: expected a string, got {shown(spec[key])}")
         if "AllowedValues" in spec and not isinstance(spec["AllowedValues"], list):
             raise UsageError(
                 f"{what}: AllowedValues: expected a list, got {shown(spec['AllowedValues'])}"

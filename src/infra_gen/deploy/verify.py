@@ -44,13 +44,17 @@ URL_SCHEMES = ("http", "https")
 class _HttpRedirects(urllib.request.HTTPRedirectHandler):
     """Redirects followed only to http: and https: URLs."""
 
-    def redirect_request(
-        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> Any:
-        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
-        if scheme not in URL_SCHEMES:
-            raise ValueError(f"redirected to a {scheme or 'relative'}: URL, not requested")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+    def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            target = urllib.parse.urljoin(req.full_url, location)
+            scheme = urllib.parse.urlsplit(target).scheme.lower()
+            if scheme not in URL_SCHEMES:
+                fp.close()
+                raise ValueError(f"redirected to a {scheme}: URL, not requested")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 def _opener() -> urllib.request.OpenerDirector:
