@@ -109,6 +109,20 @@ def test_a_deeply_nested_plan_is_one_line(
     assert line == f"--plan {path}: nested deeper than 100 levels; allowed: at most 100"
 
 
+@pytest.mark.parametrize("text", ['"\\' * 2_000_000, '["' + "\\" * 4_000_000])
+def test_a_plan_of_unclosed_strings_is_read_in_linear_time(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    code = (
+        "from infra_gen import cli; import sys; sys.exit(cli.main(['deploy', "
+        f"'--stack-name', 'demo', '--yes', '--plan', {str(path)!r}]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"infra-gen: error: --plan {path}: not JSON: ")
+    assert done.stderr.count("\n") == 1
+
+
 def test_an_s3_prefix_that_is_not_utf8_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["diff", "--stack-name", STACK, "--s3-bucket", "my-bucket", "--s3-prefix", "a\udcffb"]
     assert one_error_line(capsys, argv) == "--s3-prefix 'a\\udcffb': not valid UTF-8"

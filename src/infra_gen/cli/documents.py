@@ -23,8 +23,9 @@ MAX_DEPTH = 100
 """Nesting a template or a plan file may have: a template nests a handful of levels
 (a policy document in a resource's Properties a dozen), a plan file five."""
 
-# A JSON string, escapes included: what brackets inside one do not nest.
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string, escapes included: what brackets inside one do not nest. One that is not
+# closed runs to the end, so that no quote is tried twice (linear, whatever the text).
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.|\\\Z)*(?:"|\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
