@@ -23,6 +23,7 @@ from infra_gen.cli.progress import show_changes
 from infra_gen.deploy import aws, parameters
 from infra_gen.deploy import changeset as cf
 from infra_gen.errors import UsageError
+from tests.support.refusals import one_error_line
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "demo"
@@ -267,19 +268,6 @@ def test_without_boto3_the_error_names_the_extra() -> None:
     )
 
 
-def no_aws(service: str) -> Any:
-    raise AssertionError(f"no AWS call expected, got {service}")
-
-
-def one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    out = io.StringIO()
-    code = commands.main(argv, clients=no_aws, stdout=out, stdin=io.StringIO(""))
-    err = capsys.readouterr().err
-    assert (code, out.getvalue()) == (2, ""), err
-    assert err.startswith("infra-gen: error: ") and err.count("\n") == 1, err
-    return err.removeprefix("infra-gen: error: ").rstrip("\n")
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -362,8 +350,12 @@ def test_bad_input_is_one_line_before_any_aws_call(
         ("AWS_ENDPOINT_URL", "not a url", "AWS_ENDPOINT_URL='not a url': not an endpoint URL"),
         ("AWS_ENDPOINT_URL", "http://[::1", "AWS_ENDPOINT_URL='http://[::1': not an endpoint"),
         ("AWS_ENDPOINT_URL_CLOUDFORMATION", "ftp://x", "AWS_ENDPOINT_URL_CLOUDFORMATION='ftp://x'"),
-        ("AWS_MAX_ATTEMPTS", "abc", "AWS_MAX_ATTEMPTS='abc': expected an integer of at least 1"),
-        ("AWS_MAX_ATTEMPTS", "0", "AWS_MAX_ATTEMPTS='0': expected an integer of at least 1"),
+        (
+            "AWS_MAX_ATTEMPTS",
+            "abc",
+            "AWS_MAX_ATTEMPTS='abc': expected a whole number from 1 to 100",
+        ),
+        ("AWS_MAX_ATTEMPTS", "0", "AWS_MAX_ATTEMPTS='0': expected a whole number from 1 to 100"),
     ],
 )
 def test_a_malformed_aws_variable_is_one_line_naming_it(

@@ -152,7 +152,8 @@ def test_each_service_url_of_a_composed_stack_is_requested(site: dict[str, Any])
         f"ok   service URL      {base} answered HTTP 200",
         f"FAIL service URL Api  {base}/api/ answered HTTP 503",
         "                      look at: target group health in the EC2 console (Target groups)",
-        "FAIL service URL Old  none: unknown url type: 'none'",
+        "FAIL service URL Old  Output OldServiceUrl none: scheme none: not requested; "
+        "allowed: http, https",
         "                      look at: the stack's Outputs",
         f"ok   service URL Web  {base}/web/ answered HTTP 200",
     ]

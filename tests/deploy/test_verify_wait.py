@@ -116,4 +116,4 @@ def test_json_is_one_object_per_check_and_keeps_the_exit_status(
 def test_wait_must_be_seconds(value: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert commands.main(["verify", "--stack-name", STACK, "--wait", value]) == 2
     (line,) = capsys.readouterr().err.splitlines()
-    assert f"argument --wait: {value!r}: expected seconds, a number >= 0" in line
+    assert f"argument --wait: {value!r}: expected seconds, a number from 0 to 3600" in line

@@ -33,12 +33,15 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 @contextlib.contextmanager
 def serving_site() -> Iterator[dict[str, Any]]:
     """A local HTTP server answering with the status in ``site["status"]``, or for a path
-    in ``site["paths"]`` with the status it maps to."""
-    state: dict[str, Any] = {"status": 200, "paths": {}}
+    in ``site["paths"]`` with the status it maps to; with ``site["location"]`` as its
+    Location header when that is set."""
+    state: dict[str, Any] = {"status": 200, "paths": {}, "location": ""}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(state["paths"].get(self.path, state["status"]))
+            if state["location"]:
+                self.send_header("Location", state["location"])
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -21,7 +21,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
@@ -65,6 +65,9 @@ other commands the same error comes before anything ran, 2."""
 _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 _STACK_ID = re.compile(r"arn:[-A-Za-z0-9:/._+]{1,1020}")
 TIMEOUT_MAX = 300.0
+# verify --wait and --interval: an hour of retries at most, an attempt at least every 5 min.
+WAIT_MAX = 3600.0
+INTERVAL_MAX = 300.0
 
 
 def main(
@@ -395,17 +398,18 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
             )
             c.add_argument(
                 "--wait",
-                type=_seconds,
+                type=_seconds(0, WAIT_MAX),
                 default=0.0,
                 metavar="SECONDS",
-                help="check again until every check passes or SECONDS are up (default 0: once)",
+                help="check again until every check passes or SECONDS are up (default 0: "
+                f"once; at most {WAIT_MAX:g})",
             )
             c.add_argument(
                 "--interval",
-                type=_seconds,
+                type=_seconds(1, INTERVAL_MAX),
                 default=10.0,
                 metavar="SECONDS",
-                help="seconds between attempts with --wait (default 10)",
+                help=f"seconds between attempts with --wait (default 10; 1 to {INTERVAL_MAX:g})",
             )
             _format_option(c, "one JSON object per check and line")
             continue
@@ -444,7 +448,7 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
         if name == "diff":
             c.add_argument(
                 "--plan-out",
-                type=Path,
+                type=str,  # as given: a trailing / names a directory
                 metavar="FILE",
                 help="keep the change set and write the plan to FILE, for deploy --plan",
             )
@@ -499,14 +503,21 @@ def _format_option(c: argparse.ArgumentParser, json_text: str) -> None:
     )
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, a number >= 0")
-    return value
+def _seconds(least: float, most: float) -> Callable[[str], float]:
+    """The type of an option of seconds from ``least`` to ``most``."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not least <= value <= most:  # nan and inf too
+            raise argparse.ArgumentTypeError(
+                f"{shown(text)}: expected seconds, a number from {least:g} to {most:g}"
+            )
+        return value
+
+    return seconds
 
 
 def _positive(text: str) -> int:

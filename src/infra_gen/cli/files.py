@@ -19,6 +19,7 @@ __all__ = [
     "READ_LIMIT",
     "STDIO",
     "Output",
+    "check_file_name",
     "quiet_stdout",
     "read_input",
     "stderr",
@@ -177,11 +178,7 @@ def write_output(name: str, data: bytes) -> None:
         raise UsageError(f"cannot write {shown}: {e.strerror or e}") from None
     except ValueError as e:  # e.g. an embedded NUL in the path
         raise UsageError(f"cannot write {shown}: {e}") from None
-    if mode is not None and stat.S_ISDIR(mode) or name.endswith("/"):
-        what = "is a directory" if mode is not None else "names a directory (it ends in /)"
-        raise UsageError(
-            f"-o {shown}: {what}; give a file name, e.g. -o {shown.rstrip('/')}/stack.yaml"
-        )
+    _refuse_directory(name, mode, "-o", "stack.yaml")
     if mode is None or stat.S_ISREG(mode):
         write_file(Path(name), data)
     elif stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
@@ -192,6 +189,36 @@ def write_output(name: str, data: bytes) -> None:
             f"-o {shown}: is {kind}; allowed: a regular file, a new path, "
             "a character device or a FIFO"
         )
+
+
+def _refuse_directory(name: str, mode: int | None, option: str, example: str) -> None:
+    if mode is not None and stat.S_ISDIR(mode) or name.endswith("/"):
+        what = "is a directory" if mode is not None else "names a directory (it ends in /)"
+        shown = one_line(name)
+        raise UsageError(
+            f"{option} {shown}: {what}; give a file name, e.g. {option} "
+            f"{shown.rstrip('/')}/{example}"
+        )
+
+
+def check_file_name(name: str, option: str, example: str) -> None:
+    """Refuse, as ``-o`` does, a name that is or names a directory (it ends in ``/``).
+
+    Args:
+        name: the file name as given. Default: required.
+        option: the option that names it, e.g. ``--plan-out``. Default: required.
+        example: a file name for the line's example, e.g. ``plan.json``. Default: required.
+
+    Raises:
+        UsageError: ``name`` is empty, a directory or ends in ``/``.
+    """
+    if not name:
+        raise UsageError(f"{option} '': expected a file name, e.g. {option} {example}")
+    try:
+        mode: int | None = os.stat(name).st_mode
+    except (OSError, ValueError):
+        mode = None  # a new path, or one the write will report
+    _refuse_directory(name, mode, option, example)
 
 
 def _write_device(shown: str, name: str, data: bytes) -> None:

@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..deploy import changeset as cf
@@ -29,7 +30,8 @@ from ..deploy.ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
 from ..deploy.verify import Check, verify, verify_until
 from ..errors import DeployError, UsageError, one_line, shown
 from ..template.budget import largest_parts, parts_line
-from .files import read_input, stderr, write_file
+from .documents import MAX_DEPTH, json_depth, load_template
+from .files import check_file_name, read_input, stderr, write_file
 from .generate import config_of
 from .progress import Progress, show_changes, show_checks, show_findings
 
@@ -85,6 +87,8 @@ def _template(args: argparse.Namespace, *, check_parameters: bool = True) -> _So
     caller reports them itself (preflight lists every problem)."""
     if args.s3_prefix is not None and args.s3_bucket is None:
         raise UsageError("--s3-prefix needs --s3-bucket: it is a key prefix in that bucket")
+    if args.s3_prefix is not None and re.search("[\ud800-\udfff]", args.s3_prefix):
+        raise UsageError(f"--s3-prefix {shown(args.s3_prefix)}: not valid UTF-8")
     if args.template_file is not None:
         found = _template_file(args)
     else:
@@ -125,8 +129,6 @@ def _generated(args: argparse.Namespace) -> _Source:
 
 def _template_file(args: argparse.Namespace) -> _Source:
     """``--template-file``: its text as it is (CloudFormation reads YAML and JSON)."""
-    from cfn_flip import load  # troposphere's own dependency; reads YAML short tags
-
     given = [o for o, v in (("--config", args.config), ("--set", args.overrides)) if v]
     if given:
         raise UsageError(
@@ -145,19 +147,9 @@ def _template_file(args: argparse.Namespace) -> _Source:
         )
     try:
         text = raw.decode("utf-8")
-        data, _ = load(text)
     except UnicodeDecodeError as e:
         raise UsageError(f"--template-file {path}: not UTF-8 at byte {e.start}") from None
-    except Exception as e:  # the YAML and JSON parsers' errors
-        raise UsageError(
-            f"--template-file {path}: not a YAML or JSON template: {one_line(str(e))}"
-        ) from None
-    doc = json.loads(json.dumps(data, default=str))
-    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
-        raise UsageError(
-            f"--template-file {path}: not a CloudFormation template (no Resources mapping)"
-        )
-    doc.setdefault("Parameters", {})
+    doc = load_template(text, f"--template-file {path}")
     if args.s3_bucket is None and not cf.fits_inline(len(raw)):
         text = json.dumps(doc, separators=(",", ":"))  # the same template, fewer bytes
     return _Source(text, doc)
@@ -195,6 +187,8 @@ def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Pre
 
 
 def _diff(args: argparse.Namespace, clients: Make, out: TextIO) -> int:
+    if args.plan_out is not None:
+        check_file_name(args.plan_out, "--plan-out", "plan.json")
     source = _template(args)
     p = _preview(args, clients, source)
     cfn = clients("cloudformation")
@@ -207,7 +201,7 @@ def _diff(args: argparse.Namespace, clients: Make, out: TextIO) -> int:
             plan = planfile.make_plan(cfn, p, source.text, values)
             if args.plan_out is not None:
                 try:
-                    write_file(args.plan_out, planfile.to_bytes(plan))
+                    write_file(Path(args.plan_out), planfile.to_bytes(plan))
                 except UsageError as e:
                     raise UsageError(f"--plan-out: {e}") from None
                 kept = bool(p.change_set_id)
@@ -278,11 +272,8 @@ def _gate(findings: list[pf.Finding]) -> None:
         )
 
 
-def _template_of(plan: planfile.Plan) -> dict[str, Any]:
-    from cfn_flip import load  # troposphere's own dependency; reads YAML short tags
-
-    data, _ = load(plan.template)
-    return dict(data)
+def _template_of(plan: planfile.Plan, where: str) -> dict[str, Any]:
+    return load_template(plan.template, f"{where}: template")
 
 
 def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview | None:
@@ -305,7 +296,12 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             "change set as it is: make a new plan with it"
         )
     where = f"--plan {args.plan}"
-    plan = planfile.from_bytes(read_input(args.plan, where, PLAN_FILE_MAX), where)
+    raw = read_input(args.plan, where, PLAN_FILE_MAX)
+    if json_depth(raw.decode("utf-8", "replace")) > MAX_DEPTH:
+        raise UsageError(
+            f"{where}: nested deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}"
+        )
+    plan = planfile.from_bytes(raw, where)
     if plan.stack_name != args.stack_name:
         raise UsageError(
             f"--plan {args.plan} is for stack {plan.stack_name}, not {args.stack_name}"
@@ -317,7 +313,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
     planfile.check(cfn, plan)
     if not args.skip_preflight:
         region = cfn.meta.region_name
-        _gate(pf.online(clients, _template_of(plan), plan.parameters, region))
+        _gate(pf.online(clients, _template_of(plan, where), plan.parameters, region))
     p = plan.preview()
     show_changes(p, out)
     print(

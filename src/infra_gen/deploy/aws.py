@@ -8,6 +8,7 @@ first needs a client; credentials come from boto3's usual chain, the Region from
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +31,8 @@ EXTRA = "infra-gen[deploy]"
 INSTALL_HINT = ".venv/bin/pip install -e '.[deploy]'"
 # The AWS CLI's order; boto3 alone reads only the second.
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# AWS_MAX_ATTEMPTS: each attempt backs off longer; past this a run would wait for hours.
+MAX_ATTEMPTS = 100
 
 Make = Callable[[str], Any]
 """service name -> boto3 client: :class:`Clients`, or a stand-in under test."""
@@ -74,10 +77,14 @@ def _check_environment(environ: Mapping[str, str]) -> None:
                 ".amazonaws.com"
             )
     # botocore's retry configuration: a bad value fails deep inside its first call.
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
     attempts = environ.get("AWS_MAX_ATTEMPTS")
-    if attempts is not None and not (attempts.strip().isdigit() and int(attempts) >= 1):
+    if attempts is not None and not (
+        re.fullmatch("[0-9]{1,3}", attempts) and 1 <= int(attempts) <= MAX_ATTEMPTS
+    ):
         raise UsageError(
-            f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected an integer of at least 1"
+            f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected a whole number from 1 to "
+            f"{MAX_ATTEMPTS} (digits 0-9)"
         )
 
 

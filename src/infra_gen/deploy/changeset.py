@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,7 +95,8 @@ def template_source(
 
     Returns:
         CreateChangeSet's template arguments. The object is named as ``aws cloudformation
-        deploy`` names it, the MD5 of its content plus ``.template``.
+        deploy`` names it, the MD5 of its content plus ``.template``; its key is
+        percent-encoded in the URL.
 
     Raises:
         UsageError: over the request limit without ``s3_bucket``, in the AWS CLI's words.
@@ -110,7 +112,9 @@ def template_source(
     bucket = s3()
     bucket.put_object(Bucket=s3_bucket, Key=key, Body=data)
     region = bucket.meta.region_name
-    return {"TemplateURL": f"https://s3.{region}.amazonaws.com/{s3_bucket}/{key}"}
+    # The key percent-encoded: a "#", "?" or space in --s3-prefix names this key still.
+    path = urllib.parse.quote(f"{s3_bucket}/{key}", safe="/")
+    return {"TemplateURL": f"https://s3.{region}.amazonaws.com/{path}"}
 
 
 # --------------------------------------------------------------------------------------

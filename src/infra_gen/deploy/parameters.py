@@ -8,6 +8,7 @@ own words.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ def _number_problems(spec: Mapping[str, Any], value: str, why: str | None) -> li
     try:
         number = float(value)
     except ValueError:
+        number = math.nan
+    if not math.isfinite(number):  # inf, nan, 1e400: no number CloudFormation takes
         return [Problem("Type", "expected a number", "is not a number")]
     low, high = spec.get("MinValue"), spec.get("MaxValue")
     if low is not None and high is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,11 +37,50 @@ class Check:
     """Where to look when it failed: a command or a console place."""
 
 
+URL_SCHEMES = ("http", "https")
+"""What verify requests: never a ``file:``, ``data:`` or ``ftp:`` URL an Output names."""
+
+
+class _HttpRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects followed only to http: and https: URLs."""
+
+    def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            target = urllib.parse.urljoin(req.full_url, location)
+            scheme = urllib.parse.urlsplit(target).scheme.lower()
+            if scheme not in URL_SCHEMES:
+                fp.close()
+                raise ValueError(f"redirected to a {scheme}: URL, not requested")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's opener with the http: and https: handlers only (no file:, data:, ftp:)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        _HttpRedirects(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
 def fetch_status(url: str, timeout: float) -> int:
-    """The HTTP status of a GET, following redirects; a network error raises OSError."""
+    """The HTTP status of a GET, following redirects; a network error raises OSError, a
+    URL (or a redirect) that is not http: or https: ValueError."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in URL_SCHEMES:
+        raise ValueError(f"scheme {scheme or 'none'}: not requested")
     request = urllib.request.Request(url, headers={"User-Agent": "infra-gen-verify"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _opener().open(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as e:
         return int(e.code)
@@ -57,9 +97,9 @@ def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
-    """(check name, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the first
-    service's, then ``service URL <scope>`` for each service Stack.add_service added."""
+def _urls(values: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(check name, Output, URL) of each ``*ServiceUrl`` Output: ``service URL`` for the
+    first service's, then ``service URL <scope>`` for each service Stack.add_service added."""
     scopes = sorted(
         k.removesuffix(ids.Outputs.SERVICE_URL)
         for k in values
@@ -68,6 +108,7 @@ def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
     return [
         (
             f"service URL {scope}" if scope else "service URL",
+            scope + ids.Outputs.SERVICE_URL,
             values[scope + ids.Outputs.SERVICE_URL],
         )
         for scope in scopes
@@ -75,8 +116,21 @@ def _urls(values: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _url(
-    url: str, fetch: Callable[[str, float], int], timeout: float, name: str = "service URL"
+    url: str,
+    fetch: Callable[[str, float], int],
+    timeout: float,
+    name: str = "service URL",
+    output: str = ids.Outputs.SERVICE_URL,
 ) -> Check:
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in URL_SCHEMES:  # e.g. file:, which would read a local file
+        return Check(
+            name,
+            False,
+            f"Output {output} {url}: scheme {scheme or 'none'}: not requested; allowed: "
+            f"{', '.join(URL_SCHEMES)}",
+            "the stack's Outputs",
+        )
     try:
         status = fetch(url, timeout)
     except OSError as e:
@@ -200,7 +254,7 @@ def verify(
     resources = _resources(cfn, stack_name)
     physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
     # A composed stack has a URL per service (its path on the load balancer): each checked.
-    checks += [_url(url, fetch, timeout, name) for name, url in _urls(values)]
+    checks += [_url(url, fetch, timeout, name, output) for name, output, url in _urls(values)]
     if physical.get(ids.Probe.FUNCTION):
         log_group = (
             physical.get(ids.Probe.LOG_GROUP) or f"/aws/lambda/{physical[ids.Probe.FUNCTION]}"
