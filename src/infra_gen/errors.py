@@ -11,6 +11,7 @@ import json
 import re
 
 __all__ = [
+    "CONTROL",
     "ConfigError",
     "DeployError",
     "InfraGenError",
@@ -21,13 +22,14 @@ __all__ = [
     "shown",
 ]
 
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators (YAML reads
+# them as line breaks): what an error line escapes and no configuration value holds.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line(text: str) -> str:
     """``text`` with its line breaks and other control characters escaped (``\\n``, ``\\x00``)."""
-    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
+    return CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
 
 
 def shown(value: object, limit: int = 60) -> str:
@@ -100,7 +102,7 @@ class ConfigError(InfraGenError, ValueError):
     """A configuration value is not allowed: ``key: what is wrong; allowed: ...``."""
 
     def __init__(self, key: str, message: str) -> None:
-        key_shown = key if len(key) <= 80 and not _CONTROL.search(key) else shown(key, 80)
+        key_shown = key if len(key) <= 80 and not CONTROL.search(key) else shown(key, 80)
         super().__init__(f"{key_shown}: {message}")
         self.key = key
 

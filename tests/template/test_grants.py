@@ -266,7 +266,7 @@ def test_a_parameter_named_without_a_slash_gets_one_in_its_arn() -> None:
         ),
         (
             lambda: grants.read(Ref("Table")),
-            "kind: missing for the intrinsic ARN Ref({'Ref': 'Table'}); "
+            "kind: missing for the intrinsic ARN Ref(Table); "
             "allowed: bucket, key, parameter, queue, secret, table, topic",
         ),
         (
@@ -307,7 +307,7 @@ def test_a_parameter_named_without_a_slash_gets_one_in_its_arn() -> None:
         ),
         (
             lambda: grants.read(ssm.Parameter("P", Name=Ref("N"), Type="String", Value="1")),
-            "resource: ssm.Parameter(P) has a Name of Ref({'Ref': 'N'}), which cannot be put "
+            "resource: ssm.Parameter(P) has a Name of Ref(N), which cannot be put "
             "into its ARN here; allowed: a Name of text, or its ARN with kind='parameter'",
         ),
     ],

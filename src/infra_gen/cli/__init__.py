@@ -328,11 +328,16 @@ def _bucket(text: str) -> str:
     )
 
 
-def _timeout(text: str) -> float:
+def _number(text: str) -> float:
+    """``text`` as a float; NaN, which no bound admits, for what is no number."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
+        return math.nan
+
+
+def _timeout(text: str) -> float:
+    value = _number(text)
     if not (math.isfinite(value) and 0 < value <= TIMEOUT_MAX):
         raise argparse.ArgumentTypeError(
             f"{shown(text)} is not allowed; allowed: seconds, more than 0 and at most "
@@ -507,10 +512,7 @@ def _seconds(least: float, most: float) -> Callable[[str], float]:
     """The type of an option of seconds from ``least`` to ``most``."""
 
     def seconds(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+        value = _number(text)
         if not least <= value <= most:  # nan and inf too
             raise argparse.ArgumentTypeError(
                 f"{shown(text)}: expected seconds, a number from {least:g} to {most:g}"

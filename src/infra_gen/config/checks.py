@@ -13,7 +13,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError, shown
+from ..errors import CONTROL, ConfigError, shown
 from .limits import (
     DNS_NAME_MAX,
     EMAIL_LOCAL_MAX,
@@ -31,9 +31,6 @@ __all__ = [
     "check_writable_paths",
 ]
 
-# Characters no value may hold: C0 and C1 controls, DEL, and the Unicode line and
-# paragraph separators (YAML treats them as line breaks).
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # IPv4 ranges a VPC cannot use.
 _NOT_FOR_A_VPC = {

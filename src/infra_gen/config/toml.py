@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError, shown
-from .checks import CONTROL, check_text
+from ..errors import CONTROL, ConfigError, shown
+from .checks import check_text
 from .sections import SECTIONS, TOP_LEVEL, hints, type_name, unknown
 
 __all__ = ["dumps", "parse_setting", "parse_toml"]

@@ -295,6 +295,4 @@ def _what(value: object) -> str:
     """A value as an error line shows it: a resource or an intrinsic by what it is."""
     if isinstance(value, BaseAWSObject):
         return f"{type(value).__module__.rpartition('.')[2]}.{type(value).__name__}({value.title})"
-    if isinstance(value, AWSHelperFn):
-        return f"{type(value).__name__}({shown(value.to_dict(), 40)})"
-    return shown(value)
+    return shown(value)  # an intrinsic as it renders: Ref(Table), Sub('arn:...')
