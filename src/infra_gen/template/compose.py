@@ -112,6 +112,7 @@ def check(
     dashboard: bool,
     discovery: Discovery,
     load_balancer: LoadBalancer,
+    deployment: str = "rolling",
 ) -> Request:
     """The :meth:`infra_gen.Stack.add_service` call as a :class:`Request`, or its refusal.
 
@@ -119,7 +120,8 @@ def check(
         t: the stack's template, which the call must not collide with.
         stack_cfg: the stack's configuration, under the call's ``service`` and ``scaling``.
         scope, service, path_pattern, priority, writable_paths, environment, secrets,
-            scaling, all_alarms, dashboard: as :meth:`infra_gen.Stack.add_service` takes them.
+            scaling, all_alarms, dashboard, deployment: as :meth:`infra_gen.Stack.add_service`
+            takes them.
         discovery: the namespace whose Cloud Map names it must not take.
         load_balancer: the listeners whose priorities and path patterns it must not take.
 
@@ -139,7 +141,19 @@ def check(
         )
     if scaling is not None and not isinstance(scaling, Mapping):
         raise ConfigError("scaling", f"{shown(scaling)} is not allowed; [scaling] keys, e.g. {{}}")
-    cfg = stack_cfg.with_changes({"service": service, "scaling": scaling or {}})
+    if isinstance(service, Mapping) and "deployment" in service:
+        raise ConfigError("service.deployment", "is add_service's deployment= argument")
+    changes = (
+        {"service": {**service, "deployment": deployment}}
+        if isinstance(service, Mapping)
+        else {"service": service}
+    )
+    cfg = stack_cfg.with_changes({**changes, "scaling": scaling or {}})
+    if deployment != "rolling" and all_alarms is not True:
+        raise ConfigError(
+            "deployment",
+            f"{deployment!r} needs all_alarms=True: the alarms that roll a shift back",
+        )
     if cfg.service.container_port != stack_cfg.service.container_port:
         raise ConfigError(
             "service.container_port",
@@ -171,7 +185,8 @@ def check(
         if not isinstance(flag, bool):
             raise ConfigError(key, f"{shown(flag)} is not allowed; allowed: a bool")
     call = f"add_service({scope!r}, ...)"
-    _check_ids(t, call, scope, _scoped_ids(scope, scaling is not None, all_alarms))
+    shifted = cfg.service.deployment != "rolling"
+    _check_ids(t, call, scope, _scoped_ids(scope, scaling is not None, all_alarms, shifted))
     _check_names(t, call, cfg.service.name, discovery)
     _check_routes(t, call, path_pattern, priority, load_balancer)
     # None is the default; an empty list or string is a mistake, not "none".
@@ -237,6 +252,7 @@ def add_service(
         health_check_path=cfg.service.health_check_path,
         path_pattern=request.path_pattern,
         priority=request.priority,
+        shifted=cfg.service.deployment != "rolling",
     )
     log_group = t.add_resource(log_settings.log_group(scope + ids.Service.LOG_GROUP))
     # A size budget: one more execution role would cost 1.6 KB of the template's
@@ -314,7 +330,7 @@ def probe_alarms(
     ]
 
 
-def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
+def _scoped_ids(scope: str, scaled: bool, all_alarms: bool, shifted: bool = False) -> list[str]:
     """The logical IDs :meth:`Stack.add_service` adds under ``scope``, Outputs included."""
     scaling = (
         (ids.Scaling.TARGET, ids.Scaling.CPU_POLICY, ids.Scaling.REQUESTS_POLICY) if scaled else ()
@@ -348,6 +364,7 @@ def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
             ids.Probe.SERVICE_EGRESS,
             ids.Alarms.PROBE_FAILED_REQUESTS,
             ids.Alarms.PROBE_NO_INSTANCES,
+            *((ids.LoadBalancer.ALTERNATE_TARGET_GROUP,) if shifted else ()),
             *SCOPED,
         )
     ]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from awacs.aws import PolicyDocument, Statement
-from troposphere import GetAtt, Ref, Select, Split, Tags, Template, ec2, ecs, logs
+from troposphere import GetAtt, Ref, Select, Split, Sub, Tags, Template, ec2, ecs, logs
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Policy, Role
 
@@ -491,12 +491,32 @@ def _add_ecs_service(
         # it. Referencing the listener that forwards to it orders the service
         # after that listener; a DependsOn cannot name the conditional one.
         order["Tags"] = Tags({"infra-gen:listener": route.active_listener})
-    else:
+    elif route.alternate_target_group is None:
         # Another service's group belongs to the load balancer through its rule,
-        # which is unconditional: a plain DependsOn orders the service after it.
+        # which is unconditional: a plain DependsOn orders the service after it. A
+        # shifted service refers to its rule (ProductionListenerRule), which orders it.
         depends_on.append(route.rule)
     if depends_on:
         order["DependsOn"] = depends_on
+    balancer = ecs.LoadBalancer(
+        ContainerName=cfg.service.name,
+        ContainerPort=cfg.service.container_port,
+        TargetGroupArn=route.target_group.ref(),
+    )
+    deployment = ecs.DeploymentConfiguration(
+        # Start new tasks before stopping old ones; roll back a deployment
+        # whose tasks never become healthy.
+        MinimumHealthyPercent=100,
+        MaximumPercent=200,
+        DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+    )
+    if route.alternate_target_group is not None and route.rule is not None:
+        balancer.AdvancedConfiguration = ecs.AdvancedConfiguration(
+            AlternateTargetGroupArn=route.alternate_target_group.ref(),
+            ProductionListenerRule=route.rule.ref(),
+            RoleArn=GetAtt(_load_balancer_role(t), "Arn"),
+        )
+        deployment = _shifted_deployment(cfg)
     return t.add_resource(
         ecs.Service(
             scope + ids.Service.SERVICE,
@@ -516,25 +536,54 @@ def _add_ecs_service(
                     SecurityGroups=[group.ref()],
                 )
             ),
-            LoadBalancers=[
-                ecs.LoadBalancer(
-                    ContainerName=cfg.service.name,
-                    ContainerPort=cfg.service.container_port,
-                    TargetGroupArn=route.target_group.ref(),
-                )
-            ],
+            LoadBalancers=[balancer],
             ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(discovery.service, "Arn"))],
             HealthCheckGracePeriodSeconds=60,
-            DeploymentConfiguration=ecs.DeploymentConfiguration(
-                # Start new tasks before stopping old ones; roll back a deployment
-                # whose tasks never become healthy.
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-            ),
+            DeploymentConfiguration=deployment,
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
             **order,
+        )
+    )
+
+
+def _shifted_deployment(cfg: Config) -> ecs.DeploymentConfiguration:
+    """Canary or linear: ECS starts the new revision beside the old one in the alternate
+    target group, shifts the production rule's weights, and bakes. The circuit breaker is
+    for rolling deployments only; the rollback alarms judge these."""
+    s = cfg.service
+    shift: dict[str, object] = {}
+    if s.deployment == "canary":
+        shift["CanaryConfiguration"] = ecs.CanaryConfiguration(
+            CanaryPercent=s.canary_percent, CanaryBakeTimeInMinutes=s.canary_bake_minutes
+        )
+    else:
+        shift["LinearConfiguration"] = ecs.LinearConfiguration(
+            StepPercent=s.linear_step_percent, StepBakeTimeInMinutes=s.linear_step_minutes
+        )
+    return ecs.DeploymentConfiguration(
+        Strategy=s.deployment.upper(), BakeTimeInMinutes=s.bake_minutes, **shift
+    )
+
+
+def _load_balancer_role(t: Template) -> Role:
+    """The role ECS assumes to move a production rule's weights: one for every service
+    that shifts traffic (docs/security.md says why its AWS managed policy)."""
+    role = t.resources.get(ids.Service.LOAD_BALANCER_ROLE)
+    if isinstance(role, Role):
+        return role
+    return t.add_resource(
+        Role(
+            ids.Service.LOAD_BALANCER_ROLE,
+            # The trust policy of ECS's own guide, without aws:SourceAccount: the guide
+            # does not say that ECS sets the key when it assumes this role.
+            AssumeRolePolicyDocument=iam.assume_role("ecs.amazonaws.com", source_account=False),
+            ManagedPolicyArns=[
+                Sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/"
+                    "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+                )
+            ],
         )
     )
 

@@ -70,6 +70,7 @@ class Stack:
         scaling: Mapping[str, Any] | None = None,
         all_alarms: bool = False,
         dashboard: bool = False,
+        deployment: str = "rolling",
     ) -> AddedService:
         """Add another container service behind the stack's load balancer, cluster and probe.
 
@@ -84,6 +85,9 @@ class Stack:
                 :meth:`Service.add_secrets`). Default: none.
             scaling: ``[scaling]`` keys; ``{}`` scales like the first service. Default: unscaled.
             all_alarms, dashboard: the first service's alarms, two widgets. Default: False.
+            deployment: ``rolling``, ``canary`` or ``linear`` (which needs ``all_alarms``:
+                the alarms that roll it back); the shift's settings are ``service`` keys.
+                Default: ``"rolling"``.
 
         Returns:
             The added service's handle (:class:`~infra_gen.template.compose.AddedService`).
@@ -108,6 +112,7 @@ class Stack:
             scaling=scaling,
             all_alarms=all_alarms,
             dashboard=dashboard,
+            deployment=deployment,
             discovery=self.discovery,
             load_balancer=self.load_balancer,
         )
@@ -123,12 +128,15 @@ class Stack:
         if self.boundary is not None and added.task_role is not None:
             self.boundary.apply(added.task_role)
         self.probe.watch(t, added, added.discovery, scope=scope)
-        for spec in compose.probe_alarms(self.config, scope, added, self.probe, self.alarms):
+        probe_alarms = [
             self.alarms.add_alarm(t, spec)
+            for spec in compose.probe_alarms(self.config, scope, added, self.probe, self.alarms)
+        ]
         if all_alarms:
             specs = service_specs(request.cfg, added, scope)
             alarms = [self.alarms.add_alarm(t, spec) for spec in specs]
-            roll_back_on(added, *alarms[:2])  # target 5xx, unhealthy targets
+            # Target 5xx rate, unhealthy targets, response time, the probe's failures.
+            roll_back_on(added, *alarms[:3], probe_alarms[0])
         if dashboard:
             self.dashboard.add_service(t, added, scope=scope)
         return added
