@@ -9,6 +9,8 @@ purpose and say so in the release notes.
 
 from __future__ import annotations
 
+import pytest
+
 from infra_gen import Config, build_template, ids
 from tests.support.stack import GOVERNED, LARGEST
 
@@ -111,6 +113,12 @@ GOVERNED_EXTRA_RESOURCES = {
     "NetworkPrivateSubnet2RouteTableAssociation",
 }
 GOVERNED_PARAMETERS = PARAMETERS - {"DeletionProtection", "TaskSize"}
+# A canary or linear service: ECS's second target group, the rule it shifts, its role.
+SHIFTED_EXTRA_RESOURCES = {
+    "EcsLoadBalancerRole",
+    "LoadBalancerAlternateTargetGroup",
+    "LoadBalancerRule",
+}
 OUTPUTS = {
     "ClusterName",
     "DashboardUrl",
@@ -149,6 +157,17 @@ def test_largest_configuration_adds_only_its_own_ids() -> None:
     _same("Outputs", set(t.outputs), OUTPUTS)
 
 
+CANARY = {"service": {"deployment": "canary"}}
+
+
+@pytest.mark.parametrize("deployment", ["canary", "linear"])
+def test_a_shifted_deployment_adds_only_its_own_ids(deployment: str) -> None:
+    t = build_template(Config.from_mapping({"service": {"deployment": deployment}}))
+    _same("Resources", set(t.resources), RESOURCES | SHIFTED_EXTRA_RESOURCES)
+    _same("Parameters", set(t.parameters), PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+
+
 def test_the_governed_profile_adds_only_its_own_ids() -> None:
     t = build_template(Config.from_mapping(GOVERNED))
     _same("Resources", set(t.resources), RESOURCES | GOVERNED_EXTRA_RESOURCES)
@@ -166,13 +185,14 @@ def test_the_ids_module_names_every_id_and_nothing_else() -> None:
     governed = build_template(Config.from_mapping({**GOVERNED, "network": three}))
     everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
     everything |= set(governed.resources) | set(governed.parameters)
+    everything |= set(build_template(Config.from_mapping(CANARY)).resources)
     exported = set()
     for name in ids.__all__:
         for key, value in vars(getattr(ids, name)).items():
             if key.isupper():
                 exported |= {value.format(n) for n in (1, 2, 3)}
     template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | GOVERNED_EXTRA_RESOURCES | PARAMETERS
-    template_ids |= OUTPUTS
+    template_ids |= OUTPUTS | SHIFTED_EXTRA_RESOURCES
     assert template_ids <= exported, sorted(template_ids - exported)
     assert exported <= everything, sorted(exported - everything)
 
