@@ -52,6 +52,12 @@ MATRIX = {
             "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"],
         },
     },
+    # ECS shifts traffic: the alternate target group, the rule, the role, the math on both.
+    "canary": {"service": {"deployment": "canary"}},
+    "linear-governed": {
+        **GOVERNED,
+        "service": {**GOVERNED.get("service", {}), "deployment": "linear"},
+    },
     "slow-probe": {
         "probe": {
             "schedule": "rate(15 minutes)",
