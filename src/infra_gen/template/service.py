@@ -73,8 +73,9 @@ class Service:
     what :meth:`grant` adds; never shared with another service."""
     route: LoadBalancer | None = None
     """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
-    its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
-    first service, the listeners' default action)."""
+    its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for a rolling
+    first service, the listeners' default action), :attr:`LoadBalancer.alternate_target_group`
+    the second group of a canary or linear one."""
     shared: Cluster | None = None
     """The cluster and execution role every service of the stack shares."""
 
@@ -85,7 +86,7 @@ class Service:
 
     @property
     def rule(self) -> elb.ListenerRule | None:
-        """The listener rule forwarding to it; ``None`` for the first service."""
+        """The listener rule forwarding to it; ``None`` for a rolling first service."""
         return self.route.rule if self.route else None
 
     def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
