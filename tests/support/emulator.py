@@ -58,6 +58,11 @@ Further emulator gaps worked around here, each in one place:
       are not implemented; they are computed from the ARN as AWS defines them.
     - A stack created or updated through a change set keeps the Outputs of the empty
       template it started with; they are recomputed after each execution.
+    - ``GetTemplate`` ignores ``ChangeSetName`` and ``TemplateStage`` (it answers the
+      stack's template, which for a new stack is empty), and ``DescribeChangeSet`` answers
+      no ``Capabilities`` (moto does not keep them) and no ``Tags`` (moto keeps them,
+      its answer drops them). Both are answered here from what the change set was
+      created with: the template text as submitted, the request's capabilities and tags.
     - Parameter constraints (AllowedPattern, AllowedValues, MinValue, MaxValue) are not
       enforced; ``deploy`` checks override values as CloudFormation does before any
       call, and the tests of that check run without the emulator.
@@ -88,6 +93,8 @@ from botocore.config import Config as BotoConfig
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 from moto.elbv2 import models as elbv2_models
 from moto.server import ThreadedMotoServer
 
@@ -622,6 +629,48 @@ def _outputs_after_change_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", execute_change_set)
 
 
+class _Described:
+    """A change set as DescribeChangeSet answers it: its tags as a list, its capabilities."""
+
+    def __init__(self, change_set: Any) -> None:
+        self._change_set = change_set
+        self.tags = [{"Key": k, "Value": v} for k, v in (change_set.tags or {}).items()]
+        self.capabilities = getattr(change_set, "capabilities", [])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._change_set, name)
+
+
+def _change_sets_as_cloudformation_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetTemplate of a change set, and DescribeChangeSet's Capabilities and Tags."""
+    create = CloudFormationResponse.create_change_set
+    describe = CloudFormationResponse.describe_change_set
+    stack_template = CloudFormationResponse.get_template
+
+    def create_change_set(self: Any) -> ActionResult:
+        result = create(self)
+        made = self.cloudformation_backend.change_sets[result.result["Id"]]
+        made.capabilities = self._get_param("Capabilities", [])
+        return result
+
+    def describe_change_set(self: Any) -> ActionResult:
+        change_set = describe(self).result
+        return ActionResult(_Described(change_set))
+
+    def get_template(self: Any) -> ActionResult:
+        name = self._get_param("ChangeSetName")
+        if not name:
+            return stack_template(self)
+        change_set = self.cloudformation_backend.describe_change_set(change_set_name=name)
+        if self._get_param("TemplateStage", "Original") != "Original":
+            return stack_template(self)
+        return ActionResult({"TemplateBody": change_set.template})
+
+    monkeypatch.setattr(CloudFormationResponse, "create_change_set", create_change_set)
+    monkeypatch.setattr(CloudFormationResponse, "describe_change_set", describe_change_set)
+    monkeypatch.setattr(CloudFormationResponse, "get_template", get_template)
+
+
 def references(value: Any) -> set[str]:
     """Names a value refers to through Ref, Fn::GetAtt and ${...} in Fn::Sub."""
     if isinstance(value, list):
@@ -732,6 +781,7 @@ def serving(workdir: Path) -> Iterator[Api]:
         _bridge_resource_types(mp, emulator)
         _full_name_attributes(mp)
         _outputs_after_change_sets(mp)
+        _change_sets_as_cloudformation_answers(mp)
         _updates_as_cloudformation_orders_them(mp)
         werkzeug = logging.getLogger("werkzeug")
         level = werkzeug.level

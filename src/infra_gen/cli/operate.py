@@ -302,7 +302,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             f"{where}: nested deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}"
         )
     plan = planfile.from_bytes(raw, where)
-    if plan.stack_name != args.stack_name:
+    if args.stack_name not in (plan.stack_name, plan.stack_id or plan.stack_name):
         raise UsageError(
             f"--plan {args.plan} is for stack {plan.stack_name}, not {args.stack_name}"
         )
