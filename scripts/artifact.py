@@ -54,8 +54,9 @@ def _variables(environ: dict[str, str]) -> tuple[str, str]:
 
 
 def _infra_gen(config: str, fmt: str) -> str:
-    """The template ``infra-gen --config CONFIG --format FMT`` prints."""
-    argv = [sys.executable, "-m", "infra_gen", "--format", fmt]
+    """The template ``infra-gen --config CONFIG --format FMT`` prints; over 51,200 bytes
+    too (the other form, or S3 with ``--resolve-s3``, deploys it)."""
+    argv = [sys.executable, "-m", "infra_gen", "--format", fmt, "--allow-large-template"]
     if config:
         argv += ["--config", config]
     done = subprocess.run(argv, capture_output=True, cwd=ROOT, check=False)
