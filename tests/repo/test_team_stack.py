@@ -179,9 +179,10 @@ def test_the_workflow_passes_config_and_generator_to_every_job() -> None:
         assert "make artifact" in runs, name
 
 
-def run_step(script: str, cwd: Path, env: dict[str, str]) -> dict[str, str]:
-    """Run a step's script as GitHub does (bash -e), and return what it put in GITHUB_ENV."""
-    github_env = cwd / "github_env"
+def run_step(script: str, cwd: Path, env: dict[str, str], scratch: Path) -> dict[str, str]:
+    """Run a step's script as GitHub does (bash -e), and return what it put in GITHUB_ENV
+    (a file in ``scratch``)."""
+    github_env = scratch / "github_env"
     github_env.write_text("")
     environ = {k: v for k, v in os.environ.items() if k not in ("CONFIG", "GENERATOR", "OUT")}
     done = subprocess.run(
@@ -229,12 +230,15 @@ def test_the_plan_job_previews_and_plans_the_teams_template(
     assert make("stack", **env).returncode == 0
     # The job's own steps, in order, with the workflow's environment.
     assert make("artifact", **env).returncode == 0
-    chosen = run_step(step("plan", "Choose the template deploy sends"), ROOT, env)
+    chosen = run_step(step("plan", "Choose the template deploy sends"), ROOT, env, tmp_path)
     assert chosen == {"TEMPLATE": f"{out}/{deploy_file}", "FROM_S3": from_s3}
     work = tmp_path / "job"
     log = recorder(work)
     run_step(
-        step("plan", "Preflight and plan"), work, {**chosen, "STACK_NAME": "team-stack", **env}
+        step("plan", "Preflight and plan"),
+        work,
+        {**chosen, "STACK_NAME": "team-stack", **env},
+        tmp_path,
     )
     calls = log.read_text().splitlines()
     tail = f" {from_s3}" if from_s3 else ""
