@@ -242,7 +242,8 @@ def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
 def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmSpec]:
     """The alarms on one service behind the load balancer.
 
-    Target 5xx, unhealthy targets, p90 response time, fewer running tasks than desired.
+    Target 5xx, unhealthy targets, p90 response time, fewer running tasks than desired;
+    a service without a route (no target group) the last alone.
 
     Args:
         cfg: reads ``[alarms]``.
@@ -264,6 +265,15 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             ("running", service.insights_metric("RunningTaskCount")),
         ),
     )
+    running = AlarmSpec(
+        logical_id=scope + ids.Alarms.RUNNING_TASKS,
+        metric=missing_tasks,
+        comparison=GREATER,
+        threshold=0,
+        description=f"Fewer {named}tasks run than desired. Look first at the ECS service events.",
+    )
+    if service.route is None:  # no target group: nothing but the tasks to watch
+        return [running]
     return [
         AlarmSpec(
             logical_id=scope + ids.Alarms.TARGET_5XX,
@@ -289,14 +299,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             description=f"{named}p90 response time is degraded. Look first at the service CPU "
             "and task count.",
         ),
-        AlarmSpec(
-            logical_id=scope + ids.Alarms.RUNNING_TASKS,
-            metric=missing_tasks,
-            comparison=GREATER,
-            threshold=0,
-            description=f"Fewer {named}tasks run than desired. Look first at the "
-            "ECS service events.",
-        ),
+        running,
     ]
 
 
