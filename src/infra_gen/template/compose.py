@@ -55,6 +55,9 @@ _PATH_WILDCARDS = 5
 # CloudFormation's limits on a template's resources and Parameters.
 MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
+MAX_OUTPUTS = 200
+MAX_MAPPINGS = 200
+_INTERFACE = "AWS::CloudFormation::Interface"
 # A container health check as ECS runs it: ["CMD", executable, args...] or
 # ["CMD-SHELL", "command line"]. The bounds on its size are ours.
 _HEALTH_CHECK_FORMS = ("CMD", "CMD-SHELL")
@@ -537,13 +540,15 @@ def _check_ids(t: Template, call: str, scope: str, adds: list[str]) -> None:
                 "scope",
                 f"{call}: logical ID {logical_id} is already taken by the template's {kind}",
             )
-    clash = _same_export(t, {_json(export_name(i)): i for i in outputs})
+    exports = {_json(export_name(i)): i for i in outputs}
+    clash = _same_export(t, exports)
     if clash is not None:
         raise ConfigError(
             "scope",
             f"{call}: the export name of Output {clash[1]} is already "
             f"that of the template's Output {clash[0]}",
         )
+    _check_export_patterns(t, exports, "scope", f"{call}: ")
 
 
 def _check_names(t: Template, call: str, name: str, discovery: Discovery) -> None:
@@ -636,6 +641,99 @@ def _path_values(condition: elb.Condition) -> list[str]:
     )
 
 
+def _check_console_groups(template: Template) -> None:
+    """Refuse host Metadata the stack's console groups cannot join: the shape
+    ``AWS::CloudFormation::Interface`` has in CloudFormation's console."""
+    if not isinstance(template.metadata, dict):
+        raise ConfigError("template", f"Metadata {shown(template.metadata)} is no mapping")
+    interface = template.metadata.get(_INTERFACE)
+    if interface is None:
+        return
+    groups = interface.get("ParameterGroups", []) if isinstance(interface, dict) else None
+    labels = interface.get("ParameterLabels", {}) if isinstance(interface, dict) else None
+    well_formed = (
+        isinstance(groups, list)
+        and isinstance(labels, dict)
+        and all(
+            isinstance(g, dict)
+            and isinstance(g.get("Label"), dict)
+            and isinstance(g["Label"].get("default"), str)
+            and isinstance(g.get("Parameters", []), list)
+            and all(isinstance(p, str) for p in g.get("Parameters", []))
+            for g in groups
+        )
+    )
+    if not well_formed:
+        raise ConfigError(
+            "template",
+            f"Metadata {_INTERFACE} {shown(interface)} is not allowed; allowed: "
+            '{"ParameterGroups": [{"Label": {"default": "<label>"}, "Parameters": '
+            '["<Parameter>", ...]}, ...], "ParameterLabels": {...}}',
+        )
+
+
+# A literal piece of an export name; a variable CloudFormation fills in at deploy time.
+_ANY = "\x00"
+
+
+def _export_text(value: Any) -> str | None:
+    """An export name as text with what only the deployed stack knows as ``_ANY``
+    (``${AWS::StackName}`` kept as itself); ``None`` when it cannot be read."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    fn, args = next(iter(value.items()))
+    if fn == "Ref":
+        return "${AWS::StackName}" if args == "AWS::StackName" else _ANY
+    if fn == "Fn::Join" and isinstance(args, list) and len(args) == 2:
+        parts = [_export_text(part) for part in args[1]] if isinstance(args[1], list) else [None]
+        return None if None in parts or not isinstance(args[0], str) else args[0].join(parts)  # type: ignore[arg-type]
+    if fn == "Fn::Sub":
+        text, local = (args, {}) if isinstance(args, str) else (args[0], args[1])
+        if not (isinstance(text, str) and isinstance(local, dict)):
+            return None
+
+        def fill(match: re.Match[str]) -> str:
+            name = match[1]
+            if name in local:
+                return _export_text(local[name]) or _ANY
+            return "${AWS::StackName}" if name == "AWS::StackName" else _ANY
+
+        return re.sub(r"\$\{(?!!)([^}]*)\}", fill, text).replace("${!", "${")
+    return _ANY  # ImportValue, If, Select, ...: a value only the deployed stack knows
+
+
+def _check_export_patterns(
+    template: Template, ours: Mapping[str, str], key: str = "template", call: str = ""
+) -> None:
+    """Refuse a host export name that may be one of ``ours`` (compact JSON -> Output ID) once
+    deployed: written with ``Fn::Join``, a ``Sub`` variable or a Parameter, it is compared
+    with each as a pattern. One that cannot be read is refused: it cannot be checked."""
+    names = {_export_text(json.loads(name)): title for name, title in ours.items()}
+    for output in template.outputs.values():
+        export = encode_to_dict(output.properties.get("Export"))
+        if not isinstance(export, dict):
+            continue
+        text = _export_text(export.get("Name"))
+        if text is None:
+            raise ConfigError(
+                key,
+                f"{call}the template's Output {output.title} has an export name that cannot "
+                "be compared with the stack's; allowed: text, Sub or Join of text and Refs",
+            )
+        pattern = re.compile(".*".join(re.escape(part) for part in text.split(_ANY)), re.DOTALL)
+        for ours_text, title in names.items():
+            # ${AWS::StackName} on both sides is the same stack: compare the rest as text;
+            # a variable of the host's may be anything, the stack's name too.
+            if ours_text is not None and pattern.fullmatch(ours_text):
+                raise ConfigError(
+                    key,
+                    f"{call}the template's Output {output.title} has an export name that "
+                    f"may be that of the stack's Output {title} once deployed",
+                )
+
+
 def into_host(
     template: Template, ours: Template, provenance: str, boundary: Boundary | None
 ) -> Template:
@@ -680,6 +778,20 @@ def into_host(
                 f"logical ID {both[0]} is already the host "
                 f"template's {kind}; the stack adds one of that ID",
             )
+    for section, limit in (
+        ("resources", MAX_RESOURCES),
+        ("parameters", MAX_PARAMETERS),
+        ("outputs", MAX_OUTPUTS),
+        ("mappings", MAX_MAPPINGS),
+    ):
+        held, adds = len(getattr(template, section)), len(getattr(ours, section))
+        if held + adds > limit:
+            raise ConfigError(
+                "template",
+                f"the host template holds {held} {section} and the stack adds {adds}: "
+                f"{held + adds}, over the {limit} CloudFormation takes",
+            )
+    _check_console_groups(template)
     exports = {n: o.title for o in ours.outputs.values() if (n := _export(o))}
     clash = _same_export(template, exports)
     if clash is not None:
@@ -688,6 +800,7 @@ def into_host(
             f"the host template's Output {clash[0]} has the "
             f"export name of the stack's Output {clash[1]}",
         )
+    _check_export_patterns(template, exports)
     for role in template.resources.values():
         if boundary is not None and isinstance(role, Role):
             boundary.apply(role)

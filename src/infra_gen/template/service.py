@@ -108,10 +108,12 @@ class Service:
         Returns:
             The policy.
         """
+        _check_template(t)
         role = self.task_role
         if role is None or t.resources.get(role.title) is not role:
             raise ConfigError("t", "grant: the service's task role is not in this template")
         listed = iam.check_statements(statements)
+        references.check_resources(t, "statements", listed)
         policies = role.properties.setdefault("Policies", [])
         policy = Policy(
             PolicyName=f"grant-{len(policies) + 1}",
@@ -163,6 +165,7 @@ class Service:
         self.shared.allow_secrets(s.grant for s in sources.values())
 
     def _container(self, t: Template) -> ecs.ContainerDefinition:
+        _check_template(t)
         if t.resources.get(self.task_definition.title) is not self.task_definition:
             raise ConfigError("t", "the service's task definition is not in this template")
         container: ecs.ContainerDefinition = self.task_definition.ContainerDefinitions[0]
@@ -222,11 +225,20 @@ class Service:
             ConfigError: a client that is no security group, an ID not 1-255 letters and
                 digits or already in ``t``, an empty description; nothing is added.
         """
+        _check_template(t)
+        if t.resources.get(self.security_group.title) is not self.security_group:
+            raise ConfigError("t", "admit: the service's security group is not in this template")
         if not isinstance(client_group, ec2.SecurityGroup):
             raise ConfigError(
                 "client_group",
                 f"{shown(client_group)} is not allowed; allowed: "
                 "a troposphere ec2.SecurityGroup of the template",
+            )
+        if t.resources.get(client_group.title) is not client_group:
+            raise ConfigError(
+                "client_group",
+                f"ec2.SecurityGroup({client_group.title}) is not allowed: it is not this "
+                "template's; allowed: a security group of the template",
             )
         for key, logical_id in (("ingress_id", ingress_id), ("egress_id", egress_id)):
             if not (isinstance(logical_id, str) and LOGICAL_ID.fullmatch(logical_id)):
@@ -264,6 +276,12 @@ class Service:
                 Description="Container port of the service tasks",
             )
         )
+
+
+def _check_template(t: object) -> None:
+    """Refuse a ``t`` that is no troposphere Template."""
+    if not isinstance(t, Template):
+        raise ConfigError("t", f"{shown(t)} is not allowed; allowed: a troposphere Template")
 
 
 def add_service(
