@@ -426,9 +426,7 @@ def _check_route(path_pattern: object, priority: object) -> None:
     """Refuse a listener rule's path pattern or priority the load balancer would."""
     # bool is an int to Python, not to CloudFormation: True renders as true.
     if not (type(priority) is int and 1 <= priority <= 50000):
-        raise ConfigError(
-            "priority", f"{shown(priority)} is not allowed; allowed: 1-50000 with a path_pattern"
-        )
+        raise ConfigError("priority", f"{shown(priority)} is not allowed; allowed: 1-50000")
     if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
         raise ConfigError(
             "path_pattern",

@@ -25,7 +25,7 @@ _BASIC = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
 # (a percentage, 0-100), tm(10%:90%) (percentages), TM(2:5) and PR(:0.5) (values).
 _NUMBER = r"[0-9]+(\.[0-9]+)?"
 _SHORT = re.compile(rf"(p|tm|wm|tc|ts)(?P<n>{_NUMBER})")
-_PERCENTS = re.compile(rf"(tm|wm|tc|ts)\((?P<a>{_NUMBER})?%:(?P<b>{_NUMBER})?%\)")
+_PERCENTS = re.compile(rf"(tm|wm|tc|ts)\((?:(?P<a>{_NUMBER})%)?:(?:(?P<b>{_NUMBER})%)?\)")
 _VALUES = re.compile(rf"(TM|WM|TC|TS|PR)\((?P<a>-?{_NUMBER})?:(?P<b>-?{_NUMBER})?\)", re.IGNORECASE)
 # A metric math query ID: a lower-case letter, then letters, digits and underscores.
 _QUERY_ID = re.compile(r"[a-z][A-Za-z0-9_]{0,254}")
