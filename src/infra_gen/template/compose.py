@@ -430,7 +430,7 @@ def _check_route(path_pattern: object, priority: object) -> None:
     if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
         raise ConfigError(
             "path_pattern",
-            f"{shown(path_pattern)} is not allowed; a path like /api/*, or None for no route",
+            f"{shown(path_pattern)} is not allowed; a path like /api/*",
         )
     wildcards = sum(map(path_pattern.count, "*?"))
     if wildcards > _PATH_WILDCARDS:

@@ -103,7 +103,7 @@ class Metric:
             raise ConfigError(
                 "statistic",
                 f"{shown(stat)} is not allowed; allowed: "
-                f"{', '.join(_BASIC)} or a percentile such as p90 (at most p100)",
+                f"{', '.join(_BASIC)} or a percentile such as p90",
             )
 
     def names(self) -> set[str]:
