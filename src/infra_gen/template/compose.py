@@ -56,6 +56,9 @@ _PATH_WILDCARDS = 5
 MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
+# An added service's image Parameter, <scope>Image (with image_parameter=True): a suffix,
+# as the scoped resources' IDs are the first service's under a prefix.
+IMAGE_PARAMETER = "Image"
 MAX_MAPPINGS = 200
 _INTERFACE = "AWS::CloudFormation::Interface"
 # A container health check as ECS runs it: ["CMD", executable, args...] or
@@ -300,7 +303,7 @@ def add_service(
     if request.image_parameter:
         parameter = add_parameter(
             t,
-            scope + ids.Service.SCOPED_IMAGE,
+            scope + IMAGE_PARAMETER,
             group=GROUP_SERVICE,
             description=f"{scope} image: public or in this account's ECR in this Region.",
             Type="String",
@@ -481,7 +484,7 @@ def _health_check(command: object) -> tuple[str, ...] | None:
 
 def _check_parameter(t: Template, call: str, scope: str) -> None:
     """Refuse an image Parameter the template holds, or one past CloudFormation's 200."""
-    name = scope + ids.Service.SCOPED_IMAGE
+    name = scope + IMAGE_PARAMETER
     kind = held_by(t, name)
     if kind is not None:
         raise ConfigError(

@@ -106,7 +106,6 @@ class Service:
     LOAD_BALANCER_EGRESS: Final = "EcsLoadBalancerEgressToService"
     SERVICE: Final = "EcsService"
     IMAGE: Final = "ServiceImage"  # Parameter
-    SCOPED_IMAGE: Final = "Image"  # an added service's image Parameter: <scope>Image
     TASK_SIZE: Final = "TaskSize"  # Parameter
     PRIVATE_ECR_IMAGE: Final = "IsPrivateEcrImage"  # Condition
 
