@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from troposphere import Parameter
 
 from infra_gen import ConfigError, Stack, build_stack, render
-from tests.support.stack import lint_findings
+from tests.support import checkov
+from tests.support.stack import GOVERNED, lint_findings
 
 PRIVATE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:1.2"
 WGET = ["CMD-SHELL", "wget -qO/dev/null http://127.0.0.1:8080/health || exit 1"]
@@ -226,3 +228,33 @@ def test_a_taken_image_parameter_is_refused_untouched() -> None:
     with pytest.raises(ConfigError, match=r"^image_parameter: .*ApiImage is already taken"):
         _api(stack, image_parameter=True)
     assert render(stack.template, "json") == before
+
+
+def _composed(cfg: dict[str, Any] | None) -> str:
+    stack = build_stack(cfg)
+    _api(
+        stack, image_parameter=True, scaling={}, all_alarms=True, dashboard=True, health_check=WGET
+    )
+    stack.add_service(
+        "Worker",
+        {"name": "worker"},
+        path_pattern=None,
+        probe_path=None,
+        image_parameter=True,
+        scaling={},
+        all_alarms=True,
+        dashboard=True,
+    )
+    return render(stack.template, "json")
+
+
+def test_an_api_on_its_own_port_and_a_worker_pass_checkov_default_and_governed(
+    tmp_path: Path,
+) -> None:
+    texts = {"default": _composed(None), "governed": _composed(GOVERNED)}
+    for text in texts.values():
+        assert lint_findings(text) == []
+    for name, report in checkov.scan(texts, tmp_path).items():
+        failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+        assert failed == [], name
+        assert report["results"]["passed_checks"], name
