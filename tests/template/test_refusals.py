@@ -18,6 +18,7 @@ from infra_gen import (
     Config,
     Metric,
     Stack,
+    TemplateTooLarge,
     build_stack,
     check_size,
     grants,
@@ -339,3 +340,8 @@ def test_a_partial_secret_arn_is_granted_with_one_suffix_however_it_was_added() 
     (statement,) = role["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [partial + "-??????", partial.replace("db", "other-??????")]
     assert "??????-??????" not in text
+
+
+def test_text_too_deep_to_measure_is_still_too_large() -> None:
+    with pytest.raises(TemplateTooLarge, match=r"^the JSON template is 100,000 bytes, over"):
+        check_size("[" * 100_000, "json")

@@ -88,5 +88,9 @@ def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = 
     except UnicodeError:
         raise ConfigError("template", "is not UTF-8 text; allowed: a template's text") from None
     if len(data) > INLINE_TEMPLATE_LIMIT:
-        raise TemplateTooLarge(len(data), fmt, largest_parts(data.decode("utf-8", "replace"), fmt))
+        try:
+            parts = largest_parts(data.decode("utf-8"), fmt)
+        except ConfigError:  # text nested too deep to measure: too large all the same
+            parts = []
+        raise TemplateTooLarge(len(data), fmt, parts)
     return len(data)
