@@ -438,3 +438,33 @@ def test_three_services_example_routes_each_added_service_by_its_own_path() -> N
             ],
         ]
     }
+
+
+def test_api_and_worker_example_builds_what_its_docstring_says() -> None:
+    t = _printed("api_and_worker.py")
+    r, parameters = t["Resources"], t["Parameters"]
+    assert {"ApiImage", "WorkerImage"} <= set(parameters)
+    assert parameters["ApiImage"]["AllowedPattern"] == parameters["ServiceImage"]["AllowedPattern"]
+    group = r["ApiLoadBalancerTargetGroup"]["Properties"]
+    assert (group["Port"], group["HealthCheckPath"]) == (8080, "/health")
+    (api,) = r["ApiEcsTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert api["Image"] == {"Ref": "ApiImage"} and "HealthCheck" not in api  # no shell
+    assert {e["Name"]: e["Value"] for e in api["Environment"]} == {
+        "API_KEY_SECRET": {"Ref": "ApiKeySecret"},
+        "TABLE": {"Ref": "OrdersTable"},
+        "WHOAMI_PORT_NUMBER": "8080",
+    }
+    assert "Secrets" not in api  # whoami prints its environment: no secret value there
+    (worker,) = r["WorkerEcsTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert worker["Secrets"] == [{"Name": "API_KEY", "ValueFrom": {"Ref": "ApiKeySecret"}}]
+    assert not [k for k in r if k.startswith("Worker") and ("LoadBalancer" in k or "Probe" in k)]
+    assert sorted(k for k in r if k.startswith("WorkerAlarm")) == ["WorkerAlarmRunningTasks"]
+    assert sorted(k for k in r if k.startswith("WorkerScaling")) == [
+        "WorkerScalingCpuPolicy",
+        "WorkerScalingTarget",
+    ]
+    (consume,) = _statements(r["WorkerEcsTaskRole"])
+    assert consume["Resource"] == [{"Fn::GetAtt": ["JobsQueue", "Arn"]}]
+    table, secret = _statements(r["ApiEcsTaskRole"])
+    assert table["Resource"][0] == {"Fn::GetAtt": ["OrdersTable", "Arn"]}
+    assert secret["Resource"] == [{"Ref": "ApiKeySecret"}]
