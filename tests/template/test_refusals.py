@@ -334,11 +334,18 @@ def test_a_partial_secret_arn_is_granted_with_one_suffix_however_it_was_added() 
     partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"
     stack.service.add_secrets(stack.template, {"A": partial})
     stack.service.add_secrets(stack.template, {"B": partial.replace("db", "other")})
-    stack.add_service("Api", {"name": "api"}, path_pattern=None, secrets={"C": partial})
+    api = stack.add_service("Api", {"name": "api"}, path_pattern=None, secrets={"C": partial})
+    shaped = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:db"
+    api.add_secrets(stack.template, {"D": Sub(shaped + ":password::")})
+    api.add_secrets(stack.template, {"E": Sub(shaped)})
     text = render(stack.template, "json")
     role = json.loads(text)["Resources"]["EcsTaskExecutionRole"]["Properties"]["Policies"][-1]
     (statement,) = role["PolicyDocument"]["Statement"]
-    assert statement["Resource"] == [partial + "-??????", partial.replace("db", "other-??????")]
+    assert statement["Resource"] == [
+        partial + "-??????",
+        partial.replace("db", "other-??????"),
+        {"Fn::Sub": shaped + "-??????"},
+    ]
     assert "??????-??????" not in text
 
 
