@@ -988,7 +988,9 @@ def test_an_added_service_deploys_canary_with_its_own_groups_rule_and_rollback()
 def test_a_shifted_added_service_needs_its_rollback_alarms() -> None:
     stack = build_stack()
     before = set(stack.template.resources)
-    with pytest.raises(ConfigError, match=r"^deployment: 'canary' needs all_alarms=True"):
+    with pytest.raises(
+        ConfigError, match=r"^deployment: 'canary' needs a path_pattern and all_alarms=True"
+    ):
         stack.add_service(
             "Api", {"name": "api"}, path_pattern="/api/*", priority=10, deployment="canary"
         )

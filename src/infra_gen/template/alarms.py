@@ -359,11 +359,10 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
     a = cfg.alarms
     named = f"{scope} " if scope else ""  # "Api p90 response time", "Fewer Api tasks"
     route = service.route
-    if route is None:
-        raise ValueError("service_specs: the service has no load balancer route")
 
     def per_group(name: str, statistic: str = "Sum") -> list[Metric]:
-        return [route.target_metric(name, statistic, group) for group in route.target_groups]
+        groups = route.target_groups if route is not None else ()
+        return [route.target_metric(name, statistic, g) for g in groups if route is not None]
 
     missing_tasks = MetricMath(
         expression="desired - running",
