@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.emulator import Api
 from infra_gen import Config, build_template, render
 from tests.support.commands import NEW_IMAGE, README, resource_count, run
-from tests.support.emulator import Api
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),

@@ -22,12 +22,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from devtools.emulator import ACCOUNT, REGION, Api
 from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
 from infra_gen.deploy import parameters
 from infra_gen.deploy import preflight as pf
 from tests.support.commands import README, run
-from tests.support.emulator import ACCOUNT, REGION, Api
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),
