@@ -645,10 +645,13 @@ def _outputs_after_change_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     execute = CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        stack_id = self.describe_change_set(change_set_name).stack_id
         execute(self, change_set_name, stack_name)
-        for stack in self.stacks.values():
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
+        # This change set's stack only: another one may be an empty REVIEW_IN_PROGRESS
+        # stack whose template moto cannot parse.
+        stack = self.stacks[stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
 
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", execute_change_set)
 

@@ -151,16 +151,25 @@ def template_source(
     return {"TemplateURL": f"{s3_endpoint(bucket)}/{path}"}
 
 
+# Partition -> DNS suffix, for a client whose endpoint is not AWS's own (an emulator's, a
+# VPC endpoint's): CloudFormation fetches TemplateURL itself, from S3's public host.
+_DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
+
+
 def s3_endpoint(s3: Any) -> str:
-    """The S3 client's endpoint, path-style: the partition's own host
-    (``s3.cn-north-1.amazonaws.com.cn`` in China, ``s3.us-gov-west-1.amazonaws.com``),
-    or ``AWS_ENDPOINT_URL``'s. Built from the Region only if the client names none."""
-    endpoint = str(getattr(s3.meta, "endpoint_url", "") or "").rstrip("/")
-    if endpoint.startswith(("https://", "http://")):
-        return endpoint
+    """Where CloudFormation reads an uploaded template: the S3 client's own endpoint when it
+    is S3's (``https://s3.cn-north-1.amazonaws.com.cn`` in China), else S3's regional
+    endpoint in the client's partition (``AWS_ENDPOINT_URL`` may name an emulator or a VPC
+    endpoint, which CloudFormation does not read from)."""
     region = s3.meta.region_name
-    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
-    return f"https://s3.{region}{suffix}"
+    partition = getattr(s3.meta, "partition", "") or (
+        "aws-cn" if region.startswith("cn-") else "aws"
+    )
+    suffix = _DNS_SUFFIX.get(partition, "amazonaws.com")
+    host = urllib.parse.urlsplit(str(getattr(s3.meta, "endpoint_url", "") or "")).hostname or ""
+    if host.startswith("s3") and host.endswith(f".{suffix}"):
+        return f"https://{host}"
+    return f"https://s3.{region}.{suffix}"
 
 
 # --------------------------------------------------------------------------------------
@@ -406,7 +415,7 @@ def discard(cfn: Any, p: Preview) -> None:
                 cfn.delete_stack(StackName=p.stack_name)
     except KeyboardInterrupt:
         raise Interrupted(
-            f"before this run's change set was deleted; left: {leftovers(p)}"
+            f"while this run's change set was being deleted; it may be left: {leftovers(p)}"
         ) from None
 
 

@@ -334,11 +334,13 @@ def _fargate_services(
     for name, r in sorted(resources.items()):
         if r.get("Type") != "AWS::ECS::Service":
             continue
-        size = written.get(name, first)
-        if size is None:
-            return None
         strategy = (r.get("Properties") or {}).get("CapacityProviderStrategy")
-        found.append((name, size[0], size[1], strategy))
+        if name in written:
+            found.append((name, *written[name], strategy))
+        elif first is None:
+            return None
+        else:  # sized by the Parameters: named by them, and first
+            found.insert(0, ("MaxTasks", *first, strategy))
     return found
 
 
@@ -388,7 +390,7 @@ def _spot_quota(
     """The Fargate Spot vCPU quota against the tasks the strategies put on Spot. (The
     On-Demand check counts every task: Spot capacity may be short, and ECS then does
     not move tasks to On-Demand by itself.)"""
-    name = "Spot vCPU quota"
+    name = "Spot quota"
     services = _fargate_services(values, template)
     code = FARGATE_SPOT_VCPU_QUOTA[1]
     if services is None:
@@ -448,7 +450,7 @@ def online(
             lambda c: _images(c, values.get("ServiceImage", ""), _more_images(template), region),
         ),
         ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region, template)),
-        ("Spot vCPU quota", "service-quotas", lambda c: _spot_quota(c, values, region, template)),
+        ("Spot quota", "service-quotas", lambda c: _spot_quota(c, values, region, template)),
     ]
     findings = []
     for name, service, run in checks:
