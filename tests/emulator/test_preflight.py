@@ -209,7 +209,8 @@ def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:
     assert "web/nginx has no image 1.28: push it first" in failed["image"]
     assert "below MaxTasks 40 x 1 vCPU = 40" in failed["vCPU quota"]
     assert out.splitlines()[-1] == (
-        "Stack ig-preflight: NOT ready (ECS role, certificate, zones, image, vCPU quota, Spot quota)"
+        "Stack ig-preflight: NOT ready (ECS role, certificate, zones, image, vCPU quota, "
+        "Spot quota)"
     )
 
 
