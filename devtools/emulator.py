@@ -105,6 +105,7 @@ import io
 import json
 import logging
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -1011,6 +1012,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=5000, help="TCP port (default 5000)")
     args = parser.parse_args(argv)
+    # Ctrl-C, and kill (SIGTERM), stop it cleanly, also when started in the background of
+    # a shell that ignores SIGINT there.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory() as workdir:
         try:
             with serving(Path(workdir), port=args.port) as api, emulating(api):
