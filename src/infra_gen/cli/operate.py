@@ -192,7 +192,11 @@ def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Pre
         overrides,
         role_arn=args.role_arn or "",
     )
-    _warn_kept(p, source, overrides)
+    try:
+        _warn_kept(p, source, overrides)
+    except BaseException:
+        cf.discard(cfn, p)  # Ctrl-C here too: leave nothing behind
+        raise
     return p
 
 
@@ -228,6 +232,14 @@ def _diff(args: argparse.Namespace, clients: Make, out: TextIO) -> int:
                     f"--stack-name {p.stack_name} --plan {args.plan_out}"
                 )
                 print(f"Plan written to {args.plan_out}{kept_for if kept else ''}", file=out)
+    except KeyboardInterrupt:
+        if kept:
+            raise cf.Interrupted(
+                f"after the plan was written: change set {p.change_set_id} is kept for "
+                f"{args.plan_out} (aws cloudformation delete-change-set --change-set-name "
+                f"{p.change_set_id} deletes it)"
+            ) from None
+        raise
     finally:
         if not kept:
             cf.discard(cfn, p)
@@ -362,7 +374,11 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         if not args.skip_preflight:
             _gate(_checks(args, clients, source))
         p = _preview(args, clients, source)
-        show_changes(p, out)
+        try:
+            show_changes(p, out)
+        except BaseException:
+            cf.discard(clients("cloudformation"), p)  # Ctrl-C, or stdout closed
+            raise
         if not p.changes:
             return EXIT_OK
     cfn = clients("cloudformation")
