@@ -184,19 +184,6 @@ def test_the_template_url_is_on_the_s3_clients_own_endpoint(
     assert found["TemplateURL"].startswith(f"https://{host}/my-bucket/")
 
 
-def test_an_emulators_endpoint_is_not_the_template_urls_host(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    s3 = boto3.client(
-        "s3",
-        region_name="eu-west-1",
-        endpoint_url="http://127.0.0.1:5000",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    assert cf.s3_endpoint(s3) == "https://s3.eu-west-1.amazonaws.com"
-
-
 def test_role_arn_goes_to_the_change_set(capsys: pytest.CaptureFixture[str]) -> None:
     cfn = _client("cloudformation")
     role = "arn:aws:iam::123456789012:role/cfn-deploy"

@@ -34,6 +34,7 @@ __all__ = [
     "discard",
     "follow_commands",
     "leftovers",
+    "object_url",
     "execute",
     "first_failure",
     "fits_inline",
@@ -146,30 +147,15 @@ def template_source(
         key = f"{s3_prefix.strip('/')}/{key}"
     bucket = s3()
     bucket.put_object(Bucket=s3_bucket, Key=key, Body=data)
-    # The key percent-encoded: a "#", "?" or space in --s3-prefix names this key still.
-    path = urllib.parse.quote(f"{s3_bucket}/{key}", safe="/")
-    return {"TemplateURL": f"{s3_endpoint(bucket)}/{path}"}
+    return {"TemplateURL": object_url(bucket, s3_bucket, key)}
 
 
-# Partition -> DNS suffix, for a client whose endpoint is not AWS's own (an emulator's, a
-# VPC endpoint's): CloudFormation fetches TemplateURL itself, from S3's public host.
-_DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
-
-
-def s3_endpoint(s3: Any) -> str:
-    """Where CloudFormation reads an uploaded template: the S3 client's own endpoint when it
-    is S3's (``https://s3.cn-north-1.amazonaws.com.cn`` in China), else S3's regional
-    endpoint in the client's partition (``AWS_ENDPOINT_URL`` may name an emulator or a VPC
-    endpoint, which CloudFormation does not read from)."""
-    region = s3.meta.region_name
-    partition = getattr(s3.meta, "partition", "") or (
-        "aws-cn" if region.startswith("cn-") else "aws"
-    )
-    suffix = _DNS_SUFFIX.get(partition, "amazonaws.com")
-    host = urllib.parse.urlsplit(str(getattr(s3.meta, "endpoint_url", "") or "")).hostname or ""
-    if host.startswith("s3") and host.endswith(f".{suffix}"):
-        return f"https://{host}"
-    return f"https://s3.{region}.{suffix}"
+def object_url(s3: Any, bucket: str, key: str) -> str:
+    """The object's path-style URL on the S3 client's own endpoint (botocore's, so the
+    partition's host: ``s3.cn-north-1.amazonaws.com.cn`` in China), its key
+    percent-encoded: a ``#``, ``?`` or space in it names this key still."""
+    endpoint = str(s3.meta.endpoint_url).rstrip("/")
+    return f"{endpoint}/{urllib.parse.quote(f'{bucket}/{key}', safe='/')}"
 
 
 # --------------------------------------------------------------------------------------
