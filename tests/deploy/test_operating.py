@@ -380,3 +380,12 @@ def test_a_quota_it_could_not_compute_is_not_checked_as_a_warning() -> None:
         finding = check(object(), {}, "us-east-1", template)
         assert finding.status == "warn"
         assert finding.detail.startswith("not checked: ")
+
+
+def test_role_arn_does_not_apply_to_a_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["deploy", "--stack-name", STACK, "--yes", "--plan", "plan.json"]
+    line = one_error_line(capsys, [*argv, "--role-arn", "arn:aws:iam::123456789012:role/r"])
+    assert line == (
+        "--role-arn does not apply with --plan, which runs the plan's change set as it is: "
+        "make a new plan with it"
+    )

@@ -344,6 +344,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             ("--s3-bucket", args.s3_bucket),
             ("--s3-prefix", args.s3_prefix),
             ("--resolve-s3", args.resolve_s3),
+            ("--role-arn", args.role_arn),
         )
         if v
     ]
