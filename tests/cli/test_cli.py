@@ -271,7 +271,7 @@ runpy.run_module("infra_gen", run_name="__main__", alter_sys=True)
         (
             "boto3",
             ["diff", "--stack-name", "demo"],
-            "infra-gen: interrupted before anything was deployed\n",
+            "infra-gen: interrupted before anything was deployed; nothing is left\n",
         ),
     ],
 )

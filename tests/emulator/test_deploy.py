@@ -7,7 +7,7 @@ others: the calls and waiters of the AWS CLI's ``deploy``. The tests then read t
 emulated resources back through their own service APIs, mapping logical IDs to
 physical IDs with ``DescribeStackResources``.
 
-How the emulator stands in for AWS, and what it does not do: tests/support/emulator.py.
+How the emulator stands in for AWS, and what it does not do: devtools/emulator.py.
 
 The default stack is deployed from the YAML rendering, the hardened and the governed
 ones from the JSON rendering; ``deploy`` refuses a body over 51,200 bytes, as the AWS CLI
@@ -26,9 +26,9 @@ import pytest
 import yaml
 from moto.cloudformation import parsing as cfn_parsing
 
+from devtools.emulator import ACCOUNT, REGION, Api, ParameterValidationError, parameter_errors
 from infra_gen import Config, build_template, render
 from infra_gen.template.probe import RUNTIME
-from tests.support.emulator import ACCOUNT, REGION, Api, ParameterValidationError, parameter_errors
 from tests.support.stack import GOVERNED
 
 # The AWS CLI's own limit: a larger template must go through an S3 bucket.

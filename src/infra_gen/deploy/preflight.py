@@ -9,6 +9,7 @@ credentials; the others make one read-only call each.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,8 @@ __all__ = [
 ECS_ROLE = "AWSServiceRoleForECS"
 # Service Quotas: "Fargate On-Demand vCPU resource count", per account and Region.
 FARGATE_VCPU_QUOTA = ("fargate", "L-3032A538")
+# Service Quotas: "Fargate Spot vCPU resource count", per account and Region.
+FARGATE_SPOT_VCPU_QUOTA = ("fargate", "L-36FBB829")
 CPU_UNITS_PER_VCPU = 1024
 _ACM_REGION = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):")
 
@@ -293,22 +296,76 @@ def _images(ecr: Any, image: str, more: Mapping[str, str], region: str) -> Findi
     return first if len(found) == 1 else _ok("image", "; ".join(f.detail for f in found))
 
 
+def _spot_tasks(strategy: Any, tasks: int) -> int:
+    """How many of ``tasks`` a capacity provider strategy puts on FARGATE_SPOT: the bases
+    first, the rest by weight (rounded up); all of them when the strategy is not written
+    out (a Parameter or a condition decides it)."""
+    if not isinstance(strategy, list) or not all(isinstance(x, dict) for x in strategy):
+        return tasks
+    items = [(x.get("CapacityProvider"), x.get("Base", 0), x.get("Weight", 0)) for x in strategy]
+    if not all(type(b) is int and type(w) is int for _, b, w in items):
+        return tasks
+    if not any(p == "FARGATE_SPOT" for p, _, _ in items):
+        return 0
+    spot_base = sum(b for p, b, _ in items if p == "FARGATE_SPOT")
+    rest = max(tasks - sum(b for _, b, _ in items), 0)
+    total = sum(w for _, _, w in items)
+    spot_weight = sum(w for p, _, w in items if p == "FARGATE_SPOT")
+    share = math.ceil(rest * spot_weight / total) if total else 0
+    return int(min(tasks, min(spot_base, tasks) + share))
+
+
+def _fargate_services(
+    values: Mapping[str, str], template: Mapping[str, Any]
+) -> list[tuple[str, int, float, Any]] | None:
+    """(logical ID, most tasks, vCPU a task, capacity provider strategy) of each ECS
+    service; None when a service's size or count is known neither from the Parameters
+    (MaxTasks, TaskSize) nor from the template."""
+    resources = template.get("Resources") or {}
+    written = {name: (tasks, each) for name, tasks, each in _more_services(template)}
+    try:
+        first = (
+            int(float(values["MaxTasks"])),
+            int(values["TaskSize"].split("/")[0]) / CPU_UNITS_PER_VCPU,
+        )
+    except (KeyError, ValueError, IndexError):
+        first = None
+    found = []
+    for name, r in sorted(resources.items()):
+        if r.get("Type") != "AWS::ECS::Service":
+            continue
+        strategy = (r.get("Properties") or {}).get("CapacityProviderStrategy")
+        if name in written:
+            found.append((name, *written[name], strategy))
+        elif first is None:
+            return None
+        else:  # sized by the Parameters: named by them, and first
+            found.insert(0, ("MaxTasks", *first, strategy))
+    return found
+
+
+def _quota(quotas: Any, code: tuple[str, str]) -> float:
+    return float(quotas.get_service_quota(ServiceCode=code[0], QuotaCode=code[1])["Quota"]["Value"])
+
+
 def _vcpu_quota(
     quotas: Any, values: Mapping[str, str], region: str, template: Mapping[str, Any]
 ) -> Finding:
-    try:
-        max_tasks = int(float(values["MaxTasks"]))
-        vcpu = int(values["TaskSize"].split("/")[0]) / CPU_UNITS_PER_VCPU
-    except (KeyError, ValueError):
-        return _ok("vCPU quota", "not checked: MaxTasks or TaskSize has no valid value")
-    more = _more_services(template)  # a composed stack's other services
-    needed = max_tasks * vcpu + sum(tasks * each for _, tasks, each in more)
-    what = f"MaxTasks {max_tasks} x {vcpu:g} vCPU" + "".join(
-        f" + {name} {tasks} x {each:g} vCPU" for name, tasks, each in more
-    )
+    services = _fargate_services(values, template)
+    if services is None:
+        return Finding(
+            "vCPU quota",
+            "warn",
+            "not checked: a service's task size or count is neither a Parameter "
+            "(MaxTasks, TaskSize) nor written out in the template; make sure Fargate "
+            f"On-Demand vCPU in {region} covers it (Service Quotas, fargate "
+            f"{FARGATE_VCPU_QUOTA[1]})",
+        )
+    needed = sum(tasks * each for _, tasks, each, _ in services)
+    what = " + ".join(f"{name} {tasks} x {each:g} vCPU" for name, tasks, each, _ in services)
     service, code = FARGATE_VCPU_QUOTA
     try:
-        quota = quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+        quota = _quota(quotas, FARGATE_VCPU_QUOTA)
     except quotas.exceptions.ClientError as e:
         return Finding(
             "vCPU quota",
@@ -325,6 +382,47 @@ def _vcpu_quota(
             f"TaskSize, or request more (Service Quotas, {service} {code})",
         )
     return _ok("vCPU quota", f"{quota:g} vCPU covers {what} = {needed:g} in {region}")
+
+
+def _spot_quota(
+    quotas: Any, values: Mapping[str, str], region: str, template: Mapping[str, Any]
+) -> Finding:
+    """The Fargate Spot vCPU quota against the tasks the strategies put on Spot. (The
+    On-Demand check counts every task: Spot capacity may be short, and ECS then does
+    not move tasks to On-Demand by itself.)"""
+    name = "Spot quota"
+    services = _fargate_services(values, template)
+    code = FARGATE_SPOT_VCPU_QUOTA[1]
+    if services is None:
+        return Finding(
+            name,
+            "warn",
+            "not checked: a service's task size or count is neither a Parameter nor "
+            f"written out; make sure Fargate Spot vCPU in {region} covers it (fargate {code})",
+        )
+    spot = [(n, _spot_tasks(st, tasks), each) for n, tasks, each, st in services]
+    spot = [(n, tasks, each) for n, tasks, each in spot if tasks]
+    if not spot:
+        return _ok(name, "no task runs on Fargate Spot")
+    needed = sum(tasks * each for _, tasks, each in spot)
+    what = " + ".join(f"{n} {tasks} x {each:g} vCPU on Spot" for n, tasks, each in spot)
+    try:
+        quota = _quota(quotas, FARGATE_SPOT_VCPU_QUOTA)
+    except quotas.exceptions.ClientError as e:
+        return Finding(
+            name,
+            "warn",
+            f"cannot read quota {code} ({error_code(e) or e}): make sure Fargate Spot vCPU "
+            f"in {region} is at least {needed:g}",
+        )
+    if quota < needed:
+        return _fail(
+            name,
+            f"Fargate Spot vCPU quota {quota:g} in {region} is below {what} = {needed:g}: "
+            f"lower the Spot weight or MaxTasks, or request more (Service Quotas, fargate "
+            f"{code})",
+        )
+    return _ok(name, f"{quota:g} vCPU covers {what} = {needed:g} in {region}")
 
 
 def online(
@@ -352,6 +450,7 @@ def online(
             lambda c: _images(c, values.get("ServiceImage", ""), _more_images(template), region),
         ),
         ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region, template)),
+        ("Spot quota", "service-quotas", lambda c: _spot_quota(c, values, region, template)),
     ]
     findings = []
     for name, service, run in checks:
