@@ -40,7 +40,7 @@ from .compose import into_host
 from .dashboard import add_dashboard
 from .loadbalancer import add_load_balancer
 from .loggroups import add_log_settings
-from .network import add_network
+from .network import ExistingNetwork, add_network, check_existing
 from .outputs import add_outputs
 from .probe import add_probe
 from .scaling import add_scaling
@@ -90,19 +90,26 @@ def new_template(cfg: Config | Mapping[str, Any] | None = None) -> Template:
 
 
 def build_stack(
-    cfg: Config | Mapping[str, Any] | None = None, *, template: Template | None = None
+    cfg: Config | Mapping[str, Any] | None = None,
+    *,
+    template: Template | None = None,
+    network: ExistingNetwork | None = None,
 ) -> Stack:
     """Build the whole stack for ``cfg`` (a :class:`Config`, a mapping, or the defaults).
 
     With ``template`` (a host troposphere ``Template``) the stack is built into it, as
     :func:`new_template` then the documented order would: the host keeps its resources,
     Description, Metadata and console groups (the stack's groups follow its own), and
-    gets the stack's provenance Metadata. Raises :class:`ConfigError` for a bad
-    configuration, or a logical ID both the host and the stack hold, before anything is
-    built.
+    gets the stack's provenance Metadata. With ``network`` (an
+    :class:`~infra_gen.template.network.ExistingNetwork` of the host's VPC and subnets)
+    the stack adds no network of its own and uses the host's. Raises
+    :class:`ConfigError` for a bad configuration or ``network``, or a logical ID both the
+    host and the stack hold, before anything is built.
     """
     cfg = as_config(cfg)
-    stack = _build(new_template(cfg), cfg)
+    if network is not None:
+        network = check_existing(template, network, cfg)
+    stack = _build(new_template(cfg), cfg, network)
     if template is None:
         return stack
     # Built alone first, the stack says exactly what it adds (its IDs follow the
@@ -111,10 +118,10 @@ def build_stack(
     return replace(stack, template=host)
 
 
-def _build(t: Template, cfg: Config) -> Stack:
+def _build(t: Template, cfg: Config, existing: ExistingNetwork | None = None) -> Stack:
     """Every concern added to ``t`` in the documented order."""
     log_settings = add_log_settings(t, cfg)
-    network = add_network(t, cfg, log_settings=log_settings)
+    network = add_network(t, cfg, log_settings=log_settings, existing=existing)
     load_balancer = add_load_balancer(t, cfg, network=network)
     discovery = add_discovery(t, cfg, network=network)
     service = add_service(
