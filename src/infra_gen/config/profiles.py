@@ -15,7 +15,14 @@ from typing import Any
 from ..errors import ConfigError, shown
 from .checks import ROOT_USER
 from .limits import SMALLEST_SUBNET
-from .sections import OWN_VPC_KEYS, VPC_PARAMETER, NetworkConfig, ServiceConfig, carved_blocks
+from .sections import (
+    OWN_VPC_KEYS,
+    VPC_HOST,
+    VPC_PARAMETER,
+    NetworkConfig,
+    ServiceConfig,
+    carved_blocks,
+)
 
 __all__ = ["DEFAULT", "GOVERNED", "Profile", "expand"]
 
@@ -137,7 +144,8 @@ def _refuse(profile: Profile, net: NetworkConfig, svc: ServiceConfig) -> None:
 
 def _refuse_existing(profile: Profile, net: NetworkConfig) -> None:
     """An existing VPC: private subnets exactly when the profile runs private tasks."""
-    if profile.private_tasks and net.vpc_id != VPC_PARAMETER and not net.private_subnet_ids:
+    deferred = net.vpc_id in (VPC_PARAMETER, VPC_HOST)  # subnets given later
+    if profile.private_tasks and not deferred and not net.private_subnet_ids:
         raise ConfigError(
             "network.private_subnet_ids",
             f"is empty; governed = true runs the tasks in private subnets: give 2 or more "

@@ -57,6 +57,8 @@ __all__ = [
 NAT_GATEWAYS = ("per_az", "one")
 # network.vpc_id's value for an existing VPC whose IDs are Parameters given at deploy time.
 VPC_PARAMETER = "parameter"
+# network.vpc_id's value for a host template's own VPC, given to build_stack(network=...).
+VPC_HOST = "host"
 # The settings that shape the stack's own VPC, each with no use beside an existing one.
 OWN_VPC_KEYS = (
     "vpc_cidr",
@@ -192,7 +194,8 @@ class NetworkConfig(_Section):
     """An existing VPC instead of the stack's own: its ID (``vpc-`` and 8 or 17 hex
     digits) with its subnets' IDs below, or ``parameter`` for the ``VpcId``,
     ``PublicSubnetIds`` (and, governed, ``PrivateSubnetIds``) Parameters given at deploy
-    time. Empty adds the stack's own VPC, subnets, gateways and routes."""
+    time (``host``: a host template's, which ``build_stack(network=...)`` sets). Empty
+    adds the stack's own VPC, subnets, gateways and routes."""
     public_subnet_ids: tuple[str, ...] = ()
     """With a ``vpc_id`` ID: 2-6 subnets of that VPC routed to an internet gateway, one
     per AZ, for the load balancer (and, unless governed, the tasks and the probe)."""
@@ -230,7 +233,7 @@ class NetworkConfig(_Section):
                 "names subnets of an existing VPC, but network.vpc_id is empty; "
                 "set network.vpc_id to that VPC's ID (vpc-...)",
             )
-        if self.vpc_id != VPC_PARAMETER:
+        if self.vpc_id not in (VPC_PARAMETER, VPC_HOST):
             check_pattern(
                 "network.vpc_id",
                 self.vpc_id,
@@ -243,17 +246,21 @@ class NetworkConfig(_Section):
             if value != getattr(defaults, key):
                 raise ConfigError(
                     f"network.{key}",
-                    f"{shown(value)} shapes the stack's own VPC, which network.vpc_id="
+                    f"{shown(list(value) if isinstance(value, tuple) else value)} shapes the "
+                    "stack's own VPC, which network.vpc_id="
                     f"{self.vpc_id!r} replaces; leave it unset with an existing VPC",
                 )
-        if self.vpc_id == VPC_PARAMETER:
+        if self.vpc_id in (VPC_PARAMETER, VPC_HOST):
+            where = {
+                VPC_PARAMETER: "at deploy time (PublicSubnetIds, PrivateSubnetIds)",
+                VPC_HOST: "from the host template (build_stack's network=)",
+            }[self.vpc_id]
             for key in ("public_subnet_ids", "private_subnet_ids"):
                 if getattr(self, key):
                     raise ConfigError(
                         f"network.{key}",
-                        f"is given, but network.vpc_id={VPC_PARAMETER!r} takes the subnets "
-                        "at deploy time (PublicSubnetIds, PrivateSubnetIds); leave it empty, "
-                        "or set network.vpc_id to the VPC's ID",
+                        f"is given, but network.vpc_id={self.vpc_id!r} takes the subnets "
+                        f"{where}; leave it empty, or set network.vpc_id to the VPC's ID",
                     )
             return
         if not self.public_subnet_ids:

@@ -33,6 +33,7 @@ from troposphere import Template
 
 from .._version import __version__
 from ..config import Config, ConfigError
+from ..config.sections import VPC_HOST
 from .alarms import add_alarms
 from .boundary import add_permissions_boundary
 from .cloudmap import add_discovery
@@ -106,9 +107,15 @@ def build_stack(
     :class:`ConfigError` for a bad configuration or ``network``, or a logical ID both the
     host and the stack hold, before anything is built.
     """
-    cfg = as_config(cfg)
+    cfg = as_config(_on_host_vpc(cfg) if network is not None else cfg)
     if network is not None:
         network = check_existing(template, network, cfg)
+    elif cfg.network.vpc_id == VPC_HOST:
+        raise ConfigError(
+            "network.vpc_id",
+            f"{VPC_HOST!r} is a host template's VPC, which build_stack(template=host, "
+            "network=ExistingNetwork(...)) gives; allowed here: a VPC ID or 'parameter'",
+        )
     stack = _build(new_template(cfg), cfg, network)
     if template is None:
         return stack
@@ -116,6 +123,28 @@ def build_stack(
     # configuration): a collision is refused while the host is untouched.
     host = into_host(template, stack.template, PROVENANCE, stack.boundary)
     return replace(stack, template=host)
+
+
+def _on_host_vpc(cfg: Config | Mapping[str, Any] | None) -> Config | Mapping[str, Any] | None:
+    """``cfg`` with ``network.vpc_id = "host"``: the profile's checks then see an existing
+    VPC (no AZ IDs, no private blocks of its own), as for a VPC given by ID."""
+    if isinstance(cfg, Config):
+        given = cfg.network.vpc_id
+    elif isinstance(cfg, Mapping) and isinstance(cfg.get("network", {}), Mapping):
+        given = cfg.get("network", {}).get("vpc_id", "")
+    elif cfg is None:
+        given = ""
+    else:
+        return cfg  # as_config names what is wrong with it
+    if given and given != VPC_HOST:
+        raise ConfigError(
+            "network", f"and network.vpc_id={given!r} both give the VPC; give one of them"
+        )
+    if isinstance(cfg, Config):
+        return cfg.with_changes({"network": {"vpc_id": VPC_HOST}})
+    mapping = dict(cfg or {})
+    mapping["network"] = {**mapping.get("network", {}), "vpc_id": VPC_HOST}
+    return mapping
 
 
 def _build(t: Template, cfg: Config, existing: ExistingNetwork | None = None) -> Stack:

@@ -66,18 +66,13 @@ def check_existing(host: object, existing: object, cfg: Config) -> ExistingNetwo
     Raises:
         ConfigError: no host, another type, an object the host does not hold, too few or
             too many subnets, private subnets the profile has no use for (or none where it
-            needs them), or ``network.vpc_id`` given too; named by the handle's field.
+            needs them); named by the handle's field.
     """
     if not isinstance(existing, ExistingNetwork):
         raise ConfigError("network", f"expected an ExistingNetwork, got {type(existing).__name__}")
     if not isinstance(host, Template):
         raise ConfigError(
             "network", "is a host template's VPC: pass that template too (template=host)"
-        )
-    if cfg.network.existing:
-        raise ConfigError(
-            "network",
-            f"and network.vpc_id={cfg.network.vpc_id!r} both give the VPC; give one of them",
         )
     _held(host, "network.vpc", [existing.vpc], ec2.VPC)
     private = cfg.profile.private_tasks
