@@ -27,6 +27,7 @@ from infra_gen import (
     render,
 )
 from infra_gen.config.sections import OWN_VPC_KEYS
+from tests.support import checkov
 from tests.support.stack import GOVERNED, lint_findings, of_type, props, refs
 
 VPC = "vpc-0123456789abcdef0"
@@ -113,6 +114,19 @@ def test_deploy_time_ids_are_typed_parameters_without_defaults(governed: bool) -
 def test_an_existing_vpc_lints_clean(label: str) -> None:
     for fmt in ("yaml", "json"):
         assert lint_findings(render(build_template(EXISTING[label]), fmt)) == []
+
+
+def test_checkov_finds_no_failed_check_in_an_existing_vpc(tmp_path: Path) -> None:
+    texts = {
+        label.replace(", ", "-").lower(): render(build_template(cfg), "yaml")
+        for label, cfg in EXISTING.items()
+    }
+    reports = checkov.scan(texts, tmp_path)
+    for name, report in reports.items():
+        results = report["results"]
+        failed = [f"{c['check_id']} {c['resource']}" for c in results["failed_checks"]]
+        assert (name, failed, results["parsing_errors"]) == (name, [], [])
+        assert len(results["passed_checks"]) > 50, name
 
 
 def test_flow_logs_on_an_existing_vpc_log_that_vpc() -> None:
