@@ -10,6 +10,7 @@ and every other concern uses the given VPC and subnets.
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from infra_gen import (
 )
 from infra_gen.config.sections import OWN_VPC_KEYS
 from tests.support import checkov
+from tests.support.documentation import ROOT
 from tests.support.stack import GOVERNED, lint_findings, of_type, props, refs
 
 VPC = "vpc-0123456789abcdef0"
@@ -36,6 +38,7 @@ PRIVATE = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
 # The governed profile's settings outside [network] (its AZ IDs shape its own VPC).
 PROFILE = {k: v for k, v in GOVERNED.items() if k != "network"}
 
+STACK_DOC = (ROOT / "docs" / "stack.md").read_text(encoding="utf-8")
 EXISTING = {
     "default, IDs": {"network": {"vpc_id": VPC, "public_subnet_ids": PUBLIC}},
     "default, Parameters": {"network": {"vpc_id": "parameter"}},
@@ -530,3 +533,64 @@ def test_the_new_settings_leave_the_digest_of_a_configuration_without_them() -> 
     # template its bytes: out/ and every deployed stack's template stay as they were.
     assert Config().digest() == "87f3ed7d2ec392914411b95b58c893b008a37f2c5ea7efcbd80c483b6094058e"
     assert Config.from_mapping(EXISTING["default, Parameters"]).digest() != Config().digest()
+
+
+# --------------------------------------------------------------------------------------
+# What a default -> governed update replaces in the network (docs/stack.md).
+# --------------------------------------------------------------------------------------
+
+
+def _replaced(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    """Logical ID -> the create-only properties an update from ``before`` changes."""
+    found = {}
+    for lid in sorted(before["Resources"].keys() & after["Resources"].keys()):
+        old, new = props(before, lid), props(after, lid)
+        changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+        create_only = changed & _create_only(before["Resources"][lid]["Type"])
+        if create_only:
+            found[lid] = sorted(create_only)
+    return found
+
+
+def test_default_to_governed_replaces_the_public_subnets_and_the_documented_blocks_fit() -> None:
+    default = json.loads(render(build_template(), "json"))
+    zones = ["AvailabilityZone", "AvailabilityZoneId"]
+    governed = json.loads(render(build_template(GOVERNED), "json"))
+    network = {k: v for k, v in _replaced(default, governed).items() if k.startswith("Network")}
+    assert network == {"NetworkPublicSubnet1": zones, "NetworkPublicSubnet2": zones}
+    # With the same blocks, each new subnet would be created while the old one holds its
+    # block. docs/stack.md's blocks are free in the old VPC: the update can proceed.
+    moved = {
+        **GOVERNED,
+        "network": {
+            **GOVERNED["network"],
+            "subnet_cidrs": ["10.0.32.0/20", "10.0.48.0/20"],
+            "private_subnet_cidrs": ["10.0.128.0/20", "10.0.144.0/20"],
+        },
+    }
+    assert '`network.subnet_cidrs = ["10.0.32.0/20", "10.0.48.0/20"]`' in STACK_DOC
+    assert '`network.private_subnet_cidrs = ["10.0.128.0/20", "10.0.144.0/20"]`' in STACK_DOC
+    after = json.loads(render(build_template(moved), "json"))
+    replaced = {k for k in _replaced(default, after) if k.startswith("Network")}
+    assert replaced == {"NetworkPublicSubnet1", "NetworkPublicSubnet2"}
+    old_blocks = [
+        ipaddress.ip_network(props(default, lid)["CidrBlock"])
+        for lid in of_type(default, "AWS::EC2::Subnet")
+    ]
+    for lid in of_type(after, "AWS::EC2::Subnet"):
+        block = ipaddress.ip_network(props(after, lid)["CidrBlock"])
+        assert not any(block.overlaps(old) for old in old_blocks), lid
+    # The load balancer, the service and the probe follow their subnets in place.
+    assert not {"LoadBalancer", "EcsService", "ProbeFunction"} & _replaced(default, after).keys()
+
+
+def test_a_move_to_an_existing_vpc_replaces_what_the_vpc_holds() -> None:
+    own = json.loads(render(build_template(), "json"))
+    existing = built("default, IDs")
+    assert set(_replaced(own, existing)) == {
+        "DiscoveryNamespace",
+        "EcsServiceSecurityGroup",
+        "LoadBalancerSecurityGroup",
+        "LoadBalancerTargetGroup",
+        "ProbeSecurityGroup",
+    }
