@@ -28,8 +28,10 @@ from infra_gen import (
     render,
 )
 from infra_gen.config.sections import OWN_VPC_KEYS
+from infra_gen.deploy.parameters import problems
 from tests.support import checkov
 from tests.support.documentation import ROOT
+from tests.support.refusals import one_error_line
 from tests.support.stack import GOVERNED, lint_findings, of_type, props, refs
 
 VPC = "vpc-0123456789abcdef0"
@@ -594,3 +596,29 @@ def test_a_move_to_an_existing_vpc_replaces_what_the_vpc_holds() -> None:
         "LoadBalancerTargetGroup",
         "ProbeSecurityGroup",
     }
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        ("VpcId=vpc-1", "--parameter VpcId='vpc-1': expected a VPC ID (vpc- and 8 or 17 hex"),
+        ("VpcId=subnet-12345678", "--parameter VpcId='subnet-12345678': expected a VPC ID"),
+        ("PublicSubnetIds=subnet-12345678", None),
+        (
+            "PublicSubnetIds=subnet-12345678,vpc-12345678",
+            "--parameter PublicSubnetIds='subnet-12345678,vpc-12345678': expected a list of "
+            "subnet IDs (subnet- and 8 or 17 hex digits, separated by commas)",
+        ),
+        ("PublicSubnetIds=subnet-12345678, subnet-87654321", "--parameter PublicSubnetIds="),
+        ("PublicSubnetIds=", "--parameter PublicSubnetIds='': expected a list of subnet IDs"),
+    ],
+)
+def test_a_deploy_time_id_of_the_wrong_form_is_refused_before_any_aws_call(
+    parameter: str, message: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["deploy", "--stack-name", "web", "--set", "network.vpc_id=parameter"]
+    argv += ["--parameter", parameter]
+    if message is None:  # a well-formed list of one: CloudFormation and preflight decide
+        assert problems({"Type": "List<AWS::EC2::Subnet::Id>"}, parameter.split("=")[1]) == []
+        return
+    assert one_error_line(capsys, argv).startswith(message)
