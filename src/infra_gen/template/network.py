@@ -281,7 +281,7 @@ def add_network(
         The network's handle.
 
     Template cost: about 1.7 KB of compact JSON (default configuration); an existing VPC
-    by ID none, by Parameter about 0.5 KB.
+    by ID none of its own, by Parameter about 0.2 KB (1.6 KB less than its own VPC).
     """
     if existing is not None or cfg.network.existing:
         network = _existing(t, cfg, existing)
