@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from infra_gen import build_template
 from infra_gen import render as render_template
@@ -297,3 +298,20 @@ def test_a_template_with_its_own_vpc_has_no_network_findings() -> None:
     assert pf.given_network(template, {"VpcId": "vpc-12345678", "PublicSubnetIds": "a,b"}) == (
         pf.GivenNetwork("vpc-12345678", ("a", "b"), ("a", "b"), private=False)
     )
+
+
+def test_a_malformed_subnet_id_is_a_finding_not_an_error() -> None:
+    ec2 = boto3.client("ec2")
+    stub = Stubber(ec2)
+    ids = ["subnet-12345678", "subnet-x"]
+    stub.add_client_error(
+        "describe_subnets",
+        "InvalidSubnetID.Malformed",
+        'Invalid id: "subnet-x"',
+        expected_params={"SubnetIds": ids},
+    )
+    stub.activate()
+    given = pf.GivenNetwork("vpc-12345678", tuple(ids), tuple(ids), private=False)
+    (finding,) = pf._network(ec2, given, REGION)
+    assert (finding.status, finding.check) == ("FAIL", "subnets")
+    assert finding.detail == 'subnet-12345678, subnet-x: Invalid id: "subnet-x"'

@@ -500,7 +500,7 @@ def test_hostile_network_values_through_the_cli(
 ) -> None:
     argv = ["-o", str(tmp_path / "stack.yaml")]
     if governed:
-        config = tmp_path / "governed.json.toml"
+        config = tmp_path / "governed.toml"
         lines = ["governed = true", "[service]"]
         lines += [f"{k} = {_toml(v)}" for k, v in PROFILE["service"].items()]
         config.write_text("\n".join(lines) + "\n")

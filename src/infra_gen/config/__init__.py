@@ -263,6 +263,8 @@ class Config:
         for name, key in LATER_SETTINGS:
             if not mapping[name][key]:
                 del mapping[name][key]
+            if not mapping[name]:  # a later section, all of it empty
+                del mapping[name]
         canonical = json.dumps(mapping, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

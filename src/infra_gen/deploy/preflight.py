@@ -17,7 +17,7 @@ from typing import Any
 from ..config.checks import PRIVATE_ECR_IMAGE
 from ..template.budget import largest_parts, parts_line
 from . import changeset
-from .aws import Make, error_code
+from .aws import Make, error_code, error_message
 from .parameters import problems
 
 __all__ = [
@@ -409,9 +409,10 @@ def _network(ec2: Any, given: GivenNetwork, region: str) -> list[Finding]:
     try:
         subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(SubnetIds=every)["Subnets"]}
     except ec2.exceptions.ClientError as e:
-        if "NotFound" not in error_code(e):
+        # InvalidSubnetID.NotFound, or .Malformed for a value CloudFormation would refuse.
+        if not error_code(e).startswith("InvalidSubnetID"):
             raise
-        return [_fail("subnets", f"{', '.join(every)}: {e.response['Error'].get('Message', e)}")]
+        return [_fail("subnets", f"{', '.join(every)}: {error_message(e)}")]
     missing = [s for s in every if s not in subnets]
     if missing:
         return [_fail("subnets", f"{', '.join(missing)} not found in {region}")]
