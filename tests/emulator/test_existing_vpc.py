@@ -208,6 +208,7 @@ def network_findings(given: Vpc, public: list[str], tasks: list[str] | None = No
 def test_subnets_in_the_vpc_in_two_zones_routed_out_are_ready(given: Vpc) -> None:
     assert network_findings(given, given.public, given.private) == [
         f"ok subnets: 4 subnets in {given.vpc}",
+        f"ok VPC DNS: {given.vpc} has DNS support and host names on",
         f"ok subnet zones: public subnets in {REGION}a, {REGION}b",
         f"ok subnet zones: private subnets in {REGION}a, {REGION}b",
         "ok routes: public subnets routed to an internet gateway",
@@ -227,7 +228,7 @@ def test_each_network_finding_is_one_line_saying_what_to_do(given: Vpc) -> None:
     assert line.startswith(f"FAIL subnets: not all in {given.vpc}: {given.other_vpc_subnet} is in")
     # Two subnets in one zone.
     lines = network_findings(given, [given.public[0], given.private[0]])
-    assert lines[1] == (
+    assert lines[2] == (
         f"FAIL subnet zones: public subnets {given.public[0]}, {given.private[0]} share "
         f"{REGION}a: give one subnet per Availability Zone, in two zones at least"
     )
@@ -240,6 +241,15 @@ def test_each_network_finding_is_one_line_saying_what_to_do(given: Vpc) -> None:
         f"com.amazonaws.{REGION}.logs (a private ECR image only)"
     )
     assert all("\n" not in line for line in lines)
+    # A VPC without DNS host names: Cloud Map's names would not resolve.
+    emulator_ec2 = boto3.client("ec2")
+    emulator_ec2.modify_vpc_attribute(VpcId=given.vpc, EnableDnsHostnames={"Value": False})
+    lines = network_findings(given, given.public)
+    assert lines[1] == (
+        f"FAIL VPC DNS: {given.vpc} has dns-hostnames off: Cloud Map's names do not resolve "
+        f"in it and the probe finds no task; aws ec2 modify-vpc-attribute --vpc-id {given.vpc} "
+        "--enable-dns-hostnames (one option a call)"
+    )
     # A subnet that does not exist.
     (line,) = network_findings(given, [given.public[0], "subnet-0123456789abcdef0"])
     assert line.startswith("FAIL subnets: ")

@@ -420,7 +420,7 @@ def _network(ec2: Any, given: GivenNetwork, region: str) -> list[Finding]:
     if outside:
         where = ", ".join(f"{s} is in {subnets[s].get('VpcId')}" for s in outside)
         return [_fail("subnets", f"not all in {given.vpc}: {where}; give subnets of that VPC")]
-    findings = [_ok("subnets", f"{len(every)} subnets in {given.vpc}")]
+    findings = [_ok("subnets", f"{len(every)} subnets in {given.vpc}"), _vpc_dns(ec2, given.vpc)]
     groups = [("public subnets", given.public)]
     if given.private:
         groups.append(("private subnets", given.tasks))
@@ -458,6 +458,26 @@ def _network(ec2: Any, given: GivenNetwork, region: str) -> list[Finding]:
     if given.private:
         findings.append(_private_routes(ec2, tables, given, region))
     return findings
+
+
+def _vpc_dns(ec2: Any, vpc: str) -> Finding:
+    """DNS support and host names on: Cloud Map's private names resolve only then."""
+    off = []
+    for option, attribute, key in (
+        ("dns-support", "enableDnsSupport", "EnableDnsSupport"),
+        ("dns-hostnames", "enableDnsHostnames", "EnableDnsHostnames"),
+    ):
+        if not ec2.describe_vpc_attribute(VpcId=vpc, Attribute=attribute)[key]["Value"]:
+            off.append(option)
+    if off:
+        flags = " ".join(f"--enable-{option}" for option in off)
+        return _fail(
+            "VPC DNS",
+            f"{vpc} has {' and '.join(off)} off: Cloud Map's names do not resolve in it and the "
+            f"probe finds no task; aws ec2 modify-vpc-attribute --vpc-id {vpc} {flags} "
+            "(one option a call)",
+        )
+    return _ok("VPC DNS", f"{vpc} has DNS support and host names on")
 
 
 def _private_routes(
