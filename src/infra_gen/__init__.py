@@ -67,7 +67,7 @@ _EXPORTS = {
     **dict.fromkeys(["LoadBalancer", "add_load_balancer"], "template.loadbalancer"),
     **dict.fromkeys(["LogSettings", "add_log_settings"], "template.loggroups"),
     **dict.fromkeys(["Metric", "MetricMath"], "template.metrics"),
-    **dict.fromkeys(["Network", "add_network"], "template.network"),
+    **dict.fromkeys(["ExistingNetwork", "Network", "add_network"], "template.network"),
     **dict.fromkeys(["Outputs", "ServiceOutputs", "add_outputs"], "template.outputs"),
     **dict.fromkeys(["Probe", "add_probe"], "template.probe"),
     **dict.fromkeys(["check_size", "render", "render_inline"], "template.render"),
@@ -117,6 +117,7 @@ if TYPE_CHECKING:
     from .template.loggroups import add_log_settings as add_log_settings
     from .template.metrics import Metric as Metric
     from .template.metrics import MetricMath as MetricMath
+    from .template.network import ExistingNetwork as ExistingNetwork
     from .template.network import Network as Network
     from .template.network import add_network as add_network
     from .template.outputs import Outputs as Outputs

@@ -36,6 +36,11 @@ GOVERNED_LARGEST = {
     },
 }
 
+# An existing VPC whose IDs are Parameters given at deploy time (the larger of its two
+# forms: IDs given at generation time take a few hundred bytes fewer).
+EXISTING_VPC = {"network": {"vpc_id": "parameter"}}
+GOVERNED_EXISTING_VPC = {**GOVERNED, "network": {"vpc_id": "parameter"}}
+
 
 def minimal_service(stack: Stack) -> Stack:
     """The fewest bytes a routed service takes: unscaled, its two probe alarms only."""
@@ -71,6 +76,8 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "production": lambda: build_stack(PRODUCTION),
     "governed": lambda: build_stack(GOVERNED),
     "governed, 3 AZs, one NAT gateway, KMS": lambda: build_stack(GOVERNED_LARGEST),
+    "default in an existing VPC, IDs as Parameters": lambda: build_stack(EXISTING_VPC),
+    "governed in an existing VPC, IDs as Parameters": lambda: build_stack(GOVERNED_EXISTING_VPC),
     "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),
     "default + 1 worker: no route, not probed, unscaled": lambda: worker(build_stack()),
     "default + 1 fully alarmed service": lambda: composed({}, 1),

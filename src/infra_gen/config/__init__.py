@@ -78,6 +78,15 @@ __all__ = [
 ]
 
 
+LATER_SETTINGS = (
+    ("network", "vpc_id"),
+    ("network", "public_subnet_ids"),
+    ("network", "private_subnet_ids"),
+)
+"""Settings added after templates were deployed, as ``(section, key)``: left out of
+:meth:`Config.digest` while empty."""
+
+
 class _Defaults:
     """What a section left out of ``Config(...)`` holds until its defaults replace it."""
 
@@ -248,11 +257,17 @@ class Config:
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical form: every setting, keys sorted, compact JSON.
 
-        Equal configurations have equal digests, however they were written.
+        Equal configurations have equal digests, however they were written. A setting of
+        :data:`LATER_SETTINGS` is left out while empty, so that a configuration that does
+        not use it keeps the digest (and its template the bytes) it had before.
         """
-        canonical = json.dumps(
-            self.to_mapping(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        mapping = self.to_mapping()
+        for name, key in LATER_SETTINGS:
+            if not mapping[name][key]:
+                del mapping[name][key]
+            if not mapping[name]:  # a later section, all of it empty
+                del mapping[name]
+        canonical = json.dumps(mapping, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def to_toml(self) -> str:

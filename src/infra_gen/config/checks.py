@@ -74,6 +74,9 @@ USER = re.compile(
 ROOT_USER = re.compile(r"^(0|root)(:.*)?$")  # CT.ECS.PR.3's root patterns
 # An Availability Zone ID: the Region's short code and the zone number, e.g. use1-az1.
 AZ_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
+# EC2 resource IDs: the prefix and 8 hexadecimal digits (older) or 17 (since 2016).
+VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "LOG_RETENTION_DAYS",
     "PROBE_ALARM_PERIODS",
     "PROBE_SCHEDULES",
+    "MOST_SUBNETS",
     "SMALLEST_SUBNET",
     "evaluation_limit",
     "probe_alarm_period",
@@ -86,6 +87,9 @@ DNS_NAME_MAX = 253
 # An ALB needs each of its subnets to be a /27 or larger, with 8 free addresses, to scale:
 # docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html
 SMALLEST_SUBNET = 27
+# An ALB takes one subnet per Availability Zone, and no Region has more than six zones
+# (us-east-1); a service's awsvpc configuration takes at most 16 subnets.
+MOST_SUBNETS = 6
 EMAIL_MAX = 254  # RFC 5321: the longest path, less its angle brackets
 EMAIL_LOCAL_MAX = 64
 # SSM: a parameter's name, written as its whole ARN, is at most 1011 characters; Secrets

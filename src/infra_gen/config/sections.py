@@ -20,7 +20,9 @@ from .checks import (
     HTTP_PATH,
     IMAGE_PATTERN,
     METRIC_NAMESPACE,
+    SUBNET_ID,
     USER,
+    VPC_ID,
     check_choice,
     check_pattern,
     check_range,
@@ -34,6 +36,7 @@ from .limits import (
     FARGATE_TASK_SIZES,
     IMAGE_MAX,
     LOG_RETENTION_DAYS,
+    MOST_SUBNETS,
     PROBE_SCHEDULES,
     SMALLEST_SUBNET,
     evaluation_limit,
@@ -52,6 +55,19 @@ __all__ = [
 
 # The private subnets' ways out (governed): a NAT gateway per AZ, or one for all.
 NAT_GATEWAYS = ("per_az", "one")
+# network.vpc_id's value for an existing VPC whose IDs are Parameters given at deploy time.
+VPC_PARAMETER = "parameter"
+# network.vpc_id's value for a host template's own VPC, given to build_stack(network=...).
+VPC_HOST = "host"
+# The settings that shape the stack's own VPC, each with no use beside an existing one.
+OWN_VPC_KEYS = (
+    "vpc_cidr",
+    "az_count",
+    "subnet_cidrs",
+    "availability_zone_ids",
+    "nat_gateways",
+    "private_subnet_cidrs",
+)
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
@@ -174,9 +190,23 @@ class NetworkConfig(_Section):
     private_subnet_cidrs: tuple[str, ...] = ()
     """With ``governed``: the private subnets' blocks, one per AZ; empty carves them from
     the second half of the VPC (required when ``subnet_cidrs`` is given)."""
+    vpc_id: str = ""
+    """An existing VPC instead of the stack's own: its ID (``vpc-`` and 8 or 17 hex
+    digits) with its subnets' IDs below, or ``parameter`` for the ``VpcId``,
+    ``PublicSubnetIds`` (and, governed, ``PrivateSubnetIds``) Parameters given at deploy
+    time (``host``: a host template's, which ``build_stack(network=...)`` sets). Empty
+    adds the stack's own VPC, subnets, gateways and routes."""
+    public_subnet_ids: tuple[str, ...] = ()
+    """With a ``vpc_id`` ID: 2-6 subnets of that VPC routed to an internet gateway, one
+    per AZ, for the load balancer (and, unless governed, the tasks and the probe)."""
+    private_subnet_ids: tuple[str, ...] = ()
+    """With a ``vpc_id`` ID and ``governed``: 2-6 subnets of that VPC, one per AZ, whose
+    egress is a NAT gateway (or VPC endpoints), for the tasks and the probe."""
 
     def __post_init__(self) -> None:
         self._check_types()
+        if self.vpc_id or self.public_subnet_ids or self.private_subnet_ids:
+            self._check_existing()
         # Two AZs at least, so the VPC holds two subnets of the smallest size.
         vpc = cidr_block("network.vpc_cidr", self.vpc_cidr, SMALLEST_SUBNET - 1)
         check_range("network.az_count", self.az_count, 2, 3)
@@ -188,6 +218,80 @@ class NetworkConfig(_Section):
             self._check_blocks(
                 "network.private_subnet_cidrs", vpc, self.private_subnet_cidrs, self.subnets
             )
+
+    @property
+    def existing(self) -> bool:
+        """Whether the stack uses an existing VPC (by ID or by Parameter)."""
+        return bool(self.vpc_id)
+
+    def _check_existing(self) -> None:
+        """An existing VPC: its ID or ``parameter``, its subnets' IDs, nothing of our own."""
+        if not self.vpc_id:
+            key = "public_subnet_ids" if self.public_subnet_ids else "private_subnet_ids"
+            raise ConfigError(
+                f"network.{key}",
+                "names subnets of an existing VPC, but network.vpc_id is empty; "
+                "set network.vpc_id to that VPC's ID (vpc-...)",
+            )
+        if self.vpc_id not in (VPC_PARAMETER, VPC_HOST):
+            check_pattern(
+                "network.vpc_id",
+                self.vpc_id,
+                VPC_ID,
+                f"a VPC ID (vpc- and 8 or 17 hex digits) or {VPC_PARAMETER!r}",
+            )
+        defaults = NetworkConfig()
+        for key in OWN_VPC_KEYS:
+            value = getattr(self, key)
+            if value != getattr(defaults, key):
+                raise ConfigError(
+                    f"network.{key}",
+                    f"{shown(list(value) if isinstance(value, tuple) else value)} shapes the "
+                    "stack's own VPC, which network.vpc_id="
+                    f"{self.vpc_id!r} replaces; leave it unset with an existing VPC",
+                )
+        if self.vpc_id in (VPC_PARAMETER, VPC_HOST):
+            where = {
+                VPC_PARAMETER: "at deploy time (PublicSubnetIds, PrivateSubnetIds)",
+                VPC_HOST: "from the host template (build_stack's network=)",
+            }[self.vpc_id]
+            for key in ("public_subnet_ids", "private_subnet_ids"):
+                if getattr(self, key):
+                    raise ConfigError(
+                        f"network.{key}",
+                        f"is given, but network.vpc_id={self.vpc_id!r} takes the subnets "
+                        f"{where}; leave it empty, or set network.vpc_id to the VPC's ID",
+                    )
+            return
+        if not self.public_subnet_ids:
+            raise ConfigError(
+                "network.public_subnet_ids",
+                f"is empty; network.vpc_id={self.vpc_id!r} needs 2-{MOST_SUBNETS} of its "
+                "subnets routed to an internet gateway, one per AZ, for the load balancer",
+            )
+        self._check_subnet_ids("network.public_subnet_ids", self.public_subnet_ids, ())
+        if self.private_subnet_ids:
+            self._check_subnet_ids(
+                "network.private_subnet_ids", self.private_subnet_ids, self.public_subnet_ids
+            )
+
+    @staticmethod
+    def _check_subnet_ids(key: str, given: tuple[str, ...], others: tuple[str, ...]) -> None:
+        for subnet in given:
+            check_pattern(key, subnet, SUBNET_ID, "a subnet ID (subnet- and 8 or 17 hex digits)")
+        if not 2 <= len(given) <= MOST_SUBNETS:
+            raise ConfigError(
+                key,
+                f"has {len(given)} subnet(s); allowed 2-{MOST_SUBNETS}, one per "
+                "Availability Zone (a load balancer needs two zones)",
+            )
+        for index, subnet in enumerate(given):
+            if subnet in given[:index]:
+                raise ConfigError(key, f"names {subnet} twice; each subnet once, one per AZ")
+            if subnet in others:
+                raise ConfigError(
+                    key, f"names {subnet}, a public subnet too; private subnets are others"
+                )
 
     def _check_public(self, vpc: ipaddress.IPv4Network) -> None:
         if not self.subnet_cidrs:

@@ -18,7 +18,7 @@ from typing import Any
 from ..config.checks import PRIVATE_ECR_IMAGE
 from ..template.budget import largest_parts, parts_line
 from . import changeset
-from .aws import Make, error_code
+from .aws import Make, error_code, error_message
 from .parameters import problems
 
 __all__ = [
@@ -425,10 +425,194 @@ def _spot_quota(
     return _ok(name, f"{quota:g} vCPU covers {what} = {needed:g} in {region}")
 
 
+# --------------------------------------------------------------------------------------
+# An existing VPC: what only AWS knows of the subnets given.
+# --------------------------------------------------------------------------------------
+
+# What a task in a subnet without a NAT route needs to pull a private ECR image and send
+# its logs: ECR's two interface endpoints, S3's (the image layers), CloudWatch Logs'.
+ENDPOINTS = ("ecr.api", "ecr.dkr", "s3", "logs")
+
+
+@dataclass(frozen=True)
+class GivenNetwork:
+    """The existing VPC and subnets a template names (literal IDs, or Parameter values)."""
+
+    vpc: str
+    public: tuple[str, ...]
+    """The load balancer's subnets."""
+    tasks: tuple[str, ...]
+    """The tasks' subnets: the private ones, or the public ones again."""
+    private: bool
+    """Whether the tasks run without public IPs (behind NAT or endpoints)."""
+
+
+def _ids(value: Any, values: Mapping[str, str]) -> list[str] | None:
+    """IDs as the template gives them: text, a list of text, or a Parameter's ``Ref``
+    (its value, a list split at commas); None for a resource of the template itself."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in values:
+        return [v.strip() for v in values[value["Ref"]].split(",") if v.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def given_network(template: Mapping[str, Any], values: Mapping[str, str]) -> GivenNetwork | None:
+    """The existing VPC the template runs in, from its load balancer's subnets and its
+    first ECS service's; None when the template makes its own (or a host's) VPC."""
+    resources = template.get("Resources") or {}
+
+    def first(kind: str) -> dict[str, Any]:
+        found = [r for _, r in sorted(resources.items()) if r.get("Type") == kind]
+        return (found[0].get("Properties") or {}) if found else {}
+
+    balancer = first("AWS::ElasticLoadBalancingV2::LoadBalancer")
+    group = first("AWS::EC2::SecurityGroup")
+    awsvpc = (first("AWS::ECS::Service").get("NetworkConfiguration") or {}).get(
+        "AwsvpcConfiguration"
+    ) or {}
+    vpc = _ids(group.get("VpcId"), values)
+    public = _ids(balancer.get("Subnets"), values)
+    tasks = _ids(awsvpc.get("Subnets"), values)
+    if not vpc or public is None or tasks is None:
+        return None
+    private = awsvpc.get("AssignPublicIp") == "DISABLED"
+    return GivenNetwork(vpc[0], tuple(public), tuple(tasks), private)
+
+
+def _default_route(tables: Sequence[Mapping[str, Any]], subnet: str, vpc: str) -> dict[str, Any]:
+    """The 0.0.0.0/0 route of ``subnet``'s table: its own, else the VPC's main table."""
+    own = [t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))]
+    main = [
+        t
+        for t in tables
+        if t.get("VpcId") == vpc and any(a.get("Main") for a in t.get("Associations", []))
+    ]
+    for table in own or main:
+        for route in table.get("Routes", []):
+            if (
+                route.get("DestinationCidrBlock") == "0.0.0.0/0"
+                and route.get("State") != "blackhole"
+            ):
+                return dict(route)
+    return {}
+
+
+def _network(ec2: Any, given: GivenNetwork, region: str) -> list[Finding]:
+    """The subnets in the VPC and in distinct AZs, public ones routed to an internet
+    gateway, the tasks' private ones to a NAT gateway (or the endpoints they need)."""
+    every = sorted(set(given.public) | set(given.tasks))
+    try:
+        subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(SubnetIds=every)["Subnets"]}
+    except ec2.exceptions.ClientError as e:
+        # InvalidSubnetID.NotFound, or .Malformed for a value CloudFormation would refuse.
+        if not error_code(e).startswith("InvalidSubnetID"):
+            raise
+        return [_fail("subnets", f"{', '.join(every)}: {error_message(e)}")]
+    missing = [s for s in every if s not in subnets]
+    if missing:
+        return [_fail("subnets", f"{', '.join(missing)} not found in {region}")]
+    outside = [s for s in every if subnets[s].get("VpcId") != given.vpc]
+    if outside:
+        where = ", ".join(f"{s} is in {subnets[s].get('VpcId')}" for s in outside)
+        return [_fail("subnets", f"not all in {given.vpc}: {where}; give subnets of that VPC")]
+    findings = [_ok("subnets", f"{len(every)} subnets in {given.vpc}"), _vpc_dns(ec2, given.vpc)]
+    groups = [("public subnets", given.public)]
+    if given.private:
+        groups.append(("private subnets", given.tasks))
+    for name, group in groups:
+        zones = [subnets[s].get("AvailabilityZone", "") for s in group]
+        twice = sorted({z for z in zones if zones.count(z) > 1})
+        if twice:
+            findings.append(
+                _fail(
+                    "subnet zones",
+                    f"{name} {', '.join(group)} share {', '.join(twice)}: give one subnet per "
+                    "Availability Zone, in two zones at least",
+                )
+            )
+        else:
+            findings.append(_ok("subnet zones", f"{name} in {', '.join(zones)}"))
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [given.vpc]}])[
+        "RouteTables"
+    ]
+    not_public = [
+        s
+        for s in given.public
+        if not _default_route(tables, s, given.vpc).get("GatewayId", "").startswith("igw-")
+    ]
+    if not_public:
+        findings.append(
+            _fail(
+                "routes",
+                f"public subnets {', '.join(not_public)} have no 0.0.0.0/0 route to an "
+                "internet gateway: an internet-facing load balancer needs one in each",
+            )
+        )
+    else:
+        findings.append(_ok("routes", "public subnets routed to an internet gateway"))
+    if given.private:
+        findings.append(_private_routes(ec2, tables, given, region))
+    return findings
+
+
+def _vpc_dns(ec2: Any, vpc: str) -> Finding:
+    """DNS support and host names on: Cloud Map's private names resolve only then."""
+    off = []
+    for option, attribute, key in (
+        ("dns-support", "enableDnsSupport", "EnableDnsSupport"),
+        ("dns-hostnames", "enableDnsHostnames", "EnableDnsHostnames"),
+    ):
+        if not ec2.describe_vpc_attribute(VpcId=vpc, Attribute=attribute)[key]["Value"]:
+            off.append(option)
+    if off:
+        flags = " ".join(f"--enable-{option}" for option in off)
+        return _fail(
+            "VPC DNS",
+            f"{vpc} has {' and '.join(off)} off: Cloud Map's names do not resolve in it and the "
+            f"probe finds no task; aws ec2 modify-vpc-attribute --vpc-id {vpc} {flags} "
+            "(one option a call)",
+        )
+    return _ok("VPC DNS", f"{vpc} has DNS support and host names on")
+
+
+def _private_routes(
+    ec2: Any, tables: Sequence[Mapping[str, Any]], given: GivenNetwork, region: str
+) -> Finding:
+    no_nat = [
+        s
+        for s in given.tasks
+        if not _default_route(tables, s, given.vpc).get("NatGatewayId", "").startswith("nat-")
+    ]
+    if not no_nat:
+        return _ok("routes", "private subnets routed to a NAT gateway")
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [given.vpc]}])[
+        "VpcEndpoints"
+    ]
+    prefix = f"com.amazonaws.{region}."
+    have = {e.get("ServiceName", "").removeprefix(prefix) for e in endpoints}
+    lacking = [f"com.amazonaws.{region}.{name}" for name in ENDPOINTS if name not in have]
+    if not lacking:
+        return Finding(
+            "routes",
+            "warn",
+            f"private subnets {', '.join(no_nat)} have no NAT route, and {given.vpc} has the "
+            "ECR, S3 and Logs endpoints: enough for a private ECR image only",
+        )
+    return _fail(
+        "routes",
+        f"private subnets {', '.join(no_nat)} have no 0.0.0.0/0 route to a NAT gateway: "
+        f"add one, or VPC endpoints {', '.join(lacking)} (a private ECR image only)",
+    )
+
+
 def online(
     clients: Make, template: Mapping[str, Any], values: Mapping[str, str], region: str
 ) -> list[Finding]:
-    """The checks that read the account: role, certificate, zones, image, quota.
+    """The checks that read the account: role, certificate, zones, an existing VPC's
+    subnets and routes, image, quota.
 
     Args:
         clients: service name -> boto3 client. Default: required.
@@ -440,7 +624,7 @@ def online(
         One finding per check. A check its caller may not make (AccessDenied) is a
         warning naming the call, not an error: the others still answer.
     """
-    checks: list[tuple[str, str, Callable[[Any], Finding]]] = [
+    checks: list[tuple[str, str, Callable[[Any], Finding | list[Finding]]]] = [
         ("ECS role", "iam", _ecs_role),
         ("certificate", "acm", lambda c: _certificate(c, values.get("CertificateArn", ""), region)),
         ("zones", "ec2", lambda c: _zones(c, _zone_ids(template), region)),
@@ -452,11 +636,16 @@ def online(
         ("vCPU quota", "service-quotas", lambda c: _vcpu_quota(c, values, region, template)),
         ("Spot quota", "service-quotas", lambda c: _spot_quota(c, values, region, template)),
     ]
+    given = given_network(template, values)
     findings = []
+    if given is not None:
+        # Findings of their own, one a line, after the zones check (which reads AZ IDs).
+        checks.insert(3, ("network", "ec2", lambda c: _network(c, given, region)))
     for name, service, run in checks:
         client = clients(service)
         try:
-            findings.append(run(client))
+            found = run(client)
+            findings.extend(found if isinstance(found, list) else [found])
         except client.exceptions.ClientError as e:
             if "AccessDenied" not in error_code(e):
                 raise

@@ -60,6 +60,10 @@ class Network:
     # private route table and its route
     NAT_GATEWAY: Final = "NetworkNatGateway{}"
     NAT_ADDRESS: Final = "NetworkNatGatewayEip{}"
+    # network.vpc_id = "parameter": an existing VPC's IDs at deploy time (Parameters).
+    VPC_ID: Final = "VpcId"
+    PUBLIC_SUBNET_IDS: Final = "PublicSubnetIds"
+    PRIVATE_SUBNET_IDS: Final = "PrivateSubnetIds"  # governed
 
 
 class Boundary:

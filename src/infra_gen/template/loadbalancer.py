@@ -245,7 +245,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         ec2.SecurityGroup(
             ids.LoadBalancer.SECURITY_GROUP,
             GroupDescription="Load balancer: HTTP(S) from the internet",
-            VpcId=network.vpc.ref(),
+            VpcId=network.vpc_id,
             SecurityGroupEgress=[NO_EGRESS],
         )
     )
@@ -278,13 +278,15 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
                 elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(attributes.items())
             ],
             # The ALB needs a route to the internet before it can become active, in every
-            # subnet; the service waits for the ALB, so its tasks can pull the image.
-            DependsOn=network.internet,
+            # subnet; the service waits for the ALB, so its tasks can pull the image. (An
+            # existing VPC given by ID has its routes already.)
+            **_depends_on(
+                network.internet,
+                [ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY] if cfg.security.alb_access_logs else [],
+            ),
         )
     )
-    if cfg.security.alb_access_logs:
-        load_balancer.DependsOn.append(ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY)
-    else:
+    if not cfg.security.alb_access_logs:
         skip_checks(
             load_balancer,
             {"CKV_AWS_91": ("security.alb_access_logs, off by default: the bucket costs money")},
@@ -292,7 +294,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     target_group = t.add_resource(
         _target_group(
             ids.LoadBalancer.TARGET_GROUP,
-            network.vpc.ref(),
+            network.vpc_id,
             cfg.service.container_port,
             cfg.service.health_check_path,
         )
@@ -342,6 +344,12 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         https_listener=https_listener,
         https_only=https_only,
     )
+
+
+def _depends_on(*waits: list[Any]) -> dict[str, list[Any]]:
+    """``DependsOn`` of everything in ``waits``, or nothing when there is nothing to wait for."""
+    every = [w for wait in waits for w in wait]
+    return {"DependsOn": every} if every else {}
 
 
 def _target_group(logical_id: str, vpc: object, port: int, path: str) -> elb.TargetGroup:

@@ -205,7 +205,7 @@ def add_probe(
         ec2.SecurityGroup(
             ids.Probe.SECURITY_GROUP,
             GroupDescription="Probe function: reaches the service tasks only",
-            VpcId=network.vpc.ref(),
+            VpcId=network.vpc_id,
             SecurityGroupEgress=[NO_EGRESS],
         )
     )

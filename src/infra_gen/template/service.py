@@ -480,7 +480,7 @@ def _add_security_group(t: Template, network: Network, scope: str) -> ec2.Securi
         ec2.SecurityGroup(
             scope + ids.Service.SECURITY_GROUP,
             GroupDescription="Service tasks: container port from the load balancer",
-            VpcId=network.vpc.ref(),
+            VpcId=network.vpc_id,
             SecurityGroupEgress=[
                 # Image pulls (ECR Public, Docker Hub) and the awslogs driver, both HTTPS.
                 # DNS to the VPC resolver is not filtered by security groups.

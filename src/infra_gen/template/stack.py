@@ -37,7 +37,7 @@ class Stack:
     log_settings: LogSettings
     """Retention Parameter and optional KMS key of every log group."""
     network: Network
-    """VPC, public subnets and their default route."""
+    """VPC, public subnets and their default route (or an existing VPC's, by ID)."""
     load_balancer: LoadBalancer
     """The ALB, its security group, target group and listeners."""
     discovery: Discovery
