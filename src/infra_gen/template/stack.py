@@ -78,7 +78,8 @@ class Stack:
             service: ``[service]`` keys over the stack's (another ``name``, the same port).
             path_pattern: ALB path pattern, e.g. ``"/api/*"``.
             priority: its listener rule's priority, 1-50000.
-            writable_paths: volume name -> path the image writes. Default: nginx's.
+            writable_paths: volume name -> path the image writes. Default: its
+                ``service.writable_paths`` (the stack's unless given; empty: nginx's).
             environment, secrets: its container's variables and secret ARNs, text or
                 intrinsics (``Ref(bucket)``, a ``Sub`` of an ARN; see
                 :meth:`Service.add_secrets`). Default: none.
