@@ -16,13 +16,13 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..deploy import changeset as cf
-from ..deploy import parameters
+from ..deploy import parameters, recovery
 from ..deploy import plan as planfile
 from ..deploy import preflight as pf
 from ..deploy.aws import Make
@@ -181,7 +181,15 @@ def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Pre
     body = cf.template_source(
         source.text, s3_bucket=args.s3_bucket, s3_prefix=args.s3_prefix, s3=lambda: clients("s3")
     )
-    p = cf.preview(cfn, args.stack_name, body, sorted(source.doc["Parameters"]), overrides)
+    on_failure, _ = recovery.choose(args.on_failure, source.doc, overrides)
+    p = cf.preview(
+        cfn,
+        args.stack_name,
+        body,
+        sorted(source.doc["Parameters"]),
+        overrides,
+        on_failure=on_failure,
+    )
     _warn_kept(p, source, overrides)
     return p
 
@@ -276,8 +284,11 @@ def _template_of(plan: planfile.Plan, where: str) -> dict[str, Any]:
     return load_template(plan.template, f"{where}: template")
 
 
-def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview | None:
-    """The preview of a plan file whose change set may still run; None: nothing to run."""
+def _planned(
+    args: argparse.Namespace, clients: Make, out: TextIO
+) -> tuple[cf.Preview, dict[str, Any], Mapping[str, str]] | None:
+    """The preview of a plan file whose change set may still run, with its template and
+    Parameter values; None: nothing to run."""
     given = [
         o
         for o, v in (
@@ -287,6 +298,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             ("--parameter", args.parameters),
             ("--s3-bucket", args.s3_bucket),
             ("--s3-prefix", args.s3_prefix),
+            ("--on-failure", args.on_failure),
         )
         if v
     ]
@@ -320,7 +332,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
         f"Plan {args.plan}: change set {p.change_set_id}, template SHA-256 {plan.template_sha256}",
         file=out,
     )
-    return p
+    return p, _template_of(plan, where), plan.parameters
 
 
 def _confirm(p: cf.Preview, stdin: TextIO, out: TextIO) -> bool:
@@ -343,11 +355,17 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
     source = None if args.plan is not None else _template(args)
     if not args.yes and not stdin.isatty():
         raise UsageError("stdin is not a terminal, so no one can confirm: pass --yes")
+    # A new stack's OnStackFailure (a plan's was chosen when it was made) and the load
+    # balancers created protected, which the way out of a failed create must unprotect.
+    on_failure: str | None = None
+    protected: list[str] = []
     if source is None:
         planned = _planned(args, clients, out)
         if planned is None:
             return EXIT_OK
-        p = planned
+        p, doc, values = planned
+        if p.change_set_type == "CREATE":
+            protected = recovery.protected_load_balancers(doc, values)
     else:
         if not args.skip_preflight:
             _gate(_checks(args, clients, source))
@@ -355,6 +373,12 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         show_changes(p, out)
         if not p.changes:
             return EXIT_OK
+        if p.change_set_type == "CREATE":
+            overrides = _overrides(args.parameters)
+            on_failure, protected = recovery.choose(args.on_failure, source.doc, overrides)
+    note = recovery.announce(on_failure, protected)
+    if note:
+        print(note, file=out)
     cfn = clients("cloudformation")
     try:
         confirmed = args.yes or _confirm(p, stdin, out)
@@ -369,10 +393,16 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         print("Not deployed; the change set was deleted.", file=out)
         return EXIT_FAILED
     cf.execute(cfn, p)
-    return _watch(args, clients, p, out)
+    return _watch(args, clients, p, out, protected)
 
 
-def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO) -> int:
+def _watch(
+    args: argparse.Namespace,
+    clients: Make,
+    p: cf.Preview,
+    out: TextIO,
+    protected: Sequence[str] = (),
+) -> int:
     """Follow an executed change set to its end; its exit status."""
     cfn = clients("cloudformation")
     progress = Progress(out, total=len(p.changes))
@@ -415,7 +445,7 @@ def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO) 
             f"infra-gen: all events: aws cloudformation describe-stack-events "
             f"--stack-name {p.stack_name}\n"
         )
-        stderr(f"infra-gen: left behind: {cf.left_behind(p, status)}\n")
+        stderr(f"infra-gen: left behind: {cf.left_behind(p, status, protected)}\n")
         return EXIT_FAILED
     print(f"Stack {p.stack_name}: {status}", file=out)
     values = cf.outputs(cfn, p.stack_name)

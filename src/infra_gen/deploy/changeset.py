@@ -20,6 +20,7 @@ from ..errors import DeployError, UsageError, one_line
 from ..template.budget import INLINE_TEMPLATE_LIMIT
 from .aws import error_code, error_message
 from .parameters import parameters_for
+from .recovery import recovery
 
 __all__ = [
     "INLINE_LIMIT",
@@ -232,6 +233,7 @@ def preview(
     sleep: Sleep = time.sleep,
     interval: float = 2.0,
     timeout: float = 600.0,
+    on_failure: str | None = None,
 ) -> Preview:
     """Create a change set for the template and read its changes.
 
@@ -242,6 +244,8 @@ def preview(
         declared: the template's Parameter names. Default: required.
         overrides: ``--parameter`` values; the others keep the stack's. Default: required.
         sleep, interval, timeout: how to wait for the change set. Default: 2 s, 600 s.
+        on_failure: a new stack's ``OnStackFailure`` (:mod:`.recovery`); ignored for an
+            update, which CloudFormation always rolls back. Default: None, CloudFormation's.
 
     Returns:
         The preview; no changes leaves no change set. Else the caller executes or discards it.
@@ -267,6 +271,8 @@ def preview(
     previous = found[1] if exists and found else {}
     parameters = parameters_for(declared, overrides, previous if exists else None)
     name = f"{CHANGE_SET_PREFIX}{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+    # CreateChangeSet takes OnStackFailure for CREATE change sets only.
+    failure = {"OnStackFailure": on_failure} if on_failure and change_set_type == "CREATE" else {}
     try:
         created = cfn.create_change_set(
             StackName=stack_name,
@@ -275,6 +281,7 @@ def preview(
             Parameters=parameters,
             Capabilities=list(CAPABILITIES),
             Description="Created by infra-gen",
+            **failure,
             **source,
         )
     except cfn.exceptions.ClientError as e:
@@ -370,9 +377,13 @@ def execute(cfn: Any, p: Preview) -> None:
         ) from None
 
 
-def left_behind(p: Preview, status: str) -> str:
-    """What a run that ended in ``status`` left, and how to clear it."""
+def left_behind(p: Preview, status: str, protected: Sequence[str] = ()) -> str:
+    """What a run that ended in ``status`` left, and how to clear it (``protected``: the
+    load balancers created with deletion protection on, which must have it off first)."""
     name = p.stack_name
+    way_out = recovery(name, status, protected)
+    if way_out is not None:
+        return f"stack {name} is left {status}: {way_out}"
     if status in _BLOCKED:
         return f"stack {name} is left {status}: " + _BLOCKED[status].format(name=name)
     if status == "UPDATE_ROLLBACK_COMPLETE":
