@@ -417,7 +417,7 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
             ),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
             # CT.S3.PR.4 at the least cost: no resource more, only EventBridge's charge
-            # for S3's opt-in data events (about 35,000 a month, cents).
+            # for S3's opt-in data events (a few per log object: cents a month).
             NotificationConfiguration=s3.NotificationConfiguration(
                 EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)
             ),
