@@ -278,3 +278,24 @@ def test_on_failure_does_not_apply_to_a_plan(
         ],
     )
     assert line.startswith("--on-failure does not apply with --plan"), line
+
+
+def test_a_kept_create_without_protection_is_retried_or_deleted_in_one_command() -> None:
+    p = cf.Preview(STACK, CS_ARN, "CREATE", (), "")
+    assert cf.left_behind(p, "CREATE_FAILED") == (
+        f"stack {STACK} is left CREATE_FAILED: it kept what it made (OnStackFailure "
+        "DO_NOTHING): fix the cause and deploy again, which retries what failed, or delete "
+        f"it: aws cloudformation delete-stack --stack-name {STACK}"
+    )
+
+
+def test_what_a_failed_create_will_leave_is_said_before_it_runs() -> None:
+    assert recovery.announce("ROLLBACK", []) is None  # CloudFormation's usual
+    assert recovery.announce(None, ["LoadBalancer"]) is None  # a plan's: not known here
+    assert recovery.announce("ROLLBACK", ["LoadBalancer"]) == (
+        "If the create fails, OnStackFailure ROLLBACK cannot delete LoadBalancer (deletion "
+        "protection is on): the stack would be left ROLLBACK_FAILED."
+    )
+    assert recovery.announce("DELETE", []) == (
+        "If the create fails, the stack is deleted (OnStackFailure DELETE)."
+    )

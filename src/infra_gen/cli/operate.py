@@ -286,9 +286,9 @@ def _template_of(plan: planfile.Plan, where: str) -> dict[str, Any]:
 
 def _planned(
     args: argparse.Namespace, clients: Make, out: TextIO
-) -> tuple[cf.Preview, dict[str, Any], Mapping[str, str]] | None:
-    """The preview of a plan file whose change set may still run, with its template and
-    Parameter values; None: nothing to run."""
+) -> tuple[cf.Preview, planfile.Plan] | None:
+    """The preview of a plan file whose change set may still run, and the plan; None:
+    nothing to run."""
     given = [
         o
         for o, v in (
@@ -332,7 +332,7 @@ def _planned(
         f"Plan {args.plan}: change set {p.change_set_id}, template SHA-256 {plan.template_sha256}",
         file=out,
     )
-    return p, _template_of(plan, where), plan.parameters
+    return p, plan
 
 
 def _confirm(p: cf.Preview, stdin: TextIO, out: TextIO) -> bool:
@@ -363,9 +363,10 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         planned = _planned(args, clients, out)
         if planned is None:
             return EXIT_OK
-        p, doc, values = planned
+        p, plan = planned
         if p.change_set_type == "CREATE":
-            protected = recovery.protected_load_balancers(doc, values)
+            doc = _template_of(plan, f"--plan {args.plan}")
+            protected = recovery.protected_load_balancers(doc, plan.parameters)
     else:
         if not args.skip_preflight:
             _gate(_checks(args, clients, source))
