@@ -240,9 +240,6 @@ def test_governed_retains_log_groups_and_the_key() -> None:
 # The access-log bucket (governed; security.alb_access_logs), against Control Tower's S3
 # proactive controls (controlreference/s3-rules.html). The default template has no
 # bucket: every one of them SKIPs there.
-GOVERNED_TEMPLATE = template(Config.from_mapping(GOVERNED))
-
-
 def _bucket(view: dict[str, Any]) -> dict[str, Any]:
     (bucket,) = of_type(view, "AWS::S3::Bucket")
     return bucket
@@ -301,23 +298,14 @@ def test_ct_s3_pr_5_the_log_bucket_grants_nothing_through_acls() -> None:
     assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
 
-def ct_s3_pr_8(t: dict[str, Any], policy: dict[str, Any]) -> bool:
+# CT.S3.PR.8's ARN patterns: the bucket, and every object of it.
+S3_BUCKET_ARN = re.compile(r"^arn:aws[a-z0-9\-]*:s3:::[a-z0-9][a-z0-9\.-]*[a-z0-9]$")
+S3_OBJECTS_ARN = re.compile(r"^arn:aws[a-z0-9\-]*:s3:::[a-z0-9][a-z0-9\.-]*[a-z0-9]\/\*$")
+
+
+def ct_s3_pr_8(policy: dict[str, Any]) -> bool:
     """A statement denying every principal every S3 action on the bucket and its objects
-    when aws:SecureTransport is false; in a template the objects' ARN must be a literal
-    or Fn::Join of the bucket's Arn and "/*" (the rule's check_resource_for_bucket_arn_refs)."""
-
-    def bucket_arn(value: Any) -> bool:
-        get_att = value.get("Fn::GetAtt") if isinstance(value, dict) else None
-        return (
-            isinstance(get_att, list)
-            and get_att[1:] == ["Arn"]
-            and t["Resources"].get(get_att[0], {}).get("Type") == "AWS::S3::Bucket"
-        )
-
-    def objects_arn(value: Any) -> bool:
-        join = value.get("Fn::Join") if isinstance(value, dict) else None
-        return isinstance(join, list) and bucket_arn(join[1][0]) and join[1][1:] == ["/*"]
-
+    when aws:SecureTransport is false (the hook's view: ARNs resolved)."""
     for s in policy["PolicyDocument"]["Statement"]:
         actions = s.get("Action") if isinstance(s.get("Action"), list) else [s.get("Action")]
         resources = s.get("Resource") if isinstance(s.get("Resource"), list) else []
@@ -328,20 +316,38 @@ def ct_s3_pr_8(t: dict[str, Any], policy: dict[str, Any]) -> bool:
             and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             and (
                 s.get("Resource") == "*"
-                or (any(map(bucket_arn, resources)) and any(map(objects_arn, resources)))
+                or (
+                    any(isinstance(r, str) and S3_BUCKET_ARN.match(r) for r in resources)
+                    and any(isinstance(r, str) and S3_OBJECTS_ARN.match(r) for r in resources)
+                )
             )
         ):
             return True
     return False
 
 
-def test_ct_s3_pr_8_the_log_bucket_takes_tls_only_also_as_a_static_template() -> None:
-    (policy,) = [
-        r["Properties"]
-        for r in GOVERNED_TEMPLATE["Resources"].values()
-        if r["Type"] == "AWS::S3::BucketPolicy"
-    ]
-    assert ct_s3_pr_8(GOVERNED_TEMPLATE, policy)
+def _resolved(value: Any, logical_id: str, arn: str) -> Any:
+    """``value`` with the bucket's Arn resolved, as CloudFormation hands it to a hook."""
+    if value == {"Fn::GetAtt": [logical_id, "Arn"]}:
+        return arn
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"] and isinstance(value["Fn::Sub"], str):
+        return value["Fn::Sub"].replace("${" + logical_id + ".Arn}", arn)
+    if isinstance(value, dict):
+        return {k: _resolved(v, logical_id, arn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, logical_id, arn) for v in value]
+    return value
+
+
+def test_ct_s3_pr_8_the_log_bucket_takes_tls_only() -> None:
+    (policy,) = of_type(GOVERNED_VIEW, "AWS::S3::BucketPolicy")
+    (bucket_id,) = [k for k, r in GOVERNED_VIEW.items() if r["Type"] == "AWS::S3::Bucket"]
+    resolved = _resolved(policy, bucket_id, "arn:aws:s3:::web-loadbalanceraccesslogbucket-1")
+    assert ct_s3_pr_8(resolved)
+    # A policy without the statement fails.
+    assert not ct_s3_pr_8(
+        {"PolicyDocument": {"Statement": resolved["PolicyDocument"]["Statement"][:1]}}
+    )
 
 
 def test_ct_s3_pr_9_and_10_are_not_met_by_choice() -> None:
