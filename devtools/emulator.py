@@ -1011,6 +1011,10 @@ def _emulate_replacement(mp: pytest.MonkeyPatch) -> None:
                 )
                 if not names:
                     continue  # moto lists some unchanged resources; CloudFormation does not
+                if rmap[name] is None:
+                    # Never made (its Condition was false): CloudFormation adds it now.
+                    modified[name] = cfn_models.Change("Add", name, new[name]["Type"])
+                    continue
                 c = cfn_models.Change("Modify", name, new[name]["Type"])
                 forced = _create_only(c.resource_type)
                 c.replacement = "True" if forced & set(names) else "False"

@@ -20,11 +20,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from devtools.emulator import REGION, Api
 from infra_gen import build_template
 from infra_gen import render as render_template
 from infra_gen.deploy import preflight as pf
 from tests.support.commands import run, stack_resources
-from tests.support.emulator import REGION, Api
 from tests.support.stack import GOVERNED
 
 pytestmark = [

@@ -945,3 +945,35 @@ def test_handles_keep_the_lists_the_template_renders() -> None:
     assert len(stack.service.shared.log_group_arns) == 2
     allowed = rendered["Parameters"]["ProbeSchedule"]["AllowedValues"]
     assert list(stack.probe.schedules) == allowed
+
+
+def _mounts(t: Template, logical_id: str) -> dict[str, str]:
+    container = _resources(t)[logical_id]["Properties"]["ContainerDefinitions"][0]
+    return {m["SourceVolume"]: m["ContainerPath"] for m in container["MountPoints"]}
+
+
+def test_an_added_service_takes_the_stacks_writable_paths_unless_it_names_its_own() -> None:
+    stack = build_stack(GOVERNED)
+    governed = {"tmp": "/tmp", "var-cache-nginx": "/var/cache/nginx"}
+    assert _mounts(stack.template, "EcsTaskDefinition") == governed
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert _mounts(stack.template, "ApiEcsTaskDefinition") == governed
+    stack.add_service(
+        "Own",
+        {"name": "own", "writable_paths": ["/data"]},
+        path_pattern="/own/*",
+        priority=20,
+    )
+    assert _mounts(stack.template, "OwnEcsTaskDefinition") == {"data": "/data"}
+    stack.add_service("Arg", {"name": "arg"}, path_pattern="/arg/*", priority=30, writable_paths={})
+    assert _mounts(stack.template, "ArgEcsTaskDefinition") == {}
+    before = len(stack.template.resources)
+    with pytest.raises(ConfigError, match="^writable_paths: is given twice"):
+        stack.add_service(
+            "Both",
+            {"name": "both", "writable_paths": ["/data"]},
+            path_pattern="/both/*",
+            priority=40,
+            writable_paths={"data": "/data"},
+        )
+    assert len(stack.template.resources) == before

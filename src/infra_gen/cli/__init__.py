@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from .._version import __version__
+from ..deploy.recovery import ON_FAILURE
 from ..errors import (
     AfterExecution,
     ConfigError,
@@ -332,6 +333,14 @@ def _stack_name(text: str) -> str:
     )
 
 
+def _on_failure(text: str) -> str:
+    if text in ON_FAILURE:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{shown(text)} is not allowed; allowed: {', '.join(ON_FAILURE)}"
+    )
+
+
 # S3's bucket naming rules (general purpose buckets): 3-63 characters of lower-case
 # letters, digits, dots and hyphens, a letter or digit at each end, no "..", not an
 # IPv4 address.
@@ -528,6 +537,15 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
                 help="keep the change set and write the plan to FILE, for deploy --plan",
             )
             _format_option(c, "the plan as JSON, without the template")
+        if name in ("diff", "deploy"):
+            c.add_argument(
+                "--on-failure",
+                type=_on_failure,
+                metavar="ACTION",
+                help="what a failed create of a new stack leaves (OnStackFailure): ROLLBACK, "
+                "DELETE or DO_NOTHING; default DO_NOTHING when the template creates a load "
+                "balancer with deletion protection on (governed), else ROLLBACK",
+            )
         if name == "preflight":
             c.add_argument(
                 "--offline",

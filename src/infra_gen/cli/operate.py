@@ -19,12 +19,12 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..deploy import artifacts, parameters, teardown
+from ..deploy import artifacts, parameters, recovery, teardown
 from ..deploy import changeset as cf
 from ..deploy import plan as planfile
 from ..deploy import preflight as pf
@@ -200,6 +200,7 @@ def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Pre
             s3_prefix=args.s3_prefix,
             s3=lambda: clients("s3"),
         )
+    on_failure, _ = recovery.choose(args.on_failure, source.doc, overrides)
     p = cf.preview(
         cfn,
         args.stack_name,
@@ -207,6 +208,7 @@ def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Pre
         sorted(source.doc["Parameters"]),
         overrides,
         role_arn=args.role_arn or "",
+        on_failure=on_failure,
     )
     try:
         _warn_kept(p, source, overrides)
@@ -332,8 +334,11 @@ def _template_of(plan: planfile.Plan, where: str) -> dict[str, Any]:
     return load_template(plan.template, f"{where}: template")
 
 
-def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview | None:
-    """The preview of a plan file whose change set may still run; None: nothing to run."""
+def _planned(
+    args: argparse.Namespace, clients: Make, out: TextIO
+) -> tuple[cf.Preview, planfile.Plan] | None:
+    """The preview of a plan file whose change set may still run, and the plan; None:
+    nothing to run."""
     given = [
         o
         for o, v in (
@@ -345,6 +350,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             ("--s3-prefix", args.s3_prefix),
             ("--resolve-s3", args.resolve_s3),
             ("--role-arn", args.role_arn),
+            ("--on-failure", args.on_failure),
         )
         if v
     ]
@@ -378,7 +384,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
         f"Plan {args.plan}: change set {p.change_set_id}, template SHA-256 {plan.template_sha256}",
         file=out,
     )
-    return p
+    return p, plan
 
 
 def _confirm(p: cf.Preview, stdin: TextIO, out: TextIO) -> bool:
@@ -401,11 +407,18 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
     source = None if args.plan is not None else _template(args)
     if not args.yes and not stdin.isatty():
         raise UsageError("stdin is not a terminal, so no one can confirm: pass --yes")
+    # A new stack's OnStackFailure (a plan's was chosen when it was made) and the load
+    # balancers created protected, which the way out of a failed create must unprotect.
+    on_failure: str | None = None
+    protected: list[str] = []
     if source is None:
         planned = _planned(args, clients, out)
         if planned is None:
             return EXIT_OK
-        p = planned
+        p, plan = planned
+        if p.change_set_type == "CREATE":
+            doc = _template_of(plan, f"--plan {args.plan}")
+            protected = recovery.protected_load_balancers(doc, plan.parameters)
     else:
         if not args.skip_preflight:
             _gate(_checks(args, clients, source))
@@ -417,6 +430,12 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
             raise
         if not p.changes:
             return EXIT_OK
+        if p.change_set_type == "CREATE":
+            overrides = _overrides(args.parameters)
+            on_failure, protected = recovery.choose(args.on_failure, source.doc, overrides)
+    note = recovery.announce(on_failure, protected)
+    if note:
+        print(note, file=out)
     cfn = clients("cloudformation")
     try:
         confirmed = args.yes or _confirm(p, stdin, out)
@@ -432,7 +451,7 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         return EXIT_FAILED
     token = cf.execute(cfn, p)
     try:
-        return _watch(args, clients, p, out, token)
+        return _watch(args, clients, p, out, token, protected)
     except KeyboardInterrupt:
         print(_follow_hint(p), file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -446,7 +465,14 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         ) from None
 
 
-def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO, token: str) -> int:
+def _watch(
+    args: argparse.Namespace,
+    clients: Make,
+    p: cf.Preview,
+    out: TextIO,
+    token: str,
+    protected: Sequence[str] = (),
+) -> int:
     """Follow an executed change set to its end; its exit status."""
     cfn = clients("cloudformation")
     progress = Progress(out, total=len(p.changes))
@@ -486,7 +512,7 @@ def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO, 
             f"infra-gen: all events: aws cloudformation describe-stack-events "
             f"--stack-name {p.stack_name}\n"
         )
-        stderr(f"infra-gen: left behind: {cf.left_behind(p, status)}\n")
+        stderr(f"infra-gen: left behind: {cf.left_behind(p, status, protected)}\n")
         return EXIT_FAILED
     print(f"Stack {p.stack_name}: {status}", file=out)
     values = cf.outputs(cfn, p.stack_name)

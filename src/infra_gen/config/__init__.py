@@ -122,7 +122,8 @@ class Config:
     behind NAT gateways, a non-root user, HTTPS only, deletion protection and access
     logs on, retained logs; it passes the Control Tower proactive controls docs/security.md lists.
     It turns on ``security.alb_access_logs`` and defaults ``network.nat_gateways`` to
-    ``per_az``; it requires AZ IDs, an image pinned by digest, ``service.user`` and a
+    ``per_az`` and ``service.writable_paths`` to ``/tmp`` and ``/var/cache/nginx``
+    (nginx-unprivileged's); it requires AZ IDs, an image pinned by digest, ``service.user`` and a
     ``service.container_port`` of 1024 or more."""
     profile: Profile = field(init=False, repr=False, compare=False)
     """What ``governed`` stands for as explicit settings: ``GOVERNED`` or ``DEFAULT``

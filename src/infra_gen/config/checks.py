@@ -21,6 +21,7 @@ from .limits import (
     PARAMETER_ARN_MAX,
     PATH_MAX,
     SECRET_ARN_MAX,
+    WRITABLE_PATHS_MAX,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "check_environment",
     "check_secrets",
     "check_writable_paths",
+    "writable_volumes",
 ]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -280,24 +282,7 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
             raise ConfigError(
                 where, "is not a volume name; allowed: 1-255 letters, digits, _ and -"
             )
-        if isinstance(path, str):
-            check_text(where, path)
-        # Docker refuses a relative path and / itself; ".." and "//" would name another
-        # path than the one written, and two volumes on one path fail at task start.
-        if not (
-            isinstance(path, str)
-            and path.startswith("/")
-            and not path.startswith("//")
-            and path != "/"
-            and posixpath.normpath(path) == path
-            and len(path) <= PATH_MAX
-        ):
-            raise ConfigError(
-                where,
-                f"{shown(path)} is not allowed; allowed: an absolute path "
-                "in normal form (no . or .. parts, no trailing /), not /, at most "
-                f"{PATH_MAX} characters, e.g. /var/cache/nginx",
-            )
+        _check_path(where, path)
         if path in taken:
             raise ConfigError(
                 where,
@@ -305,3 +290,44 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
             )
         taken[path] = name
     return {str(k): str(v) for k, v in paths.items()}
+
+
+def writable_volumes(key: str, paths: tuple[str, ...]) -> dict[str, str]:
+    """``paths`` (absolute, each once, at most ``WRITABLE_PATHS_MAX``) as volume name ->
+    path, each named after its path (``/var/cache/nginx`` -> ``var-cache-nginx``), else a
+    :class:`ConfigError` naming ``key``."""
+    if len(paths) > WRITABLE_PATHS_MAX:
+        raise ConfigError(key, f"has {len(paths)} paths; allowed at most {WRITABLE_PATHS_MAX}")
+    volumes: dict[str, str] = {}
+    for path in sorted(paths):
+        _check_path(key, path)
+        if path in volumes.values():
+            raise ConfigError(key, f"names {path!r} twice; allowed: each path once")
+        base = re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-")[:240] or "volume"
+        name, n = base, 1
+        while name in volumes:  # /a.b and /a-b: one name, told apart by a number
+            n += 1
+            name = f"{base}-{n}"
+        volumes[name] = path
+    return volumes
+
+
+def _check_path(where: str, path: object) -> None:
+    if isinstance(path, str):
+        check_text(where, path)
+    # Docker refuses a relative path and / itself; ".." and "//" would name another
+    # path than the one written, and two volumes on one path fail at task start.
+    if not (
+        isinstance(path, str)
+        and path.startswith("/")
+        and not path.startswith("//")
+        and path != "/"
+        and posixpath.normpath(path) == path
+        and len(path) <= PATH_MAX
+    ):
+        raise ConfigError(
+            where,
+            f"{shown(path)} is not allowed; allowed: an absolute path "
+            "in normal form (no . or .. parts, no trailing /), not /, at most "
+            f"{PATH_MAX} characters, e.g. /var/cache/nginx",
+        )

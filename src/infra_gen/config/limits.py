@@ -98,6 +98,10 @@ PARAMETER_ARN_MAX = 1011
 SECRET_ARN_MAX = 2048
 # Linux's PATH_MAX (4096 bytes) less the terminating NUL.
 PATH_MAX = 4095
+# A bound of ours, not an AWS quota: each writable path is a volume and a mount point of
+# the task definition, and a container writing in more places than this has a design
+# to review rather than a list to grow.
+WRITABLE_PATHS_MAX = 16
 
 # Every metric the alarms watch is stored at standard (one-minute) resolution, so
 # shorter periods would only produce missing data.

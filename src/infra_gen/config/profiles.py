@@ -24,7 +24,11 @@ from .sections import (
     carved_blocks,
 )
 
-__all__ = ["DEFAULT", "GOVERNED", "Profile", "expand"]
+__all__ = ["DEFAULT", "GOVERNED", "GOVERNED_WRITABLE_PATHS", "Profile", "expand"]
+
+GOVERNED_WRITABLE_PATHS = ("/tmp", "/var/cache/nginx")
+"""``service.writable_paths`` under ``governed`` when none are given: what
+nginx-unprivileged writes (docker/governed/Dockerfile declares them as volumes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +73,9 @@ GOVERNED = Profile(
     retained_logs=True,
     turns_on=(
         ("network", "nat_gateways", "per_az"),
+        # nginx-unprivileged's writes: its pid file and every *_temp_path under /tmp (its
+        # Dockerfile rewrites nginx.conf so), its cache under /var/cache/nginx.
+        ("service", "writable_paths", GOVERNED_WRITABLE_PATHS),
         # CT.ELASTICLOADBALANCING.PR.6: access logging is part of the profile.
         ("security", "alb_access_logs", True),
     ),

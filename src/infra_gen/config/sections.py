@@ -29,6 +29,7 @@ from .checks import (
     check_text,
     cidr_block,
     email_problem,
+    writable_volumes,
 )
 from .limits import (
     ALARM_PERIODS,
@@ -427,6 +428,10 @@ class ServiceConfig(_Section):
     user: str = ""
     """The container's user (``uid[:gid]`` or a name); empty runs the image's (root for
     nginx). ``governed`` requires a non-root one, e.g. ``101`` for nginx-unprivileged."""
+    writable_paths: tuple[str, ...] = ()
+    """Absolute paths the container writes, each a volume of task storage (the root file
+    system is read-only); empty: the profile's, nginx's ``/run`` and ``/var/cache/nginx``,
+    or under ``governed`` nginx-unprivileged's ``/tmp`` and ``/var/cache/nginx``."""
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -461,6 +466,14 @@ class ServiceConfig(_Section):
         check_range("service.desired_count", self.desired_count, 1, 100)
         check_pattern("service.health_check_path", self.health_check_path, HTTP_PATH, "a path")
         check_choice("service.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+        writable_volumes("service.writable_paths", self.writable_paths)
+
+    @property
+    def volumes(self) -> dict[str, str] | None:
+        """``writable_paths`` as volume name -> path; ``None`` when empty (nginx's)."""
+        if not self.writable_paths:
+            return None
+        return writable_volumes("service.writable_paths", self.writable_paths)
 
 
 @dataclass(frozen=True, kw_only=True)

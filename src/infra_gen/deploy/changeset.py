@@ -21,6 +21,7 @@ from ..errors import AfterExecution, DeployError, UsageError, one_line
 from ..template.budget import INLINE_TEMPLATE_LIMIT
 from .aws import error_code, error_message
 from .parameters import parameters_for
+from .recovery import recovery
 
 __all__ = [
     "CHANGE_SET_INTERVAL",
@@ -276,6 +277,7 @@ def preview(
     sleep: Sleep = time.sleep,
     interval: float = CHANGE_SET_INTERVAL,
     timeout: float = 600.0,
+    on_failure: str | None = None,
 ) -> Preview:
     """Create a change set for the template and read its changes.
 
@@ -287,6 +289,8 @@ def preview(
         overrides: ``--parameter`` values; the others keep the stack's. Default: required.
         role_arn: the CloudFormation service role (``RoleARN``). Default: none.
         sleep, interval, timeout: how to wait for the change set. Default: 5 s, 600 s.
+        on_failure: a new stack's ``OnStackFailure`` (:mod:`.recovery`); ignored for an
+            update, which CloudFormation always rolls back. Default: None, CloudFormation's.
 
     Returns:
         The preview; no changes leaves no change set. Else the caller executes or discards it.
@@ -314,6 +318,8 @@ def preview(
     parameters = parameters_for(declared, overrides, previous if exists else None)
     name = change_set_name()
     role = {"RoleARN": role_arn} if role_arn else {}
+    # CreateChangeSet takes OnStackFailure for CREATE change sets only.
+    failure = {"OnStackFailure": on_failure} if on_failure and change_set_type == "CREATE" else {}
     # Until CreateChangeSet answers, the change set is known by its name only.
     made = Preview(stack_name, name, change_set_type, (), "", role_arn=role_arn)
     try:
@@ -325,6 +331,7 @@ def preview(
             Capabilities=list(CAPABILITIES),
             Description="Created by infra-gen",
             **role,
+            **failure,
             **source,
         )
     except cfn.exceptions.ClientError as e:
@@ -480,9 +487,13 @@ def execute(cfn: Any, p: Preview) -> str:
     return token
 
 
-def left_behind(p: Preview, status: str) -> str:
-    """What a run that ended in ``status`` left, and how to clear it."""
+def left_behind(p: Preview, status: str, protected: Sequence[str] = ()) -> str:
+    """What a run that ended in ``status`` left, and how to clear it (``protected``: the
+    load balancers created with deletion protection on, which must have it off first)."""
     name = p.stack_name
+    way_out = recovery(name, status, protected)
+    if way_out is not None:
+        return f"stack {name} is left {status}: {way_out}"
     if status in _BLOCKED:
         return f"stack {name} is left {status}: " + _BLOCKED[status].format(name=name)
     if status == "UPDATE_ROLLBACK_COMPLETE":

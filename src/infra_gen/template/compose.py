@@ -232,6 +232,11 @@ def check(
     values: Mapping[str, object] = dict(secrets or {})
     if writable_paths is not None:
         writable_paths = check_writable_paths("writable_paths", writable_paths)
+        if isinstance(service, Mapping) and "writable_paths" in service:
+            raise ConfigError(
+                "writable_paths",
+                "is given twice, as the argument and as service.writable_paths; allowed: one",
+            )
     both = sorted(variables.keys() & values.keys())
     if both:
         raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")
@@ -326,7 +331,9 @@ def add_service(
         route=route,
         discovery=own_discovery,
         scope=scope,
-        writable_paths=request.writable_paths,
+        writable_paths=(
+            cfg.service.volumes if request.writable_paths is None else request.writable_paths
+        ),
         # Scaled, the scalable target sets the count, as for the first service.
         desired_count=None if request.scaled else s.desired_count,
         health_check=request.health_check,

@@ -407,6 +407,11 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
             # ELB access log delivery supports SSE-S3 only.
             **private_bucket_settings(),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            # CT.S3.PR.4 at the least cost: no resource more, only EventBridge's charge
+            # for S3's opt-in data events (a few per log object: cents a month).
+            NotificationConfiguration=s3.NotificationConfiguration(
+                EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)
+            ),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(
