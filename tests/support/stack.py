@@ -94,6 +94,12 @@ LARGEST = {
     "alarms": {"email": "on-call@example.com", "probe_missing_minutes": 60},
 }
 
+# A domain of the service: a name in a Route 53 public hosted zone (the stack's own
+# certificate, validated in DNS, and the alias record).
+DOMAIN = {"domain": {"name": "www.example.com", "hosted_zone_id": "Z0123456789ABCDEFGHIJ"}}
+# The governed profile with a domain: the certificate is the stack's own.
+GOVERNED_DOMAIN = {**GOVERNED, **DOMAIN}
+
 # A certificate ARN of the form ACM issues, for deploy-time Parameters.
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
