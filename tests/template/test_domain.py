@@ -157,3 +157,12 @@ def test_http_becomes_a_redirect_only_after_https_listens_and_is_open() -> None:
     # the ones already registered and healthy.
     https = props(t, "LoadBalancerHttpsListener")["DefaultActions"]
     assert https == [{"Type": "forward", "TargetGroupArn": {"Ref": "LoadBalancerTargetGroup"}}]
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_with_https_always_the_redirect_waits_for_https_too(name: str) -> None:
+    # An update from a template without HTTPS (a domain added to a running stack) creates
+    # the HTTPS listener once the certificate is issued: port 80 redirects only after it.
+    http = domain_template(name)["Resources"]["LoadBalancerHttpListener"]
+    assert http["DependsOn"] == ["LoadBalancerHttpsListener", "LoadBalancerHttpsIngress"]
+    assert "Metadata" not in http

@@ -361,6 +361,11 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
                 "",
             ),
         }
+    else:
+        # HTTPS always: an update from a template without it (a domain added, default to
+        # governed) creates the HTTPS listener, after the certificate is issued, and turns
+        # port 80 into a redirect; only once port 443 listens and is open.
+        http_listener.DependsOn = [https_listener.title, https_ingress.title]
     if domain is not None:
         domain = add_alias(t, cfg.domain, domain, load_balancer)
     return LoadBalancer(
