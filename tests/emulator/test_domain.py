@@ -105,3 +105,28 @@ def test_a_domain_deploys_its_certificate_alias_and_https(
     # Fixed at generation: exported, as the load balancer's DNS name is.
     assert by_key["ServiceUrl"]["ExportName"] == f"{stack}-ServiceUrl"
     assert by_key["LoadBalancerDnsName"]["OutputValue"] == lb["DNSName"]
+
+
+def _listeners(emulator: Api, physical: dict[str, str]) -> dict[int, dict[str, Any]]:
+    listeners = emulator("elbv2").describe_listeners(LoadBalancerArn=physical["LoadBalancer"])
+    return {item["Port"]: item for item in listeners["Listeners"]}
+
+
+def test_a_domain_added_to_a_running_stack(
+    emulator: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = "ig-domain-later"
+    assert run("deploy", "--stack-name", stack, "--yes")[0] == 0, capsys.readouterr().err
+    physical = stack_resources(emulator, stack)
+    assert set(_listeners(emulator, physical)) == {80}
+
+    zone = _zone(emulator, stack)
+    domain = ["--set", f"domain.name={NAME}", "--set", f"domain.hosted_zone_id={zone}"]
+    code, _ = run("deploy", "--stack-name", stack, "--yes", *domain)
+    assert code == 0, capsys.readouterr().err
+    after = stack_resources(emulator, stack)
+    assert after["LoadBalancer"] == physical["LoadBalancer"]  # the same load balancer
+    by_port = _listeners(emulator, after)
+    assert by_port[443]["Certificates"] == [{"CertificateArn": after["DomainCertificate"]}]
+    assert [a["Type"] for a in by_port[80]["DefaultActions"]] == ["redirect"]
+    assert (NAME, "A") in _records(emulator, zone)

@@ -86,6 +86,8 @@ def _emulate_replacement(mp: pytest.MonkeyPatch) -> None:
                 )
                 if not names:
                     continue  # moto lists some unchanged resources; CloudFormation does not
+                if rmap[name] is None:
+                    continue  # its Condition was false: it is created, not modified
                 c = cfn_models.Change("Modify", name, new[name]["Type"])
                 forced = _create_only(c.resource_type)
                 c.replacement = "True" if forced & set(names) else "False"
