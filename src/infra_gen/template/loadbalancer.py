@@ -224,8 +224,10 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     """
     domain = add_certificate(t, cfg.domain) if cfg.domain.name else None
     https_only = cfg.profile.https_only or domain is not None
-    certificate: object = domain.certificate_arn if domain else None
-    if domain is None:
+    certificate: object
+    if domain is not None:
+        certificate = domain.certificate_arn
+    else:
         certificate = add_parameter(
             t,
             ids.LoadBalancer.CERTIFICATE_ARN,
