@@ -293,6 +293,13 @@ def _discovery_service(api: Api, name: str, p: dict[str, Any]) -> _Made:
     return _Made(service["Id"], {k: service[k] for k in ("Id", "Arn", "Name")})
 
 
+def _secret(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    # A generated value is made up here: moto's CloudFormation has no Secret at all.
+    value = p.get("SecretString") or "generated-" + name
+    arn = api("secretsmanager").create_secret(Name=p.get("Name", name), SecretString=value)["ARN"]
+    return _Made(arn, {"Id": arn})
+
+
 def _alarm(api: Api, name: str, p: dict[str, Any]) -> _Made:
     cloudwatch = api("cloudwatch")
     cloudwatch.put_metric_alarm(**{"AlarmName": name, **p})
@@ -647,6 +654,7 @@ _BRIDGES: dict[str, _Bridge] = {
     "AWS::KMS::Key": _Bridge("", _key),
     "AWS::Lambda::Function": _Bridge("FunctionName", _function),
     "AWS::Logs::LogGroup": _Bridge("LogGroupName", _log_group),
+    "AWS::SecretsManager::Secret": _Bridge("Name", _secret),
     "AWS::ServiceDiscovery::PrivateDnsNamespace": _Bridge("Name", _namespace),
     "AWS::S3::Bucket": _Bridge("BucketName", _bucket, _update_bucket),
     "AWS::S3::BucketPolicy": _Bridge("", _bucket_policy, _update_bucket_policy),

@@ -38,12 +38,23 @@ GOVERNED_LARGEST = {
 
 
 def minimal_service(stack: Stack) -> Stack:
-    """The fewest bytes a service takes: unscaled, its two probe alarms only."""
+    """The fewest bytes a routed service takes: unscaled, its two probe alarms only."""
     stack.add_service(
         "Svc1",
         {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
         path_pattern="/svc1/*",
         priority=1,
+    )
+    return stack
+
+
+def worker(stack: Stack) -> Stack:
+    """The fewest bytes any service takes: no route, not probed, unscaled, no alarm."""
+    stack.add_service(
+        "Svc1",
+        {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
+        path_pattern=None,
+        probe_path=None,
     )
     return stack
 
@@ -63,6 +74,7 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "default + a domain": lambda: build_stack(DOMAIN),
     "governed + a domain": lambda: build_stack(GOVERNED_DOMAIN),
     "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),
+    "default + 1 worker: no route, not probed, unscaled": lambda: worker(build_stack()),
     "default + 1 fully alarmed service": lambda: composed({}, 1),
     "production + 1 fully alarmed service": lambda: composed(PRODUCTION, 1),
     "default + 2 fully alarmed services": lambda: composed({}, 2),

@@ -126,25 +126,18 @@ class Probe:
         )
         return Metric(self.metric_namespace, name, dimensions, statistic)
 
-    def watch(self, t: Template, service: Service, discovery: Discovery, *, scope: str) -> None:
+    def watch(
+        self, t: Template, service: Service, discovery: Discovery, *, scope: str, path: str
+    ) -> None:
         """Probe another service too: admit the function to its tasks and request it.
-
-        The probe requests every service on one port and path: the other service must
-        listen on the first one's container port.
 
         Args:
             t: the template it adds to.
-            service: the other service.
+            service: the other service, requested on its own port (:attr:`Service.port`).
             discovery: its Cloud Map service, appended to :attr:`service_names`.
             scope: prefix of the two rules' logical IDs.
-
-        Raises:
-            ValueError: the service listens on another port.
+            path: the path requested on it.
         """
-        if service.port != self.port:
-            raise ValueError(
-                f"the probe requests port {self.port}; the service listens on {service.port}"
-            )
         service.admit(
             t,
             self.security_group,
