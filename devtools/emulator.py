@@ -39,6 +39,13 @@ against the AWS API model and moto's service stores them:
     AWS::ApplicationAutoScaling::ScalableTarget, ...::ScalingPolicy (no handler); moto
         does not move the service's count into the registered range as
         RegisterScalableTarget does, so the scalable target's handler does that too.
+    AWS::CertificateManager::Certificate (no handler): requested through ACM, and, as
+        CloudFormation does for a certificate whose DomainValidationOptions name a
+        hosted zone, its validation CNAME written in that zone. moto does NOT validate:
+        it reports a DNS-validated certificate ISSUED once a set time has passed,
+        whatever DNS holds, and the handler returns without waiting, where CloudFormation
+        waits for ACM to issue it (minutes; a failure after 72 hours). What the tests
+        check is the request and the record, not the validation.
 
 moto leaves None where an Fn::If yields AWS::NoValue in a list; the role handler drops
 it, as CloudFormation does.
@@ -57,8 +64,13 @@ strategy, the load balancer's attributes
 attributes (deregistration delay), the function's LoggingConfig and the namespace's VPC.
 
 Further emulator gaps worked around here, each in one place:
+    - moto's hosted zone IDs are 22 random upper-case letters and digits; Route 53's
+      start with ``Z`` (which ``domain.hosted_zone_id`` requires), so moto's are made
+      to as well.
     - ``GetAtt LoadBalancer.LoadBalancerFullName`` and ``TargetGroup.TargetGroupFullName``
       are not implemented; they are computed from the ARN as AWS defines them.
+      ``LoadBalancer.CanonicalHostedZoneID`` is not either; it is the zone ID moto's
+      DescribeLoadBalancers returns.
     - A stack created or updated through a change set keeps the Outputs of the empty
       template it started with; they are recomputed after each execution.
     - moto reads a path-style ``TemplateURL`` (``http://host:port/bucket/key``, the form
@@ -138,6 +150,7 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 from moto.elbv2 import models as elbv2_models
+from moto.route53 import models as route53_models
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -554,6 +567,36 @@ def _scaling_policy(api: Api, name: str, p: dict[str, Any]) -> _Made:
     return _Made(policy["PolicyARN"], {"Arn": policy["PolicyARN"]})
 
 
+def _certificate(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    acm = api("acm")
+    arn = acm.request_certificate(
+        DomainName=p["DomainName"], ValidationMethod=p.get("ValidationMethod", "EMAIL")
+    )["CertificateArn"]
+    # CloudFormation writes each validation record in the hosted zone the option names.
+    zones = {o["DomainName"]: o["HostedZoneId"] for o in p.get("DomainValidationOptions", [])}
+    described = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    for option in described.get("DomainValidationOptions", []):
+        if option["DomainName"] in zones:
+            record = option["ResourceRecord"]
+            api("route53").change_resource_record_sets(
+                HostedZoneId=zones[option["DomainName"]],
+                ChangeBatch={
+                    "Changes": [
+                        {
+                            "Action": "UPSERT",
+                            "ResourceRecordSet": {
+                                "Name": record["Name"],
+                                "Type": record["Type"],
+                                "TTL": 300,
+                                "ResourceRecords": [{"Value": record["Value"]}],
+                            },
+                        }
+                    ]
+                },
+            )
+    return _Made(arn)
+
+
 def _bucket_settings(api: Api, name: str, p: dict[str, Any]) -> None:
     """A bucket's CloudFormation properties through the S3 API calls that set them."""
     s3 = api("s3")
@@ -631,6 +674,7 @@ _BRIDGES: dict[str, _Bridge] = {
         "", _scalable_target, _update_scalable_target
     ),
     "AWS::ApplicationAutoScaling::ScalingPolicy": _Bridge("PolicyName", _scaling_policy),
+    "AWS::CertificateManager::Certificate": _Bridge("", _certificate),
     "AWS::CloudWatch::Alarm": _Bridge("AlarmName", _alarm),
     "AWS::EC2::SecurityGroup": _Bridge("GroupName", _security_group),
     "AWS::EC2::SecurityGroupEgress": _Bridge("", _group_rule("egress", "Destination")),
@@ -726,12 +770,15 @@ def _bridge_resource_types(monkeypatch: pytest.MonkeyPatch, api: Api) -> None:
 
 
 def _full_name_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LoadBalancerFullName and TargetGroupFullName: the ARN's resource part, as AWS defines."""
+    """LoadBalancerFullName and TargetGroupFullName: the ARN's resource part, as AWS defines;
+    CanonicalHostedZoneID: the zone DescribeLoadBalancers names."""
     load_balancer_attribute = elbv2_models.FakeLoadBalancer.get_cfn_attribute
 
     def load_balancer(self: Any, name: str) -> Any:
         if name == "LoadBalancerFullName":
             return self.arn.split(":loadbalancer/", 1)[1]
+        if name == "CanonicalHostedZoneID":
+            return self.canonical_hosted_zone_id
         return load_balancer_attribute(self, name)
 
     def target_group(self: Any, name: str) -> Any:
@@ -743,6 +790,16 @@ def _full_name_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         elbv2_models.FakeTargetGroup, "get_cfn_attribute", target_group, raising=False
     )
+
+
+def _zone_ids_as_route53_makes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hosted zone IDs that start with Z, as Route 53's do."""
+    make = route53_models.create_route53_zone_id
+
+    def zone_id(*args: Any, **kwargs: Any) -> str:
+        return "Z" + str(make(*args, **kwargs))[1:]
+
+    monkeypatch.setattr(route53_models, "create_route53_zone_id", zone_id)
 
 
 def _outputs_after_change_sets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -953,6 +1010,7 @@ def serving(workdir: Path, port: int = 0) -> Iterator[Api]:
 
         _bridge_resource_types(mp, emulator)
         _full_name_attributes(mp)
+        _zone_ids_as_route53_makes_them(mp)
         _outputs_after_change_sets(mp)
         _change_sets_as_cloudformation_answers(mp)
         _template_urls_on_the_emulator(mp, emulator.endpoint)

@@ -38,6 +38,7 @@ _EXPORTS = {
             "Config",
             "ConfigError",
             "DiscoveryConfig",
+            "DomainConfig",
             "NetworkConfig",
             "ProbeConfig",
             "ScalingConfig",
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from .config import Config as Config
     from .config import ConfigError as ConfigError
     from .config import DiscoveryConfig as DiscoveryConfig
+    from .config import DomainConfig as DomainConfig
     from .config import NetworkConfig as NetworkConfig
     from .config import ProbeConfig as ProbeConfig
     from .config import ScalingConfig as ScalingConfig

@@ -405,7 +405,7 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
         # The file as compact JSON, as it would be sent: its text without the final newline.
         f"infra-gen: error: the template is {len(text.encode()) - 1:,} bytes, over the 51,200 "
         "CloudFormation takes in a request (largest: ProbeFunction 11,943, Dashboard 4,278, "
-        "Outputs 2,793): pass --resolve-s3 (or --s3-bucket) to deploy it from S3\n"
+        "Parameters 2,658): pass --resolve-s3 (or --s3-bucket) to deploy it from S3\n"
     )
     emulator("s3").create_bucket(Bucket="ig-composed")
     code, out = run(

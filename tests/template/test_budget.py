@@ -17,7 +17,7 @@ import pytest
 from infra_gen import Stack, TemplateTooLarge, build_stack, render, render_inline
 from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
 from tests.support.documentation import README
-from tests.support.stack import GOVERNED, full_service
+from tests.support.stack import DOMAIN, GOVERNED, GOVERNED_DOMAIN, full_service
 
 # The production configuration: AZ IDs across three zones, a private ECR image, and
 # every log protected (VPC flow logs, KMS-encrypted log groups, load balancer access logs).
@@ -78,6 +78,8 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "governed, 3 AZs, one NAT gateway, KMS": lambda: build_stack(GOVERNED_LARGEST),
     "default in an existing VPC, IDs as Parameters": lambda: build_stack(EXISTING_VPC),
     "governed in an existing VPC, IDs as Parameters": lambda: build_stack(GOVERNED_EXISTING_VPC),
+    "default + a domain": lambda: build_stack(DOMAIN),
+    "governed + a domain": lambda: build_stack(GOVERNED_DOMAIN),
     "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),
     "default + 1 worker: no route, not probed, unscaled": lambda: worker(build_stack()),
     "default + 1 fully alarmed service": lambda: composed({}, 1),

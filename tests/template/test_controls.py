@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from infra_gen import Config
-from tests.support.stack import CERTIFICATE, GOVERNED, hook_view, template
+from tests.support.stack import CERTIFICATE, GOVERNED, GOVERNED_DOMAIN, hook_view, template
 
 DEFAULT = hook_view(template())
 GOVERNED_VIEW = hook_view(template(Config.from_mapping(GOVERNED)), {"CertificateArn": CERTIFICATE})
@@ -100,6 +100,19 @@ def test_ct_elasticloadbalancing_pr_1_http_redirects_to_https() -> None:
     assert ct_elb_pr_1(GOVERNED_VIEW)
 
 
+def _acm_certificate(view: dict[str, Any], arn: Any) -> bool:
+    """check_is_acm_certificate: an ACM ARN, or a Ref or Fn::GetAtt of a resource of the
+    template of type AWS::CertificateManager::Certificate (check_local_references)."""
+    if isinstance(arn, str):
+        return bool(ACM_ARN.search(arn))
+    if not isinstance(arn, dict) or len(arn) != 1:
+        return False
+    ((function, target),) = arn.items()
+    name = target if function == "Ref" else target[0] if function == "Fn::GetAtt" else None
+    local = view.get(name) if isinstance(name, str) else None
+    return bool(local) and local["Type"] == "AWS::CertificateManager::Certificate"
+
+
 def ct_elb_pr_2(view: dict[str, Any]) -> str:
     """HTTPS and TLS listeners carry ACM certificates only; SKIP without such a listener."""
     secure = [
@@ -111,7 +124,7 @@ def ct_elb_pr_2(view: dict[str, Any]) -> str:
         return "SKIP"
     ok = all(
         p.get("Certificates")
-        and all(ACM_ARN.search(str(c["CertificateArn"])) for c in p["Certificates"])
+        and all(_acm_certificate(view, c["CertificateArn"]) for c in p["Certificates"])
         for p in secure
     )
     return "PASS" if ok else "FAIL"
@@ -126,6 +139,30 @@ def test_ct_elasticloadbalancing_pr_2_https_with_an_acm_certificate() -> None:
     assert "Default" not in param
     assert not re.fullmatch(param["AllowedPattern"], "")
     assert re.fullmatch(param["AllowedPattern"], CERTIFICATE)
+
+
+def test_governed_with_a_domain_passes_the_controls_as_a_static_template() -> None:
+    # No Parameter to give: the certificate is a resource of the stack, named by Ref.
+    t = template(Config.from_mapping(GOVERNED_DOMAIN))
+    assert "CertificateArn" not in t["Parameters"]
+    view = hook_view(t)
+    assert ecs_2_no_public_ip(view) and ct_ecs_pr_3(view) and ct_ecs_pr_7(view)
+    assert ct_elb_pr_1(view)
+    assert ct_elb_pr_2(view) == "PASS"
+    attrs = attributes(view)
+    assert attrs["deletion_protection.enabled"] == "true"  # PR.5
+    assert attrs["routing.http.desync_mitigation_mode"] == "defensive"  # PR.3
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"  # PR.4
+    assert ct_elb_pr_6(view)
+    # The same rule fails a listener whose certificate is not ACM's, or not a certificate.
+    for arn in ({"Ref": "LoadBalancer"}, "arn:aws:iam::123456789012:server-certificate/x"):
+        https = view["LoadBalancerHttpsListener"]["Properties"]
+        changed = {**view, "LoadBalancerHttpsListener": {**view["LoadBalancerHttpsListener"]}}
+        changed["LoadBalancerHttpsListener"]["Properties"] = {
+            **https,
+            "Certificates": [{"CertificateArn": arn}],
+        }
+        assert ct_elb_pr_2(changed) == "FAIL"
 
 
 def test_https_uses_a_tls_1_3_policy() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from infra_gen import Config, build_template, ids
-from tests.support.stack import GOVERNED, LARGEST
+from tests.support.stack import CERTIFICATE, DOMAIN, GOVERNED, GOVERNED_DOMAIN, LARGEST
 
 RESOURCES = {
     "AlarmEmailSubscription",
@@ -113,6 +113,9 @@ GOVERNED_EXTRA_RESOURCES = {
     "NetworkPrivateSubnet2RouteTableAssociation",
 }
 GOVERNED_PARAMETERS = PARAMETERS - {"DeletionProtection", "TaskSize"}
+# A domain: the stack's own certificate and the alias record; no CertificateArn Parameter
+# (nor its HasCertificate Condition): HTTPS is always on.
+DOMAIN_EXTRA_RESOURCES = {"DomainAliasRecord", "DomainCertificate"}
 OUTPUTS = {
     "ClusterName",
     "DashboardUrl",
@@ -184,12 +187,29 @@ def test_an_existing_vpc_drops_the_networks_ids_and_keeps_every_other(governed: 
         _same("Outputs", set(t.outputs), OUTPUTS)
 
 
+def test_a_domain_adds_only_its_own_ids() -> None:
+    for mapping, resources, parameters in (
+        (DOMAIN, RESOURCES, PARAMETERS),
+        (GOVERNED_DOMAIN, RESOURCES | GOVERNED_EXTRA_RESOURCES, GOVERNED_PARAMETERS),
+    ):
+        t = build_template(Config.from_mapping(mapping))
+        _same("Resources", set(t.resources), resources | DOMAIN_EXTRA_RESOURCES)
+        _same("Parameters", set(t.parameters), parameters - {"CertificateArn"})
+        _same("Outputs", set(t.outputs), OUTPUTS)
+        assert ids.LoadBalancer.HAS_CERTIFICATE not in t.conditions
+    # A certificate made elsewhere: no certificate of the stack's own.
+    elsewhere = {**DOMAIN["domain"], "certificate_arn": CERTIFICATE}
+    t = build_template(Config.from_mapping({"domain": elsewhere}))
+    _same("Resources", set(t.resources), RESOURCES | {"DomainAliasRecord"})
+
+
 def test_the_ids_module_names_every_id_and_nothing_else() -> None:
     t = build_template(Config.from_mapping(LARGEST))
     three = {"az_count": 3, "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]}
     governed = build_template(Config.from_mapping({**GOVERNED, "network": three}))
+    domain = build_template(Config.from_mapping(DOMAIN))
     everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
-    everything |= set(governed.resources) | set(governed.parameters)
+    everything |= set(governed.resources) | set(governed.parameters) | set(domain.resources)
     given = {**GOVERNED, "network": {"vpc_id": "parameter"}}
     everything |= set(build_template(Config.from_mapping(given)).parameters)
     exported = set()
@@ -198,7 +218,7 @@ def test_the_ids_module_names_every_id_and_nothing_else() -> None:
             if key.isupper():
                 exported |= {value.format(n) for n in (1, 2, 3)}
     template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | GOVERNED_EXTRA_RESOURCES | PARAMETERS
-    template_ids |= OUTPUTS
+    template_ids |= OUTPUTS | DOMAIN_EXTRA_RESOURCES
     assert template_ids <= exported, sorted(template_ids - exported)
     assert exported <= everything, sorted(exported - everything)
 

@@ -42,6 +42,7 @@ from .sections import (
     AlarmsConfig,
     ClusterConfig,
     DiscoveryConfig,
+    DomainConfig,
     NetworkConfig,
     ProbeConfig,
     ScalingConfig,
@@ -58,6 +59,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DiscoveryConfig",
+    "DomainConfig",
     "NetworkConfig",
     "ProbeConfig",
     "ScalingConfig",
@@ -117,6 +119,8 @@ class Config:
     """``[scaling]``: task count range and scaling targets."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
     """``[security]``: hardening switches."""
+    domain: DomainConfig = field(default_factory=DomainConfig)
+    """``[domain]``: the service's own DNS name, its certificate and HTTPS."""
     governed: bool = False
     """The governed profile (top-level ``governed = true``): tasks in private subnets
     behind NAT gateways, a non-root user, HTTPS only, deletion protection and access
@@ -140,6 +144,7 @@ class Config:
         alarms: AlarmsConfig = _LEFT_OUT,
         scaling: ScalingConfig = _LEFT_OUT,
         security: SecurityConfig = _LEFT_OUT,
+        domain: DomainConfig = _LEFT_OUT,
         governed: bool = False,
     ) -> None:
         """Expand the profile ``governed`` names into the sections, then check the whole.
@@ -148,8 +153,8 @@ class Config:
         stored: nothing changes afterwards.
 
         Args:
-            network, cluster, service, discovery, probe, alarms, scaling, security: the
-                sections. Default: each section's defaults.
+            network, cluster, service, discovery, probe, alarms, scaling, security, domain:
+                the sections. Default: each section's defaults.
             governed: the governed profile. Default: False.
 
         Raises:
@@ -165,6 +170,7 @@ class Config:
             "alarms": alarms,
             "scaling": scaling,
             "security": security,
+            "domain": domain,
         }
         sections = {}
         for name, cls in SECTIONS.items():

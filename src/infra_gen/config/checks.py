@@ -79,6 +79,10 @@ AZ_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
 # EC2 resource IDs: the prefix and 8 hexadecimal digits (older) or 17 (since 2016).
 VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+# A Route 53 hosted zone ID: Z and upper-case letters and digits, 32 characters at most.
+HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+# An ACM certificate's ARN in any partition.
+ACM_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+"
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:
@@ -177,6 +181,27 @@ def cidr_block(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
                 "allowed: a private range such as 10.0.0.0/16, 172.16.0.0/16 or 192.168.0.0/16",
             )
     return net
+
+
+def dns_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a lower-case DNS name of two labels or more, or None when it is."""
+    if not name.isascii():
+        return "it is not ASCII; write it in its IDNA form (xn--...)"
+    if name.endswith("."):
+        return "write it without the trailing dot"
+    if name.startswith("*."):
+        return "a wildcard names no one host; give the name the service answers on"
+    if len(name) > DNS_NAME_MAX:
+        return f"it has {len(name)} characters; allowed at most {DNS_NAME_MAX}"
+    labels = name.split(".")
+    if len(labels) < 2 or not all(DNS_LABEL.fullmatch(label) for label in labels):
+        return (
+            "expected two or more lower-case labels of letters, digits and hyphens, "
+            "e.g. www.example.com"
+        )
+    if labels[-1].isdigit():
+        return "its last label is a number, as in an IP address; allowed: a DNS name"
+    return None
 
 
 def email_problem(address: str) -> str | None:

@@ -84,6 +84,9 @@ PROBE_SCHEDULES: Mapping[str, int] = types.MappingProxyType(
 IMAGE_MAX = 255
 # RFC 1035: a name is at most 253 characters written out (255 octets on the wire).
 DNS_NAME_MAX = 253
+# ACM RequestCertificate: the first domain name of a certificate (its subject's common
+# name) is at most 64 octets, periods included.
+ACM_DOMAIN_MAX = 64
 # An ALB needs each of its subnets to be a /27 or larger, with 8 free addresses, to scale:
 # docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html
 SMALLEST_SUBNET = 27

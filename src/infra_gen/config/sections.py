@@ -15,8 +15,10 @@ from typing import Any, ClassVar
 
 from ..errors import ConfigError, shown
 from .checks import (
+    ACM_ARN,
     AZ_ID,
     DNS_LABEL,
+    HOSTED_ZONE_ID,
     HTTP_PATH,
     IMAGE_PATTERN,
     METRIC_NAMESPACE,
@@ -28,10 +30,12 @@ from .checks import (
     check_range,
     check_text,
     cidr_block,
+    dns_name_problem,
     email_problem,
     writable_volumes,
 )
 from .limits import (
+    ACM_DOMAIN_MAX,
     ALARM_PERIODS,
     DNS_NAME_MAX,
     FARGATE_TASK_SIZES,
@@ -47,6 +51,7 @@ __all__ = [
     "AlarmsConfig",
     "ClusterConfig",
     "DiscoveryConfig",
+    "DomainConfig",
     "NetworkConfig",
     "ProbeConfig",
     "ScalingConfig",
@@ -653,6 +658,83 @@ class SecurityConfig(_Section):
         self._check_types()
 
 
+@dataclass(frozen=True, kw_only=True)
+class DomainConfig(_Section):
+    """The service's own DNS name: a certificate, an alias record to the load balancer and
+    HTTPS, HTTP only redirecting. Empty by default: the load balancer's own name."""
+
+    section: ClassVar[str] = "domain"
+
+    name: str = ""
+    """The name the service answers on, e.g. ``www.example.com`` or the zone's apex
+    ``example.com``: lower-case, without the trailing dot; at most 64 characters when the
+    stack requests its certificate (ACM's limit on a certificate's first name). Requires
+    ``hosted_zone_id``."""
+    hosted_zone_id: str = ""
+    """The ID of the Route 53 public hosted zone of ``name``, in the stack's account
+    (``Z`` and upper-case letters and digits, without ``/hostedzone/``): the alias record
+    goes there, and CloudFormation writes the certificate's validation record there."""
+    certificate_arn: str = ""
+    """An ACM certificate made elsewhere that covers ``name`` (in the stack's Region):
+    the stack then requests none and serves this one. Empty: the stack requests a
+    certificate for ``name``, validated in DNS."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        if self.name:
+            problem = dns_name_problem(self.name)
+            if problem:
+                raise ConfigError("domain.name", f"{shown(self.name)} is not a DNS name: {problem}")
+            if not self.certificate_arn and len(self.name) > ACM_DOMAIN_MAX:
+                raise ConfigError(
+                    "domain.name",
+                    f"has {len(self.name)} characters; ACM issues a certificate's first name "
+                    f"of at most {ACM_DOMAIN_MAX}: allowed at most {ACM_DOMAIN_MAX}, or a "
+                    "certificate made elsewhere as domain.certificate_arn",
+                )
+        if self.hosted_zone_id:
+            if self.hosted_zone_id.startswith("/hostedzone/"):
+                raise ConfigError(
+                    "domain.hosted_zone_id",
+                    f"{shown(self.hosted_zone_id)}: write the ID without /hostedzone/",
+                )
+            check_pattern(
+                "domain.hosted_zone_id",
+                self.hosted_zone_id,
+                HOSTED_ZONE_ID,
+                "a Route 53 hosted zone ID: Z and up to 31 upper-case letters and digits, "
+                "e.g. Z0123456789ABCDEFGHIJ",
+            )
+        if self.certificate_arn:
+            check_pattern(
+                "domain.certificate_arn",
+                self.certificate_arn,
+                ACM_ARN,
+                "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+            )
+        self._check_together()
+
+    def _check_together(self) -> None:
+        if self.name and not self.hosted_zone_id:
+            raise ConfigError(
+                "domain.hosted_zone_id",
+                f"is empty while domain.name is {self.name!r}; allowed: the ID of the public "
+                "hosted zone that holds the name, e.g. Z0123456789ABCDEFGHIJ",
+            )
+        for key in ("hosted_zone_id", "certificate_arn"):
+            if getattr(self, key) and not self.name:
+                raise ConfigError(
+                    f"domain.{key}",
+                    "is given while domain.name is empty; give the name too"
+                    + (
+                        ", or, without a domain, the certificate at deploy time as the "
+                        "CertificateArn Parameter"
+                        if key == "certificate_arn"
+                        else ""
+                    ),
+                )
+
+
 # Settings outside any table, and their types.
 TOP_LEVEL: dict[str, type] = {"governed": bool}
 
@@ -665,4 +747,5 @@ SECTIONS: dict[str, type[_Section]] = {
     "alarms": AlarmsConfig,
     "scaling": ScalingConfig,
     "security": SecurityConfig,
+    "domain": DomainConfig,
 }

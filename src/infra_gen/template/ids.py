@@ -22,6 +22,7 @@ __all__ = [
     "Boundary",
     "Dashboard",
     "Discovery",
+    "Domain",
     "LoadBalancer",
     "Logs",
     "Network",
@@ -88,6 +89,13 @@ class LoadBalancer:
     CERTIFICATE_ARN: Final = "CertificateArn"  # Parameter
     DELETION_PROTECTION: Final = "DeletionProtection"  # Parameter, not governed
     HAS_CERTIFICATE: Final = "HasCertificate"  # Condition, not governed
+
+
+class Domain:
+    """The service's own DNS name (``[domain]``): its certificate and alias record."""
+
+    CERTIFICATE: Final = "DomainCertificate"  # unless domain.certificate_arn is given
+    ALIAS_RECORD: Final = "DomainAliasRecord"
 
 
 class Discovery:
