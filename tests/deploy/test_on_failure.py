@@ -99,7 +99,11 @@ def _event(n: int, logical_id: str, resource_type: str, status: str, reason: str
 
 
 def _fails_keeping_what_it_made(stub: Stubber) -> None:
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CS_ARN, "StackName": STACK})
+    stub.add_response(
+        "execute_change_set",
+        {},
+        {"ChangeSetName": CS_ARN, "StackName": STACK, "ClientRequestToken": ANY},
+    )
     stub.add_response(
         "describe_stacks",
         {"Stacks": [{"StackName": STACK, "StackStatus": "CREATE_FAILED", "CreationTime": NOW}]},

@@ -84,6 +84,10 @@ LATER_SETTINGS = (
     ("network", "vpc_id"),
     ("network", "public_subnet_ids"),
     ("network", "private_subnet_ids"),
+    ("service", "writable_paths"),
+    ("domain", "name"),
+    ("domain", "hosted_zone_id"),
+    ("domain", "certificate_arn"),
 )
 """Settings added after templates were deployed, as ``(section, key)``: left out of
 :meth:`Config.digest` while empty."""
