@@ -259,9 +259,7 @@ def add_probe(
             ],
         )
     )
-    skip_checks(
-        role, {"CKV_AWS_111": ("ENI IDs are unknown ahead; Describe takes * only")}
-    )
+    skip_checks(role, {"CKV_AWS_111": ("ENI IDs are unknown ahead; Describe takes * only")})
     first = _entry(discovery.service_name, cfg.service.container_port, cfg.probe.path)
     function = t.add_resource(
         awslambda.Function(
