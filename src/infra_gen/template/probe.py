@@ -292,8 +292,8 @@ def add_probe(
         function,
         {
             "CKV_AWS_115": ("Fails in accounts limited to 10 concurrent runs"),
-            "CKV_AWS_116": ("The next scheduled run is the retry"),
-            "CKV_AWS_173": ("No secret in the variables"),
+            "CKV_AWS_116": ("No replay: the next scheduled run is the retry"),
+            "CKV_AWS_173": ("No secret in the variables; Lambda encrypts them"),
         },
     )
     # A failed run is not replayed: the next scheduled run is the retry.
