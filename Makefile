@@ -3,6 +3,10 @@
 #   make test    runs the full suite (installs nginx and dnsmasq for the probe tests)
 # and, for CI publishing (see .github/workflows/publish.yml):
 #   make artifact      checks out/ is current, lints it, writes out/SHA256SUMS
+#   make deploy-file   prints the file of out/ that infra-gen deploy sends
+# make stack, artifact and deploy-file build a team's own stack with CONFIG=stack.toml
+# (a configuration file) or GENERATOR=gen.py (a script that prints the template), the
+# names of the workflow's inputs; without them, the defaults (scripts/artifact.py).
 #   make constraints   re-resolves the pinned runtime dependencies
 #   make docs          writes the API reference (pdoc) to build/docs
 #   make dist          writes a wheel to dist/
@@ -13,9 +17,15 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints/runtime.txt
 # The Regions the suite lints in (tests/support/stack.py).
 LINT_REGIONS := us-east-1 eu-west-1 ap-southeast-2
-STALE := echo "infra-gen: out/ is stale: run 'make stack' and commit out/" >&2; exit 1
+# The team's stack (scripts/artifact.py reads them from the environment), and where it goes.
+CONFIG ?=
+GENERATOR ?=
+OUT ?= out
+export CONFIG GENERATOR
+ARTIFACT = $(BIN)/python scripts/artifact.py
+STALE := echo "infra-gen: $(OUT)/ is stale: run 'make stack$(if $(CONFIG), CONFIG=$(CONFIG))$(if $(GENERATOR), GENERATOR=$(GENERATOR))' and commit $(OUT)/" >&2; exit 1
 
-.PHONY: stack artifact constraints test services bench docs dist clean
+.PHONY: stack artifact deploy-file constraints test services bench docs dist clean
 
 # A project-local venv: it does not see the system site-packages.
 $(BIN)/python:
@@ -36,16 +46,21 @@ $(BIN)/tox: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet 'tox>=4.11' 'tox-uv>=1.11'
 
 stack: $(VENV)/.installed
-	$(BIN)/python -m infra_gen --format yaml -o out/stack.yaml
-	$(BIN)/python -m infra_gen --format json -o out/stack.json
+	$(ARTIFACT) write $(OUT)
 
-# What the CI pipeline publishes: the reviewed out/ files, proven current (--check
-# generates in memory and compares), lint clean, with their checksums.
+# What the CI pipeline publishes: the reviewed $(OUT)/ files, proven current (generated
+# in memory and compared), lint clean, with their checksums. A bad CONFIG or GENERATOR
+# is one line from scripts/artifact.py (its status 2); a stale file, a diff (status 1).
 artifact: $(VENV)/.installed $(BIN)/cfn-lint
-	$(BIN)/python -m infra_gen --check out/stack.yaml || { $(STALE); }
-	$(BIN)/python -m infra_gen --check out/stack.json || { $(STALE); }
-	$(BIN)/cfn-lint --regions $(LINT_REGIONS) -- out/stack.yaml out/stack.json
-	cd out && sha256sum stack.yaml stack.json > SHA256SUMS
+	$(ARTIFACT) check $(OUT) || { status=$$?; test $$status -ne 1 && exit $$status; $(STALE); }
+	files="$$($(ARTIFACT) files $(OUT))" && \
+	$(BIN)/cfn-lint --regions $(LINT_REGIONS) -- $$files && \
+	cd $(OUT) && sha256sum $$(for f in $$files; do basename "$$f"; done) > SHA256SUMS
+
+# The file infra-gen deploy sends (YAML when it fits, else the compact JSON; a
+# generator's output as it is): what CI previews, plans and deploys.
+deploy-file: $(VENV)/.installed
+	@$(ARTIFACT) deploy-file $(OUT)
 
 constraints:
 	PYTHON=$(PYTHON) ./scripts/refresh-constraints.sh

@@ -11,7 +11,7 @@ ALARM and on OK, as the stack's own alarms do:
 
     python examples/queue_grant_alarm.py > stack.yaml
 
-18 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 17.
+17 logic lines; the AWS CDK (Python, aws-cdk-lib v2) equivalent: 17.
 """
 
 from troposphere import sqs
@@ -19,13 +19,12 @@ from troposphere import sqs
 from infra_gen import GREATER_OR_EQUAL, AlarmSpec, Metric, build_stack, grants, render_inline
 
 stack = build_stack()
-t = stack.template
 # checkov's CKV_AWS_27 takes a KMS key only, not SQS's own.
 skip = [{"id": "CKV_AWS_27", "comment": "Encrypted at rest under SQS's own key (SSE-SQS)"}]
-queue = t.add_resource(
+queue = stack.template.add_resource(
     sqs.Queue("JobsQueue", Metadata={"checkov": {"skip": skip}}, SqsManagedSseEnabled=True)
 )
-stack.service.grant(t, grants.send(queue) + grants.consume(queue))
+stack.service.grant(stack.template, grants.send(queue) + grants.consume(queue))
 queue_name = (("QueueName", queue.get_att("QueueName")),)
 age = Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", queue_name, "Maximum")
 spec = AlarmSpec(
@@ -35,5 +34,5 @@ spec = AlarmSpec(
     threshold=300,
     description="Jobs wait in JobsQueue for 5 minutes. Look first at the service's tasks.",
 )
-stack.alarms.add_alarm(t, spec)
-print(render_inline(t), end="")
+stack.alarms.add_alarm(stack.template, spec)
+print(render_inline(stack.template), end="")

@@ -30,6 +30,7 @@ README = DOCS  # README and docs/: the output shown there
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 STACK = "demo"
 CS_ARN = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/infra-gen-1/abc"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}/def"
 CLUSTER = "demo-EcsCluster-1"
 SERVICE_ARN = f"arn:aws:ecs:us-east-1:123456789012:service/{CLUSTER}/demo-EcsService-1"
 TASK = f"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/"
@@ -70,7 +71,13 @@ class Clients:
 def stack(status: str) -> dict[str, Any]:
     return {
         "Stacks": [
-            {"StackName": STACK, "StackStatus": status, "CreationTime": T0, "LastUpdatedTime": T0}
+            {
+                "StackName": STACK,
+                "StackId": STACK_ID,
+                "StackStatus": status,
+                "CreationTime": T0,
+                "LastUpdatedTime": T0,
+            }
         ]
     }
 
@@ -141,6 +148,7 @@ def a_failing_update(c: Clients) -> None:
     c.cfn_says(
         "describe_change_set",
         {
+            "StackId": STACK_ID,
             "Status": "CREATE_COMPLETE",
             "ExecutionStatus": "AVAILABLE",
             "Changes": [
@@ -166,6 +174,11 @@ def a_failing_update(c: Clients) -> None:
             ],
         },
         {"ChangeSetName": CS_ARN, "StackName": STACK},
+    )
+    c.cfn_says(
+        "get_template",
+        {"TemplateBody": "{}"},
+        {"StackName": STACK_ID, "ChangeSetName": CS_ARN, "TemplateStage": "Original"},
     )
     c.cfn_says("execute_change_set", {}, {"ChangeSetName": CS_ARN, "StackName": STACK})
     # Poll 1: the service is being updated; one task stopped.
@@ -243,6 +256,7 @@ def plan_file(tmp_path: Path) -> Path:
         stack_status="UPDATE_COMPLETE",
         last_updated=T0.isoformat(),
         last_event_id="e0",
+        stack_id=STACK_ID,
     )
     path = tmp_path / "plan.json"
     path.write_bytes(planfile.to_bytes(plan))

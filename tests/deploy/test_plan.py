@@ -20,6 +20,8 @@ from infra_gen.deploy.changeset import Change, Preview
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STACK = "demo"
 CS_ARN = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/infra-gen-1/abc"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}/def"
+TEMPLATE = "Resources: {}\n"
 CHANGE = Change("Modify", "EcsService", "AWS::ECS::Service", "arn:svc", "False", ())
 
 
@@ -35,7 +37,11 @@ def a_plan(tmp_path: Path) -> Path:
     with Stubber(cfn) as stub:
         stub.add_response(
             "describe_change_set",
-            {"Parameters": [{"ParameterKey": "MinTasks", "ParameterValue": "3"}]},
+            {
+                "StackId": STACK_ID,
+                "Parameters": [{"ParameterKey": "MinTasks", "ParameterValue": "3"}],
+                "Capabilities": ["CAPABILITY_IAM"],
+            },
             {"ChangeSetName": CS_ARN},
         )
         stub.add_response(
@@ -44,6 +50,7 @@ def a_plan(tmp_path: Path) -> Path:
                 "Stacks": [
                     {
                         "StackName": STACK,
+                        "StackId": STACK_ID,
                         "StackStatus": "UPDATE_COMPLETE",
                         "CreationTime": NOW,
                         "LastUpdatedTime": NOW,
@@ -55,7 +62,7 @@ def a_plan(tmp_path: Path) -> Path:
         made = planfile.make_plan(
             cfn,
             Preview(STACK, CS_ARN, "UPDATE", (CHANGE,), "e1"),
-            "Resources: {}\n",
+            TEMPLATE,
             {"MinTasks": "2", "MaxTasks": "10"},
         )
     assert made.parameters == {"MaxTasks": "10", "MinTasks": "3"}  # the change set's answer wins
@@ -71,6 +78,7 @@ def unchanged_stack(stub: Stubber) -> None:
             "Stacks": [
                 {
                     "StackName": STACK,
+                    "StackId": STACK_ID,
                     "StackStatus": "UPDATE_COMPLETE",
                     "CreationTime": NOW,
                     "LastUpdatedTime": NOW,
@@ -147,8 +155,11 @@ def test_a_change_set_with_other_changes_than_the_file_is_refused(
         stub.add_response(
             "describe_change_set",
             {
+                "StackId": STACK_ID,
                 "Status": "CREATE_COMPLETE",
                 "ExecutionStatus": "AVAILABLE",
+                "Parameters": [{"ParameterKey": "MinTasks", "ParameterValue": "3"}],
+                "Capabilities": ["CAPABILITY_IAM"],
                 "Changes": [
                     {
                         "Type": "Resource",
@@ -162,7 +173,13 @@ def test_a_change_set_with_other_changes_than_the_file_is_refused(
             },
             {"ChangeSetName": CS_ARN, "StackName": STACK},
         )
+        stub.add_response(
+            "get_template",
+            {"TemplateBody": TEMPLATE},
+            {"StackName": STACK_ID, "ChangeSetName": CS_ARN, "TemplateStage": "Original"},
+        )
         assert deploy(path, cfn) == 1
+        stub.assert_no_pending_responses()
     assert capsys.readouterr().err == (
         f"infra-gen: error: change set {CS_ARN} lists other changes than the plan file: "
         "make a new plan: infra-gen diff --plan-out\n"

@@ -267,7 +267,7 @@ def test_large_template_is_refused_without_s3_bucket_and_uploaded_with_it(
     assert re.fullmatch(
         f"infra-gen: error: the template is {size:,} bytes, over the 1,000 CloudFormation takes "
         r"in a request \(largest: ProbeFunction [0-9,]+, Parameters [0-9,]+, Dashboard "
-        r"[0-9,]+\): pass --s3-bucket to deploy it from S3\n",
+        r"[0-9,]+\): pass --resolve-s3 \(or --s3-bucket\) to deploy it from S3\n",
         capsys.readouterr().err,
     )
     assert "ig-large" not in stack_names(emulator)
@@ -402,7 +402,7 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
         # The file as compact JSON, as it would be sent: its text without the final newline.
         f"infra-gen: error: the template is {len(text.encode()) - 1:,} bytes, over the 51,200 "
         "CloudFormation takes in a request (largest: ProbeFunction 11,943, Dashboard 4,278, "
-        "Outputs 2,793): pass --s3-bucket to deploy it from S3\n"
+        "Outputs 2,793): pass --resolve-s3 (or --s3-bucket) to deploy it from S3\n"
     )
     emulator("s3").create_bucket(Bucket="ig-composed")
     code, out = run(

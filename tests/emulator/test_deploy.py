@@ -47,7 +47,6 @@ STACKS: dict[str, tuple[Config, str]] = {
 NOT_EMULATED = frozenset(
     {
         "AWS::Lambda::EventInvokeConfig",
-        "AWS::S3::BucketPolicy",
         "AWS::SNS::Subscription",
         "AWS::SNS::TopicPolicy",
     }

@@ -8,14 +8,17 @@ OBSOLETE (moto never marks one so when the stack changes).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra_gen import Config, build_template, render
+from infra_gen.deploy import plan as planfile
 from tests.support.commands import NEW_IMAGE, README, resource_count, run
 from tests.support.emulator import Api
 
@@ -182,6 +185,15 @@ def test_plan_without_changes_deploys_nothing(
     assert (code, out) == (0, f"Stack {name}: no changes (the plan has none).\n")
 
 
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/ig-bad-plan/1"
+CS_ARN = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/infra-gen-1/2"
+
+
+def sealed(doc: dict[str, object]) -> None:
+    """Recompute the plan's checksum, as someone editing it on purpose would."""
+    doc["plan_sha256"] = planfile.checksum(doc)
+
+
 @pytest.mark.parametrize(
     ("edit", "extra", "message"),
     [
@@ -194,7 +206,7 @@ def test_plan_without_changes_deploys_nothing(
         (
             lambda d: d.update(format="v0"),
             [],
-            "--plan {plan}: format: expected 'infra-gen-plan/1' (written by infra-gen diff "
+            "--plan {plan}: format: expected 'infra-gen-plan/2' (written by infra-gen diff "
             "--plan-out), got 'v0'",
         ),
         (
@@ -204,9 +216,15 @@ def test_plan_without_changes_deploys_nothing(
             "make a new plan with it",
         ),
         (
-            lambda d: d.update(stack_name="other"),
+            lambda d: (d.update(stack_name="other"), sealed(d)),
             [],
             "--plan {plan} is for stack other, not ig-bad-plan",
+        ),
+        (
+            lambda d: d.update(change_set_arn=CS_ARN.replace("/2", "/3")),
+            [],
+            "--plan {plan}: plan_sha256 {checksum} is not the checksum of the plan's fields "
+            "(change set, stack, Parameters, ...): the file was edited; make a new plan",
         ),
     ],
 )
@@ -219,25 +237,163 @@ def test_a_plan_that_is_not_the_reviewed_one_is_refused_before_any_call(
 ) -> None:
     plan = tmp_path / "plan.json"
     template = render(build_template(Config()), "yaml")
-    sha = hashlib.sha256(template.encode()).hexdigest()
-    doc = {
-        "format": "infra-gen-plan/1",
-        "stack_name": "ig-bad-plan",
-        "change_set_arn": "arn:x",
-        "change_set_type": "UPDATE",
-        "template_sha256": sha,
-        "parameters": {},
-        "changes": [],
-        "stack": {},
-        "template": template,
-    }
+    made = planfile.Plan(
+        "ig-bad-plan", CS_ARN, "UPDATE", template, planfile.sha256(template), {}, (), "", "", ""
+    )
+    made = dataclasses.replace(made, stack_id=STACK_ID, capabilities=("CAPABILITY_IAM",))
+    doc = json.loads(planfile.to_bytes(made))
+    checksum = doc["plan_sha256"]
     edit(doc)  # type: ignore[operator]
     plan.write_text(json.dumps(doc))
     code, out = run("deploy", "--stack-name", "ig-bad-plan", "--plan", str(plan), "--yes", *extra)
     assert (code, out) == (2, "")
     assert capsys.readouterr().err == (
-        "infra-gen: error: " + message.format(plan=plan, sha=sha) + "\n"
+        "infra-gen: error: "
+        + message.format(plan=plan, sha=made.template_sha256, checksum=checksum)
+        + "\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "differs"),
+    [
+        ("stack_id", STACK_ID.replace("ig-bad-plan", "ig-other"), "is of stack ig-other, not"),
+        ("change_set_arn", CS_ARN.replace("us-east-1", "eu-west-1"), "is in aws:eu-west-1:"),
+        ("change_set_arn", CS_ARN.replace("changeSet", "stack"), "not a change set ARN"),
+    ],
+)
+def test_a_change_set_arn_or_stack_id_of_another_stack_is_refused_before_any_call(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, field: str, value: str, differs: str
+) -> None:
+    # Checksum recomputed: only the stack's own identity can refuse this plan.
+    template = "Resources: {}\n"
+    made = planfile.Plan(
+        "ig-bad-plan", CS_ARN, "UPDATE", template, planfile.sha256(template), {}, (), "", "", ""
+    )
+    doc = json.loads(planfile.to_bytes(dataclasses.replace(made, stack_id=STACK_ID)))
+    doc[field] = value
+    sealed(doc)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    code, out = run("deploy", "--stack-name", "ig-bad-plan", "--plan", str(plan), "--yes")
+    err = capsys.readouterr().err
+    assert (code, out) == (1, "")
+    assert err.startswith("infra-gen: error: ") and differs in err and err.count("\n") == 1, err
+
+
+def a_reviewed_update(emulator: Api, name: str, plan: Path) -> dict[str, Any]:
+    """A stack, and the plan of an update to it (MinTasks=3) with its change set kept."""
+    assert run("deploy", "--stack-name", name, "--yes")[0] == 0
+    code, _ = run(
+        "diff", "--stack-name", name, "--plan-out", str(plan), "--parameter", "MinTasks=3"
+    )
+    assert code == 1
+    return dict(json.loads(plan.read_text()))
+
+
+def another_change_set(emulator: Api, name: str, template: str, **values: str) -> str:
+    """A change set on ``name`` made outside the review: its ARN."""
+    cfn = emulator("cloudformation")
+    declared = json.loads(render(build_template(Config()), "json"))["Parameters"]
+    parameters = [
+        {"ParameterKey": k, "ParameterValue": values[k]}
+        if k in values
+        else {"ParameterKey": k, "UsePreviousValue": True}
+        for k in sorted(declared)
+    ]
+    made = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="outside-the-review",
+        ChangeSetType="UPDATE",
+        TemplateBody=template,
+        Parameters=parameters,
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    return str(made["Id"])
+
+
+def deploy_edited(plan: Path, doc: dict[str, Any], name: str, **fields: str) -> tuple[int, str]:
+    """deploy --plan of the plan with ``fields`` replaced and its checksum recomputed."""
+    doc = {**doc, **fields}
+    sealed(doc)
+    plan.write_text(json.dumps(doc))
+    return run("deploy", "--stack-name", name, "--plan", str(plan), "--yes")
+
+
+def refusal(capsys: pytest.CaptureFixture[str], result: tuple[int, str]) -> str:
+    """The one line of a refused deploy (exit 1, nothing on stdout)."""
+    assert result == (1, "")
+    return capsys.readouterr().err
+
+
+def test_a_change_set_with_another_template_is_refused(
+    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name, plan = "ig-bound-template", tmp_path / "plan.json"
+    doc = a_reviewed_update(emulator, name, plan)
+    # The same resources and values, one comment more: not the reviewed bytes.
+    other = another_change_set(emulator, name, doc["template"] + "# not reviewed\n", MinTasks="3")
+    before = params(emulator, name)
+    capsys.readouterr()
+    err = refusal(capsys, deploy_edited(plan, doc, name, change_set_arn=other))
+    digest = hashlib.sha256((doc["template"] + "# not reviewed\n").encode()).hexdigest()
+    assert err == (
+        f"infra-gen: error: change set {other} has another template (SHA-256 {digest}, the "
+        f"plan's {doc['template_sha256']}): make a new plan: infra-gen diff --plan-out\n"
+    )
+    assert params(emulator, name) == before  # nothing executed
+
+
+def test_a_change_set_with_other_parameters_is_refused(
+    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name, plan = "ig-bound-parameters", tmp_path / "plan.json"
+    doc = a_reviewed_update(emulator, name, plan)
+    # The reviewed template and change list, another image: what the review never saw.
+    other = another_change_set(
+        emulator, name, doc["template"], MinTasks="3", ServiceImage=NEW_IMAGE
+    )
+    capsys.readouterr()
+    err = refusal(capsys, deploy_edited(plan, doc, name, change_set_arn=other))
+    assert err == (
+        f"infra-gen: error: change set {other} has Parameter ServiceImage {NEW_IMAGE}, the "
+        f"plan's {doc['parameters']['ServiceImage']}: make a new plan: infra-gen diff "
+        "--plan-out\n"
+    )
+    assert params(emulator, name)["ServiceImage"] != NEW_IMAGE
+
+
+def test_a_change_set_of_another_stack_is_refused(
+    emulator: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name, plan = "ig-bound-a", tmp_path / "plan.json"
+    doc = a_reviewed_update(emulator, name, plan)
+    code, _ = run("diff", "--stack-name", "ig-bound-b", "--plan-out", str(tmp_path / "b.json"))
+    assert code == 1
+    theirs = json.loads((tmp_path / "b.json").read_text())
+    capsys.readouterr()
+    # The ARN alone edited: the change set is of stack b, the plan's stack is a.
+    err = refusal(capsys, deploy_edited(plan, doc, name, change_set_arn=theirs["change_set_arn"]))
+    assert err == (
+        f"infra-gen: error: change set {theirs['change_set_arn']} is of stack "
+        f"{theirs['stack_id']}, the plan's {doc['stack_id']}: make a new plan: infra-gen "
+        "diff --plan-out\n"
+    )
+    # The ARN and the stack ID edited: stack a is not that stack.
+    code, out = deploy_edited(
+        plan,
+        doc,
+        name,
+        change_set_arn=theirs["change_set_arn"],
+        stack_id=theirs["stack_id"].replace("ig-bound-b", name),
+    )
+    err = capsys.readouterr().err
+    assert (code, out) == (1, "")
+    assert err.startswith(f"infra-gen: error: stack {name} is {doc['stack_id']}, not the plan's")
+    cfn = emulator("cloudformation")
+    assert cfn.describe_stacks(StackName="ig-bound-b")["Stacks"][0]["StackStatus"] == (
+        "REVIEW_IN_PROGRESS"
+    )  # b was not created by a's deploy
 
 
 def test_a_plan_that_cannot_be_written_leaves_no_change_set(

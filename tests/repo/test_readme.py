@@ -17,7 +17,7 @@ BLOCKS = {
     "add_alarm": ("AlarmNoTraffic:", "Namespace: AWS/ApplicationELB"),
     "with_changes": ("service.memory: ", None),
     "add_service": ('"ApiLoadBalancerRule":', '"PROBE_SERVICE_NAMES":'),  # JSON: see README
-    "grant": ("PolicyName: grant-1", None),
+    "grant": ("grant-1", None),  # YAML or JSON
     "add_secrets": ("PolicyName: read-secrets", None),
     "read_write": ("dynamodb:ConditionCheckItem", "- ${Arn}/index/*"),
 }

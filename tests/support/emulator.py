@@ -10,7 +10,7 @@ Created by moto's own handlers; what they keep is read back and checked:
     AWS::EC2::RouteTable, AWS::EC2::Route, AWS::EC2::FlowLog,
     AWS::ElasticLoadBalancingV2::LoadBalancer, ...::TargetGroup, ...::Listener,
     AWS::Events::Rule, AWS::Lambda::Permission, AWS::SNS::Topic,
-    AWS::CloudWatch::Dashboard, AWS::S3::Bucket (encryption only).
+    AWS::CloudWatch::Dashboard.
 
 Created through moto's service APIs by the handlers in ``_BRIDGES``, because moto's
 CloudFormation has no handler for the type, or its handler drops or garbles properties
@@ -34,6 +34,8 @@ against the AWS API model and moto's service stores them:
     AWS::EC2::SubnetRouteTableAssociation (stores it where no API returns it),
     AWS::IAM::Role (stores inline policies so that the API returns no JSON),
     AWS::KMS::Key (stores the key policy so that DescribeKey fails),
+    AWS::S3::Bucket (moto keeps its encryption only: not its public access block,
+        ownership controls, versioning or lifecycle), AWS::S3::BucketPolicy (no handler),
     AWS::ApplicationAutoScaling::ScalableTarget, ...::ScalingPolicy (no handler); moto
         does not move the service's count into the registered range as
         RegisterScalableTarget does, so the scalable target's handler does that too.
@@ -44,20 +46,30 @@ it, as CloudFormation does.
 Not modelled at all: moto skips these without an error and they are NOT checked here
 (``test_every_resource_is_emulated_or_listed`` in tests/emulator/test_deploy.py keeps this
 list true):
-    AWS::Lambda::EventInvokeConfig, AWS::S3::BucketPolicy, AWS::SNS::Subscription,
-    AWS::SNS::TopicPolicy.
+    AWS::Lambda::EventInvokeConfig, AWS::SNS::Subscription, AWS::SNS::TopicPolicy.
 
 Properties no moto API returns, also NOT checked: the service's capacity provider
 strategy, the load balancer's attributes
 (deletion protection, header handling, access log bucket), the target group's
-attributes (deregistration delay), the function's LoggingConfig, the namespace's VPC,
-and the bucket's versioning, public access block, ownership controls and lifecycle.
+attributes (deregistration delay), the function's LoggingConfig and the namespace's VPC.
 
 Further emulator gaps worked around here, each in one place:
     - ``GetAtt LoadBalancer.LoadBalancerFullName`` and ``TargetGroup.TargetGroupFullName``
       are not implemented; they are computed from the ARN as AWS defines them.
     - A stack created or updated through a change set keeps the Outputs of the empty
       template it started with; they are recomputed after each execution.
+    - moto reads a path-style ``TemplateURL`` (``http://host:port/bucket/key``, the form
+      built on the S3 client's own endpoint) only when its host is ``localhost``; the
+      emulator's host, 127.0.0.1, is read the same way.
+    - moto evaluates a bucket policy's statements without their Conditions, so a Deny
+      of requests without TLS (``aws:SecureTransport`` false) denies every request. The
+      emulator's plain-HTTP requests stand in for S3's HTTPS ones: such a Deny is
+      left out of the evaluation, every other statement kept.
+    - ``GetTemplate`` ignores ``ChangeSetName`` and ``TemplateStage`` (it answers the
+      stack's template, which for a new stack is empty), and ``DescribeChangeSet`` answers
+      no ``Capabilities`` (moto does not keep them) and no ``Tags`` (moto keeps them,
+      its answer drops them). Both are answered here from what the change set was
+      created with: the template text as submitted, the request's capabilities and tags.
     - Parameter constraints (AllowedPattern, AllowedValues, MinValue, MaxValue) are not
       enforced; ``deploy`` checks override values as CloudFormation does before any
       call, and the tests of that check run without the emulator.
@@ -88,6 +100,8 @@ from botocore.config import Config as BotoConfig
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 from moto.elbv2 import models as elbv2_models
 from moto.server import ThreadedMotoServer
 
@@ -264,6 +278,13 @@ def _namespace(api: Api, name: str, p: dict[str, Any]) -> _Made:
 def _discovery_service(api: Api, name: str, p: dict[str, Any]) -> _Made:
     service = api("servicediscovery").create_service(**p)["Service"]
     return _Made(service["Id"], {k: service[k] for k in ("Id", "Arn", "Name")})
+
+
+def _secret(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    # A generated value is made up here: moto's CloudFormation has no Secret at all.
+    value = p.get("SecretString") or "generated-" + name
+    arn = api("secretsmanager").create_secret(Name=p.get("Name", name), SecretString=value)["ARN"]
+    return _Made(arn, {"Id": arn})
 
 
 def _alarm(api: Api, name: str, p: dict[str, Any]) -> _Made:
@@ -498,6 +519,78 @@ def _scaling_policy(api: Api, name: str, p: dict[str, Any]) -> _Made:
     return _Made(policy["PolicyARN"], {"Arn": policy["PolicyARN"]})
 
 
+def _bucket_settings(api: Api, name: str, p: dict[str, Any]) -> None:
+    """A bucket's CloudFormation properties through the S3 API calls that set them."""
+    s3 = api("s3")
+    if "BucketEncryption" in p:
+        rules = [
+            {
+                "ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                **(
+                    {"BucketKeyEnabled": _true(r["BucketKeyEnabled"])}
+                    if "BucketKeyEnabled" in r
+                    else {}
+                ),
+            }
+            for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in p:
+        block = {k: _true(v) for k, v in p["PublicAccessBlockConfiguration"].items()}
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    if "OwnershipControls" in p:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
+    if "VersioningConfiguration" in p:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
+    if "LifecycleConfiguration" in p:
+        rules = []
+        for r in p["LifecycleConfiguration"]["Rules"]:
+            rule: dict[str, Any] = {
+                "ID": r["Id"],
+                "Status": r["Status"],
+                "Filter": {"Prefix": r.get("Prefix", "")},
+            }
+            if "ExpirationInDays" in r:
+                rule["Expiration"] = {"Days": int(r["ExpirationInDays"])}
+            if "NoncurrentVersionExpiration" in r:
+                days = int(r["NoncurrentVersionExpiration"]["NoncurrentDays"])
+                rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": days}
+            if "AbortIncompleteMultipartUpload" in r:
+                days = int(r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+                rule["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+            rules.append(rule)
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+
+
+def _bucket(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    # CloudFormation names a bucket in lower case (stack, logical ID, a random suffix).
+    name = name.lower()
+    api("s3").create_bucket(Bucket=name)  # us-east-1: no LocationConstraint
+    _bucket_settings(api, name, p)
+    return _Made(
+        name,
+        {
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+        },
+    )
+
+
+def _update_bucket(api: Api, old: _Made, name: str, p: dict[str, Any]) -> _Made:
+    _bucket_settings(api, old.physical_id, p)
+    return _Made(old.physical_id, old.attributes)
+
+
+def _bucket_policy(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    api("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=_json(p["PolicyDocument"]))
+    return _Made(p["Bucket"])
+
+
+def _update_bucket_policy(api: Api, old: _Made, name: str, p: dict[str, Any]) -> _Made:
+    return _bucket_policy(api, name, p)
+
+
 _BRIDGES: dict[str, _Bridge] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": _Bridge(
         "", _scalable_target, _update_scalable_target
@@ -517,7 +610,10 @@ _BRIDGES: dict[str, _Bridge] = {
     "AWS::KMS::Key": _Bridge("", _key),
     "AWS::Lambda::Function": _Bridge("FunctionName", _function),
     "AWS::Logs::LogGroup": _Bridge("LogGroupName", _log_group),
+    "AWS::SecretsManager::Secret": _Bridge("Name", _secret),
     "AWS::ServiceDiscovery::PrivateDnsNamespace": _Bridge("Name", _namespace),
+    "AWS::S3::Bucket": _Bridge("BucketName", _bucket, _update_bucket),
+    "AWS::S3::BucketPolicy": _Bridge("", _bucket_policy, _update_bucket_policy),
     "AWS::ServiceDiscovery::Service": _Bridge("Name", _discovery_service),
 }
 
@@ -620,6 +716,84 @@ def _outputs_after_change_sets(monkeypatch: pytest.MonkeyPatch) -> None:
             stack.output_map = stack._create_output_map()
 
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", execute_change_set)
+
+
+class _Described:
+    """A change set as DescribeChangeSet answers it: its tags as a list, its capabilities."""
+
+    def __init__(self, change_set: Any) -> None:
+        self._change_set = change_set
+        self.tags = [{"Key": k, "Value": v} for k, v in (change_set.tags or {}).items()]
+        self.capabilities = getattr(change_set, "capabilities", [])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._change_set, name)
+
+
+def _template_urls_on_the_emulator(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    """A path-style TemplateURL on the emulator's own host, read as moto reads localhost's."""
+    from moto.cloudformation import responses as cfn_responses
+
+    read = cfn_responses.get_stack_from_s3_url
+
+    def from_s3(url: str, account_id: str, partition: str) -> str:
+        if url.startswith(endpoint + "/"):
+            url = url.replace(endpoint, "http://localhost", 1)
+        return str(read(url, account_id=account_id, partition=partition))
+
+    monkeypatch.setattr(cfn_responses, "get_stack_from_s3_url", from_s3)
+
+
+_WITHOUT_TLS = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _requests_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bucket policy evaluated as S3 does for a request made over HTTPS."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy)
+        statements = policy["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        policy["Statement"] = [s for s in statements if s.get("Condition") != _WITHOUT_TLS]
+        if not policy["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    monkeypatch.setattr(FakeBucket, "get_permission", get_permission)
+
+
+def _change_sets_as_cloudformation_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetTemplate of a change set, and DescribeChangeSet's Capabilities and Tags."""
+    create = CloudFormationResponse.create_change_set
+    describe = CloudFormationResponse.describe_change_set
+    stack_template = CloudFormationResponse.get_template
+
+    def create_change_set(self: Any) -> ActionResult:
+        result = create(self)
+        made = self.cloudformation_backend.change_sets[result.result["Id"]]
+        made.capabilities = self._get_param("Capabilities", [])
+        return result
+
+    def describe_change_set(self: Any) -> ActionResult:
+        change_set = describe(self).result
+        return ActionResult(_Described(change_set))
+
+    def get_template(self: Any) -> ActionResult:
+        name = self._get_param("ChangeSetName")
+        if not name:
+            return stack_template(self)
+        change_set = self.cloudformation_backend.describe_change_set(change_set_name=name)
+        if self._get_param("TemplateStage", "Original") != "Original":
+            return stack_template(self)
+        return ActionResult({"TemplateBody": change_set.template})
+
+    monkeypatch.setattr(CloudFormationResponse, "create_change_set", create_change_set)
+    monkeypatch.setattr(CloudFormationResponse, "describe_change_set", describe_change_set)
+    monkeypatch.setattr(CloudFormationResponse, "get_template", get_template)
 
 
 def references(value: Any) -> set[str]:
@@ -732,6 +906,9 @@ def serving(workdir: Path) -> Iterator[Api]:
         _bridge_resource_types(mp, emulator)
         _full_name_attributes(mp)
         _outputs_after_change_sets(mp)
+        _change_sets_as_cloudformation_answers(mp)
+        _template_urls_on_the_emulator(mp, emulator.endpoint)
+        _requests_over_tls(mp)
         _updates_as_cloudformation_orders_them(mp)
         werkzeug = logging.getLogger("werkzeug")
         level = werkzeug.level

@@ -1,12 +1,16 @@
-"""A command run that must be refused: one error line, exit 2, before any AWS call."""
+"""What must be refused: a command run (one error line, exit 2, before any AWS call) or a
+library call (one ConfigError line, the template as it was)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from troposphere import Template
 
+from infra_gen import ConfigError, render
 from infra_gen import cli as commands
 
 
@@ -23,3 +27,16 @@ def one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     assert (code, out.getvalue()) == (2, ""), err
     assert err.startswith("infra-gen: error: ") and err.count("\n") == 1, err
     return err.removeprefix("infra-gen: error: ").rstrip("\n")
+
+
+def refused_untouched(key: str, call: Callable[[], object], *templates: Template) -> str:
+    """``call``'s :class:`ConfigError` message: one line, naming ``key`` first, raised with
+    each of ``templates`` rendering as before the call (nothing half-added)."""
+    before = [render(t, "json") for t in templates]
+    with pytest.raises(ConfigError) as raised:
+        call()
+    message = str(raised.value)
+    assert "\n" not in message and "\r" not in message, message
+    assert message.startswith(f"{key}: "), (key, message)
+    assert [render(t, "json") for t in templates] == before, message
+    return message

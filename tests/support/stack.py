@@ -142,3 +142,16 @@ def hook_view(t: dict[str, Any], parameters: dict[str, str] | None = None) -> di
 
 
 _NO_VALUE = object()
+
+
+def full_service(stack: Any, n: int) -> None:
+    """A fully alarmed, scaled service: the first service's alarms and scaling (README's
+    "fully alarmed service", ``Stack.add_service(..., scaling={}, all_alarms=True)``)."""
+    stack.add_service(
+        f"Svc{n}",
+        {"name": f"svc{n}", "image": "traefik/whoami:v1.10", "desired_count": 1},
+        path_pattern=f"/svc{n}/*",
+        priority=n,
+        scaling={},
+        all_alarms=True,
+    )

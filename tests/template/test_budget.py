@@ -1,9 +1,10 @@
 """What fits in a request: README's table, measured.
 
 CloudFormation takes at most 51,200 bytes of template in a request. README's table
-gives the bytes of each documented composition in both forms and the form
-``infra-gen deploy`` sends (:func:`render_inline`); this module builds each one and
-compares, so the table cannot drift from the templates.
+gives the bytes of each documented composition in both forms, the form
+``infra-gen deploy`` sends (:func:`render_inline`: YAML if it fits, else compact JSON)
+and how it deploys (inline, or from S3 with ``--resolve-s3``); this module builds each
+one and compares, so the table cannot drift from the templates.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from infra_gen import Stack, TemplateTooLarge, build_stack, render, render_inline
 from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
 from tests.support.documentation import README
-from tests.support.stack import GOVERNED
+from tests.support.stack import GOVERNED, full_service
 
 # The production configuration: AZ IDs across three zones, a private ECR image, and
 # every log protected (VPC flow logs, KMS-encrypted log groups, load balancer access logs).
@@ -36,25 +37,24 @@ GOVERNED_LARGEST = {
 }
 
 
-def full_service(stack: Stack, n: int) -> None:
-    """A fully alarmed, scaled service: the first service's alarms and scaling."""
-    stack.add_service(
-        f"Svc{n}",
-        {"name": f"svc{n}", "image": "traefik/whoami:v1.10", "desired_count": 1},
-        path_pattern=f"/svc{n}/*",
-        priority=n,
-        scaling={},
-        all_alarms=True,
-    )
-
-
 def minimal_service(stack: Stack) -> Stack:
-    """The fewest bytes a service takes: unscaled, its two probe alarms only."""
+    """The fewest bytes a routed service takes: unscaled, its two probe alarms only."""
     stack.add_service(
         "Svc1",
         {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
         path_pattern="/svc1/*",
         priority=1,
+    )
+    return stack
+
+
+def worker(stack: Stack) -> Stack:
+    """The fewest bytes any service takes: no route, not probed, unscaled, no alarm."""
+    stack.add_service(
+        "Svc1",
+        {"name": "svc1", "image": "traefik/whoami:v1.10", "desired_count": 1},
+        path_pattern=None,
+        probe_path=None,
     )
     return stack
 
@@ -72,6 +72,7 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "governed": lambda: build_stack(GOVERNED),
     "governed, 3 AZs, one NAT gateway, KMS": lambda: build_stack(GOVERNED_LARGEST),
     "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),
+    "default + 1 worker: no route, not probed, unscaled": lambda: worker(build_stack()),
     "default + 1 fully alarmed service": lambda: composed({}, 1),
     "production + 1 fully alarmed service": lambda: composed(PRODUCTION, 1),
     "default + 2 fully alarmed services": lambda: composed({}, 2),
@@ -80,7 +81,7 @@ FURTHER = "each further fully alarmed service"
 
 
 def _table() -> dict[str, list[str]]:
-    start = README.index("| composition | YAML | compact JSON | deploy sends |")
+    start = README.index("| composition | YAML | compact JSON | deploy sends | deploys with |")
     rows = {}
     for line in README[start:].splitlines()[2:]:
         if not line.startswith("|"):
@@ -90,12 +91,13 @@ def _table() -> dict[str, list[str]]:
     return rows
 
 
-def _form(stack: Stack) -> str:
+def _form(stack: Stack) -> list[str]:
+    """What deploy sends, and how: inline when that fits, else from the managed bucket."""
     try:
         text = render_inline(stack.template)
     except TemplateTooLarge:
-        return "from S3 only"
-    return "YAML" if text == render(stack.template, "yaml") else "JSON"
+        return ["JSON", "`--resolve-s3`"]  # over in both forms: the smaller goes to S3
+    return ["YAML" if text == render(stack.template, "yaml") else "JSON", "inline"]
 
 
 def _bytes(text: str) -> int:
@@ -107,15 +109,15 @@ def test_the_table_gives_each_compositions_bytes_and_form(label: str) -> None:
     stack = COMPOSITIONS[label]()
     yaml_size = _bytes(render(stack.template, "yaml"))
     json_size = _bytes(render(stack.template, "json"))
-    measured = [f"{yaml_size:,}", f"{json_size:,}", _form(stack)]
+    measured = [f"{yaml_size:,}", f"{json_size:,}", *_form(stack)]
     assert _table().get(label) == measured, f"README's row: | {label} | {' | '.join(measured)} |"
 
 
 def test_the_table_gives_what_each_further_service_costs() -> None:
     one, two = composed({}, 1).template, composed({}, 2).template
     cost = [f"+{_bytes(render(two, fmt)) - _bytes(render(one, fmt)):,}" for fmt in ("yaml", "json")]
-    row = f"| {FURTHER} | {' | '.join(cost)} | |"
-    assert _table().get(FURTHER) == [*cost, ""], f"README's row: {row}"
+    row = f"| {FURTHER} | {' | '.join(cost)} | | |"
+    assert _table().get(FURTHER) == [*cost, "", ""], f"README's row: {row}"
 
 
 def test_the_form_deploy_sends_is_the_smallest_that_fits() -> None:
@@ -125,14 +127,14 @@ def test_the_form_deploy_sends_is_the_smallest_that_fits() -> None:
         assert json_size < yaml_size, label  # the probe's code as indented lines
         form = _form(build())
         assert form == (
-            "YAML"
+            ["YAML", "inline"]
             if yaml_size <= INLINE_TEMPLATE_LIMIT
-            else "JSON"
+            else ["JSON", "inline"]
             if json_size <= INLINE_TEMPLATE_LIMIT
-            else "from S3 only"
+            else ["JSON", "`--resolve-s3`"]
         ), label
 
 
 def test_every_row_of_the_table_is_measured() -> None:
     assert set(_table()) == {*COMPOSITIONS, FURTHER}
-    assert re.search(r"\| default \| [0-9,]+ \| [0-9,]+ \| YAML \|", README)
+    assert re.search(r"\| default \| [0-9,]+ \| [0-9,]+ \| YAML \| inline \|", README)

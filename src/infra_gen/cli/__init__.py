@@ -450,6 +450,14 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
             "cloudformation deploy --s3-bucket does (needed only over 51,200 bytes)",
         )
         c.add_argument("--s3-prefix", help="key prefix in --s3-bucket (needs --s3-bucket)")
+        if name != "verify":
+            c.add_argument(
+                "--resolve-s3",
+                action="store_true",
+                help="deploy the template from infra-gen's own artifact bucket, made on "
+                "first use by the stack infra-gen-artifacts (private, TLS only, encrypted, "
+                "objects expire after 30 days); not with --s3-bucket",
+            )
         if name == "diff":
             c.add_argument(
                 "--plan-out",

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..deploy import artifacts, parameters
 from ..deploy import changeset as cf
-from ..deploy import parameters
 from ..deploy import plan as planfile
 from ..deploy import preflight as pf
 from ..deploy.aws import Make
@@ -85,6 +85,11 @@ def _template(args: argparse.Namespace, *, check_parameters: bool = True) -> _So
     """The template to send. ``--parameter`` values are checked against it first, and a
     template over the request limit without ``--s3-bucket`` is refused, unless the
     caller reports them itself (preflight lists every problem)."""
+    if args.resolve_s3 and args.s3_bucket is not None:
+        raise UsageError(
+            "--resolve-s3 does not apply with --s3-bucket: choose the managed bucket "
+            "(--resolve-s3) or your own (--s3-bucket)"
+        )
     if args.s3_prefix is not None and args.s3_bucket is None:
         raise UsageError("--s3-prefix needs --s3-bucket: it is a key prefix in that bucket")
     if args.s3_prefix is not None and re.search("[\ud800-\udfff]", args.s3_prefix):
@@ -95,7 +100,7 @@ def _template(args: argparse.Namespace, *, check_parameters: bool = True) -> _So
         found = _generated(args)
     if check_parameters:
         parameters.check(found.doc["Parameters"], _overrides(args.parameters))
-    if check_parameters and args.s3_bucket is None and not cf.fits_inline(found.text):
+    if check_parameters and not _from_s3(args) and not cf.fits_inline(found.text):
         size = len(found.text.encode())
         largest = parts_line(
             largest_parts(found.text, "json" if found.text.startswith("{") else "yaml")
@@ -103,9 +108,14 @@ def _template(args: argparse.Namespace, *, check_parameters: bool = True) -> _So
         raise UsageError(
             f"the template is {size:,} bytes, over the {cf.INLINE_LIMIT:,} "
             f"CloudFormation takes in a request (largest: {largest}): pass "
-            "--s3-bucket to deploy it from S3"
+            "--resolve-s3 (or --s3-bucket) to deploy it from S3"
         )
     return found
+
+
+def _from_s3(args: argparse.Namespace) -> bool:
+    """Whether the template goes to CloudFormation through S3, not in the request."""
+    return args.s3_bucket is not None or bool(args.resolve_s3)
 
 
 def _generated(args: argparse.Namespace) -> _Source:
@@ -150,7 +160,7 @@ def _template_file(args: argparse.Namespace) -> _Source:
     except UnicodeDecodeError as e:
         raise UsageError(f"--template-file {path}: not UTF-8 at byte {e.start}") from None
     doc = load_template(text, f"--template-file {path}")
-    if args.s3_bucket is None and not cf.fits_inline(len(raw)):
+    if not _from_s3(args) and not cf.fits_inline(len(raw)):
         text = json.dumps(doc, separators=(",", ":"))  # the same template, fewer bytes
     return _Source(text, doc)
 
@@ -178,12 +188,36 @@ def _warn_kept(p: cf.Preview, source: _Source, overrides: Mapping[str, str]) -> 
 def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Preview:
     overrides = _overrides(args.parameters)
     cfn = clients("cloudformation")
-    body = cf.template_source(
-        source.text, s3_bucket=args.s3_bucket, s3_prefix=args.s3_prefix, s3=lambda: clients("s3")
-    )
+    if args.resolve_s3:
+        body = _resolve_s3(clients, source.text)
+    else:
+        body = cf.template_source(
+            source.text,
+            s3_bucket=args.s3_bucket,
+            s3_prefix=args.s3_prefix,
+            s3=lambda: clients("s3"),
+        )
     p = cf.preview(cfn, args.stack_name, body, sorted(source.doc["Parameters"]), overrides)
     _warn_kept(p, source, overrides)
     return p
+
+
+def _resolve_s3(clients: Make, text: str) -> dict[str, str]:
+    """``--resolve-s3``: the template uploaded to the managed bucket, made on first use."""
+    from ..template.artifacts import artifact_template
+    from ..template.render import render
+
+    def creating() -> None:
+        stderr(
+            f"infra-gen: creating the artifact bucket: stack {artifacts.STACK_NAME} "
+            "(once per account and Region)\n"
+        )
+
+    cfn = clients("cloudformation")
+    bucket, owner = artifacts.artifact_bucket(
+        cfn, render(artifact_template(), "yaml"), on_create=creating
+    )
+    return artifacts.upload(clients("s3"), bucket, owner, text)
 
 
 def _diff(args: argparse.Namespace, clients: Make, out: TextIO) -> int:
@@ -240,7 +274,7 @@ def _checks(
     previous = {} if offline else _previous(clients, args.stack_name)
     values = parameters.values_for(source.doc, overrides, previous)
     size = len(source.text.encode())
-    found = pf.offline(source.doc, size, values, from_s3=args.s3_bucket is not None)
+    found = pf.offline(source.doc, size, values, from_s3=_from_s3(args))
     if offline:
         return found
     region = clients("cloudformation").meta.region_name
@@ -287,6 +321,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             ("--parameter", args.parameters),
             ("--s3-bucket", args.s3_bucket),
             ("--s3-prefix", args.s3_prefix),
+            ("--resolve-s3", args.resolve_s3),
         )
         if v
     ]
@@ -302,7 +337,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             f"{where}: nested deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}"
         )
     plan = planfile.from_bytes(raw, where)
-    if plan.stack_name != args.stack_name:
+    if args.stack_name not in (plan.stack_name, plan.stack_id or plan.stack_name):
         raise UsageError(
             f"--plan {args.plan} is for stack {plan.stack_name}, not {args.stack_name}"
         )

@@ -210,6 +210,8 @@ class Config:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Config:
         """Build from nested mappings as read from TOML: ``{"service": {"cpu": 512}}``."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("config", f"expected a mapping of sections, got {shown(data)}")
         sections: dict[str, Any] = {}
         for name in sorted_keys(data, "", [*TOP_LEVEL, *SECTIONS]):
             if name in TOP_LEVEL:

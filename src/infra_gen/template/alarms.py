@@ -99,10 +99,21 @@ class Alarms:
         template, an unknown comparison or missing-data treatment, a period other than 10,
         20, 30 or a multiple of 60, datapoints above the evaluation periods, a threshold
         that is not a number, a description that is empty or over 1,024 characters) raises
-        :class:`ConfigError` naming the field, and adds nothing. Call
+        :class:`ConfigError` naming the field, and adds nothing; so do a ``t`` that is no
+        template, a ``spec`` that is no :class:`AlarmSpec`, a period times evaluation
+        periods over CloudWatch's day (a week for periods of an hour or more), metric
+        math IDs CloudWatch refuses, and a metric naming what ``t`` does not hold. Call
         :func:`infra_gen.check_size` after adding several: each alarm costs about
         700 bytes of the template's 51,200.
         """
+        if not isinstance(t, Template):
+            raise ConfigError("t", f"{shown(t)} is not allowed; allowed: a troposphere Template")
+        if t.resources.get(self.topic.title) is not self.topic:
+            raise ConfigError("t", "add_alarm: the alarm topic is not in this template")
+        if not isinstance(spec, AlarmSpec):
+            raise ConfigError(
+                "spec", f"{shown(spec)} is not allowed; allowed: an AlarmSpec(logical_id=..., ...)"
+            )
         period = self.period if spec.period is None else spec.period
         evaluation = (
             self.evaluation_periods
@@ -133,6 +144,25 @@ class Alarms:
 
 
 COMPARISONS = (GREATER_OR_EQUAL, GREATER, LESS, LESS_OR_EQUAL)
+_DAY, _WEEK = 86_400, 604_800
+
+
+def _finite(number: float) -> bool:
+    """Whether ``number`` is a finite double: an int past 1.8e308 is not."""
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
+
+
+def _periods(period: object) -> list[int]:
+    """The seconds ``period`` may be: itself, or each branch of an ``If``."""
+    if isinstance(period, If):
+        branches = period.data["Fn::If"][1:]
+        return [b for b in branches if type(b) is int]
+    return [period] if type(period) is int else []
+
+
 MISSING_DATA = ("notBreaching", "breaching", "ignore", "missing")
 
 
@@ -160,7 +190,7 @@ def _check(
             "comparison",
             f"{shown(spec.comparison)} is not allowed; allowed: {', '.join(COMPARISONS)}",
         )
-    if type(spec.threshold) not in (int, float) or not math.isfinite(spec.threshold):
+    if type(spec.threshold) not in (int, float) or not _finite(spec.threshold):
         raise ConfigError(
             "threshold", f"{shown(spec.threshold)} is not allowed; allowed: a finite number"
         )
@@ -192,6 +222,23 @@ def _check(
             f"{shown(datapoints)} is not allowed; allowed: "
             f"1..{evaluation} (the evaluation periods)",
         )
+    # CloudWatch: period x evaluation periods at most 7 days, and at most one day for
+    # periods under an hour (PutMetricAlarm, Period). A conditional period: each value.
+    for seconds in _periods(period):
+        most = _WEEK if seconds >= 3600 else _DAY
+        if seconds * evaluation > most:
+            raise ConfigError(
+                "evaluation_periods",
+                f"{evaluation} periods of {seconds} s is {seconds * evaluation:,} s; "
+                f"allowed: at most {most:,} s (CloudWatch's limit for that period)",
+            )
+    for dimension in spec.metric.names():
+        if dimension not in t.resources and dimension not in t.parameters:
+            raise ConfigError(
+                "metric",
+                f"names {dimension}, which is no resource or Parameter of this template; "
+                "allowed: a metric of this template's handles",
+            )
 
 
 def add_alarms(
@@ -242,7 +289,8 @@ def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
 def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmSpec]:
     """The alarms on one service behind the load balancer.
 
-    Target 5xx, unhealthy targets, p90 response time, fewer running tasks than desired.
+    Target 5xx, unhealthy targets, p90 response time, fewer running tasks than desired;
+    a service without a route (no target group) the last alone.
 
     Args:
         cfg: reads ``[alarms]``.
@@ -264,6 +312,15 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             ("running", service.insights_metric("RunningTaskCount")),
         ),
     )
+    running = AlarmSpec(
+        logical_id=scope + ids.Alarms.RUNNING_TASKS,
+        metric=missing_tasks,
+        comparison=GREATER,
+        threshold=0,
+        description=f"Fewer {named}tasks run than desired. Look first at the ECS service events.",
+    )
+    if service.route is None:  # no target group: nothing but the tasks to watch
+        return [running]
     return [
         AlarmSpec(
             logical_id=scope + ids.Alarms.TARGET_5XX,
@@ -289,14 +346,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
             description=f"{named}p90 response time is degraded. Look first at the service CPU "
             "and task count.",
         ),
-        AlarmSpec(
-            logical_id=scope + ids.Alarms.RUNNING_TASKS,
-            metric=missing_tasks,
-            comparison=GREATER,
-            threshold=0,
-            description=f"Fewer {named}tasks run than desired. Look first at the "
-            "ECS service events.",
-        ),
+        running,
     ]
 
 

@@ -10,7 +10,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ..errors import ConfigError, shown
+
 __all__ = ["INLINE_TEMPLATE_LIMIT", "largest_parts", "parts_line"]
+
+# The most parts largest_parts names: a template holds at most 500 resources and a few
+# sections.
+MAX_PARTS = 1_000
 
 # CloudFormation's limit, in bytes, for a template passed in the request body
 # (TemplateBody); a larger one must be uploaded to S3 and passed by URL.
@@ -27,7 +33,34 @@ def largest_parts(
     JSON parts are measured in compact form (as :func:`render` writes it); YAML parts
     are the lines of each top-level key, and of each resource under ``Resources``. A
     template already read (a mapping) is measured as compact JSON.
+
+    Raises:
+        ConfigError: ``text`` is neither text nor a mapping, or nests too deep to measure;
+            ``fmt`` or ``count`` is not allowed.
     """
+    if not isinstance(text, str | Mapping):
+        raise ConfigError(
+            "text", f"{shown(text)} is not allowed; allowed: a template's text or its data"
+        )
+    if not isinstance(fmt, str) or fmt not in ("yaml", "json"):
+        raise ConfigError("fmt", f"{shown(fmt)} is not allowed; allowed: yaml, json")
+    if not (type(count) is int and 0 <= count <= MAX_PARTS):
+        raise ConfigError("count", f"{shown(count)} is not allowed; allowed: 0-{MAX_PARTS}")
+    try:
+        sizes = _sizes(text, fmt)
+    except RecursionError:
+        # json's C parser and encoder recurse: a document nested thousands deep
+        raise ConfigError(
+            "text", "nests too deep to measure; a template nests a dozen levels"
+        ) from None
+    except (TypeError, ValueError):  # a mapping holding what is not JSON, or itself
+        raise ConfigError(
+            "text", "holds what is not JSON data; allowed: a template's data"
+        ) from None
+    return sorted(sizes, key=lambda part: (-part[1], part[0]))[:count]
+
+
+def _sizes(text: str | Mapping[str, Any], fmt: str) -> list[tuple[str, int]]:
     if isinstance(text, Mapping):
         sizes = _data_parts(text)
     elif fmt == "json":
@@ -38,7 +71,7 @@ def largest_parts(
         sizes = _data_parts(data) if isinstance(data, dict) else []
     else:
         sizes = _yaml_parts(text)
-    return sorted(sizes, key=lambda part: (-part[1], part[0]))[:count]
+    return sizes
 
 
 def parts_line(parts: list[tuple[str, int]]) -> str:

@@ -11,7 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from troposphere import Equals, GetAtt, If, Join, NoValue, Ref, Select, Split, Template, ecs, logs
+from troposphere import (
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    NoValue,
+    Parameter,
+    Ref,
+    Select,
+    Split,
+    Template,
+    ecs,
+    logs,
+)
 from troposphere.iam import Policy, Role
 
 from ..config import Config
@@ -61,6 +74,18 @@ class Cluster:
                 )
             )
 
+    def allow_pull_parameter(self, t: Template, scope: str, image: Parameter, default: str) -> None:
+        """Let the tasks pull the image of Parameter ``image`` when it names this account's
+        private ECR in the stack's Region, as the first service's ``ServiceImage``.
+
+        The policy is ``pull-<scope>-image``, under Condition ``<scope>IsPrivateEcrImage``:
+        the repository of ``default`` when that is private (the Parameter's pattern keeps
+        it there), else any of the account's.
+        """
+        condition = scope + ids.Service.PRIVATE_ECR_IMAGE
+        t.add_condition(condition, _is_own_registry(image.ref()))
+        self.execution_role.Policies.append(_pull_if(condition, f"pull-{scope}-image", default))
+
     def allow_secrets(self, arns: Iterable[str | tuple[str, object]]) -> None:
         """Let the tasks read the secrets or parameters ``arns`` as well: ARNs as text, or
         (service, expression) (:func:`iam.read_secrets`).
@@ -96,14 +121,7 @@ def add_cluster(t: Template, cfg: Config, *, image: object, log_group: logs.LogG
             ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
         )
     )
-    # An image in this account's private ECR registry of the stack's Region: its
-    # registry host is <account>.dkr.ecr.<region>.<URL suffix>.
-    registry = Select(0, Split("/", image))
-    own_registry = Join(
-        ".", [Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")]
-    )
-    t.add_condition(ids.Service.PRIVATE_ECR_IMAGE, Equals(registry, own_registry))
-    repository = private_repository(cfg.service.image) or "*"
+    t.add_condition(ids.Service.PRIVATE_ECR_IMAGE, _is_own_registry(image))
     log_group_arns: list[object] = [GetAtt(log_group, "Arn")]
     role = t.add_resource(
         Role(
@@ -117,15 +135,30 @@ def add_cluster(t: Template, cfg: Config, *, image: object, log_group: logs.LogG
                     PolicyName="write-service-logs",
                     PolicyDocument=iam.write_logs(log_group_arns),
                 ),
-                If(
-                    ids.Service.PRIVATE_ECR_IMAGE,
-                    Policy(PolicyName="pull-image", PolicyDocument=iam.pull_ecr_images(repository)),
-                    NoValue,
-                ),
+                _pull_if(ids.Service.PRIVATE_ECR_IMAGE, "pull-image", cfg.service.image),
             ],
         )
     )
     return Cluster(cluster=cluster, execution_role=role, log_group_arns=log_group_arns)
+
+
+def _is_own_registry(image: object) -> Equals:
+    """Whether the image ``image`` is in this account's private ECR registry of the
+    stack's Region: its registry host is <account>.dkr.ecr.<region>.<URL suffix>."""
+    registry = Select(0, Split("/", image))
+    own_registry = Join(
+        ".", [Ref("AWS::AccountId"), "dkr.ecr", Ref("AWS::Region"), Ref("AWS::URLSuffix")]
+    )
+    return Equals(registry, own_registry)
+
+
+def _pull_if(condition: str, name: str, default: str) -> If:
+    """Policy ``name``, pulls from the repository of ``default`` when private, else from
+    any of the account's, when ``condition`` holds."""
+    repository = private_repository(default) or "*"
+    return If(
+        condition, Policy(PolicyName=name, PolicyDocument=iam.pull_ecr_images(repository)), NoValue
+    )
 
 
 def strategy(cfg: Config) -> list[ecs.CapacityProviderStrategyItem]:

@@ -21,6 +21,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Role
 
 from ..config import Config, ConfigError, check_writable_paths
+from ..config.checks import PROBE_PATH, check_text
 from ..errors import shown
 from . import ids, loadbalancer, references
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec
@@ -31,12 +32,13 @@ from .loadbalancer import LoadBalancer
 from .loggroups import LogSettings
 from .network import Network
 from .outputs import SCOPED, ServiceOutputs, add_service_outputs, export_name, request_path
-from .params import add_to_group
+from .params import GROUP_SERVICE, add_parameter, add_to_group
 from .probe import Probe
 from .scaling import Scaling, add_scaling
-from .service import Service, add_tasks
+from .service import Service, add_tasks, image_pattern
 
 __all__ = [
+    "HEALTH_CHECK_PATH",
     "AddedService",
     "Request",
     "add_service",
@@ -50,8 +52,41 @@ _SCOPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,15}$")
 # five of them in a rule (the quota "condition wildcards per rule").
 _PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}")
 _PATH_WILDCARDS = 5
-# CloudFormation's limit on a template's resources.
+# CloudFormation's limits on a template's resources and Parameters.
 MAX_RESOURCES = 500
+MAX_PARAMETERS = 200
+MAX_OUTPUTS = 200
+# An added service's image Parameter, <scope>Image (with image_parameter=True): a suffix,
+# as the scoped resources' IDs are the first service's under a prefix.
+IMAGE_PARAMETER = "Image"
+MAX_MAPPINGS = 200
+_INTERFACE = "AWS::CloudFormation::Interface"
+# A container health check as ECS runs it: ["CMD", executable, args...] or
+# ["CMD-SHELL", "command line"]. The bounds on its size are ours.
+_HEALTH_CHECK_FORMS = ("CMD", "CMD-SHELL")
+_HEALTH_CHECK_PARTS = 32
+_HEALTH_CHECK_CHARS = 1024
+
+
+class _HealthCheckPath:
+    """``probe_path``'s default: the service's own ``health_check_path``."""
+
+    def __repr__(self) -> str:
+        return "<its health_check_path>"
+
+
+HEALTH_CHECK_PATH: Any = _HealthCheckPath()
+"""``probe_path``'s default: the probe requests the service's ``health_check_path``."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What an added service has, which decides the logical IDs it adds."""
+
+    scaled: bool
+    all_alarms: bool
+    routed: bool
+    probed: bool
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -77,10 +112,16 @@ class Request:
     """The prefix of every logical ID the service adds."""
     cfg: Config
     """The stack's configuration with the call's ``[service]`` and ``[scaling]`` keys."""
-    path_pattern: str
-    """Its listener rule's path pattern."""
-    priority: int
-    """Its listener rule's priority."""
+    path_pattern: str | None
+    """Its listener rule's path pattern; ``None`` for a service without a route."""
+    priority: int | None
+    """Its listener rule's priority; ``None`` without a route."""
+    probe_path: str | None
+    """The path the probe requests on it; ``None`` when it is not probed."""
+    health_check: tuple[str, ...] | None
+    """Its container health check's command; ``None`` for none."""
+    image_parameter: bool
+    """Whether its image is a Parameter, ``<scope>Image``."""
     writable_paths: Mapping[str, str] | None
     """Its task storage, volume name -> path; ``None`` for nginx's."""
     environment: Mapping[str, object]
@@ -102,8 +143,11 @@ def check(
     scope: str,
     service: Mapping[str, Any],
     *,
-    path_pattern: str,
-    priority: int,
+    path_pattern: str | None,
+    priority: int | None,
+    probe_path: object = HEALTH_CHECK_PATH,
+    health_check: object = None,
+    image_parameter: object = False,
     writable_paths: Mapping[str, str] | None,
     environment: Mapping[str, object] | None,
     secrets: Mapping[str, object] | None,
@@ -118,8 +162,9 @@ def check(
     Args:
         t: the stack's template, which the call must not collide with.
         stack_cfg: the stack's configuration, under the call's ``service`` and ``scaling``.
-        scope, service, path_pattern, priority, writable_paths, environment, secrets,
-            scaling, all_alarms, dashboard: as :meth:`infra_gen.Stack.add_service` takes them.
+        scope, service, path_pattern, priority, probe_path, health_check, image_parameter,
+            writable_paths, environment, secrets, scaling, all_alarms, dashboard: as
+            :meth:`infra_gen.Stack.add_service` takes them.
         discovery: the namespace whose Cloud Map names it must not take.
         load_balancer: the listeners whose priorities and path patterns it must not take.
 
@@ -139,13 +184,9 @@ def check(
         )
     if scaling is not None and not isinstance(scaling, Mapping):
         raise ConfigError("scaling", f"{shown(scaling)} is not allowed; [scaling] keys, e.g. {{}}")
+    if not isinstance(service, Mapping):
+        raise ConfigError("service", f"{shown(service)} is not allowed; [service] keys, e.g. {{}}")
     cfg = stack_cfg.with_changes({"service": service, "scaling": scaling or {}})
-    if cfg.service.container_port != stack_cfg.service.container_port:
-        raise ConfigError(
-            "service.container_port",
-            f"{cfg.service.container_port} differs "
-            f"from the first service's {stack_cfg.service.container_port}",
-        )
     if cfg.service.log_retention_days != stack_cfg.service.log_retention_days:
         raise ConfigError(
             "service.log_retention_days",
@@ -153,27 +194,36 @@ def check(
             f"{stack_cfg.service.log_retention_days}: every log group keeps the days of "
             "the LogRetentionDays Parameter",
         )
-    # bool is an int to Python, not to CloudFormation: True renders as true.
-    if not (type(priority) is int and 1 <= priority <= 50000):
-        raise ConfigError("priority", f"{shown(priority)} is not allowed; allowed: 1-50000")
-    if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
-        raise ConfigError(
-            "path_pattern", f"{shown(path_pattern)} is not allowed; a path like /api/*"
-        )
-    wildcards = sum(map(path_pattern.count, "*?"))
-    if wildcards > _PATH_WILDCARDS:
-        raise ConfigError(
-            "path_pattern",
-            f"{path_pattern!r} has {wildcards} wildcards; the "
-            f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule",
-        )
-    for key, flag in (("all_alarms", all_alarms), ("dashboard", dashboard)):
+    if path_pattern is None:
+        if priority is not None:
+            raise ConfigError(
+                "priority",
+                f"{shown(priority)} is not allowed without a path_pattern; allowed: None",
+            )
+    else:
+        _check_route(path_pattern, priority)
+    probed = _probe_path(cfg, probe_path)
+    command = _health_check(health_check)
+    for key, flag in (
+        ("all_alarms", all_alarms),
+        ("dashboard", dashboard),
+        ("image_parameter", image_parameter),
+    ):
         if not isinstance(flag, bool):
             raise ConfigError(key, f"{shown(flag)} is not allowed; allowed: a bool")
     call = f"add_service({scope!r}, ...)"
-    _check_ids(t, call, scope, _scoped_ids(scope, scaling is not None, all_alarms))
+    shape = _Shape(
+        scaled=scaling is not None,
+        all_alarms=all_alarms,
+        routed=path_pattern is not None,
+        probed=probed is not None,
+    )
+    _check_ids(t, call, scope, _scoped_ids(scope, shape))
+    if image_parameter:
+        _check_parameter(t, call, scope)
     _check_names(t, call, cfg.service.name, discovery)
-    _check_routes(t, call, path_pattern, priority, load_balancer)
+    if path_pattern is not None and priority is not None:
+        _check_routes(t, call, path_pattern, priority, load_balancer)
     # None is the default; an empty list or string is a mistake, not "none".
     # Checked here, whole, before anything is added; the service sets them from the
     # values as given (an ssm.Parameter becomes its ARN there).
@@ -190,6 +240,9 @@ def check(
         cfg=cfg,
         path_pattern=path_pattern,
         priority=priority,
+        probe_path=probed,
+        health_check=command,
+        image_parameter=bool(image_parameter),
         writable_paths=writable_paths,
         environment=variables,
         secrets=values,
@@ -230,27 +283,45 @@ def add_service(
     own_discovery = discovery.add_service(
         t, scope=scope, name=cfg.service.name, dns_ttl=cfg.discovery.dns_ttl
     )
-    route = load_balancer.add_route(
-        t,
-        scope=scope,
-        port=cfg.service.container_port,
-        health_check_path=cfg.service.health_check_path,
-        path_pattern=request.path_pattern,
-        priority=request.priority,
-    )
+    route = None
+    if request.path_pattern is not None and request.priority is not None:
+        route = load_balancer.add_route(
+            t,
+            scope=scope,
+            port=cfg.service.container_port,
+            health_check_path=cfg.service.health_check_path,
+            path_pattern=request.path_pattern,
+            priority=request.priority,
+        )
     log_group = t.add_resource(log_settings.log_group(scope + ids.Service.LOG_GROUP))
     # A size budget: one more execution role would cost 1.6 KB of the template's
     # 51,200 bytes. What ECS does for the tasks may be shared; what the tasks may do
     # may not: each service has its own task role.
     first.shared.add_log_group(log_group)
-    first.shared.allow_pull(scope, cfg.service.image)
     s = cfg.service
+    image: object = s.image
+    if request.image_parameter:
+        parameter = add_parameter(
+            t,
+            scope + IMAGE_PARAMETER,
+            group=GROUP_SERVICE,
+            description=f"{scope} image: public or in this account's ECR in this Region.",
+            Type="String",
+            Default=s.image,
+            AllowedPattern=image_pattern(cfg),
+            ConstraintDescription="must be an image reference like repository"
+            + ("@sha256:digest" if cfg.profile.pinned_image else ":tag"),
+        )
+        first.shared.allow_pull_parameter(t, scope, parameter, s.image)
+        image = parameter.ref()
+    else:
+        first.shared.allow_pull(scope, s.image)
     service = add_tasks(
         t,
         cfg,
         shared=first.shared,
         log_group=log_group,
-        task_size=(s.image, str(s.cpu), str(s.memory)),
+        task_size=(image, str(s.cpu), str(s.memory)),
         network=network,
         route=route,
         discovery=own_discovery,
@@ -258,6 +329,7 @@ def add_service(
         writable_paths=request.writable_paths,
         # Scaled, the scalable target sets the count, as for the first service.
         desired_count=None if request.scaled else s.desired_count,
+        health_check=request.health_check,
     )
     scaling = None
     if request.scaled:
@@ -269,7 +341,7 @@ def add_service(
     outputs = add_service_outputs(
         t,
         scope=scope,
-        load_balancer=route,
+        load_balancer=route or load_balancer,
         service=service,
         discovery=own_discovery,
         path_pattern=request.path_pattern,
@@ -314,43 +386,123 @@ def probe_alarms(
     ]
 
 
-def _scoped_ids(scope: str, scaled: bool, all_alarms: bool) -> list[str]:
+def _scoped_ids(scope: str, shape: _Shape) -> list[str]:
     """The logical IDs :meth:`Stack.add_service` adds under ``scope``, Outputs included."""
-    scaling = (
-        (ids.Scaling.TARGET, ids.Scaling.CPU_POLICY, ids.Scaling.REQUESTS_POLICY) if scaled else ()
-    )
-    more = (
-        (
-            ids.Alarms.TARGET_5XX,
-            ids.Alarms.UNHEALTHY_TARGETS,
-            ids.Alarms.RESPONSE_TIME,
-            ids.Alarms.RUNNING_TASKS,
+    names: list[str] = []
+    if shape.scaled:
+        names += [ids.Scaling.TARGET, ids.Scaling.CPU_POLICY]
+        names += [ids.Scaling.REQUESTS_POLICY] if shape.routed else []
+    if shape.all_alarms:
+        names += (
+            [ids.Alarms.TARGET_5XX, ids.Alarms.UNHEALTHY_TARGETS, ids.Alarms.RESPONSE_TIME]
+            if shape.routed
+            else []
         )
-        if all_alarms
-        else ()
-    )
-    return [
-        scope + name
-        for name in (
-            *scaling,
-            *more,
-            ids.Discovery.SERVICE,
+        names.append(ids.Alarms.RUNNING_TASKS)
+    names += [
+        ids.Discovery.SERVICE,
+        ids.Service.LOG_GROUP,
+        ids.Service.TASK_ROLE,
+        ids.Service.TASK_DEFINITION,
+        ids.Service.SECURITY_GROUP,
+        ids.Service.SERVICE,
+    ]
+    if shape.routed:
+        names += [
             ids.LoadBalancer.TARGET_GROUP,
             loadbalancer.RULE,
-            ids.Service.LOG_GROUP,
-            ids.Service.TASK_ROLE,
-            ids.Service.TASK_DEFINITION,
-            ids.Service.SECURITY_GROUP,
-            ids.Service.SERVICE,
             ids.Service.INGRESS_FROM_LOAD_BALANCER,
             ids.Service.LOAD_BALANCER_EGRESS,
+        ]
+    if shape.probed:
+        names += [
             ids.Probe.SERVICE_INGRESS,
             ids.Probe.SERVICE_EGRESS,
             ids.Alarms.PROBE_FAILED_REQUESTS,
             ids.Alarms.PROBE_NO_INSTANCES,
-            *SCOPED,
+        ]
+    names += [o for o in SCOPED if shape.routed or o != ids.Outputs.SERVICE_URL]
+    return [scope + name for name in names]
+
+
+def _check_route(path_pattern: object, priority: object) -> None:
+    """Refuse a listener rule's path pattern or priority the load balancer would."""
+    # bool is an int to Python, not to CloudFormation: True renders as true.
+    if not (type(priority) is int and 1 <= priority <= 50000):
+        raise ConfigError("priority", f"{shown(priority)} is not allowed; allowed: 1-50000")
+    if not (isinstance(path_pattern, str) and _PATH_PATTERN.fullmatch(path_pattern)):
+        raise ConfigError(
+            "path_pattern",
+            f"{shown(path_pattern)} is not allowed; a path like /api/*",
         )
-    ]
+    wildcards = sum(map(path_pattern.count, "*?"))
+    if wildcards > _PATH_WILDCARDS:
+        raise ConfigError(
+            "path_pattern",
+            f"{path_pattern!r} has {wildcards} wildcards; the "
+            f"load balancer takes at most {_PATH_WILDCARDS} (* and ?) in a rule",
+        )
+
+
+def _probe_path(cfg: Config, probe_path: object) -> str | None:
+    """The path the probe requests on the service, ``None`` for none; else a refusal."""
+    if probe_path is HEALTH_CHECK_PATH:
+        probe_path = cfg.service.health_check_path
+    if probe_path is None:
+        return None
+    # No comma: the probe's PROBE_SERVICE_NAMES separates services with commas.
+    if not (isinstance(probe_path, str) and PROBE_PATH.fullmatch(probe_path)):
+        raise ConfigError(
+            "probe_path",
+            f"{shown(probe_path)} is not allowed; allowed: a path like /health without a "
+            "comma (at most 1,024 characters), or None for a service the probe does not request",
+        )
+    return probe_path
+
+
+def _health_check(command: object) -> tuple[str, ...] | None:
+    """The container health check's command as ECS takes it, ``None`` for none."""
+    if command is None:
+        return None
+    allowed = (
+        'allowed: ["CMD-SHELL", "<command line>"] or ["CMD", "<executable>", "<arg>", ...] '
+        f"(at most {_HEALTH_CHECK_PARTS} parts and {_HEALTH_CHECK_CHARS:,} characters), "
+        "or None for an image without one"
+    )
+    if not (
+        isinstance(command, list | tuple)
+        and 2 <= len(command) <= _HEALTH_CHECK_PARTS
+        and command[0] in _HEALTH_CHECK_FORMS
+        and all(isinstance(part, str) and part for part in command)
+        and (command[0] == "CMD" or len(command) == 2)
+        and sum(map(len, command)) <= _HEALTH_CHECK_CHARS
+    ):
+        raise ConfigError("health_check", f"{shown(command)} is not allowed; {allowed}")
+    for i, part in enumerate(command):
+        check_text(f"health_check[{i}]", part)
+    return tuple(command)
+
+
+def _check_parameter(t: Template, call: str, scope: str) -> None:
+    """Refuse an image Parameter the template holds, or one past CloudFormation's 200."""
+    name = scope + IMAGE_PARAMETER
+    kind = held_by(t, name)
+    if kind is not None:
+        raise ConfigError(
+            "image_parameter",
+            f"{call}: logical ID {name} is already taken by the template's {kind}",
+        )
+    condition = scope + ids.Service.PRIVATE_ECR_IMAGE
+    if condition in t.conditions:
+        raise ConfigError(
+            "image_parameter", f"{call}: Condition {condition} is already in the template"
+        )
+    if len(t.parameters) + 1 > MAX_PARAMETERS:
+        raise ConfigError(
+            "image_parameter",
+            f"{call}: the template holds {len(t.parameters)} Parameters; "
+            f"one more passes the {MAX_PARAMETERS} CloudFormation takes",
+        )
 
 
 def _owner(logical_id: str, suffix: str, first: str) -> str:
@@ -390,13 +542,15 @@ def _check_ids(t: Template, call: str, scope: str, adds: list[str]) -> None:
                 "scope",
                 f"{call}: logical ID {logical_id} is already taken by the template's {kind}",
             )
-    clash = _same_export(t, {_json(export_name(i)): i for i in outputs})
+    exports = {_json(export_name(i)): i for i in outputs}
+    clash = _same_export(t, exports)
     if clash is not None:
         raise ConfigError(
             "scope",
             f"{call}: the export name of Output {clash[1]} is already "
             f"that of the template's Output {clash[0]}",
         )
+    _check_export_patterns(t, exports, "scope", f"{call}: ")
 
 
 def _check_names(t: Template, call: str, name: str, discovery: Discovery) -> None:
@@ -489,6 +643,99 @@ def _path_values(condition: elb.Condition) -> list[str]:
     )
 
 
+def _check_console_groups(template: Template) -> None:
+    """Refuse host Metadata the stack's console groups cannot join: the shape
+    ``AWS::CloudFormation::Interface`` has in CloudFormation's console."""
+    if not isinstance(template.metadata, dict):
+        raise ConfigError("template", f"Metadata {shown(template.metadata)} is no mapping")
+    interface = template.metadata.get(_INTERFACE)
+    if interface is None:
+        return
+    groups = interface.get("ParameterGroups", []) if isinstance(interface, dict) else None
+    labels = interface.get("ParameterLabels", {}) if isinstance(interface, dict) else None
+    well_formed = (
+        isinstance(groups, list)
+        and isinstance(labels, dict)
+        and all(
+            isinstance(g, dict)
+            and isinstance(g.get("Label"), dict)
+            and isinstance(g["Label"].get("default"), str)
+            and isinstance(g.get("Parameters", []), list)
+            and all(isinstance(p, str) for p in g.get("Parameters", []))
+            for g in groups
+        )
+    )
+    if not well_formed:
+        raise ConfigError(
+            "template",
+            f"Metadata {_INTERFACE} {shown(interface)} is not allowed; allowed: "
+            '{"ParameterGroups": [{"Label": {"default": "<label>"}, "Parameters": '
+            '["<Parameter>", ...]}, ...], "ParameterLabels": {...}}',
+        )
+
+
+# A literal piece of an export name; a variable CloudFormation fills in at deploy time.
+_ANY = "\x00"
+
+
+def _export_text(value: Any) -> str | None:
+    """An export name as text with what only the deployed stack knows as ``_ANY``
+    (``${AWS::StackName}`` kept as itself); ``None`` when it cannot be read."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    fn, args = next(iter(value.items()))
+    if fn == "Ref":
+        return "${AWS::StackName}" if args == "AWS::StackName" else _ANY
+    if fn == "Fn::Join" and isinstance(args, list) and len(args) == 2:
+        parts = [_export_text(part) for part in args[1]] if isinstance(args[1], list) else [None]
+        return None if None in parts or not isinstance(args[0], str) else args[0].join(parts)  # type: ignore[arg-type]
+    if fn == "Fn::Sub":
+        text, local = (args, {}) if isinstance(args, str) else (args[0], args[1])
+        if not (isinstance(text, str) and isinstance(local, dict)):
+            return None
+
+        def fill(match: re.Match[str]) -> str:
+            name = match[1]
+            if name in local:
+                return _export_text(local[name]) or _ANY
+            return "${AWS::StackName}" if name == "AWS::StackName" else _ANY
+
+        return re.sub(r"\$\{(?!!)([^}]*)\}", fill, text).replace("${!", "${")
+    return _ANY  # ImportValue, If, Select, ...: a value only the deployed stack knows
+
+
+def _check_export_patterns(
+    template: Template, ours: Mapping[str, str], key: str = "template", call: str = ""
+) -> None:
+    """Refuse a host export name that may be one of ``ours`` (compact JSON -> Output ID) once
+    deployed: written with ``Fn::Join``, a ``Sub`` variable or a Parameter, it is compared
+    with each as a pattern. One that cannot be read is refused: it cannot be checked."""
+    names = {_export_text(json.loads(name)): title for name, title in ours.items()}
+    for output in template.outputs.values():
+        export = encode_to_dict(output.properties.get("Export"))
+        if not isinstance(export, dict):
+            continue
+        text = _export_text(export.get("Name"))
+        if text is None:
+            raise ConfigError(
+                key,
+                f"{call}the template's Output {output.title} has an export name that cannot "
+                "be compared with the stack's; allowed: text, Sub or Join of text and Refs",
+            )
+        pattern = re.compile(".*".join(re.escape(part) for part in text.split(_ANY)), re.DOTALL)
+        for ours_text, title in names.items():
+            # ${AWS::StackName} on both sides is the same stack: compare the rest as text;
+            # a variable of the host's may be anything, the stack's name too.
+            if ours_text is not None and pattern.fullmatch(ours_text):
+                raise ConfigError(
+                    key,
+                    f"{call}the template's Output {output.title} has an export name that "
+                    f"may be that of the stack's Output {title} once deployed",
+                )
+
+
 def into_host(
     template: Template, ours: Template, provenance: str, boundary: Boundary | None
 ) -> Template:
@@ -533,6 +780,20 @@ def into_host(
                 f"logical ID {both[0]} is already the host "
                 f"template's {kind}; the stack adds one of that ID",
             )
+    for section, limit in (
+        ("resources", MAX_RESOURCES),
+        ("parameters", MAX_PARAMETERS),
+        ("outputs", MAX_OUTPUTS),
+        ("mappings", MAX_MAPPINGS),
+    ):
+        held, adds = len(getattr(template, section)), len(getattr(ours, section))
+        if held + adds > limit:
+            raise ConfigError(
+                "template",
+                f"the host template holds {held} {section} and the stack adds {adds}: "
+                f"{held + adds}, over the {limit} CloudFormation takes",
+            )
+    _check_console_groups(template)
     exports = {n: o.title for o in ours.outputs.values() if (n := _export(o))}
     clash = _same_export(template, exports)
     if clash is not None:
@@ -541,6 +802,7 @@ def into_host(
             f"the host template's Output {clash[0]} has the "
             f"export name of the stack's Output {clash[1]}",
         )
+    _check_export_patterns(template, exports)
     for role in template.resources.values():
         if boundary is not None and isinstance(role, Role):
             boundary.apply(role)

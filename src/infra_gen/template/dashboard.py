@@ -45,7 +45,7 @@ class Dashboard:
         """Add two widgets of another service below the stack's own, titled with ``scope``.
 
         Its target group's requests, 5xx and p90 response time; its tasks' CPU, memory,
-        desired and running count.
+        desired and running count (a service without a route: the second one alone).
 
         Args:
             t: the template the dashboard is in.
@@ -60,17 +60,25 @@ class Dashboard:
         if t.resources.get(self.dashboard.title) is not self.dashboard:
             raise ValueError("add_service: the dashboard is not in this template")
         variables, right = self.variables, "right"
-        widgets = [
-            _Widget(
-                f"{scope}: requests, 5xx, latency",
-                [
-                    _row(service.target_metric("RequestCount"), variables),
-                    _row(service.target_metric("HTTPCode_Target_5XX_Count"), variables),
-                    _row(
-                        service.target_metric("TargetResponseTime", "p90"), variables, yAxis=right
-                    ),
-                ],
-            ),
+        widgets = (
+            []
+            if service.route is None
+            else [
+                _Widget(
+                    f"{scope}: requests, 5xx, latency",
+                    [
+                        _row(service.target_metric("RequestCount"), variables),
+                        _row(service.target_metric("HTTPCode_Target_5XX_Count"), variables),
+                        _row(
+                            service.target_metric("TargetResponseTime", "p90"),
+                            variables,
+                            yAxis=right,
+                        ),
+                    ],
+                ),
+            ]
+        )
+        widgets.append(
             _Widget(
                 f"{scope}: CPU, memory, tasks",
                 [
@@ -79,8 +87,8 @@ class Dashboard:
                     _row(service.insights_metric("DesiredTaskCount"), variables, yAxis=right),
                     _row(service.insights_metric("RunningTaskCount"), variables, yAxis=right),
                 ],
-            ),
-        ]
+            )
+        )
         # No x, y or height: CloudWatch's defaults (the next free place, 6 high) cost no bytes.
         self.widgets.extend(_widget(w, width=12) for w in widgets)
 

@@ -120,6 +120,8 @@ _KINDS: dict[str, tuple[type[AWSObject], str, str, dict[str, list[Action]]]] = {
     "table": (t_dynamodb.Table, "dynamodb", r"table/[A-Za-z0-9_.-]{3,255}", _TABLE),
     "topic": (t_sns.Topic, "sns", r"[A-Za-z0-9_-]{1,256}(\.fifo)?", _TOPIC),
 }
+# The kinds whose resources' Ref is their ARN.
+_REF_IS_ARN = ("secret", "topic")
 KINDS = tuple(_KINDS)
 """What ``kind=`` may name: bucket, key, parameter, queue, secret, table, topic."""
 
@@ -206,6 +208,17 @@ def _resolve(resource: object, kind: object) -> tuple[str, Any]:
             raise ConfigError(
                 "kind",
                 f"missing for the intrinsic ARN {_what(resource)}; allowed: {', '.join(KINDS)}",
+            )
+        if isinstance(resource, Ref) and kind not in _REF_IS_ARN:
+            # A bucket's, table's, queue's, key's or parameter's Ref is its name or ID: IAM
+            # would match nothing. A Parameter holding an ARN is Sub("${Name}").
+            target = resource.data["Ref"]
+            raise ConfigError(
+                "resource",
+                f"{_what(resource)} is no ARN: the Ref of a {kind} is its name or ID; allowed: "
+                f"the {_KINDS[kind][0].__module__.rpartition('.')[2]}.{_KINDS[kind][0].__name__} "
+                f"itself, GetAtt({target}, 'Arn'), or Sub('${{{target}}}') for a Parameter "
+                "that holds an ARN",
             )
         return str(kind), resource
     if isinstance(resource, str):

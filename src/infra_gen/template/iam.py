@@ -164,6 +164,11 @@ def read_secrets(arns: Sequence[str | tuple[str, object]]) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
+# IAM's Sid: "supports ASCII uppercase letters (A-Z), lowercase letters (a-z), and
+# numbers (0-9)" (IAM JSON policy elements: Sid).
+_SID = re.compile(r"[A-Za-z0-9]+")
+
+
 def check_statements(statements: object) -> list[Statement]:
     """``statements`` as a role policy's statements, checked now.
 
@@ -179,6 +184,7 @@ def check_statements(statements: object) -> list[Statement]:
         if isinstance(statements, list | tuple):
             got = f"an empty {got}"
         raise ConfigError("statements", f"expected a non-empty list of awacs Statements, got {got}")
+    sids: set[str] = set()
     for i, statement in enumerate(statements):
         where = f"statements[{i}]"
         if not isinstance(statement, Statement):
@@ -189,8 +195,22 @@ def check_statements(statements: object) -> list[Statement]:
                 raise ConfigError(
                     where, f"has no {needed}; a role's policy needs it in every statement"
                 )
+        for field in ("Action", "NotAction", "Resource", "NotResource"):
+            if field in props and isinstance(props[field], list) and not props[field]:
+                raise ConfigError(where, f"has an empty {field} list; IAM needs at least one in it")
         if "Principal" in props or "NotPrincipal" in props:
             raise ConfigError(where, "has a Principal, which a role's own policy cannot have")
+        sid = props.get("Sid")
+        if sid is not None:
+            if not (isinstance(sid, str) and _SID.fullmatch(sid)):
+                raise ConfigError(
+                    where,
+                    f"has Sid {shown(sid)}; allowed: ASCII letters and digits (IAM's rule), "
+                    "or none",
+                )
+            if sid in sids:
+                raise ConfigError(where, f"has Sid {sid} of another statement; IAM wants each once")
+            sids.add(sid)
         try:
             statement.JSONrepr()  # the rest of what awacs checks, else only at render time
         except (TypeError, ValueError) as e:

@@ -174,3 +174,13 @@ class Outputs:
     NAMESPACE_NAME: Final = "NamespaceName"
     NAMESPACE_ID: Final = "NamespaceId"
     DISCOVERY_NAME: Final = "DiscoveryName"
+
+
+class ArtifactStack:
+    """The artifact bucket's own stack (``--resolve-s3``), a template apart from the
+    stack's: :func:`infra_gen.template.artifacts.artifact_template` builds it."""
+
+    STACK_NAME: Final = "infra-gen-artifacts"  # the stack, one per account and Region
+    BUCKET: Final = "ArtifactBucket"
+    BUCKET_POLICY: Final = "ArtifactBucketPolicy"
+    BUCKET_NAME: Final = "BucketName"  # Output

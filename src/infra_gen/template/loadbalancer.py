@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from awacs import s3 as s3_actions
-from awacs.aws import Allow, Bool, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from troposphere import (
     Equals,
     FindInMap,
@@ -27,6 +27,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from ..config import Config
 from . import ids
+from .buckets import deny_insecure_transport, private_bucket_settings
 from .checkov_skips import skip_checks
 from .metrics import Metric
 from .network import NO_EGRESS, Network
@@ -395,25 +396,8 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
             # Access logs are evidence: they outlive the stack.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        # ELB access log delivery supports SSE-S3 only.
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                            SSEAlgorithm="AES256"
-                        )
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
+            # ELB access log delivery supports SSE-S3 only.
+            **private_bucket_settings(),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
@@ -445,17 +429,7 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
         Action=[s3_actions.PutObject],
         Resource=[objects],
     )
-    deny_insecure = Statement(
-        Sid="DenyInsecureTransport",
-        Effect="Deny",
-        Principal=Principal("*"),
-        Action=[s3_actions.Action("*")],
-        Resource=[
-            GetAtt(bucket, "Arn"),
-            Sub("${" + ids.LoadBalancer.ACCESS_LOG_BUCKET + ".Arn}/*"),
-        ],
-        Condition=Condition(Bool("aws:SecureTransport", "false")),
-    )
+    deny_insecure = deny_insecure_transport(bucket)
     policy = PolicyDocument(Version="2012-10-17", Statement=[put_logs, deny_insecure])
     t.add_resource(
         s3.BucketPolicy(

@@ -47,7 +47,7 @@ class ServiceOutputs:
     Their IDs are prefixed with its scope (export name ``<stack name>-<output name>``).
     """
 
-    service_url: Output
+    service_url: Output | None
     """``<scope>ServiceUrl``: the public URL of its path (:func:`request_path`), e.g.
     ``http://<load balancer DNS name>/api/``; https when the first service's is."""
     service_name: Output
@@ -135,7 +135,7 @@ def add_service_outputs(
     load_balancer: LoadBalancer,
     service: Service,
     discovery: Discovery,
-    path_pattern: str,
+    path_pattern: str | None,
 ) -> ServiceOutputs:
     """Add the exported Outputs of another service: its URL, ECS service, Cloud Map name.
 
@@ -148,12 +148,15 @@ def add_service_outputs(
         service: the other service.
         discovery: its Cloud Map service.
         path_pattern: its listener rule's pattern; the URL ends in a path it matches.
+            ``None`` for a service without a route: no URL.
 
     Returns:
         The three Outputs' handle.
     """
     return ServiceOutputs(
-        service_url=_output(
+        service_url=None
+        if path_pattern is None
+        else _output(
             t,
             scope + ids.Outputs.SERVICE_URL,
             f"{scope} URL",

@@ -32,7 +32,7 @@ from ..config import ConfigError, check_environment, check_secrets
 from ..config.checks import check_text
 from ..errors import shown
 
-__all__ = ["SecretSource", "environment", "secrets"]
+__all__ = ["SecretSource", "check_resources", "environment", "secrets"]
 
 INTRINSICS = (Ref, GetAtt, Sub, Join, ImportValue, If)
 _ALLOWED = "Ref, GetAtt, Sub, Join, ImportValue or If"
@@ -114,6 +114,51 @@ def secrets(t: Template, key: str, values: object) -> dict[str, SecretSource]:
         check_environment(key, {name: ""})  # a name is always literal
         checked[name] = _secret(t, f"{key}.{name}", value)
     return checked
+
+
+# Resource types whose Ref is a name, URL or ID, never an ARN: a policy's Resource that
+# is one of these matches nothing in IAM.
+_REF_IS_NO_ARN = (
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::KMS::Key",
+    "AWS::SSM::Parameter",
+    "AWS::Lambda::Function",
+    "AWS::Logs::LogGroup",
+    "AWS::IAM::Role",
+    "AWS::ECS::Cluster",
+    "AWS::Kinesis::Stream",
+)
+
+
+def check_resources(t: Template, key: str, statements: list[Any]) -> None:
+    """Refuse statements whose resources name what ``t`` does not hold, or give a
+    resource of ``t`` by its ``Ref`` where that is its name (a bucket's, a table's, ...).
+
+    Raises:
+        ConfigError: naming ``<key>[<i>]``.
+    """
+    for i, statement in enumerate(statements):
+        where = f"{key}[{i}]"
+        for field in ("Resource", "NotResource"):
+            listed = statement.properties.get(field, [])
+            for value in listed if isinstance(listed, list) else [listed]:
+                if not isinstance(value, AWSHelperFn):
+                    continue
+                data = _check_names(t, where, value)
+                target = data.get("Ref")
+                sub = data.get("Fn::Sub")
+                if isinstance(sub, str) and _VARIABLE.fullmatch(sub):
+                    target = sub[2:-1]
+                resource = t.resources.get(target) if isinstance(target, str) else None
+                if resource is not None and resource.resource_type in _REF_IS_NO_ARN:
+                    raise ConfigError(
+                        where,
+                        f"{shown(value)} is the name or ID of {target} "
+                        f"({resource.resource_type}), not its ARN; allowed: "
+                        f"GetAtt({target}, 'Arn'), or infra_gen.grants",
+                    )
 
 
 def _secret(t: Template, where: str, value: object) -> SecretSource:

@@ -30,9 +30,11 @@ def render(t: Template, fmt: Literal["yaml", "json"] = "yaml") -> str:
     the largest configuration past CloudFormation's 51,200 bytes.
 
     Raises:
-        ConfigError: ``fmt`` is neither ``yaml`` nor ``json``.
+        ConfigError: ``t`` is no troposphere Template, or ``fmt`` neither ``yaml`` nor ``json``.
     """
-    if fmt not in FORMATS:
+    if not isinstance(t, Template):
+        raise ConfigError("t", f"{shown(t)} is not allowed; allowed: a troposphere Template")
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise ConfigError("fmt", f"{shown(fmt)} is not allowed; allowed: {', '.join(FORMATS)}")
     text = str(t.to_json(indent=None, sort_keys=True, separators=(",", ":")))
     if fmt == "json":
@@ -68,11 +70,27 @@ def check_size(template: Template | str | bytes, fmt: Literal["yaml", "json"] = 
 
     Raises :class:`TemplateTooLarge` when it is over the 51,200 bytes CloudFormation
     accepts in a request, naming its three largest parts; such a template must be
-    deployed from S3. Call it after extending a built template.
+    deployed from S3. Call it after extending a built template. Anything else, or text
+    that is not UTF-8, raises :class:`ConfigError` naming ``template``.
     """
     if isinstance(template, Template):
         template = render(template, fmt)
-    data = template.encode("utf-8") if isinstance(template, str) else template
+    if not isinstance(template, str | bytes):
+        raise ConfigError(
+            "template",
+            f"{shown(template)} is not allowed; allowed: a troposphere Template, or its text",
+        )
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise ConfigError("fmt", f"{shown(fmt)} is not allowed; allowed: {', '.join(FORMATS)}")
+    try:
+        data = template.encode("utf-8") if isinstance(template, str) else template
+        data.decode("utf-8")
+    except UnicodeError:
+        raise ConfigError("template", "is not UTF-8 text; allowed: a template's text") from None
     if len(data) > INLINE_TEMPLATE_LIMIT:
-        raise TemplateTooLarge(len(data), fmt, largest_parts(data.decode("utf-8", "replace"), fmt))
+        try:
+            parts = largest_parts(data.decode("utf-8"), fmt)
+        except ConfigError:  # text nested too deep to measure: too large all the same
+            parts = []
+        raise TemplateTooLarge(len(data), fmt, parts)
     return len(data)

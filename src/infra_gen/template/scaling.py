@@ -33,12 +33,18 @@ class Scaling:
     """The scalable target: the service's desired count between MinTasks and MaxTasks."""
     cpu_policy: aas.ScalingPolicy
     """Tracks average CPU at ``scaling.cpu_percent``."""
-    requests_policy: aas.ScalingPolicy
-    """Tracks ALB requests per task at ``scaling.requests_per_target``."""
+    requests_policy: aas.ScalingPolicy | None
+    """Tracks ALB requests per task at ``scaling.requests_per_target``; ``None`` for a
+    service without a target group."""
 
 
 def add_scaling(
-    t: Template, cfg: Config, *, service: Service, load_balancer: LoadBalancer, scope: str = ""
+    t: Template,
+    cfg: Config,
+    *,
+    service: Service,
+    load_balancer: LoadBalancer | None,
+    scope: str = "",
 ) -> Scaling:
     """Add the MinTasks/MaxTasks Parameters, the scalable target and its two policies.
 
@@ -46,7 +52,8 @@ def add_scaling(
         t: the template it adds to.
         cfg: reads ``[scaling]`` and ``service.desired_count``.
         service: the service whose task count it moves.
-        load_balancer: the load balancer and the service's target group.
+        load_balancer: the load balancer and the service's target group; ``None`` for a
+            service without one, scaled on CPU alone.
         scope: prefix of its logical IDs. Default: ``""``, the first service. Under a
             scope the range is fixed, ``service.desired_count`` to ``scaling.max_tasks``,
             without Parameters.
@@ -87,6 +94,8 @@ def add_scaling(
         aas.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization"),
         s.cpu_percent,
     )
+    if load_balancer is None:
+        return Scaling(target=target, cpu_policy=cpu, requests_policy=None)
     requests = _policy(
         t,
         scope + ids.Scaling.REQUESTS_POLICY,

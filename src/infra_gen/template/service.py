@@ -32,7 +32,7 @@ from .metrics import Metric
 from .network import Network
 from .params import GROUP_SERVICE, add_parameter
 
-__all__ = ["Service", "add_service", "add_tasks"]
+__all__ = ["Service", "add_service", "add_tasks", "image_pattern"]
 
 # Exactly the Fargate sizes: ^(256/(512|1024|2048)|512/(1024|...)|...)$
 TASK_SIZE_PATTERN = "^({})$".format(
@@ -108,10 +108,12 @@ class Service:
         Returns:
             The policy.
         """
+        _check_template(t)
         role = self.task_role
         if role is None or t.resources.get(role.title) is not role:
             raise ConfigError("t", "grant: the service's task role is not in this template")
         listed = iam.check_statements(statements)
+        references.check_resources(t, "statements", listed)
         policies = role.properties.setdefault("Policies", [])
         policy = Policy(
             PolicyName=f"grant-{len(policies) + 1}",
@@ -163,6 +165,7 @@ class Service:
         self.shared.allow_secrets(s.grant for s in sources.values())
 
     def _container(self, t: Template) -> ecs.ContainerDefinition:
+        _check_template(t)
         if t.resources.get(self.task_definition.title) is not self.task_definition:
             raise ConfigError("t", "the service's task definition is not in this template")
         container: ecs.ContainerDefinition = self.task_definition.ContainerDefinitions[0]
@@ -222,11 +225,20 @@ class Service:
             ConfigError: a client that is no security group, an ID not 1-255 letters and
                 digits or already in ``t``, an empty description; nothing is added.
         """
+        _check_template(t)
+        if t.resources.get(self.security_group.title) is not self.security_group:
+            raise ConfigError("t", "admit: the service's security group is not in this template")
         if not isinstance(client_group, ec2.SecurityGroup):
             raise ConfigError(
                 "client_group",
                 f"{shown(client_group)} is not allowed; allowed: "
                 "a troposphere ec2.SecurityGroup of the template",
+            )
+        if t.resources.get(client_group.title) is not client_group:
+            raise ConfigError(
+                "client_group",
+                f"ec2.SecurityGroup({client_group.title}) is not allowed: it is not this "
+                "template's; allowed: a security group of the template",
             )
         for key, logical_id in (("ingress_id", ingress_id), ("egress_id", egress_id)):
             if not (isinstance(logical_id, str) and LOGICAL_ID.fullmatch(logical_id)):
@@ -266,6 +278,12 @@ class Service:
         )
 
 
+def _check_template(t: object) -> None:
+    """Refuse a ``t`` that is no troposphere Template."""
+    if not isinstance(t, Template):
+        raise ConfigError("t", f"{shown(t)} is not allowed; allowed: a troposphere Template")
+
+
 def add_service(
     t: Template,
     cfg: Config,
@@ -296,6 +314,9 @@ def add_service(
     """
     log_group = t.add_resource(log_settings.log_group(ids.Service.LOG_GROUP))
     image, cpu, memory = _add_parameters(t, cfg)
+    # wget is busybox's in Alpine images, nginx's among them.
+    port, path = cfg.service.container_port, cfg.service.health_check_path
+    wget = f"wget -qO/dev/null http://127.0.0.1:{port}{path} || exit 1"
     shared = add_cluster(t, cfg, image=image, log_group=log_group)
     return add_tasks(
         t,
@@ -306,6 +327,7 @@ def add_service(
         network=network,
         route=load_balancer,
         discovery=discovery,
+        health_check=["CMD-SHELL", wget],
     )
 
 
@@ -317,11 +339,12 @@ def add_tasks(
     log_group: logs.LogGroup,
     task_size: tuple[object, object, object],
     network: Network,
-    route: LoadBalancer,
+    route: LoadBalancer | None,
     discovery: Discovery,
     scope: str = "",
     writable_paths: Mapping[str, str] | None = None,
     desired_count: int | None = None,
+    health_check: Sequence[str] | None = None,
 ) -> Service:
     """Add one service to the ``shared`` cluster and admit the load balancer to its tasks.
 
@@ -330,17 +353,22 @@ def add_tasks(
     Args:
         scope: prefix of every logical ID it adds. Default: ``""``, the first service.
         task_size: the (image, cpu, memory) of its task definition, values or ``Ref``s.
-        route: the load balancer as the service sees it (its target group and rule).
+        route: the load balancer as the service sees it (its target group and rule);
+            ``None`` for a service the load balancer does not route to.
         writable_paths: volume name -> the path the image writes. Default: nginx's.
         desired_count: the task count it keeps. Default: ``None``, none named (the
             scalable target's to set).
+        health_check: the container health check's command (ECS ``HealthCheck.Command``).
+            Default: ``None``, none.
 
     Returns:
         The service's handle.
     """
     writable = WRITABLE_PATHS if writable_paths is None else writable_paths
     roles = shared.execution_role, _add_task_role(t, scope)
-    task_definition = _add_task_definition(t, cfg, log_group, scope, writable, roles, task_size)
+    task_definition = _add_task_definition(
+        t, cfg, log_group, (scope, health_check), writable, roles, task_size
+    )
     group = _add_security_group(t, network, scope)
     service = _add_ecs_service(
         t, cfg, shared.cluster, task_definition, group, network, route, discovery, scope
@@ -359,6 +387,8 @@ def add_tasks(
         route=route,
         shared=shared,
     )
+    if route is None:
+        return handle
     handle.admit(
         t,
         route.security_group,
@@ -373,13 +403,15 @@ def _add_task_definition(
     t: Template,
     cfg: Config,
     log_group: logs.LogGroup,
-    scope: str,
+    named: tuple[str, Sequence[str] | None],
     writable: Mapping[str, str],
     roles: tuple[Role, Role],
     size: tuple[object, object, object],
 ) -> ecs.TaskDefinition:
-    """The task definition of ``image`` at a ``size`` of (image, cpu, memory)."""
+    """The task definition of ``image`` at a ``size`` of (image, cpu, memory), under a
+    (scope, container health check command)."""
     image, cpu, memory = size
+    scope, health_check = named
     port = cfg.service.container_port
     execution_role, task_role = roles
     extra: dict[str, object] = {}  # settings beyond the default container's
@@ -387,16 +419,10 @@ def _add_task_definition(
         extra = {"Memory": int(cfg.service.memory)}  # CT.ECS.PR.7: a hard limit
     if cfg.service.user:
         extra["User"] = cfg.service.user  # CT.ECS.PR.3: not root
-    if not scope:
+    if health_check:
         # ECS replaces a task whose server stops answering, and Cloud Map stops returning
-        # it. wget is busybox's in Alpine images; another service's image may have none.
-        extra["HealthCheck"] = ecs.HealthCheck(
-            Command=[
-                "CMD-SHELL",
-                f"wget -qO/dev/null http://127.0.0.1:{port}{cfg.service.health_check_path}"
-                " || exit 1",
-            ]
-        )
+        # it.
+        extra["HealthCheck"] = ecs.HealthCheck(Command=list(health_check))
     return t.add_resource(
         ecs.TaskDefinition(
             scope + ids.Service.TASK_DEFINITION,
@@ -477,7 +503,7 @@ def _add_ecs_service(
     task_definition: ecs.TaskDefinition,
     group: ec2.SecurityGroup,
     network: Network,
-    route: LoadBalancer,
+    route: LoadBalancer | None,
     discovery: Discovery,
     scope: str,
 ) -> ecs.Service:
@@ -486,7 +512,9 @@ def _add_ecs_service(
         # The tasks pull through NAT: every private subnet's route must exist first.
         depends_on += network.task_egress
     order: dict[str, object] = {}
-    if route.rule is None:
+    if route is None:
+        pass  # no load balancer: nothing to wait for
+    elif route.rule is None:
         # A target group must belong to a load balancer before a service uses
         # it. Referencing the listener that forwards to it orders the service
         # after that listener; a DependsOn cannot name the conditional one.
@@ -516,15 +544,8 @@ def _add_ecs_service(
                     SecurityGroups=[group.ref()],
                 )
             ),
-            LoadBalancers=[
-                ecs.LoadBalancer(
-                    ContainerName=cfg.service.name,
-                    ContainerPort=cfg.service.container_port,
-                    TargetGroupArn=route.target_group.ref(),
-                )
-            ],
+            **_behind(cfg, route),
             ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(discovery.service, "Arn"))],
-            HealthCheckGracePeriodSeconds=60,
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 # Start new tasks before stopping old ones; roll back a deployment
                 # whose tasks never become healthy.
@@ -539,7 +560,24 @@ def _add_ecs_service(
     )
 
 
-def _image_pattern(cfg: Config) -> str:
+def _behind(cfg: Config, route: LoadBalancer | None) -> dict[str, object]:
+    """The ECS service's load balancer and grace period; none for a service without a
+    route (ECS takes a grace period only with a load balancer or a health check)."""
+    if route is None:
+        return {}
+    return {
+        "LoadBalancers": [
+            ecs.LoadBalancer(
+                ContainerName=cfg.service.name,
+                ContainerPort=cfg.service.container_port,
+                TargetGroupArn=route.target_group.ref(),
+            )
+        ],
+        "HealthCheckGracePeriodSeconds": 60,
+    }
+
+
+def image_pattern(cfg: Config) -> str:
     """``ServiceImage``'s pattern: any image; with a private ``service.image``, the tags and
     digests of its repository only (the one the execution role may pull); governed, a
     digest required."""
@@ -562,7 +600,7 @@ def _add_parameters(t: Template, cfg: Config) -> tuple[Ref, object, object]:
         description="nginx image: public or in this account's ECR in this Region.",
         Type="String",
         Default=cfg.service.image,
-        AllowedPattern=_image_pattern(cfg),
+        AllowedPattern=image_pattern(cfg),
         ConstraintDescription="must be an image reference like repository"
         + ("@sha256:digest" if cfg.profile.pinned_image else ":tag"),
     )

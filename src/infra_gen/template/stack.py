@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +62,11 @@ class Stack:
         scope: str,
         service: Mapping[str, Any],
         *,
-        path_pattern: str,
-        priority: int,
+        path_pattern: str | None,
+        priority: int | None = None,
+        probe_path: str | None = compose.HEALTH_CHECK_PATH,
+        health_check: Sequence[str] | None = None,
+        image_parameter: bool = False,
         writable_paths: Mapping[str, str] | None = None,
         environment: Mapping[str, object] | None = None,
         secrets: Mapping[str, object] | None = None,
@@ -71,17 +74,23 @@ class Stack:
         all_alarms: bool = False,
         dashboard: bool = False,
     ) -> AddedService:
-        """Add another container service behind the stack's load balancer, cluster and probe.
+        """Add another container service to the stack's cluster, probe and (routed) load balancer.
 
         Args:
             scope: PascalCase prefix of every logical ID it adds, e.g. ``"Api"``.
-            service: ``[service]`` keys over the stack's (another ``name``, the same port).
-            path_pattern: ALB path pattern, e.g. ``"/api/*"``.
-            priority: its listener rule's priority, 1-50000.
+            service: ``[service]`` keys over the stack's (another ``name``; its own
+                ``container_port`` and ``health_check_path`` when it has them).
+            path_pattern: ALB path pattern, e.g. ``"/api/*"``; ``None`` for a service the
+                load balancer does not route to (a worker). Default: required.
+            priority: its listener rule's priority, 1-50000; ``None`` without a route.
+            probe_path: the path the probe requests on it; ``None``: not probed. Default:
+                its ``health_check_path``.
+            health_check: its container health check, ``["CMD-SHELL", "..."]`` or
+                ``["CMD", ...]``. Default: none.
+            image_parameter: its image as a Parameter, ``<scope>Image``. Default: False.
             writable_paths: volume name -> path the image writes. Default: nginx's.
             environment, secrets: its container's variables and secret ARNs, text or
-                intrinsics (``Ref(bucket)``, a ``Sub`` of an ARN; see
-                :meth:`Service.add_secrets`). Default: none.
+                intrinsics (see :meth:`Service.add_secrets`). Default: none.
             scaling: ``[scaling]`` keys; ``{}`` scales like the first service. Default: unscaled.
             all_alarms, dashboard: the first service's alarms, two widgets. Default: False.
 
@@ -91,8 +100,8 @@ class Stack:
         Raises:
             ConfigError: a bad argument or a collision, before anything is added.
 
-        Template cost: about 7 KB of compact JSON unscaled; scaling 1.2 KB, all_alarms 3.3 KB,
-        dashboard 1 KB more. The rules in full: ``docs/library.md``.
+        Template cost: about 7 KB of compact JSON routed and unscaled; scaling 1.2 KB,
+        all_alarms 3.3 KB, dashboard 1 KB more. The rules in full: ``docs/library.md``.
         """
         t = self.template
         request = compose.check(
@@ -102,6 +111,9 @@ class Stack:
             service,
             path_pattern=path_pattern,
             priority=priority,
+            probe_path=probe_path,
+            health_check=health_check,
+            image_parameter=image_parameter,
             writable_paths=writable_paths,
             environment=environment,
             secrets=secrets,
@@ -122,13 +134,15 @@ class Stack:
         )
         if self.boundary is not None and added.task_role is not None:
             self.boundary.apply(added.task_role)
-        self.probe.watch(t, added, added.discovery, scope=scope)
-        for spec in compose.probe_alarms(self.config, scope, added, self.probe, self.alarms):
-            self.alarms.add_alarm(t, spec)
+        if request.probe_path is not None:
+            self.probe.watch(t, added, added.discovery, scope=scope, path=request.probe_path)
+            for spec in compose.probe_alarms(self.config, scope, added, self.probe, self.alarms):
+                self.alarms.add_alarm(t, spec)
         if all_alarms:
             specs = service_specs(request.cfg, added, scope)
             alarms = [self.alarms.add_alarm(t, spec) for spec in specs]
-            roll_back_on(added, *alarms[:2])  # target 5xx, unhealthy targets
+            if added.route is not None:
+                roll_back_on(added, *alarms[:2])  # target 5xx, unhealthy targets
         if dashboard:
             self.dashboard.add_service(t, added, scope=scope)
         return added
