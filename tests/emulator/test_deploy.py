@@ -528,10 +528,8 @@ def test_probe_function(api: Api, stack: Stack) -> None:
     assert config["VpcConfig"]["SecurityGroupIds"] == [stack.physical["ProbeSecurityGroup"]]
     assert config["Environment"]["Variables"] == {
         "PROBE_STACK": stack.name,
-        "PROBE_SERVICE_NAMES": stack.cfg.service.name,
+        "PROBE_SERVICE_NAMES": stack.cfg.service.name,  # port 80 and /: the name alone
         "PROBE_NAMESPACE": stack.cfg.discovery.namespace,
-        "PROBE_PORT": str(stack.cfg.service.container_port),
-        "PROBE_PATH": probe.path,
         "PROBE_TIMEOUT_SECONDS": str(probe.request_timeout_seconds),
         "PROBE_MAX_BODY_BYTES": str(probe.max_body_bytes),
         "PROBE_METRIC_NAMESPACE": probe.metric_namespace,

@@ -62,7 +62,9 @@ def test_the_container_port_reaches_every_client() -> None:
     for rule in ("EcsServiceIngressFromLoadBalancer", "ProbeServiceIngress"):
         assert (props(t, rule)["FromPort"], props(t, rule)["ToPort"]) == (8080, 8080)
     env = props(t, "ProbeFunction")["Environment"]["Variables"]
-    assert env["PROBE_PORT"] == "8080"
+    assert env["PROBE_SERVICE_NAMES"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": ["DiscoveryService", "Name"]}, ":8080"]]
+    }
     (container,) = props(t, "EcsTaskDefinition")["ContainerDefinitions"]
     assert container["PortMappings"][0]["ContainerPort"] == 8080 and container["User"] == "101"
 

@@ -23,6 +23,7 @@ from ..errors import ConfigError, shown
 from .checks import (
     IMAGE_PATTERN,
     LOGICAL_ID,
+    PROBE_PATH,
     check_environment,
     check_secrets,
     check_writable_paths,
@@ -70,6 +71,7 @@ __all__ = [
     "IMAGE_PATTERN",
     "LOGICAL_ID",
     "LOG_RETENTION_DAYS",
+    "PROBE_PATH",
     "PROBE_SCHEDULES",
     "check_environment",
     "check_secrets",

@@ -60,6 +60,8 @@ DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # CloudWatch: at least one character that is not white space.
 METRIC_NAMESPACE = re.compile(r"^(?=.*[^ ])[A-Za-z0-9 ._#:/-]{1,255}$")
 HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
+# A path the probe requests: PROBE_SERVICE_NAMES separates its services with commas.
+PROBE_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+;=:@%/-]{0,1023}$")
 # An address SNS can deliver to: a dot-atom local part (RFC 5322; letters beyond ASCII
 # allowed, RFC 6531) and an ASCII domain of DNS labels (IDNA: written as xn--...).
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"

@@ -22,6 +22,7 @@ from .checks import (
     HTTP_PATH,
     IMAGE_PATTERN,
     METRIC_NAMESPACE,
+    PROBE_PATH,
     SUBNET_ID,
     USER,
     VPC_ID,
@@ -531,7 +532,7 @@ class ProbeConfig(_Section):
         self._check_types()
         check_choice("probe.schedule", self.schedule, PROBE_SCHEDULES)
         check_range("probe.request_timeout_seconds", self.request_timeout_seconds, 0.1, 30)
-        check_pattern("probe.path", self.path, HTTP_PATH, "a path")
+        check_pattern("probe.path", self.path, PROBE_PATH, "a path without a comma")
         check_range("probe.max_body_bytes", self.max_body_bytes, 1, 10 * 1024 * 1024)
         check_pattern(
             "probe.metric_namespace",
