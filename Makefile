@@ -10,6 +10,7 @@
 #   make constraints   re-resolves the pinned runtime dependencies
 #   make docs          writes the API reference (pdoc) to build/docs
 #   make dist          writes a wheel to dist/
+#   make emulator      serves the local AWS emulator (PORT=5000) for a try-out of the commands
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,7 +26,7 @@ export CONFIG GENERATOR
 ARTIFACT = $(BIN)/python scripts/artifact.py
 STALE := echo "infra-gen: $(OUT)/ is stale: run 'make stack$(if $(CONFIG), CONFIG=$(CONFIG))$(if $(GENERATOR), GENERATOR=$(GENERATOR))' and commit $(OUT)/" >&2; exit 1
 
-.PHONY: stack artifact deploy-file constraints test services bench docs dist clean
+.PHONY: stack artifact deploy-file constraints test services bench docs dist emulator clean
 
 # A project-local venv: it does not see the system site-packages.
 $(BIN)/python:
@@ -73,6 +74,13 @@ docs: $(VENV)/.installed
 # A wheel in dist/, to install elsewhere: pip install 'dist/infra_gen-<version>-py3-none-any.whl[deploy]'
 dist: | $(BIN)/python
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+
+# moto with the suite's bridges (devtools/emulator.py), in the foreground until Ctrl-C; it
+# prints the AWS_* variables that point infra-gen (boto3's usual chain) at it.
+PORT ?= 5000
+emulator: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,deploy]'
+	$(BIN)/python -m devtools.emulator --port $(PORT)
 
 services:
 	./scripts/install-services.sh

@@ -23,8 +23,8 @@ def probe_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Pr
     Use ``probe_world.run(code_path, probe_world.env("healthy"))`` to run any handler file.
     """
     reason = harness.unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"probe harness unavailable: {reason}")
+    if reason is not None:  # a missing server is a broken set-up, never a skip
+        pytest.fail(f"probe harness unavailable: {reason}")
     # The servers listen on fixed loopback addresses: two suites on one machine (two
     # checkouts, or the benchmark) take turns instead of failing on "address in use".
     with open(harness.LOCK_PATH, "w") as lock:

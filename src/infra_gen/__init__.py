@@ -38,6 +38,7 @@ _EXPORTS = {
             "Config",
             "ConfigError",
             "DiscoveryConfig",
+            "DomainConfig",
             "NetworkConfig",
             "ProbeConfig",
             "ScalingConfig",
@@ -67,7 +68,7 @@ _EXPORTS = {
     **dict.fromkeys(["LoadBalancer", "add_load_balancer"], "template.loadbalancer"),
     **dict.fromkeys(["LogSettings", "add_log_settings"], "template.loggroups"),
     **dict.fromkeys(["Metric", "MetricMath"], "template.metrics"),
-    **dict.fromkeys(["Network", "add_network"], "template.network"),
+    **dict.fromkeys(["ExistingNetwork", "Network", "add_network"], "template.network"),
     **dict.fromkeys(["Outputs", "ServiceOutputs", "add_outputs"], "template.outputs"),
     **dict.fromkeys(["Probe", "add_probe"], "template.probe"),
     **dict.fromkeys(["check_size", "render", "render_inline"], "template.render"),
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from .config import Config as Config
     from .config import ConfigError as ConfigError
     from .config import DiscoveryConfig as DiscoveryConfig
+    from .config import DomainConfig as DomainConfig
     from .config import NetworkConfig as NetworkConfig
     from .config import ProbeConfig as ProbeConfig
     from .config import ScalingConfig as ScalingConfig
@@ -117,6 +119,7 @@ if TYPE_CHECKING:
     from .template.loggroups import add_log_settings as add_log_settings
     from .template.metrics import Metric as Metric
     from .template.metrics import MetricMath as MetricMath
+    from .template.network import ExistingNetwork as ExistingNetwork
     from .template.network import Network as Network
     from .template.network import add_network as add_network
     from .template.outputs import Outputs as Outputs

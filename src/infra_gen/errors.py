@@ -12,6 +12,7 @@ import re
 
 __all__ = [
     "CONTROL",
+    "AfterExecution",
     "ConfigError",
     "DeployError",
     "InfraGenError",
@@ -136,3 +137,7 @@ class DeployError(InfraGenError):
 
 class StalePlan(DeployError):
     """The stack or the change set is no longer what the plan recorded: nothing was run."""
+
+
+class AfterExecution(DeployError):
+    """An AWS error once the stack was being changed: the line says how to follow it."""

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from infra_gen import __version__
+from tests.support.refusals import one_error_line
 
 
 def run(
@@ -271,7 +272,7 @@ runpy.run_module("infra_gen", run_name="__main__", alter_sys=True)
         (
             "boto3",
             ["diff", "--stack-name", "demo"],
-            "infra-gen: interrupted before anything was deployed\n",
+            "infra-gen: interrupted before anything was deployed; nothing is left\n",
         ),
     ],
 )
@@ -668,3 +669,21 @@ def test_readme_documents_every_option_and_exit_status() -> None:
     assert [row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")][
         2:
     ] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('["tmp"]', "'tmp' is not allowed; allowed: an absolute path in normal form"),
+        ('["/var/cache/../../etc"]', "'/var/cache/../../etc' is not allowed"),
+        ('["/tmp", "/tmp"]', "names '/tmp' twice; allowed: each path once"),
+        ('["/"]', "'/' is not allowed; allowed: an absolute path"),
+        ("[" + ", ".join(f'"/p{i}"' for i in range(17)) + "]", "has 17 paths; allowed at most 16"),
+        ('["/tmp\\u001b[2J"]', "'/tmp\\x1b[2J' contains"),
+    ],
+)
+def test_hostile_writable_paths_are_one_line_naming_the_key(
+    value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_error_line(capsys, ["--set", f"service.writable_paths={value}"])
+    assert line.startswith(f"service.writable_paths: {message}"), line

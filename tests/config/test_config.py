@@ -474,3 +474,55 @@ def test_the_configuration_layer_loads_no_template_or_aws_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "[]\n"
+
+
+def test_governed_writable_paths_default_to_what_nginx_unprivileged_writes() -> None:
+    assert governed().service.writable_paths == ("/tmp", "/var/cache/nginx")
+    assert governed().service.volumes == {"tmp": "/tmp", "var-cache-nginx": "/var/cache/nginx"}
+    given = Config(
+        governed=True,
+        network=NetworkConfig(availability_zone_ids=ZONES),
+        service=ServiceConfig(**UNPRIVILEGED, writable_paths=("/srv/cache",)),
+    )
+    assert given.service.writable_paths == ("/srv/cache",)  # given: kept as it is
+    assert Config().service.writable_paths == () and Config().service.volumes is None
+
+
+def test_writable_paths_name_their_volumes_in_one_order_whatever_the_given_one() -> None:
+    one = ServiceConfig(writable_paths=("/var/cache/nginx", "/a.b", "/a-b", "/tmp"))
+    other = ServiceConfig(writable_paths=("/tmp", "/a-b", "/var/cache/nginx", "/a.b"))
+    assert (
+        one.volumes
+        == other.volumes
+        == {
+            "a-b": "/a-b",
+            "a-b-2": "/a.b",
+            "tmp": "/tmp",
+            "var-cache-nginx": "/var/cache/nginx",
+        }
+    )
+
+
+BAD_WRITABLE_PATHS = [
+    (["tmp"], "'tmp' is not allowed; allowed: an absolute path"),
+    (["/var/../etc"], "'/var/../etc' is not allowed"),
+    (["/tmp/"], "'/tmp/' is not allowed"),
+    (["/"], "'/' is not allowed"),
+    (["//tmp"], "'//tmp' is not allowed"),
+    (["/tmp", "/tmp"], "names '/tmp' twice; allowed: each path once"),
+    ([f"/p{i}" for i in range(17)], "has 17 paths; allowed at most 16"),
+    (["/tmp\n/x"], "'/tmp\\n/x' contains"),
+    (["/tmp\x1b[2J"], "'/tmp\\x1b[2J' contains"),
+    ("/tmp", "expected a list of strings"),
+    ([1], "expected a list of strings"),
+]
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"), BAD_WRITABLE_PATHS, ids=[m[:20] for _, m in BAD_WRITABLE_PATHS]
+)
+def test_bad_writable_paths_are_one_line_naming_the_key(paths: object, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.from_mapping({"service": {"writable_paths": paths}})
+    assert str(info.value).startswith("service.writable_paths: ")
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -132,6 +132,7 @@ def test_an_s3_prefix_that_is_not_utf8_is_refused(capsys: pytest.CaptureFixture[
 class _Bucket:
     class meta:  # noqa: N801 - as a boto3 client has it
         region_name = "eu-west-1"
+        endpoint_url = "https://s3.eu-west-1.amazonaws.com"
 
     def __init__(self) -> None:
         self.keys: list[str] = []

@@ -93,7 +93,7 @@ def test_failed_change_set_without_changes_is_no_change_and_is_deleted() -> None
         )
         stub.assert_no_pending_responses()
     assert p.changes == () and p.change_set_type == "UPDATE"
-    assert sleeps == [2.0]  # polled until the change set settled
+    assert sleeps == [cf.CHANGE_SET_INTERVAL]  # polled until the change set settled
 
 
 def test_paged_changes_with_conditional_replacement_are_shown() -> None:

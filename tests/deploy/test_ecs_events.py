@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
@@ -180,7 +180,11 @@ def the_plan_executes(c: Clients) -> None:
         {"TemplateBody": "{}"},
         {"StackName": STACK_ID, "ChangeSetName": CS_ARN, "TemplateStage": "Original"},
     )
-    c.cfn_says("execute_change_set", {}, {"ChangeSetName": CS_ARN, "StackName": STACK})
+    c.cfn_says(
+        "execute_change_set",
+        {},
+        {"ChangeSetName": CS_ARN, "StackName": STACK, "ClientRequestToken": ANY},
+    )
 
 
 RUNNING = [
@@ -196,14 +200,14 @@ def the_service_is_in_progress(c: Clients) -> None:
     c.cfn_says("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK})
     c.cfn_says("describe_stack_events", {"StackEvents": RUNNING}, {"StackName": STACK})
     c.cfn_says(
-        "describe_stack_resources",
+        "list_stack_resources",
         {
-            "StackResources": [
+            "StackResourceSummaries": [
                 {
                     "LogicalResourceId": "EcsService",
                     "PhysicalResourceId": SERVICE_ARN,
                     "ResourceType": "AWS::ECS::Service",
-                    "Timestamp": T0,
+                    "LastUpdatedTimestamp": T0,
                     "ResourceStatus": "UPDATE_IN_PROGRESS",
                 }
             ]
@@ -338,6 +342,8 @@ def test_without_fail_fast_nothing_is_cancelled(tmp_path: Path) -> None:
         "describe_stack_events",
         {
             "StackEvents": [
+                event(6, STACK, "UPDATE_ROLLBACK_COMPLETE"),
+                event(5, STACK, "UPDATE_ROLLBACK_IN_PROGRESS", "Service did not stabilize"),
                 event(4, "EcsService", "UPDATE_FAILED", "Service did not stabilize"),
                 event(3, "EcsService", "UPDATE_IN_PROGRESS"),
             ]
@@ -354,14 +360,14 @@ def test_without_fail_fast_nothing_is_cancelled(tmp_path: Path) -> None:
 def test_circuit_breaker_is_named_and_a_new_stack_is_left_to_cloudformation() -> None:
     c = Clients()
     c.cfn_says(
-        "describe_stack_resources",
+        "list_stack_resources",
         {
-            "StackResources": [
+            "StackResourceSummaries": [
                 {
                     "LogicalResourceId": "EcsService",
                     "PhysicalResourceId": SERVICE_ARN,
                     "ResourceType": "AWS::ECS::Service",
-                    "Timestamp": T0,
+                    "LastUpdatedTimestamp": T0,
                     "ResourceStatus": "CREATE_IN_PROGRESS",
                 }
             ]
@@ -506,14 +512,14 @@ def test_a_canary_deploy_shows_each_traffic_shift_stage(tmp_path: Path) -> None:
 def test_a_rollback_names_its_reason_and_alarms_and_trips_fail_fast() -> None:
     c = Clients()
     c.cfn_says(
-        "describe_stack_resources",
+        "list_stack_resources",
         {
-            "StackResources": [
+            "StackResourceSummaries": [
                 {
                     "LogicalResourceId": "EcsService",
                     "PhysicalResourceId": SERVICE_ARN,
                     "ResourceType": "AWS::ECS::Service",
-                    "Timestamp": T0,
+                    "LastUpdatedTimestamp": T0,
                     "ResourceStatus": "UPDATE_IN_PROGRESS",
                 }
             ]

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import commands
-from tests.support.emulator import REGION, Api, serving
+from devtools.emulator import REGION, Api, emulating, serving
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 def emulator(api: Api) -> Iterator[Api]:
     """``api`` that also replaces, records resource events and fails as CloudFormation does,
     in an account that has used ECS."""
-    with commands.emulating(api) as emulated:
+    with emulating(api) as emulated:
         yield emulated
 
 

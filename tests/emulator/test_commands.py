@@ -2,7 +2,7 @@
 
 The commands run in-process, as ``infra-gen`` runs them, with boto3's usual chain:
 fake credentials, ``AWS_REGION`` and ``AWS_ENDPOINT_URL`` pointing at the emulator that
-tests/support/emulator.py starts (it also bridges moto's gaps in the resource types of
+devtools/emulator.py starts (it also bridges moto's gaps in the resource types of
 this template; they are active here).
 
 What the emulator does by itself and is checked: change sets (CREATE for a new stack,
@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from moto.cloudformation import parsing as cfn_parsing
 
+from devtools.emulator import Api
 from infra_gen import Config, build_template, render
 from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
@@ -36,7 +37,6 @@ from tests.support.commands import (
     stack_names,
     stack_resources,
 )
-from tests.support.emulator import Api
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),
@@ -224,7 +224,10 @@ def test_ctrl_c_before_execution_leaves_no_change_set(
     monkeypatch.setattr(cf, "read_changes", interrupted)
     code, _ = run("diff", "--stack-name", "ig-interrupted-preview")
     assert code == 130
-    assert capsys.readouterr().err == "infra-gen: interrupted before anything was deployed\n"
+    assert (
+        capsys.readouterr().err
+        == "infra-gen: interrupted before anything was deployed; nothing is left\n"
+    )
     assert "ig-interrupted-preview" not in stack_names(emulator)
 
 
@@ -400,7 +403,7 @@ def test_a_composed_template_over_the_limit_is_deployed_from_s3(
         # The file as compact JSON, as it would be sent: its text without the final newline.
         f"infra-gen: error: the template is {len(text.encode()) - 1:,} bytes, over the 51,200 "
         "CloudFormation takes in a request (largest: ProbeFunction 11,943, Dashboard 4,278, "
-        "Outputs 2,793): pass --resolve-s3 (or --s3-bucket) to deploy it from S3\n"
+        "Parameters 2,658): pass --resolve-s3 (or --s3-bucket) to deploy it from S3\n"
     )
     emulator("s3").create_bucket(Bucket="ig-composed")
     code, out = run(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from devtools.emulator import ACCOUNT, REGION, Api
 from tests.support.commands import run, stack_resources
-from tests.support.emulator import ACCOUNT, REGION, Api
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),

@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from troposphere import encode_to_dict
 
+from devtools.emulator import Api
 from infra_gen import grants
-from tests.support.emulator import Api
 
 ACCOUNT = "123456789012"
 ARNS = {

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from devtools.emulator import Api
 from infra_gen import Config, build_template, render
 from infra_gen.deploy import plan as planfile
 from tests.support.commands import NEW_IMAGE, README, resource_count, run
-from tests.support.emulator import Api
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),
@@ -32,7 +32,8 @@ OUT = Path(__file__).resolve().parents[2] / "out"
 def masked(text: str) -> str:
     """Output with what differs between runs (change set IDs, times) or with each change of
     the template (its SHA-256) masked."""
-    text = re.sub(r"changeSet/infra-gen-\d{14}/[0-9a-f-]{36}", "changeSet/ID", text)
+    name = r"infra-gen-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}"
+    text = re.sub(rf"changeSet/{name}/[0-9a-f-]{{36}}", "changeSet/ID", text)
     text = re.sub(r"SHA-256 [0-9a-f]{64}", "SHA-256 DIGEST", text)
     return re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", "TIME", text)
 

@@ -22,12 +22,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from devtools.emulator import ACCOUNT, REGION, Api
 from infra_gen import cli as commands
 from infra_gen.deploy import changeset as cf
 from infra_gen.deploy import parameters
 from infra_gen.deploy import preflight as pf
 from tests.support.commands import README, run
-from tests.support.emulator import ACCOUNT, REGION, Api
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported:UserWarning"),
@@ -43,21 +43,26 @@ def in_docs(out: str) -> bool:
     return size.sub("N bytes of 51,200", out) in size.sub("N bytes of 51,200", README)
 
 
-def quota(value: float | None) -> Any:
-    """A Service Quotas client answering GetServiceQuota for Fargate vCPU with ``value``."""
+def quota(value: float | None, spot: float | None = None) -> Any:
+    """A Service Quotas client answering GetServiceQuota for Fargate On-Demand vCPU with
+    ``value``, then for Fargate Spot vCPU with ``spot`` (default: ``value``)."""
     client = boto3.client("service-quotas")
     stub = Stubber(client)
-    expected = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
-    if value is None:
-        stub.add_client_error(
-            "get_service_quota", "AccessDeniedException", "not allowed", expected_params=expected
-        )
-    else:
-        stub.add_response(
-            "get_service_quota",
-            {"Quota": {"ServiceCode": "fargate", "QuotaCode": "L-3032A538", "Value": value}},
-            expected,
-        )
+    for code, answer in (("L-3032A538", value), ("L-36FBB829", value if spot is None else spot)):
+        expected = {"ServiceCode": "fargate", "QuotaCode": code}
+        if answer is None:
+            stub.add_client_error(
+                "get_service_quota",
+                "AccessDeniedException",
+                "not allowed",
+                expected_params=expected,
+            )
+        else:
+            stub.add_response(
+                "get_service_quota",
+                {"Quota": {"ServiceCode": "fargate", "QuotaCode": code, "Value": answer}},
+                expected,
+            )
     stub.activate()
     return client
 
@@ -141,8 +146,13 @@ def test_everything_in_place_is_ready(emulator: Api, image: str) -> None:
         ["ok", "zones"],
         ["ok", "image"],
         ["ok", "vCPU"],
+        ["ok", "Spot"],
     ]
     assert lines[-1] == "Stack ig-preflight: ready"
+    assert (
+        "ok   Spot quota   100 vCPU covers MaxTasks 5 x 0.25 vCPU on Spot = 1.25 in us-east-1"
+        in lines
+    )
     assert "ok   vCPU quota   100 vCPU covers MaxTasks 10 x 0.25 vCPU = 2.5 in us-east-1" in lines
     assert "ok   zones        use1-az1, use1-az2 available in us-east-1" in lines
     shown = out.replace(arn, "arn:aws:acm:us-east-1:123456789012:certificate/ID")
@@ -182,7 +192,14 @@ def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:
         for line in out.splitlines()
         if line.startswith("FAIL")
     }
-    assert sorted(failed) == ["ECS role", "certificate", "image", "vCPU quota", "zones"]
+    assert sorted(failed) == [
+        "ECS role",
+        "Spot quota",
+        "certificate",
+        "image",
+        "vCPU quota",
+        "zones",
+    ]
     assert (
         "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com"
         in (failed["ECS role"])
@@ -192,7 +209,8 @@ def test_each_finding_says_what_to_do(emulator: Api, image: str) -> None:
     assert "web/nginx has no image 1.28: push it first" in failed["image"]
     assert "below MaxTasks 40 x 1 vCPU = 40" in failed["vCPU quota"]
     assert out.splitlines()[-1] == (
-        "Stack ig-preflight: NOT ready (ECS role, certificate, zones, image, vCPU quota)"
+        "Stack ig-preflight: NOT ready (ECS role, certificate, zones, image, vCPU quota, "
+        "Spot quota)"
     )
 
 
@@ -244,7 +262,11 @@ def test_a_quota_it_may_not_read_is_a_warning_not_a_failure(image: str) -> None:
         "warn vCPU quota   cannot read quota L-3032A538 (AccessDeniedException): make sure "
         "Fargate On-Demand vCPU in us-east-1 is at least 2.5"
     ) in out.splitlines()
-    assert out.splitlines()[-1] == "Stack ig-preflight: ready, 1 warnings"
+    assert (
+        "warn Spot quota   cannot read quota L-36FBB829 (AccessDeniedException): make sure "
+        "Fargate Spot vCPU in us-east-1 is at least 1.25"
+    ) in out.splitlines()
+    assert out.splitlines()[-1] == "Stack ig-preflight: ready, 2 warnings"
 
 
 def test_deploy_stops_at_a_failing_preflight_unless_skipped(

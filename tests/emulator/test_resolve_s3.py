@@ -3,7 +3,7 @@ and a template over 51,200 bytes in both forms previewed and deployed from it.
 
 What the emulator cannot check of the bucket: that S3 enforces its policy, public access
 block and lifecycle (moto stores them and answers them back, as the assertions read).
-Bridged (tests/support/emulator.py): the bucket's properties reach moto's S3 through the
+Bridged (devtools/emulator.py): the bucket's properties reach moto's S3 through the
 API calls that set them, and the bucket policy, which moto's CloudFormation skips.
 """
 
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.emulator import ACCOUNT, Api
 from infra_gen import Stack, build_stack, render
 from infra_gen.deploy import artifacts
 from infra_gen.deploy import changeset as cf
 from infra_gen.template.artifacts import EXPIRY_DAYS, KEY_PREFIX
 from infra_gen.template.ids import ArtifactStack
 from tests.support.commands import run, stack_names, stack_resources
-from tests.support.emulator import ACCOUNT, Api
 from tests.support.stack import full_service
 
 pytestmark = [

@@ -11,28 +11,28 @@ import pytest
 from tests.support import harness
 from tests.support.probe import MARGIN, TIMEOUT, run_probe
 
-# kind -> (error, status, body bytes counted). The status is that of a whole, valid head.
-# The probe asks in HTTP/1.0, so chunks and interim (1xx) responses are protocol errors.
+# kind -> (error, status, body bytes counted, None: any). The status is that of a whole,
+# valid head; a chunked body counts as sent, chunk sizes included (trailers not).
 RESPONSES = {
     "no-response": ("empty_response", None, 0),
     "truncated-status": ("incomplete_head", None, 0),
     "truncated-headers": ("incomplete_head", None, 0),
     "short-body": ("incomplete_body", 200, 10),
-    "cut-chunk": ("bad_response", None, 0),
+    "cut-chunk": ("incomplete_body", 200, len(b"64\r\n") + 10),
     "not-http": ("bad_response", None, 0),
-    "bad-chunk-size": ("bad_response", None, 0),
+    "bad-chunk-size": ("bad_response", 200, 0),
     "conflicting-lengths": ("bad_response", None, 0),
-    "chunked": ("bad_response", None, 0),
+    "chunked": (None, 200, len(b"64\r\n\r\nC8;name=value\r\n\r\n0\r\n") + 300),
     "close-delimited": (None, 200, 100),
-    "interim-then-ok": ("bad_response", None, 0),
+    "interim-then-ok": (None, 200, 2),
     "trickle-status": ("timeout", None, 0),
     "trickle-headers": ("timeout", None, 0),
-    "trickle-chunks": ("bad_response", None, 0),
+    "trickle-chunks": ("timeout", 200, None),
     "trickle-continue": ("timeout", None, 0),
-    "continue-flood": ("bad_response", None, 0),
-    "trailer-flood": ("bad_response", None, 0),
+    "continue-flood": ("headers_too_large", 100, 0),
+    "trailer-flood": ("headers_too_large", 200, len(b"2\r\nok\r\n0\r\n")),
     "header-flood": ("headers_too_large", None, 0),
-    "chunk-flood": ("bad_response", None, 0),
+    "chunk-flood": ("body_too_large", 200, 65537),
     "nul-in-name": ("bad_response", None, 0),
     "space-in-name": ("bad_response", None, 0),
     "separator-in-name": ("bad_response", None, 0),
@@ -40,6 +40,17 @@ RESPONSES = {
     "bare-cr-in-value": ("bad_response", None, 0),
     "status-999": ("bad_response", None, 0),
     "folded-field": (None, 200, 2),
+    "length-held": (None, 200, 2),
+    "chunks-held": (None, 200, len(b"2\r\nok\r\n0\r\n")),
+    "no-content-held": (None, 204, 0),
+    "not-modified-held": (None, 304, 0),
+    "bare-lf-held": ("bad_response", None, 0),
+    "lone-cr-held": ("bad_response", None, 0),
+    "nul-held": ("bad_response", None, 0),
+    "switching-held": ("bad_response", None, 0),
+    "gzip-coding": ("bad_response", None, 0),
+    "length-and-chunks": ("bad_response", None, 0),
+    "cut-trailers": ("incomplete_body", 200, len(b"2\r\nok\r\n0\r\n")),
 }
 
 
@@ -47,11 +58,16 @@ RESPONSES = {
 def test_response_is_judged_complete_or_not(probe_world: harness.ProbeWorld, kind: str) -> None:
     result = run_probe(probe_world, f"hostile-{kind}")
     (probe,) = result.probes
-    assert (probe["error"], probe["status"], probe["bytes"]) == RESPONSES[kind]
-    assert result.answered == (RESPONSES[kind][0] is None)
+    error, status, size = RESPONSES[kind]
+    assert (probe["error"], probe["status"]) == (error, status)
+    assert probe["bytes"] == size or size is None
+    assert result.answered == (error is None)
     assert result.duration_s < TIMEOUT + MARGIN
     if probe["error"] == "timeout":
         assert probe["latency_ms"] >= 0.9 * TIMEOUT * 1000
+    if kind.endswith("-held"):
+        # The server keeps the connection open: judged by its bytes, not at the deadline.
+        assert probe["latency_ms"] < TIMEOUT * 1000 / 2
 
 
 @pytest.mark.parametrize(
@@ -90,7 +106,7 @@ RESOLVERS = {
     "compression-loop": "no_address",  # the record's name is not the question's
     "truncated-answer": "dns_error",  # malformed
     "flood-then-answer": None,
-    "truncated-then-tcp": None,
+    "truncated-then-tcp": "dns_error",  # never retried over TCP: Cloud Map's never are
     "truncated-then-closed": "dns_error",
     "truncated-then-refused": "dns_error",
     "other-question": "dns_timeout",  # ignored
@@ -211,4 +227,33 @@ def test_broken_run_says_so_instead_of_zeros(
     assert result.exit_status == 1  # Lambda counts an error, which AlarmProbeErrors watches
     assert result.error is not None and error in result.error
     # No counts: zeros would read as a service without tasks.
+    assert result.emf == []
+
+
+# Leaves the process room for the selector and two requests' sockets (the lookup's socket is
+# closed before they open): the third request's socket fails with EMFILE, a real one.
+ROOM_FOR_TWO_REQUESTS = """
+import os, resource
+def is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+limit, free = 0, 0
+while free < 3:
+    free += not is_open(limit)
+    limit += 1
+resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+"""
+
+
+def test_probes_cut_by_a_broken_run_say_so(probe_world: harness.ProbeWorld) -> None:
+    result = probe_world.run(
+        harness.PROBE_SOURCE, probe_world.env("slow-many"), patch=ROOM_FOR_TWO_REQUESTS
+    )
+    assert result.exit_status == 1  # the run broke: Lambda counts an error
+    assert result.error is not None and "Too many open files" in result.error
+    # The two requests in flight were healthy: they are cut by the run, not timed out.
+    assert [probe["error"] for probe in result.probes] == ["run_broken"] * 2
     assert result.emf == []

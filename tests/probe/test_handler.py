@@ -67,7 +67,7 @@ def test_requests_carry_the_discovery_name_as_host(probe_world: harness.ProbeWor
     run_probe(probe_world, "healthy")
     log = (probe_world.workdir / "nginx-access.log").read_text().splitlines()
     for address in harness.HEALTHY:
-        assert f'{address} "healthy.{harness.NAMESPACE}" "GET / HTTP/1.0" 200 3' in log
+        assert f'{address} "healthy.{harness.NAMESPACE}" "GET / HTTP/1.1" 200 3' in log
 
 
 FAULTS = [
@@ -176,7 +176,7 @@ def test_resolver_that_never_answers_is_cut_at_the_timeout(
 def test_probe_path_is_requested(
     probe_world: harness.ProbeWorld, path: str, ok: bool, status: int
 ) -> None:
-    result = run_probe(probe_world, "healthy", PROBE_PATH=path)
+    result = run_probe(probe_world, "healthy", path=path)
     assert [(probe["ok"], probe["status"]) for probe in result.probes] == [(ok, status)] * 3
     if not ok:
         assert {probe["error"] for probe in result.probes} == {f"http_{status}"}
@@ -220,6 +220,18 @@ BAD_CONFIGURATION = [
     ("PROBE_SERVICE_NAMES", "web app"),
     ("PROBE_SERVICE_NAMES", "a..b"),  # an empty label
     ("PROBE_SERVICE_NAMES", "x" * 64),  # a label over 63 characters
+    ("PROBE_SERVICE_NAMES", "web:0"),
+    ("PROBE_SERVICE_NAMES", "web:65536"),
+    ("PROBE_SERVICE_NAMES", "web:080"),
+    ("PROBE_SERVICE_NAMES", "web:http"),
+    ("PROBE_SERVICE_NAMES", "web:\u0668\u0660"),  # Arabic-Indic 80: int() takes it
+    ("PROBE_SERVICE_NAMES", "web:8_0"),
+    ("PROBE_SERVICE_NAMES", "web:"),
+    ("PROBE_SERVICE_NAMES", "web:80:81"),
+    ("PROBE_SERVICE_NAMES", "web:8080health"),
+    ("PROBE_SERVICE_NAMES", "web/a b"),
+    ("PROBE_SERVICE_NAMES", "web/\r\nX-Injected: 1"),
+    ("PROBE_SERVICE_NAMES", "web:8080/caf\u00e9"),
     ("PROBE_NAMESPACE", None),
     ("PROBE_NAMESPACE", "caf\u00e9.internal"),
     ("PROBE_NAMESPACE", "a..internal"),
@@ -232,16 +244,8 @@ BAD_CONFIGURATION = [
     ("PROBE_TIMEOUT_SECONDS", "0"),
     ("PROBE_TIMEOUT_SECONDS", "-1"),
     ("PROBE_TIMEOUT_SECONDS", "2s"),
-    ("PROBE_PORT", "0"),
-    ("PROBE_PORT", "65536"),
-    ("PROBE_PORT", "http"),
-    ("PROBE_PORT", "\u0668\u0660"),  # Arabic-Indic 80: int() takes it, the probe does not
-    ("PROBE_PORT", "8_0"),
     ("PROBE_TIMEOUT_SECONDS", "\u0662"),
     ("PROBE_TIMEOUT_SECONDS", "1e1"),
-    ("PROBE_PATH", "health"),
-    ("PROBE_PATH", "/a b"),
-    ("PROBE_PATH", "/\r\nX-Injected: 1"),
     ("PROBE_MAX_BODY_BYTES", "0"),
     ("PROBE_MAX_BODY_BYTES", "64k"),
     ("PROBE_METRIC_NAMESPACE", "   "),
@@ -340,15 +344,18 @@ def test_every_service_named_is_probed_in_one_run_with_its_own_metrics(
 
 
 def test_configuration_is_read_once_at_cold_start(probe_world: harness.ProbeWorld) -> None:
-    fix_after_import = "import os; os.environ['PROBE_PORT'] = str(module.CONFIG)"
-    env = probe_world.env("healthy", PROBE_PORT="0")
+    fix_after_import = "import os; os.environ['PROBE_SERVICE_NAMES'] = 'healthy'"
+    env = probe_world.env("healthy", PROBE_SERVICE_NAMES="healthy:65536")
     result = probe_world.run(harness.PROBE_SOURCE, env, patch=fix_after_import)
-    assert raised(result.error) == "PROBE_PORT='0' must be 1-65535"
+    assert raised(result.error) == "PROBE_SERVICE_NAMES='healthy:65536' must have ports 1-65535"
 
 
 def test_a_service_named_twice_is_probed_once(probe_world: harness.ProbeWorld) -> None:
-    result = run_probe(probe_world, "healthy", PROBE_SERVICE_NAMES="healthy,healthy")
-    assert len(result.probes) == 3
+    port = probe_world.port
+    names = f"healthy:{port}/private/,healthy:{port}"
+    result = run_probe(probe_world, "healthy", PROBE_SERVICE_NAMES=names)
+    # Once, on the port and path named last: / answers 200, /private/ 403.
+    assert [probe["status"] for probe in result.probes] == [200] * 3
 
 
 def test_source_imports_only_the_standard_library() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra_gen import Config
+from infra_gen import Config, ConfigError
 from infra_gen.template.probe import handler_source, inline_code
 from tests.support.stack import of_type, props, template
 
@@ -22,7 +22,7 @@ def t() -> dict:
 
 # What CloudFormation takes for ZipFile code is 4 MB; this is the budget the stack keeps for
 # it, so that composed stacks fit the 51,200 bytes of a template sent inline.
-INLINE_BUDGET = 10_240
+INLINE_BUDGET = 12_288
 
 
 def _without_docstrings(tree: ast.AST) -> str:
@@ -105,9 +105,10 @@ def test_service_group_admits_the_probe_on_the_container_port_only(t: dict) -> N
 
 def test_environment_names_the_cloud_map_service_from_the_stack(t: dict) -> None:
     env = props(t, "ProbeFunction")["Environment"]["Variables"]
+    # The name alone: the function requests port 80 and / without more.
     assert env["PROBE_SERVICE_NAMES"] == {"Fn::GetAtt": ["DiscoveryService", "Name"]}
     assert env["PROBE_NAMESPACE"] == props(t, "DiscoveryNamespace")["Name"]
-    assert env["PROBE_PORT"] == "80"
+    assert "PROBE_PORT" not in env and "PROBE_PATH" not in env
     assert env["PROBE_METRIC_NAMESPACE"] == "InfraGen/Probe"
     assert float(env["PROBE_TIMEOUT_SECONDS"]) == 2.0
 
@@ -172,3 +173,61 @@ def test_the_code_in_the_template_probes_real_nginx(probe_world, tmp_path: Path)
     mixed = probe_world.run(index, probe_world.env("refused-mixed"))
     assert mixed.failed == 1
     assert [p["error"] for p in mixed.probes].count("connection_refused") == 1
+
+
+def test_watch_requests_a_service_on_its_own_port_and_path() -> None:
+    import dataclasses
+    import json
+
+    from infra_gen import build_stack
+    from infra_gen.template.render import render
+
+    stack = build_stack()
+    t = stack.template
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    # The same tasks as listening on 8080: the probe follows the service's port.
+    on_8080 = dataclasses.replace(api, port=8080)
+    stack.probe.watch(t, on_8080, api.discovery, scope="Health", path="/health")
+    r = json.loads(render(t, "json"))["Resources"]
+    names = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]["PROBE_SERVICE_NAMES"]
+    api_name = {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}
+    assert names == {
+        "Fn::Join": [
+            ",",
+            [
+                {"Fn::GetAtt": ["DiscoveryService", "Name"]},
+                api_name,  # port 80 and /, as the first service: the name alone
+                {"Fn::Join": ["", [api_name, ":8080/health"]]},
+            ],
+        ]
+    }
+    ingress = r["HealthProbeServiceIngress"]["Properties"]
+    assert (ingress["FromPort"], ingress["ToPort"]) == (8080, 8080)
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "ProbeSecurityGroup"}
+    egress = r["HealthProbeEgressToService"]["Properties"]
+    assert (egress["FromPort"], egress["ToPort"]) == (8080, 8080)
+
+
+@pytest.mark.parametrize("path", ["/a,b", "health", "/a b", 7])
+def test_watch_refuses_a_path_the_function_cannot_read_before_adding_anything(
+    path: object,
+) -> None:
+    from infra_gen import ConfigError, build_stack
+    from infra_gen.template.render import render
+
+    stack = build_stack()
+    api = stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    before = render(stack.template, "json")
+    with pytest.raises(ConfigError, match="^path: .* is not allowed; allowed: a path without"):
+        stack.probe.watch(stack.template, api, api.discovery, scope="Other", path=path)  # type: ignore[arg-type]
+    assert render(stack.template, "json") == before
+
+
+def test_first_service_entry_carries_a_port_and_path_other_than_80_and_slash() -> None:
+    cfg = Config.from_mapping({"service": {"container_port": 8080}, "probe": {"path": "/health"}})
+    env = props(template(cfg), "ProbeFunction")["Environment"]["Variables"]
+    assert env["PROBE_SERVICE_NAMES"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": ["DiscoveryService", "Name"]}, ":8080/health"]]
+    }
+    with pytest.raises(ConfigError, match="^probe.path: "):
+        Config.from_mapping({"probe": {"path": "/a,b"}})

@@ -7,8 +7,13 @@ names. ``run_handler`` executes any code file (the module, or the string taken f
 template) in a child process whose /etc/resolv.conf is bind-mounted, inside a private mount
 namespace, to point at that dnsmasq, so name resolution goes through the real libc resolver.
 
+Beside nginx, real servers that answer HTTP/1.1 in other ways: uvicorn with httptools
+(chunks, 204, 304; ``asgi_app.py``), Node's http module (103 Early Hints before the answer;
+``early_hints.js``) and a server-first SMTP-like banner.
+
 Needs root, ``unshare``, ``mount``, Debian's nginx-light (nginx plus its echo module, used
-for delayed answers) and dnsmasq-base. ``unavailable_reason()`` says what is missing.
+for delayed answers), dnsmasq-base, Node at ``NODE`` and uvicorn with httptools (the test
+extra). ``unavailable_reason()`` says what is missing.
 
 Run as a script, this file is the child side of ``run_handler``.
 """
@@ -49,6 +54,8 @@ SLOT = int(os.environ.get("PROBE_HARNESS_SLOT", "0")) + 2 * int(
 )
 LOCK_PATH = f"/tmp/infra_gen_probe-{SLOT}.lock"
 PORT = 18080 + SLOT
+ALT_PORT = 18180 + SLOT  # another service's own port, with its own path (ALT_PATH)
+ALT_PATH = "/healthz"
 _RESOLVERS = f"127.0.{53 + SLOT}"  # resolv.conf takes no port: resolvers differ by address
 DNS_ADDRESS = f"{_RESOLVERS}.53"
 # Receives DNS queries and never answers: resolution only ends by a timeout.
@@ -56,6 +63,7 @@ BLACKHOLE_DNS_ADDRESS = f"{_RESOLVERS}.54"
 
 NGINX = "/usr/sbin/nginx"
 DNSMASQ = "/usr/sbin/dnsmasq"
+NODE = "/usr/bin/node"
 ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 
 SLOW_SECONDS = 0.4  # within every timeout the tests use
@@ -85,6 +93,7 @@ INSTANCES: dict[str, str] = {
     "127.0.0.11": "refused",
     "127.0.0.12": "slow",
     "127.0.0.13": "slow",
+    "127.0.0.83": "http11-only",
     **{address: "task" for address in FLEET},
 }
 HEALTHY = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
@@ -97,6 +106,13 @@ FAULTS = {
     "huge": "127.0.0.9",
     "slow": "127.0.0.6",
 }
+# Real servers of other kinds, each on its own address: uvicorn (chunks; 204 and 304 on their
+# paths), Node (103 Early Hints; chunks on /chunked) and a banner sent before any request.
+UVICORN = "127.0.0.80"
+EARLY_HINTS = "127.0.0.81"
+BANNER = "127.0.0.82"
+BANNER_LINE = b"220 smtp ready\r\n"
+HTTP11_ONLY = "127.0.0.83"  # nginx answering 426 to HTTP/1.0, as Envoy does by default
 # Python servers on further addresses, for what nginx never does. Each reads the request,
 # then sends what HOSTILE says and closes; trickles send one byte per TRICKLE_BYTE_SECONDS
 # and floods send as fast as the client reads, both until the client leaves.
@@ -122,6 +138,23 @@ def _flood(conn: socket.socket, head: bytes, repeat: bytes) -> None:
     block = repeat * (65536 // len(repeat))
     for _ in range(4096):  # 256 MB at most, should a client never stop reading
         conn.sendall(block)
+
+
+def _send_and_hold(conn: socket.socket, data: bytes) -> None:
+    """Send data and keep the connection open until the client closes it (at most 5 s)."""
+    conn.sendall(data)
+    while conn.recv(4096):
+        pass
+
+
+def _banner(conn: socket.socket) -> None:
+    """A server-first protocol (SMTP): its banner comes before any request is read."""
+    with conn:
+        try:
+            conn.settimeout(5)
+            _send_and_hold(conn, BANNER_LINE)
+        except OSError:
+            pass
 
 
 def _header_flood(conn: socket.socket) -> None:
@@ -177,6 +210,28 @@ HOSTILE: dict[str, Callable[[socket.socket], None]] = {
         OK_HEAD + b"X-A: 1\r2\r\nContent-Length: 2\r\n\r\nok"
     ),
     "status-999": lambda conn: conn.sendall(b"HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok"),
+    # Complete answers on a connection the server keeps open despite Connection: close:
+    # only their framing ends them before the deadline.
+    "length-held": lambda conn: _send_and_hold(conn, OK_HEAD + b"Content-Length: 2\r\n\r\nok"),
+    "chunks-held": lambda conn: _send_and_hold(conn, CHUNKED_HEAD + b"2\r\nok\r\n0\r\n\r\n"),
+    "no-content-held": lambda conn: _send_and_hold(conn, b"HTTP/1.1 204 No Content\r\n\r\n"),
+    "not-modified-held": lambda conn: _send_and_hold(
+        conn, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n"
+    ),
+    # What cannot be an answer, on a connection held open: judged at once.
+    "bare-lf-held": lambda conn: _send_and_hold(conn, b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+    "lone-cr-held": lambda conn: _send_and_hold(conn, b"HTTP/1.1 200 OK\rX"),
+    "nul-held": lambda conn: _send_and_hold(conn, b"HTTP/1.1 200 OK\r\nX-A: \0"),
+    "switching-held": lambda conn: _send_and_hold(
+        conn, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"
+    ),
+    "gzip-coding": lambda conn: conn.sendall(
+        OK_HEAD + b"Transfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    ),
+    "length-and-chunks": lambda conn: conn.sendall(
+        OK_HEAD + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    ),
+    "cut-trailers": lambda conn: conn.sendall(CHUNKED_HEAD + b"2\r\nok\r\n0\r\nX-T: 1\r\n"),
     "folded-field": lambda conn: conn.sendall(
         OK_HEAD + b"X-A: 1\r\n  continued\r\nContent-Length: 2\r\n\r\nok"
     ),
@@ -227,6 +282,13 @@ SERVICES: dict[str, list[str]] = {
     "trickling": [*TRICKLING, FAULTS["stalled"], FAULTS["trickle"]],
     "trickling-mixed": [HEALTHY[0], *TRICKLING],
     "v6-only": [],  # a name with an AAAA record and no A record
+    "alt": [HEALTHY[0]],
+    "uvicorn": [UVICORN],
+    "uvicorn-2": [UVICORN],
+    "early-hints": [EARLY_HINTS],
+    "early-hints-2": [EARLY_HINTS],
+    "banner": [BANNER],
+    "http11-only": [HTTP11_ONLY],
     **{f"fleet-{index}": FLEET for index in range(FLEET_SERVICES)},
 }
 
@@ -245,6 +307,11 @@ _NGINX_LOCATIONS = {
     + "}",
     "huge": "location / { try_files /huge.bin =404; }",
     "task": f'location / {{ echo_sleep {TASK_SECONDS}; echo "ok"; }}',
+    "http11-only": """
+        location / {
+            if ($server_protocol = "HTTP/1.0") { return 426; }
+            return 200 "ok\\n";
+        }""",
 }
 
 
@@ -255,9 +322,11 @@ class HarnessError(RuntimeError):
 @functools.cache
 def unavailable_reason() -> str | None:
     """Why the real-server probe tests cannot run here, or None when they can."""
-    for path, package in ((NGINX, "nginx-light"), (DNSMASQ, "dnsmasq-base")):
+    for path, package in ((NGINX, "nginx-light"), (DNSMASQ, "dnsmasq-base"), (NODE, "nodejs")):
         if not os.access(path, os.X_OK):
             return f"{path} not found (apt-get install {package})"
+    if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("httptools") is None:
+        return "uvicorn or httptools not installed (pip install -e '.[test]')"
     if not os.path.exists(ECHO_MODULE):
         return f"{ECHO_MODULE} not found (apt-get install nginx-light)"
     for tool in ("unshare", "mount"):
@@ -451,13 +520,15 @@ class ProbeWorld:
     port: int = PORT
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
 
-    def env(self, service: str, **overrides: str) -> dict[str, str]:
-        """The handler's environment for one service of the namespace, with short timeouts."""
+    def env(self, service: str, path: str = "", **overrides: str) -> dict[str, str]:
+        """The handler's environment for the services named (comma-separated) of the
+        namespace, each requested on the world's port and path, with short timeouts."""
         env = {
             "PROBE_STACK": "probe-test",
-            "PROBE_SERVICE_NAMES": service,
+            "PROBE_SERVICE_NAMES": ",".join(
+                f"{name}:{self.port}{path}" for name in service.split(",")
+            ),
             "PROBE_NAMESPACE": self.namespace,
-            "PROBE_PORT": str(self.port),
             "PROBE_TIMEOUT_SECONDS": "1",
         }
         env.update(overrides)
@@ -506,6 +577,7 @@ def start_world(
         stop = threading.Event()
         for kind, address in HOSTILE_ADDRESSES.items():
             _serve_tcp(stack, stop, address, PORT, functools.partial(_http_conn, HOSTILE[kind]))
+        _serve_tcp(stack, stop, BANNER, PORT, _banner)
         for address in HEADER_FLOOD_8:
             _serve_tcp(stack, stop, address, PORT, functools.partial(_http_conn, _header_flood))
         for kind, address in HOSTILE_RESOLVERS.items():
@@ -517,6 +589,8 @@ def start_world(
         stack.callback(_stop_all, world._processes)
         world._processes.append(_start_dnsmasq(workdir, records))
         world._processes.append(_start_nginx(workdir))
+        world._processes.append(_start_uvicorn(workdir))
+        world._processes.append(_start_early_hints(workdir))
         yield world
 
 
@@ -694,6 +768,18 @@ def _start_nginx(workdir: Path) -> subprocess.Popen[bytes]:
         {_NGINX_LOCATIONS[kind]}
     }}"""
             )
+    # HEALTHY[0] is a task of another service too, on its own port: healthy on its own path
+    # only, so a probe of / there, or of ALT_PATH on PORT, fails.
+    servers.append(
+        f"""
+    server {{ listen {HEALTHY[0]}:{ALT_PORT} default_server; return 421; }}
+    server {{
+        listen {HEALTHY[0]}:{ALT_PORT};
+        server_name *.{NAMESPACE};
+        location = {ALT_PATH} {{ return 200 "alt\\n"; }}
+        location / {{ return 404; }}
+    }}"""
+    )
     temp_paths = "\n".join(
         f"    {kind}_temp_path {workdir / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -726,14 +812,37 @@ http {{
         process,
         "nginx",
         workdir / "nginx-error.log",
-        lambda: all(_tcp_accepts(address, PORT) for address in nginx_addresses),
+        lambda: (
+            all(_tcp_accepts(address, PORT) for address in nginx_addresses)
+            and _tcp_accepts(HEALTHY[0], ALT_PORT)
+        ),
     )
     return process
 
 
-def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _start_uvicorn(workdir: Path) -> subprocess.Popen[bytes]:
+    log = workdir / "uvicorn.log"
+    process = _spawn(
+        [sys.executable, "-m", "uvicorn", "tests.support.asgi_app:app", "--host", UVICORN]
+        + ["--port", str(PORT), "--http", "httptools", "--lifespan", "off", "--no-access-log"],
+        log,
+        cwd=REPO,
+    )
+    _wait_until(process, "uvicorn", log, lambda: _tcp_accepts(UVICORN, PORT))
+    return process
+
+
+def _start_early_hints(workdir: Path) -> subprocess.Popen[bytes]:
+    log = workdir / "early-hints.log"
+    script = Path(__file__).resolve().parent / "early_hints.js"
+    process = _spawn([NODE, str(script), EARLY_HINTS, str(PORT)], log)
+    _wait_until(process, "node", log, lambda: _tcp_accepts(EARLY_HINTS, PORT))
+    return process
+
+
+def _spawn(command: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
 
 
 def _wait_until(process: subprocess.Popen[bytes], name: str, log: Path, ready: Any) -> None:

@@ -94,8 +94,62 @@ LARGEST = {
     "alarms": {"email": "on-call@example.com", "probe_missing_minutes": 60},
 }
 
+# A domain of the service: a name in a Route 53 public hosted zone (the stack's own
+# certificate, validated in DNS, and the alias record).
+DOMAIN = {"domain": {"name": "www.example.com", "hosted_zone_id": "Z0123456789ABCDEFGHIJ"}}
+# The governed profile with a domain: the certificate is the stack's own.
+GOVERNED_DOMAIN = {**GOVERNED, **DOMAIN}
+
 # A certificate ARN of the form ACM issues, for deploy-time Parameters.
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+# Bad [domain] values: (key, value, the other [domain] keys, what the one error line says
+# after "domain.<key>: "). The other keys are valid, so the line names the bad one.
+_ZONE = DOMAIN["domain"]["hosted_zone_id"]
+BAD_DOMAIN: list[tuple[str, object, dict[str, str], str]] = [
+    ("name", "WWW.example.com", {"hosted_zone_id": _ZONE}, "'WWW.example.com' is not a DNS"),
+    ("name", "www.example.com.", {"hosted_zone_id": _ZONE}, "without the trailing dot"),
+    ("name", "*.example.com", {"hosted_zone_id": _ZONE}, "a wildcard names no one host"),
+    ("name", "localhost", {"hosted_zone_id": _ZONE}, "two or more lower-case labels"),
+    ("name", "www..example.com", {"hosted_zone_id": _ZONE}, "two or more lower-case labels"),
+    ("name", "-www.example.com", {"hosted_zone_id": _ZONE}, "two or more lower-case labels"),
+    ("name", "www_1.example.com", {"hosted_zone_id": _ZONE}, "two or more lower-case labels"),
+    ("name", "https://example.com", {"hosted_zone_id": _ZONE}, "two or more lower-case labels"),
+    ("name", "10.0.0.1", {"hosted_zone_id": _ZONE}, "its last label is a number"),
+    ("name", "bücher.example", {"hosted_zone_id": _ZONE}, "IDNA form (xn--...)"),
+    ("name", "www.example.com\n", {"hosted_zone_id": _ZONE}, "contains the control character"),
+    ("name", "a" * 64 + ".example.com", {"hosted_zone_id": _ZONE}, "two or more lower-case"),
+    ("name", "a" * 60 + ".example.com", {"hosted_zone_id": _ZONE}, "has 72 characters; ACM"),
+    (
+        "name",
+        ".".join(["a" * 63] * 4),
+        {"hosted_zone_id": _ZONE, "certificate_arn": CERTIFICATE},
+        "it has 255 characters; allowed at most 253",
+    ),
+    ("name", 42, {"hosted_zone_id": _ZONE}, "expected a string, got 42"),
+    ("hosted_zone_id", "z0123ABC", {"name": "www.example.com"}, "is not a Route 53 hosted zone"),
+    ("hosted_zone_id", "/hostedzone/Z0123ABC", {"name": "www.example.com"}, "without /hostedzone/"),
+    ("hosted_zone_id", "Z", {"name": "www.example.com"}, "is not a Route 53 hosted zone ID"),
+    ("hosted_zone_id", "Z" + "A" * 32, {"name": "www.example.com"}, "is not a Route 53 hosted"),
+    ("hosted_zone_id", "ABC0123", {"name": "www.example.com"}, "is not a Route 53 hosted zone"),
+    ("hosted_zone_id", "Z01 23", {"name": "www.example.com"}, "is not a Route 53 hosted zone"),
+    ("hosted_zone_id", "", {"name": "www.example.com"}, "is empty while domain.name is"),
+    ("hosted_zone_id", _ZONE, {}, "is given while domain.name is empty"),
+    ("hosted_zone_id", 7, {"name": "www.example.com"}, "expected a string, got 7"),
+    (
+        "certificate_arn",
+        "arn:aws:iam::123456789012:server-certificate/web",
+        DOMAIN["domain"],
+        "is not an ACM certificate ARN",
+    ),
+    (
+        "certificate_arn",
+        "arn:aws:acm:us-east-1:12345:certificate/x",
+        DOMAIN["domain"],
+        "is not an ACM certificate ARN",
+    ),
+    ("certificate_arn", CERTIFICATE, {}, "is given while domain.name is empty; give the name"),
+]
 
 
 def hook_view(t: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pytest
 from infra_gen import Stack, TemplateTooLarge, build_stack, render, render_inline
 from infra_gen.template.budget import INLINE_TEMPLATE_LIMIT
 from tests.support.documentation import README
-from tests.support.stack import GOVERNED, full_service
+from tests.support.stack import DOMAIN, GOVERNED, GOVERNED_DOMAIN, full_service
 
 # The production configuration: AZ IDs across three zones, a private ECR image, and
 # every log protected (VPC flow logs, KMS-encrypted log groups, load balancer access logs).
@@ -37,6 +37,11 @@ GOVERNED_LARGEST = {
         "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"],
     },
 }
+
+# An existing VPC whose IDs are Parameters given at deploy time (the larger of its two
+# forms: IDs given at generation time take a few hundred bytes fewer).
+EXISTING_VPC = {"network": {"vpc_id": "parameter"}}
+GOVERNED_EXISTING_VPC = {**GOVERNED, "network": {"vpc_id": "parameter"}}
 
 
 def minimal_service(stack: Stack) -> Stack:
@@ -73,6 +78,10 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "production": lambda: build_stack(PRODUCTION),
     "governed": lambda: build_stack(GOVERNED),
     "governed, 3 AZs, one NAT gateway, KMS": lambda: build_stack(GOVERNED_LARGEST),
+    "default in an existing VPC, IDs as Parameters": lambda: build_stack(EXISTING_VPC),
+    "governed in an existing VPC, IDs as Parameters": lambda: build_stack(GOVERNED_EXISTING_VPC),
+    "default + a domain": lambda: build_stack(DOMAIN),
+    "governed + a domain": lambda: build_stack(GOVERNED_DOMAIN),
     "default, canary": lambda: build_stack({"service": {"deployment": "canary"}}),
     "production, canary": lambda: build_stack({**PRODUCTION, "service": CANARY_IMAGE}),
     "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),

@@ -652,8 +652,11 @@ def test_an_added_service_exports_its_url_service_and_cloud_map_name(
         "Fn::Join": [".", [{"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}, "infra-gen.internal"]]
     }
     for name in ("ApiServiceUrl", "ApiServiceName", "ApiDiscoveryName"):
-        assert outputs[name]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}}
         assert outputs[name]["Description"].startswith("Api ")
+    for name in ("ApiServiceName", "ApiDiscoveryName"):
+        assert outputs[name]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}}
+    # CertificateArn turns its scheme to https: an exported value could not change.
+    assert "Export" not in outputs["ApiServiceUrl"]
     # The first service's Outputs are as they were.
     default = json.loads(render(build_stack().template, "json"))["Outputs"]
     assert {k: v for k, v in outputs.items() if not k.startswith("Api")} == default
@@ -669,6 +672,10 @@ def test_a_governed_added_service_is_exported_on_https() -> None:
         {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
         "/api/",
     ]
+    # Always https: no Parameter changes it, so it is exported.
+    assert outputs["ApiServiceUrl"]["Export"] == {
+        "Name": {"Fn::Sub": "${AWS::StackName}-ApiServiceUrl"}
+    }
 
 
 @pytest.mark.parametrize("logical_id", ["ApiServiceUrl", "ApiServiceName", "ApiDiscoveryName"])
@@ -916,13 +923,13 @@ def test_a_secret_named_by_a_partial_arn_is_granted_under_its_full_arn() -> None
 
 def test_a_host_output_with_one_of_the_stacks_export_names_is_refused_untouched() -> None:
     host = _host()
-    export = Export(Sub("${AWS::StackName}-ServiceUrl"))
+    export = Export(Sub("${AWS::StackName}-LoadBalancerDnsName"))
     host.add_output(Output("HostUrl", Value="x", Export=export))
     before = render(host, "json")
     with pytest.raises(
         ConfigError,
         match="^template: the host template's Output HostUrl has "
-        "the export name of the stack's Output ServiceUrl$",
+        "the export name of the stack's Output LoadBalancerDnsName$",
     ):
         build_stack(template=host)
     assert render(host, "json") == before
@@ -1003,3 +1010,35 @@ def test_a_shifted_added_service_needs_its_rollback_alarms() -> None:
             "Api", {"name": "api"}, path_pattern="/api/*", priority=10, deployment="blue"
         )
     assert set(stack.template.resources) == before
+
+
+def _mounts(t: Template, logical_id: str) -> dict[str, str]:
+    container = _resources(t)[logical_id]["Properties"]["ContainerDefinitions"][0]
+    return {m["SourceVolume"]: m["ContainerPath"] for m in container["MountPoints"]}
+
+
+def test_an_added_service_takes_the_stacks_writable_paths_unless_it_names_its_own() -> None:
+    stack = build_stack(GOVERNED)
+    governed = {"tmp": "/tmp", "var-cache-nginx": "/var/cache/nginx"}
+    assert _mounts(stack.template, "EcsTaskDefinition") == governed
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    assert _mounts(stack.template, "ApiEcsTaskDefinition") == governed
+    stack.add_service(
+        "Own",
+        {"name": "own", "writable_paths": ["/data"]},
+        path_pattern="/own/*",
+        priority=20,
+    )
+    assert _mounts(stack.template, "OwnEcsTaskDefinition") == {"data": "/data"}
+    stack.add_service("Arg", {"name": "arg"}, path_pattern="/arg/*", priority=30, writable_paths={})
+    assert _mounts(stack.template, "ArgEcsTaskDefinition") == {}
+    before = len(stack.template.resources)
+    with pytest.raises(ConfigError, match="^writable_paths: is given twice"):
+        stack.add_service(
+            "Both",
+            {"name": "both", "writable_paths": ["/data"]},
+            path_pattern="/both/*",
+            priority=40,
+            writable_paths={"data": "/data"},
+        )
+    assert len(stack.template.resources) == before

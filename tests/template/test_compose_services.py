@@ -83,10 +83,14 @@ def test_the_probe_path_defaults_to_the_health_check_path_and_none_is_not_probed
     worker = stack.add_service("Worker", {"name": "worker"}, path_pattern=None, probe_path=None)
     r = _data(stack)["Resources"]
     names = r["ProbeFunction"]["Properties"]["Environment"]["Variables"]["PROBE_SERVICE_NAMES"]
-    assert names == {
+    api_name = {"Fn::GetAtt": ["ApiDiscoveryService", "Name"]}
+    assert names == {  # the API on its own port and path: name:8080/health
         "Fn::Join": [
             ",",
-            [{"Fn::GetAtt": [f"{s}DiscoveryService", "Name"]} for s in ("", "Api")],
+            [
+                {"Fn::GetAtt": ["DiscoveryService", "Name"]},
+                {"Fn::Join": ["", [api_name, ":8080/health"]]},
+            ],
         ]
     }
     assert "ApiAlarmProbeFailedRequests" in r

@@ -42,16 +42,18 @@ def test_each_private_subnet_routes_to_a_nat_gateway(nat: str, gateways: int) ->
         nat_props = props(t, f"NetworkNatGateway{n}")
         assert nat_props["SubnetId"] == {"Ref": f"NetworkPublicSubnet{n}"}
         assert refs(nat_props["AllocationId"]) == {f"NetworkNatGatewayEip{n}"}
+    for n in (1, 2):
+        # Each subnet its own table, whose default route goes to its AZ's gateway or the one.
         route = props(t, f"NetworkPrivateDefaultRoute{n}")
         assert route["DestinationCidrBlock"] == "0.0.0.0/0"
-        assert route["NatGatewayId"] == {"Ref": f"NetworkNatGateway{n}"}
-    for n in (1, 2):
+        assert route["NatGatewayId"] == {"Ref": f"NetworkNatGateway{min(n, gateways)}"}
+        assert route["RouteTableId"] == {"Ref": f"NetworkPrivateRouteTable{n}"}
         table = props(t, f"NetworkPrivateSubnet{n}RouteTableAssociation")["RouteTableId"]
-        assert table == {"Ref": f"NetworkPrivateRouteTable{min(n, gateways)}"}
+        assert table == {"Ref": f"NetworkPrivateRouteTable{n}"}
     # The tasks start once every subnet of theirs has its way out.
     depends = set(t["Resources"]["EcsService"]["DependsOn"])
     assert {f"NetworkPrivateSubnet{n}RouteTableAssociation" for n in (1, 2)} <= depends
-    assert {f"NetworkPrivateDefaultRoute{n}" for n in range(1, gateways + 1)} <= depends
+    assert {f"NetworkPrivateDefaultRoute{n}" for n in (1, 2)} <= depends
 
 
 def test_the_container_port_reaches_every_client() -> None:
@@ -60,7 +62,9 @@ def test_the_container_port_reaches_every_client() -> None:
     for rule in ("EcsServiceIngressFromLoadBalancer", "ProbeServiceIngress"):
         assert (props(t, rule)["FromPort"], props(t, rule)["ToPort"]) == (8080, 8080)
     env = props(t, "ProbeFunction")["Environment"]["Variables"]
-    assert env["PROBE_PORT"] == "8080"
+    assert env["PROBE_SERVICE_NAMES"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": ["DiscoveryService", "Name"]}, ":8080"]]
+    }
     (container,) = props(t, "EcsTaskDefinition")["ContainerDefinitions"]
     assert container["PortMappings"][0]["ContainerPort"] == 8080 and container["User"] == "101"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from infra_gen import Config, build_template, ids
-from tests.support.stack import GOVERNED, LARGEST
+from tests.support.stack import CERTIFICATE, DOMAIN, GOVERNED, GOVERNED_DOMAIN, LARGEST
 
 RESOURCES = {
     "AlarmEmailSubscription",
@@ -119,6 +119,9 @@ SHIFTED_EXTRA_RESOURCES = {
     "LoadBalancerAlternateTargetGroup",
     "LoadBalancerRule",
 }
+# A domain: the stack's own certificate and the alias record; no CertificateArn Parameter
+# (nor its HasCertificate Condition): HTTPS is always on.
+DOMAIN_EXTRA_RESOURCES = {"DomainAliasRecord", "DomainCertificate"}
 OUTPUTS = {
     "ClusterName",
     "DashboardUrl",
@@ -179,20 +182,61 @@ def test_the_governed_profile_adds_only_its_own_ids() -> None:
     assert nat == {"NetworkNatGateway1", "NetworkNatGatewayEip1"}
 
 
+# An existing VPC: none of the network's resources; by Parameter, its IDs as Parameters.
+@pytest.mark.parametrize("governed", [False, True], ids=["default", "governed"])
+def test_an_existing_vpc_drops_the_networks_ids_and_keeps_every_other(governed: bool) -> None:
+    profile = {k: v for k, v in GOVERNED.items() if k != "network"} if governed else {}
+    public = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    private = {"private_subnet_ids": ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]}
+    by_id = {"vpc_id": "vpc-0123456789abcdef0", "public_subnet_ids": public}
+    expected = (RESOURCES | (GOVERNED_EXTRA_RESOURCES if governed else set())) - {
+        r for r in RESOURCES | GOVERNED_EXTRA_RESOURCES if r.startswith("Network")
+    }
+    params = GOVERNED_PARAMETERS if governed else PARAMETERS
+    new = {"VpcId", "PublicSubnetIds"} | ({"PrivateSubnetIds"} if governed else set())
+    for network, added in (
+        ({**by_id, **(private if governed else {})}, set()),
+        ({"vpc_id": "parameter"}, new),
+    ):
+        t = build_template(Config.from_mapping({**profile, "network": network}))
+        _same("Resources", set(t.resources), expected)
+        _same("Parameters", set(t.parameters), params | added)
+        _same("Outputs", set(t.outputs), OUTPUTS)
+
+
+def test_a_domain_adds_only_its_own_ids() -> None:
+    for mapping, resources, parameters in (
+        (DOMAIN, RESOURCES, PARAMETERS),
+        (GOVERNED_DOMAIN, RESOURCES | GOVERNED_EXTRA_RESOURCES, GOVERNED_PARAMETERS),
+    ):
+        t = build_template(Config.from_mapping(mapping))
+        _same("Resources", set(t.resources), resources | DOMAIN_EXTRA_RESOURCES)
+        _same("Parameters", set(t.parameters), parameters - {"CertificateArn"})
+        _same("Outputs", set(t.outputs), OUTPUTS)
+        assert ids.LoadBalancer.HAS_CERTIFICATE not in t.conditions
+    # A certificate made elsewhere: no certificate of the stack's own.
+    elsewhere = {**DOMAIN["domain"], "certificate_arn": CERTIFICATE}
+    t = build_template(Config.from_mapping({"domain": elsewhere}))
+    _same("Resources", set(t.resources), RESOURCES | {"DomainAliasRecord"})
+
+
 def test_the_ids_module_names_every_id_and_nothing_else() -> None:
     t = build_template(Config.from_mapping(LARGEST))
     three = {"az_count": 3, "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az4"]}
     governed = build_template(Config.from_mapping({**GOVERNED, "network": three}))
+    domain = build_template(Config.from_mapping(DOMAIN))
     everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
-    everything |= set(governed.resources) | set(governed.parameters)
+    everything |= set(governed.resources) | set(governed.parameters) | set(domain.resources)
     everything |= set(build_template(Config.from_mapping(CANARY)).resources)
+    given = {**GOVERNED, "network": {"vpc_id": "parameter"}}
+    everything |= set(build_template(Config.from_mapping(given)).parameters)
     exported = set()
     for name in ids.__all__:
         for key, value in vars(getattr(ids, name)).items():
             if key.isupper():
                 exported |= {value.format(n) for n in (1, 2, 3)}
     template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | GOVERNED_EXTRA_RESOURCES | PARAMETERS
-    template_ids |= OUTPUTS | SHIFTED_EXTRA_RESOURCES
+    template_ids |= OUTPUTS | SHIFTED_EXTRA_RESOURCES | DOMAIN_EXTRA_RESOURCES
     assert template_ids <= exported, sorted(template_ids - exported)
     assert exported <= everything, sorted(exported - everything)
 

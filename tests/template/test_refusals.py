@@ -245,13 +245,16 @@ HOSTS: list[tuple[str, Callable[[], Template]]] = [
     ),
     (
         "export name by Join",
-        lambda: _host(out=_export(Join("-", [Ref("AWS::StackName"), "ServiceUrl"]))),
+        lambda: _host(out=_export(Join("-", [Ref("AWS::StackName"), "LoadBalancerDnsName"]))),
     ),
     (
         "export name by a Sub variable",
-        lambda: _host(out=_export(Sub("${AWS::StackName}-${Name}", Name="ServiceUrl"))),
+        lambda: _host(out=_export(Sub("${AWS::StackName}-${Name}", Name="LoadBalancerDnsName"))),
     ),
-    ("export name by a Parameter", lambda: _host(out=_export(Sub("${Env}-ServiceUrl")))),
+    (
+        "export name by a Parameter",
+        lambda: _host(out=_export(Sub("${Env}-LoadBalancerDnsName"))),
+    ),
     ("export name it cannot read", lambda: _host(out=_export({"Fn::Base64": "x"}))),
 ]
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from infra_gen import Config, ConfigError
+from infra_gen import Config, ConfigError, build_stack, render
 from infra_gen.config import FARGATE_TASK_SIZES
-from tests.support.stack import of_type, props, refs, template
+from tests.support.stack import DOMAIN, GOVERNED, of_type, props, refs, template
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +221,7 @@ def test_parameter_defaults_come_from_the_config() -> None:
     assert params["ProbeSchedule"]["Default"] == "rate(5 minutes)"
 
 
-def test_outputs_are_exported(t: dict) -> None:
+def test_outputs_are_exported_unless_a_parameter_changes_them(t: dict) -> None:
     expected = {
         "ServiceUrl",
         "LoadBalancerDnsName",
@@ -235,8 +236,29 @@ def test_outputs_are_exported(t: dict) -> None:
     assert t["Outputs"]["DiscoveryName"]["Value"] == {
         "Fn::Join": [".", [{"Fn::GetAtt": ["DiscoveryService", "Name"]}, "infra-gen.internal"]]
     }
-    for name in expected - {"DashboardUrl"}:
+    # CertificateArn turns ServiceUrl's scheme to https, and CloudFormation refuses to change
+    # an exported value another stack imports: the DNS name is exported instead.
+    assert "HasCertificate" in json.dumps(t["Outputs"]["ServiceUrl"]["Value"])
+    for name in expected - {"DashboardUrl", "ServiceUrl"}:
         assert t["Outputs"][name]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}}
+    assert {k for k, o in t["Outputs"].items() if "Export" not in o} == {
+        "DashboardUrl",
+        "ServiceUrl",
+    }
+
+
+@pytest.mark.parametrize("mapping", [{}, GOVERNED, DOMAIN], ids=["default", "governed", "domain"])
+def test_no_exported_value_changes_with_a_parameter(mapping: dict) -> None:
+    stack = build_stack(mapping)
+    stack.add_service("Api", {"name": "api"}, path_pattern="/api/*", priority=10)
+    outputs = json.loads(render(stack.template, "json"))["Outputs"]
+    parameters = set(stack.template.parameters) | set(stack.template.conditions)
+    for name, output in outputs.items():
+        if "Export" in output:
+            assert not refs(output["Value"]) & parameters, name
+            assert "Fn::If" not in json.dumps(output["Value"]), name
+    # A URL fixed at generation is exported: governed and with a domain, always https.
+    assert ("Export" in outputs["ServiceUrl"]) == bool(mapping)
 
 
 def test_no_hard_coded_arns() -> None:

@@ -1,12 +1,16 @@
 """The command line: ``infra-gen`` writes the template (the default);
-``infra-gen diff | deploy | preflight | verify`` previews, deploys and checks the stack.
+``infra-gen diff | deploy | preflight | verify | delete`` previews, deploys, checks and
+deletes the stack.
 
 Exit status, from one table (:data:`EXIT_STATUS`): 0 done; 1 ``--check`` found the file
-stale, diff found changes, a check failed, or a deploy failed, was not confirmed or its
-plan is stale; 2 bad arguments, configuration, input or output, a template over the
-inline size limit, or an AWS error before anything ran; 70 an internal error (worth a
-report); 130 Ctrl-C. Every failure is one ``infra-gen: ...`` line on stderr with nothing
-on stdout, and an ``-o`` target is either replaced whole or left as it was.
+stale, diff found changes, a check failed, or a deploy or delete failed, was not confirmed
+or its plan is stale; 2 bad arguments, configuration, input or output, a template over the
+inline size limit, or an AWS error before anything ran; 3 an AWS error once the stack was
+being changed (after ExecuteChangeSet or DeleteStack: the line names the command that
+follows the stack); 70 an internal error (worth a report); 130 Ctrl-C (the line says what
+the run left in the account, if anything, and how to delete or follow it). Every failure
+is one ``infra-gen: ...`` line on stderr with nothing on stdout, and an ``-o`` target is
+either replaced whole or left as it was.
 
 This module imports nothing heavy: the template modules (troposphere) and boto3 load
 inside :func:`main`, where a Ctrl-C is one line.
@@ -26,7 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from .._version import __version__
+from ..deploy.recovery import ON_FAILURE
 from ..errors import (
+    AfterExecution,
     ConfigError,
     DeployError,
     InfraGenError,
@@ -42,14 +48,16 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "EXIT_STATUS", "main", "run"]
 
-COMMANDS = ("diff", "deploy", "preflight", "verify")
+COMMANDS = ("diff", "deploy", "preflight", "verify", "delete")
 EXIT_OK = 0
 EXIT_FAILED = 1  # --check: stale; diff: changes; a check or a deploy failed
 EXIT_USAGE = 2  # bad arguments, input or output, as argparse uses
+EXIT_AFTER_EXECUTION = 3  # an AWS error once the stack was being changed
 EXIT_BUG = 70  # EX_SOFTWARE: an unexpected error, worth a report
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 EXIT_STATUS: tuple[tuple[type[InfraGenError], int, int], ...] = (
+    (AfterExecution, EXIT_AFTER_EXECUTION, EXIT_AFTER_EXECUTION),
     (UsageError, EXIT_USAGE, EXIT_USAGE),
     (ConfigError, EXIT_USAGE, EXIT_USAGE),
     (TemplateTooLarge, EXIT_USAGE, EXIT_USAGE),
@@ -57,8 +65,9 @@ EXIT_STATUS: tuple[tuple[type[InfraGenError], int, int], ...] = (
     (InfraGenError, EXIT_USAGE, EXIT_USAGE),
 )
 """(error class, exit status, exit status under ``deploy``): the first row whose class
-the error is an instance of. A DeployError (StalePlan too) stops deploy, 1; for the
-other commands the same error comes before anything ran, 2."""
+the error is an instance of. AfterExecution: an AWS error once ExecuteChangeSet (deploy)
+or DeleteStack (delete) was sent, 3. A DeployError (StalePlan too) stops deploy and
+delete, 1; for the other commands the same error comes before anything ran, 2."""
 
 # CloudFormation: a stack name is 1-128 letters, digits and hyphens, starting with a
 # letter; a stack ID (ARN) names an existing stack too.
@@ -68,6 +77,10 @@ TIMEOUT_MAX = 300.0
 # verify --wait and --interval: an hour of retries at most, an attempt at least every 5 min.
 WAIT_MAX = 3600.0
 INTERVAL_MAX = 300.0
+# deploy and delete --poll-interval: the AWS CLI's waiters poll every 30 s; 5 min at most.
+POLL_MIN, POLL_MAX = 1.0, 300.0
+# IAM: arn:PARTITION:iam::ACCOUNT:role/PATH/NAME; CloudFormation's RoleARN is 20-2048 long.
+_ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::[0-9]{12}:role/[-\w+=,.@/]{1,576}")
 
 
 def main(
@@ -100,9 +113,16 @@ def main(
 
             return generate(args)
         return _operate(args, clients, stdout or sys.stdout, stdin or sys.stdin)
-    except KeyboardInterrupt:  # also while the template modules or boto3 load
-        done = " before anything was deployed" if command in ("diff", "deploy") else ""
-        stderr(f"infra-gen: interrupted{done}\n")
+    except KeyboardInterrupt as e:  # also while the template modules or boto3 load
+        if e.args:  # deploy.changeset.Interrupted: what the run left, and how to clear it
+            stderr(f"infra-gen: interrupted {one_line(str(e.args[0]))}\n")
+        else:
+            done = {
+                "diff": " before anything was deployed; nothing is left",
+                "deploy": " before anything was deployed; nothing is left",
+                "delete": " before the stack's deletion was requested",
+            }.get(command or "", "")
+            stderr(f"infra-gen: interrupted{done}\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader stopped reading (`infra-gen | head`): its choice, not an error.
@@ -132,7 +152,7 @@ def _failed(error: Exception, command: str | None) -> int:
     for kind, status, deploy_status in EXIT_STATUS:
         if isinstance(error, kind):
             stderr(f"infra-gen: error: {one_line(str(error))}\n")
-            return deploy_status if command == "deploy" else status
+            return deploy_status if command in ("deploy", "delete") else status
     # botocore's errors (credentials, access, throttling) are not imported here: boto3
     # is optional. Their text names the call; line breaks are folded.
     if type(error).__module__.startswith(("botocore", "boto3")):
@@ -313,6 +333,14 @@ def _stack_name(text: str) -> str:
     )
 
 
+def _on_failure(text: str) -> str:
+    if text in ON_FAILURE:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{shown(text)} is not allowed; allowed: {', '.join(ON_FAILURE)}"
+    )
+
+
 # S3's bucket naming rules (general purpose buckets): 3-63 characters of lower-case
 # letters, digits, dots and hyphens, a letter or digit at each end, no "..", not an
 # IPv4 address.
@@ -346,6 +374,15 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _role_arn(text: str) -> str:
+    if _ROLE_ARN.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{shown(text)} is not an IAM role ARN; allowed: arn:PARTITION:iam::ACCOUNT:role/NAME, "
+        "e.g. arn:aws:iam::123456789012:role/cfn-deploy"
+    )
+
+
 def _region_help(environ: Mapping[str, str] = os.environ) -> str:
     from ..deploy.aws import region_source
 
@@ -368,7 +405,7 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
     sub = p.add_subparsers(
         action=_Commands,
         dest="command",
-        metavar="{diff,deploy,preflight,verify}",
+        metavar="{diff,deploy,preflight,verify,delete}",
         parser_class=type(p),
         prog=p.prog,
         title="to preview, check, deploy and verify a stack",
@@ -385,6 +422,11 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
         ("deploy", "create or update the stack through a change set, with progress"),
         ("preflight", "read-only checks that predict a failed deploy; exit 1 when one fails"),
         ("verify", "check that the deployed stack works"),
+        (
+            "delete",
+            "delete the stack with progress, after asking; list what stays (resources "
+            "with DeletionPolicy Retain) and the commands that remove it",
+        ),
     ):
         c = sub.add_parser(name, help=text, description=f"{text}. {region}")
         c.add_argument(
@@ -417,6 +459,35 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
                 help=f"seconds between attempts with --wait (default 10; 1 to {INTERVAL_MAX:g})",
             )
             _format_option(c, "one JSON object per check and line")
+            continue
+        if name in ("deploy", "delete"):
+            c.add_argument(
+                "--poll-interval",
+                type=_seconds(POLL_MIN, POLL_MAX),
+                default=10.0,
+                metavar="SECONDS",
+                help="seconds between reads of the stack's events while it changes "
+                f"(default 10; {POLL_MIN:g} to {POLL_MAX:g}; the AWS CLI waits 30)",
+            )
+        if name != "preflight":
+            c.add_argument(
+                "--role-arn",
+                type=_role_arn,
+                help="the IAM role CloudFormation uses for the stack's resources (a service "
+                "role), as aws cloudformation deploy --role-arn; default: your credentials",
+            )
+        if name == "delete":
+            c.add_argument(
+                "--yes",
+                action="store_true",
+                help="delete without asking (required when stdin is not a terminal)",
+            )
+            c.add_argument(
+                "--disable-deletion-protection",
+                action="store_true",
+                help="turn the load balancer's deletion protection off first (without it, "
+                "a protected load balancer stops the delete before anything is deleted)",
+            )
             continue
         c.add_argument("--config", type=Path, help="TOML file, as for template generation")
         c.add_argument(
@@ -466,6 +537,15 @@ def _commands(p: argparse.ArgumentParser, generation: list[argparse.Action]) -> 
                 help="keep the change set and write the plan to FILE, for deploy --plan",
             )
             _format_option(c, "the plan as JSON, without the template")
+        if name in ("diff", "deploy"):
+            c.add_argument(
+                "--on-failure",
+                type=_on_failure,
+                metavar="ACTION",
+                help="what a failed create of a new stack leaves (OnStackFailure): ROLLBACK, "
+                "DELETE or DO_NOTHING; default DO_NOTHING when the template creates a load "
+                "balancer with deletion protection on (governed), else ROLLBACK",
+            )
         if name == "preflight":
             c.add_argument(
                 "--offline",
@@ -531,6 +611,9 @@ def _seconds(least: float, most: float) -> Callable[[str], float]:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+    if not re.fullmatch("[0-9]{1,6}", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)}: expected a whole number from 1 to 999999 (digits 0-9)"
+        )
     return int(text)

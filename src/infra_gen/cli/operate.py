@@ -2,8 +2,11 @@
 
 Exit status: diff 0 without changes, 1 with changes; deploy 0 when the stack is (or
 already was) up to date, 1 when it failed, was not confirmed, its preflight failed or
-its plan is stale; preflight and verify 0 only when every check passed, 1 otherwise; all
-2 on bad input or an AWS error before anything ran, and 130 on Ctrl-C. Input is checked
+its plan is stale, 3 on an AWS error once the change set was executed (the line says how
+to follow the stack); delete 0 when the stack is gone, 1 when its deletion failed or was
+not confirmed, 3 on an AWS error once DeleteStack was sent; preflight and verify 0 only
+when every check passed, 1 otherwise; all 2 on bad input or an AWS error before anything
+ran, and 130 on Ctrl-C (with what the run left, if it left anything). Input is checked
 before any AWS call: the stack name against CloudFormation's rule, each ``--parameter``
 against the template's Parameter (its name, AllowedValues, AllowedPattern, length and
 number bounds). Every error is one line.
@@ -16,19 +19,19 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..deploy import artifacts, parameters
+from ..deploy import artifacts, parameters, recovery, teardown
 from ..deploy import changeset as cf
 from ..deploy import plan as planfile
 from ..deploy import preflight as pf
 from ..deploy.aws import Make
 from ..deploy.ecs_events import SERVICE_TYPE, EcsFollower, fail_fast
 from ..deploy.verify import Check, verify, verify_until
-from ..errors import DeployError, UsageError, one_line, shown
+from ..errors import AfterExecution, DeployError, UsageError, one_line, shown
 from ..template.budget import largest_parts, parts_line
 from .documents import MAX_DEPTH, json_depth, load_template
 from .files import check_file_name, read_input, stderr, write_file
@@ -197,8 +200,21 @@ def _preview(args: argparse.Namespace, clients: Make, source: _Source) -> cf.Pre
             s3_prefix=args.s3_prefix,
             s3=lambda: clients("s3"),
         )
-    p = cf.preview(cfn, args.stack_name, body, sorted(source.doc["Parameters"]), overrides)
-    _warn_kept(p, source, overrides)
+    on_failure, _ = recovery.choose(args.on_failure, source.doc, overrides)
+    p = cf.preview(
+        cfn,
+        args.stack_name,
+        body,
+        sorted(source.doc["Parameters"]),
+        overrides,
+        role_arn=args.role_arn or "",
+        on_failure=on_failure,
+    )
+    try:
+        _warn_kept(p, source, overrides)
+    except BaseException:
+        cf.discard(cfn, p)  # Ctrl-C here too: leave nothing behind
+        raise
     return p
 
 
@@ -252,6 +268,14 @@ def _diff(args: argparse.Namespace, clients: Make, out: TextIO) -> int:
                     f"--stack-name {p.stack_name} --plan {args.plan_out}"
                 )
                 print(f"Plan written to {args.plan_out}{kept_for if kept else ''}", file=out)
+    except KeyboardInterrupt:
+        if kept:
+            raise cf.Interrupted(
+                f"after the plan was written: change set {p.change_set_id} is kept for "
+                f"{args.plan_out} (aws cloudformation delete-change-set --change-set-name "
+                f"{p.change_set_id} deletes it)"
+            ) from None
+        raise
     finally:
         if not kept:
             cf.discard(cfn, p)
@@ -310,8 +334,11 @@ def _template_of(plan: planfile.Plan, where: str) -> dict[str, Any]:
     return load_template(plan.template, f"{where}: template")
 
 
-def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview | None:
-    """The preview of a plan file whose change set may still run; None: nothing to run."""
+def _planned(
+    args: argparse.Namespace, clients: Make, out: TextIO
+) -> tuple[cf.Preview, planfile.Plan] | None:
+    """The preview of a plan file whose change set may still run, and the plan; None:
+    nothing to run."""
     given = [
         o
         for o, v in (
@@ -322,6 +349,8 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
             ("--s3-bucket", args.s3_bucket),
             ("--s3-prefix", args.s3_prefix),
             ("--resolve-s3", args.resolve_s3),
+            ("--role-arn", args.role_arn),
+            ("--on-failure", args.on_failure),
         )
         if v
     ]
@@ -355,7 +384,7 @@ def _planned(args: argparse.Namespace, clients: Make, out: TextIO) -> cf.Preview
         f"Plan {args.plan}: change set {p.change_set_id}, template SHA-256 {plan.template_sha256}",
         file=out,
     )
-    return p
+    return p, plan
 
 
 def _confirm(p: cf.Preview, stdin: TextIO, out: TextIO) -> bool:
@@ -367,9 +396,9 @@ def _confirm(p: cf.Preview, stdin: TextIO, out: TextIO) -> bool:
 def _follow_hint(p: cf.Preview) -> str:
     name, waiter = p.stack_name, f"stack-{p.change_set_type.lower()}-complete"
     return (
-        f"infra-gen: stopped watching; CloudFormation carries on with stack {name}.\n"
-        f"infra-gen: follow it with: aws cloudformation describe-stack-events --stack-name {name}\n"
-        f"infra-gen: or wait for it: aws cloudformation wait {waiter} --stack-name {name}"
+        f"infra-gen: interrupted: stopped watching; CloudFormation carries on with stack "
+        f"{name}; follow it with: aws cloudformation describe-stack-events --stack-name {name}"
+        f"; or wait for it: aws cloudformation wait {waiter} --stack-name {name}"
     )
 
 
@@ -378,18 +407,35 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
     source = None if args.plan is not None else _template(args)
     if not args.yes and not stdin.isatty():
         raise UsageError("stdin is not a terminal, so no one can confirm: pass --yes")
+    # A new stack's OnStackFailure (a plan's was chosen when it was made) and the load
+    # balancers created protected, which the way out of a failed create must unprotect.
+    on_failure: str | None = None
+    protected: list[str] = []
     if source is None:
         planned = _planned(args, clients, out)
         if planned is None:
             return EXIT_OK
-        p = planned
+        p, plan = planned
+        if p.change_set_type == "CREATE":
+            doc = _template_of(plan, f"--plan {args.plan}")
+            protected = recovery.protected_load_balancers(doc, plan.parameters)
     else:
         if not args.skip_preflight:
             _gate(_checks(args, clients, source))
         p = _preview(args, clients, source)
-        show_changes(p, out)
+        try:
+            show_changes(p, out)
+        except BaseException:
+            cf.discard(clients("cloudformation"), p)  # Ctrl-C, or stdout closed
+            raise
         if not p.changes:
             return EXIT_OK
+        if p.change_set_type == "CREATE":
+            overrides = _overrides(args.parameters)
+            on_failure, protected = recovery.choose(args.on_failure, source.doc, overrides)
+    note = recovery.announce(on_failure, protected)
+    if note:
+        print(note, file=out)
     cfn = clients("cloudformation")
     try:
         confirmed = args.yes or _confirm(p, stdin, out)
@@ -403,11 +449,30 @@ def _deploy(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         cf.discard(cfn, p)
         print("Not deployed; the change set was deleted.", file=out)
         return EXIT_FAILED
-    cf.execute(cfn, p)
-    return _watch(args, clients, p, out)
+    token = cf.execute(cfn, p)
+    try:
+        return _watch(args, clients, p, out, token, protected)
+    except KeyboardInterrupt:
+        print(_follow_hint(p), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except UsageError:
+        raise  # a closed or full stdout: not the stack's doing
+    except Exception as e:  # noqa: BLE001 - AWS (or any) error once the stack is changing
+        text = one_line(str(e) if isinstance(e, DeployError) else f"{e}")
+        raise AfterExecution(
+            f"{text}; stack {p.stack_name} was being changed and CloudFormation carries on: "
+            f"{cf.follow_commands(p.stack_name, p.change_set_type)}"
+        ) from None
 
 
-def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO) -> int:
+def _watch(
+    args: argparse.Namespace,
+    clients: Make,
+    p: cf.Preview,
+    out: TextIO,
+    token: str,
+    protected: Sequence[str] = (),
+) -> int:
     """Follow an executed change set to its end; its exit status."""
     cfn = clients("cloudformation")
     progress = Progress(out, total=len(p.changes))
@@ -430,12 +495,9 @@ def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO) 
         progress.tick()
 
     try:
-        status = cf.watch(cfn, p, on_event, on_tick)
-    except KeyboardInterrupt:
+        status = cf.watch(cfn, p, on_event, on_tick, token=token, interval=args.poll_interval)
+    finally:
         progress.close()
-        print(_follow_hint(p), file=sys.stderr)
-        return EXIT_INTERRUPTED
-    progress.close()
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         failure = cf.first_failure(events)
         stderr(f"infra-gen: stack {p.stack_name} is {status}\n")
@@ -450,7 +512,7 @@ def _watch(args: argparse.Namespace, clients: Make, p: cf.Preview, out: TextIO) 
             f"infra-gen: all events: aws cloudformation describe-stack-events "
             f"--stack-name {p.stack_name}\n"
         )
-        stderr(f"infra-gen: left behind: {cf.left_behind(p, status)}\n")
+        stderr(f"infra-gen: left behind: {cf.left_behind(p, status, protected)}\n")
         return EXIT_FAILED
     print(f"Stack {p.stack_name}: {status}", file=out)
     values = cf.outputs(cfn, p.stack_name)
@@ -499,6 +561,99 @@ def _verify(args: argparse.Namespace, clients: Make, out: TextIO) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _ask(question: str, stdin: TextIO, out: TextIO) -> bool:
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    try:
+        return stdin.readline().strip().lower() in ("y", "yes")
+    except (KeyboardInterrupt, EOFError):
+        out.write("\n")
+        return False
+
+
+def _delete(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO) -> int:
+    """Delete the stack: what stays and what is protected first, then with progress."""
+    if not args.yes and not stdin.isatty():
+        raise UsageError("stdin is not a terminal, so no one can confirm: pass --yes")
+    cfn = clients("cloudformation")
+    name = args.stack_name
+    found = teardown.read(
+        cfn, clients("elbv2"), name, lambda text: load_template(text, f"stack {name}: template")
+    )
+    if found is None:
+        print(f"Stack {name} does not exist: nothing to delete.", file=out)
+        return EXIT_OK
+    if found.protected and not args.disable_deletion_protection:
+        raise DeployError(
+            f"load balancer {found.protected[0]} has deletion protection on, so the delete "
+            "would fail: pass --disable-deletion-protection; nothing was deleted"
+        )
+    print(f"Stack {name} ({found.status}): {len(found.resources)} resources to delete", file=out)
+    for k in found.kept:
+        r = k.resource
+        print(f"  stays ({k.policy}): {r.logical_id} {r.resource_type} {r.physical_id}", file=out)
+    for arn in found.protected:
+        print(f"  deletion protection turned off first: {arn}", file=out)
+    if not (args.yes or _ask(f"Delete stack {name}?", stdin, out)):
+        print("Not deleted.", file=out)
+        return EXIT_FAILED
+    elbv2 = clients("elbv2")
+    teardown.disable_deletion_protection(elbv2, found.protected)
+    if found.vpc_functions:
+        print(
+            f"Function {', '.join(found.vpc_functions)} runs in the VPC: Lambda releases its "
+            "network interfaces after the function is deleted and CloudFormation waits for "
+            "them before it deletes the subnets and security groups, which can take 20 to 45 "
+            "minutes.",
+            file=out,
+        )
+    last = cf.newest_event_id(cfn, found.stack_id)
+    token = teardown.request_deletion(cfn, found, role_arn=args.role_arn or "")
+    p = cf.Preview(found.stack_id, "", "DELETE", (), last)
+    progress = Progress(out, total=len(found.resources))
+    events: list[cf.Event] = []
+
+    def on_event(e: cf.Event) -> None:
+        events.append(e)
+        progress.event(e)
+
+    try:
+        try:
+            status = cf.watch(
+                cfn, p, on_event, progress.tick, token=token, interval=args.poll_interval
+            )
+        finally:
+            progress.close()
+    except KeyboardInterrupt:
+        print(
+            f"infra-gen: interrupted: stopped watching; CloudFormation carries on deleting "
+            f"stack {name}; follow it: {cf.follow_commands(found.stack_id, 'DELETE')}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - AWS (or any) error once the deletion runs
+        raise AfterExecution(
+            f"{one_line(str(e))}; stack {name} was being deleted and CloudFormation carries "
+            f"on: {cf.follow_commands(found.stack_id, 'DELETE')}"
+        ) from None
+    if status != "DELETE_COMPLETE":
+        failure = cf.first_failure(events)
+        stderr(f"infra-gen: stack {name} is {status}\n")
+        if failure is not None:
+            stderr(
+                f"infra-gen: first failure: {failure.logical_id} ({failure.resource_type}) "
+                f"{failure.status}: {one_line(failure.reason)}\n"
+            )
+        stderr(f"infra-gen: try again, or: aws cloudformation delete-stack --stack-name {name}\n")
+        return EXIT_FAILED
+    print(f"Stack {name}: DELETE_COMPLETE", file=out)
+    if found.kept:
+        print("Left in the account (DeletionPolicy), with the command that removes each:", file=out)
+        for k in found.kept:
+            print(f"  {k.resource.logical_id}: {k.remove}", file=out)
+    return EXIT_OK
+
+
 def operate(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO) -> int:
     """Run the command ``args.command`` names; its exit status.
 
@@ -521,4 +676,6 @@ def operate(args: argparse.Namespace, clients: Make, out: TextIO, stdin: TextIO)
         return _deploy(args, clients, out, stdin)
     if args.command == "preflight":
         return _preflight(args, clients, out)
+    if args.command == "delete":
+        return _delete(args, clients, out, stdin)
     return _verify(args, clients, out)

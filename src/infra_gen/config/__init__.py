@@ -23,6 +23,7 @@ from ..errors import ConfigError, shown
 from .checks import (
     IMAGE_PATTERN,
     LOGICAL_ID,
+    PROBE_PATH,
     check_environment,
     check_secrets,
     check_writable_paths,
@@ -43,6 +44,7 @@ from .sections import (
     AlarmsConfig,
     ClusterConfig,
     DiscoveryConfig,
+    DomainConfig,
     NetworkConfig,
     ProbeConfig,
     ScalingConfig,
@@ -59,6 +61,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DiscoveryConfig",
+    "DomainConfig",
     "NetworkConfig",
     "ProbeConfig",
     "ScalingConfig",
@@ -69,6 +72,7 @@ __all__ = [
     "IMAGE_PATTERN",
     "LOGICAL_ID",
     "LOG_RETENTION_DAYS",
+    "PROBE_PATH",
     "PROBE_SCHEDULES",
     "check_environment",
     "check_secrets",
@@ -77,6 +81,19 @@ __all__ = [
     "parse_toml",
     "probe_alarm_period",
 ]
+
+
+LATER_SETTINGS = (
+    ("network", "vpc_id"),
+    ("network", "public_subnet_ids"),
+    ("network", "private_subnet_ids"),
+    ("service", "writable_paths"),
+    ("domain", "name"),
+    ("domain", "hosted_zone_id"),
+    ("domain", "certificate_arn"),
+)
+"""Settings added after templates were deployed, as ``(section, key)``: left out of
+:meth:`Config.digest` while empty."""
 
 
 class _Defaults:
@@ -109,12 +126,15 @@ class Config:
     """``[scaling]``: task count range and scaling targets."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
     """``[security]``: hardening switches."""
+    domain: DomainConfig = field(default_factory=DomainConfig)
+    """``[domain]``: the service's own DNS name, its certificate and HTTPS."""
     governed: bool = False
     """The governed profile (top-level ``governed = true``): tasks in private subnets
     behind NAT gateways, a non-root user, HTTPS only, deletion protection and access
     logs on, retained logs; it passes the Control Tower proactive controls docs/security.md lists.
     It turns on ``security.alb_access_logs`` and defaults ``network.nat_gateways`` to
-    ``per_az``; it requires AZ IDs, an image pinned by digest, ``service.user`` and a
+    ``per_az`` and ``service.writable_paths`` to ``/tmp`` and ``/var/cache/nginx``
+    (nginx-unprivileged's); it requires AZ IDs, an image pinned by digest, ``service.user`` and a
     ``service.container_port`` of 1024 or more."""
     profile: Profile = field(init=False, repr=False, compare=False)
     """What ``governed`` stands for as explicit settings: ``GOVERNED`` or ``DEFAULT``
@@ -131,6 +151,7 @@ class Config:
         alarms: AlarmsConfig = _LEFT_OUT,
         scaling: ScalingConfig = _LEFT_OUT,
         security: SecurityConfig = _LEFT_OUT,
+        domain: DomainConfig = _LEFT_OUT,
         governed: bool = False,
     ) -> None:
         """Expand the profile ``governed`` names into the sections, then check the whole.
@@ -139,8 +160,8 @@ class Config:
         stored: nothing changes afterwards.
 
         Args:
-            network, cluster, service, discovery, probe, alarms, scaling, security: the
-                sections. Default: each section's defaults.
+            network, cluster, service, discovery, probe, alarms, scaling, security, domain:
+                the sections. Default: each section's defaults.
             governed: the governed profile. Default: False.
 
         Raises:
@@ -156,6 +177,7 @@ class Config:
             "alarms": alarms,
             "scaling": scaling,
             "security": security,
+            "domain": domain,
         }
         sections = {}
         for name, cls in SECTIONS.items():
@@ -298,11 +320,17 @@ class Config:
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical form: every setting, keys sorted, compact JSON.
 
-        Equal configurations have equal digests, however they were written.
+        Equal configurations have equal digests, however they were written. A setting of
+        :data:`LATER_SETTINGS` is left out while empty, so that a configuration that does
+        not use it keeps the digest (and its template the bytes) it had before.
         """
-        canonical = json.dumps(
-            self.to_mapping(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        mapping = self.to_mapping()
+        for name, key in LATER_SETTINGS:
+            if not mapping[name][key]:
+                del mapping[name][key]
+            if not mapping[name]:  # a later section, all of it empty
+                del mapping[name]
+        canonical = json.dumps(mapping, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def to_toml(self) -> str:

@@ -21,6 +21,7 @@ from .limits import (
     PARAMETER_ARN_MAX,
     PATH_MAX,
     SECRET_ARN_MAX,
+    WRITABLE_PATHS_MAX,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "check_environment",
     "check_secrets",
     "check_writable_paths",
+    "writable_volumes",
 ]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -58,6 +60,8 @@ DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # CloudWatch: at least one character that is not white space.
 METRIC_NAMESPACE = re.compile(r"^(?=.*[^ ])[A-Za-z0-9 ._#:/-]{1,255}$")
 HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}$")
+# A path the probe requests: PROBE_SERVICE_NAMES separates its services with commas.
+PROBE_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+;=:@%/-]{0,1023}$")
 # An address SNS can deliver to: a dot-atom local part (RFC 5322; letters beyond ASCII
 # allowed, RFC 6531) and an ASCII domain of DNS labels (IDNA: written as xn--...).
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -74,6 +78,13 @@ USER = re.compile(
 ROOT_USER = re.compile(r"^(0|root)(:.*)?$")  # CT.ECS.PR.3's root patterns
 # An Availability Zone ID: the Region's short code and the zone number, e.g. use1-az1.
 AZ_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
+# EC2 resource IDs: the prefix and 8 hexadecimal digits (older) or 17 (since 2016).
+VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+# A Route 53 hosted zone ID: Z and upper-case letters and digits, 32 characters at most.
+HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+# An ACM certificate's ARN in any partition.
+ACM_ARN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+"
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:
@@ -172,6 +183,27 @@ def cidr_block(key: str, value: str, smallest: int) -> ipaddress.IPv4Network:
                 "allowed: a private range such as 10.0.0.0/16, 172.16.0.0/16 or 192.168.0.0/16",
             )
     return net
+
+
+def dns_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a lower-case DNS name of two labels or more, or None when it is."""
+    if not name.isascii():
+        return "it is not ASCII; write it in its IDNA form (xn--...)"
+    if name.endswith("."):
+        return "write it without the trailing dot"
+    if name.startswith("*."):
+        return "a wildcard names no one host; give the name the service answers on"
+    if len(name) > DNS_NAME_MAX:
+        return f"it has {len(name)} characters; allowed at most {DNS_NAME_MAX}"
+    labels = name.split(".")
+    if len(labels) < 2 or not all(DNS_LABEL.fullmatch(label) for label in labels):
+        return (
+            "expected two or more lower-case labels of letters, digits and hyphens, "
+            "e.g. www.example.com"
+        )
+    if labels[-1].isdigit():
+        return "its last label is a number, as in an IP address; allowed: a DNS name"
+    return None
 
 
 def email_problem(address: str) -> str | None:
@@ -277,24 +309,7 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
             raise ConfigError(
                 where, "is not a volume name; allowed: 1-255 letters, digits, _ and -"
             )
-        if isinstance(path, str):
-            check_text(where, path)
-        # Docker refuses a relative path and / itself; ".." and "//" would name another
-        # path than the one written, and two volumes on one path fail at task start.
-        if not (
-            isinstance(path, str)
-            and path.startswith("/")
-            and not path.startswith("//")
-            and path != "/"
-            and posixpath.normpath(path) == path
-            and len(path) <= PATH_MAX
-        ):
-            raise ConfigError(
-                where,
-                f"{shown(path)} is not allowed; allowed: an absolute path "
-                "in normal form (no . or .. parts, no trailing /), not /, at most "
-                f"{PATH_MAX} characters, e.g. /var/cache/nginx",
-            )
+        _check_path(where, path)
         if path in taken:
             raise ConfigError(
                 where,
@@ -302,3 +317,44 @@ def check_writable_paths(key: str, paths: object) -> dict[str, str]:
             )
         taken[path] = name
     return {str(k): str(v) for k, v in paths.items()}
+
+
+def writable_volumes(key: str, paths: tuple[str, ...]) -> dict[str, str]:
+    """``paths`` (absolute, each once, at most ``WRITABLE_PATHS_MAX``) as volume name ->
+    path, each named after its path (``/var/cache/nginx`` -> ``var-cache-nginx``), else a
+    :class:`ConfigError` naming ``key``."""
+    if len(paths) > WRITABLE_PATHS_MAX:
+        raise ConfigError(key, f"has {len(paths)} paths; allowed at most {WRITABLE_PATHS_MAX}")
+    volumes: dict[str, str] = {}
+    for path in sorted(paths):
+        _check_path(key, path)
+        if path in volumes.values():
+            raise ConfigError(key, f"names {path!r} twice; allowed: each path once")
+        base = re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-")[:240] or "volume"
+        name, n = base, 1
+        while name in volumes:  # /a.b and /a-b: one name, told apart by a number
+            n += 1
+            name = f"{base}-{n}"
+        volumes[name] = path
+    return volumes
+
+
+def _check_path(where: str, path: object) -> None:
+    if isinstance(path, str):
+        check_text(where, path)
+    # Docker refuses a relative path and / itself; ".." and "//" would name another
+    # path than the one written, and two volumes on one path fail at task start.
+    if not (
+        isinstance(path, str)
+        and path.startswith("/")
+        and not path.startswith("//")
+        and path != "/"
+        and posixpath.normpath(path) == path
+        and len(path) <= PATH_MAX
+    ):
+        raise ConfigError(
+            where,
+            f"{shown(path)} is not allowed; allowed: an absolute path "
+            "in normal form (no . or .. parts, no trailing /), not /, at most "
+            f"{PATH_MAX} characters, e.g. /var/cache/nginx",
+        )

@@ -15,6 +15,7 @@ __all__ = [
     "PROBE_ALARM_PERIODS",
     "PROBE_SCHEDULES",
     "CFN_DEPLOYMENT_MINUTES",
+    "MOST_SUBNETS",
     "SMALLEST_SUBNET",
     "evaluation_limit",
     "probe_alarm_period",
@@ -88,9 +89,15 @@ CFN_DEPLOYMENT_MINUTES = 33 * 60
 IMAGE_MAX = 255
 # RFC 1035: a name is at most 253 characters written out (255 octets on the wire).
 DNS_NAME_MAX = 253
+# ACM RequestCertificate: the first domain name of a certificate (its subject's common
+# name) is at most 64 octets, periods included.
+ACM_DOMAIN_MAX = 64
 # An ALB needs each of its subnets to be a /27 or larger, with 8 free addresses, to scale:
 # docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html
 SMALLEST_SUBNET = 27
+# An ALB takes one subnet per Availability Zone, and no Region has more than six zones
+# (us-east-1); a service's awsvpc configuration takes at most 16 subnets.
+MOST_SUBNETS = 6
 EMAIL_MAX = 254  # RFC 5321: the longest path, less its angle brackets
 EMAIL_LOCAL_MAX = 64
 # SSM: a parameter's name, written as its whole ARN, is at most 1011 characters; Secrets
@@ -99,6 +106,10 @@ PARAMETER_ARN_MAX = 1011
 SECRET_ARN_MAX = 2048
 # Linux's PATH_MAX (4096 bytes) less the terminating NUL.
 PATH_MAX = 4095
+# A bound of ours, not an AWS quota: each writable path is a volume and a mount point of
+# the task definition, and a container writing in more places than this has a design
+# to review rather than a list to grow.
+WRITABLE_PATHS_MAX = 16
 
 # Every metric the alarms watch is stored at standard (one-minute) resolution, so
 # shorter periods would only produce missing data.

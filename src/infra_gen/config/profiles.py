@@ -15,9 +15,20 @@ from typing import Any
 from ..errors import ConfigError, shown
 from .checks import ROOT_USER
 from .limits import SMALLEST_SUBNET
-from .sections import NetworkConfig, ServiceConfig, carved_blocks
+from .sections import (
+    OWN_VPC_KEYS,
+    VPC_HOST,
+    VPC_PARAMETER,
+    NetworkConfig,
+    ServiceConfig,
+    carved_blocks,
+)
 
-__all__ = ["DEFAULT", "GOVERNED", "Profile", "expand"]
+__all__ = ["DEFAULT", "GOVERNED", "GOVERNED_WRITABLE_PATHS", "Profile", "expand"]
+
+GOVERNED_WRITABLE_PATHS = ("/tmp", "/var/cache/nginx")
+"""``service.writable_paths`` under ``governed`` when none are given: what
+nginx-unprivileged writes (docker/governed/Dockerfile declares them as volumes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +73,9 @@ GOVERNED = Profile(
     retained_logs=True,
     turns_on=(
         ("network", "nat_gateways", "per_az"),
+        # nginx-unprivileged's writes: its pid file and every *_temp_path under /tmp (its
+        # Dockerfile rewrites nginx.conf so), its cache under /var/cache/nginx.
+        ("service", "writable_paths", GOVERNED_WRITABLE_PATHS),
         # CT.ELASTICLOADBALANCING.PR.6: access logging is part of the profile.
         ("security", "alb_access_logs", True),
     ),
@@ -87,6 +101,8 @@ def expand(profile: Profile, sections: Mapping[str, Any]) -> dict[str, Any]:
     _refuse(profile, sections["network"], sections["service"])
     expanded = dict(sections)
     for name, key, value in profile.turns_on:
+        if name == "network" and key in OWN_VPC_KEYS and expanded[name].existing:
+            continue  # an existing VPC brings its own routes
         if not getattr(expanded[name], key):
             expanded[name] = dataclasses.replace(expanded[name], **{key: value})
     return expanded
@@ -94,15 +110,17 @@ def expand(profile: Profile, sections: Mapping[str, Any]) -> dict[str, Any]:
 
 def _refuse(profile: Profile, net: NetworkConfig, svc: ServiceConfig) -> None:
     """Refuse what would break a control of ``profile``, or what it does not have."""
-    if profile.zone_ids and not net.availability_zone_ids:
+    if net.existing:
+        _refuse_existing(profile, net)
+    elif profile.zone_ids and not net.availability_zone_ids:
         raise ConfigError(
             "network.availability_zone_ids",
             "is empty; governed = true requires AZ IDs, so "
             "that no update moves a subnet to another zone",
         )
-    if profile.private_tasks:
+    if profile.private_tasks and not net.existing:
         _refuse_too_few_private_blocks(net)
-    else:
+    elif not profile.private_tasks:
         for key in ("nat_gateways", "private_subnet_cidrs"):
             if getattr(net, key):
                 raise ConfigError(
@@ -129,6 +147,23 @@ def _refuse(profile: Profile, net: NetworkConfig, svc: ServiceConfig) -> None:
                 f"{svc.container_port} needs root to bind, which "
                 "CT.ECS.PR.3 refuses under governed = true; allowed 1024..65535, e.g. 8080",
             )
+
+
+def _refuse_existing(profile: Profile, net: NetworkConfig) -> None:
+    """An existing VPC: private subnets exactly when the profile runs private tasks."""
+    deferred = net.vpc_id in (VPC_PARAMETER, VPC_HOST)  # subnets given later
+    if profile.private_tasks and not deferred and not net.private_subnet_ids:
+        raise ConfigError(
+            "network.private_subnet_ids",
+            f"is empty; governed = true runs the tasks in private subnets: give 2 or more "
+            f"of network.vpc_id {net.vpc_id}'s subnets whose egress is a NAT gateway",
+        )
+    if not profile.private_tasks and net.private_subnet_ids:
+        raise ConfigError(
+            "network.private_subnet_ids",
+            "runs tasks in private subnets, which only governed = true has; "
+            "leave it empty (the tasks run in the public subnets) or set governed = true",
+        )
 
 
 def _refuse_too_few_private_blocks(net: NetworkConfig) -> None:

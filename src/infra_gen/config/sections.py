@@ -16,25 +16,34 @@ from typing import Any, ClassVar
 
 from ..errors import ConfigError, shown
 from .checks import (
+    ACM_ARN,
     AZ_ID,
     DNS_LABEL,
+    HOSTED_ZONE_ID,
     HTTP_PATH,
     IMAGE_PATTERN,
     METRIC_NAMESPACE,
+    PROBE_PATH,
+    SUBNET_ID,
     USER,
+    VPC_ID,
     check_choice,
     check_pattern,
     check_range,
     check_text,
     cidr_block,
+    dns_name_problem,
     email_problem,
+    writable_volumes,
 )
 from .limits import (
+    ACM_DOMAIN_MAX,
     ALARM_PERIODS,
     DNS_NAME_MAX,
     FARGATE_TASK_SIZES,
     IMAGE_MAX,
     LOG_RETENTION_DAYS,
+    MOST_SUBNETS,
     PROBE_SCHEDULES,
     SMALLEST_SUBNET,
     evaluation_limit,
@@ -44,6 +53,7 @@ __all__ = [
     "AlarmsConfig",
     "ClusterConfig",
     "DiscoveryConfig",
+    "DomainConfig",
     "NetworkConfig",
     "ProbeConfig",
     "ScalingConfig",
@@ -56,6 +66,19 @@ NAT_GATEWAYS = ("per_az", "one")
 # How ECS releases a new revision: replace tasks as they pass the health check, or
 # shift production traffic to them through the load balancer (ECS's own controller).
 DEPLOYMENTS = ("rolling", "canary", "linear")
+# network.vpc_id's value for an existing VPC whose IDs are Parameters given at deploy time.
+VPC_PARAMETER = "parameter"
+# network.vpc_id's value for a host template's own VPC, given to build_stack(network=...).
+VPC_HOST = "host"
+# The settings that shape the stack's own VPC, each with no use beside an existing one.
+OWN_VPC_KEYS = (
+    "vpc_cidr",
+    "az_count",
+    "subnet_cidrs",
+    "availability_zone_ids",
+    "nat_gateways",
+    "private_subnet_cidrs",
+)
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
@@ -178,9 +201,23 @@ class NetworkConfig(_Section):
     private_subnet_cidrs: tuple[str, ...] = ()
     """With ``governed``: the private subnets' blocks, one per AZ; empty carves them from
     the second half of the VPC (required when ``subnet_cidrs`` is given)."""
+    vpc_id: str = ""
+    """An existing VPC instead of the stack's own: its ID (``vpc-`` and 8 or 17 hex
+    digits) with its subnets' IDs below, or ``parameter`` for the ``VpcId``,
+    ``PublicSubnetIds`` (and, governed, ``PrivateSubnetIds``) Parameters given at deploy
+    time (``host``: a host template's, which ``build_stack(network=...)`` sets). Empty
+    adds the stack's own VPC, subnets, gateways and routes."""
+    public_subnet_ids: tuple[str, ...] = ()
+    """With a ``vpc_id`` ID: 2-6 subnets of that VPC routed to an internet gateway, one
+    per AZ, for the load balancer (and, unless governed, the tasks and the probe)."""
+    private_subnet_ids: tuple[str, ...] = ()
+    """With a ``vpc_id`` ID and ``governed``: 2-6 subnets of that VPC, one per AZ, whose
+    egress is a NAT gateway (or VPC endpoints), for the tasks and the probe."""
 
     def __post_init__(self) -> None:
         self._check_types()
+        if self.vpc_id or self.public_subnet_ids or self.private_subnet_ids:
+            self._check_existing()
         # Two AZs at least, so the VPC holds two subnets of the smallest size.
         vpc = cidr_block("network.vpc_cidr", self.vpc_cidr, SMALLEST_SUBNET - 1)
         check_range("network.az_count", self.az_count, 2, 3)
@@ -192,6 +229,80 @@ class NetworkConfig(_Section):
             self._check_blocks(
                 "network.private_subnet_cidrs", vpc, self.private_subnet_cidrs, self.subnets
             )
+
+    @property
+    def existing(self) -> bool:
+        """Whether the stack uses an existing VPC (by ID or by Parameter)."""
+        return bool(self.vpc_id)
+
+    def _check_existing(self) -> None:
+        """An existing VPC: its ID or ``parameter``, its subnets' IDs, nothing of our own."""
+        if not self.vpc_id:
+            key = "public_subnet_ids" if self.public_subnet_ids else "private_subnet_ids"
+            raise ConfigError(
+                f"network.{key}",
+                "names subnets of an existing VPC, but network.vpc_id is empty; "
+                "set network.vpc_id to that VPC's ID (vpc-...)",
+            )
+        if self.vpc_id not in (VPC_PARAMETER, VPC_HOST):
+            check_pattern(
+                "network.vpc_id",
+                self.vpc_id,
+                VPC_ID,
+                f"a VPC ID (vpc- and 8 or 17 hex digits) or {VPC_PARAMETER!r}",
+            )
+        defaults = NetworkConfig()
+        for key in OWN_VPC_KEYS:
+            value = getattr(self, key)
+            if value != getattr(defaults, key):
+                raise ConfigError(
+                    f"network.{key}",
+                    f"{shown(list(value) if isinstance(value, tuple) else value)} shapes the "
+                    "stack's own VPC, which network.vpc_id="
+                    f"{self.vpc_id!r} replaces; leave it unset with an existing VPC",
+                )
+        if self.vpc_id in (VPC_PARAMETER, VPC_HOST):
+            where = {
+                VPC_PARAMETER: "at deploy time (PublicSubnetIds, PrivateSubnetIds)",
+                VPC_HOST: "from the host template (build_stack's network=)",
+            }[self.vpc_id]
+            for key in ("public_subnet_ids", "private_subnet_ids"):
+                if getattr(self, key):
+                    raise ConfigError(
+                        f"network.{key}",
+                        f"is given, but network.vpc_id={self.vpc_id!r} takes the subnets "
+                        f"{where}; leave it empty, or set network.vpc_id to the VPC's ID",
+                    )
+            return
+        if not self.public_subnet_ids:
+            raise ConfigError(
+                "network.public_subnet_ids",
+                f"is empty; network.vpc_id={self.vpc_id!r} needs 2-{MOST_SUBNETS} of its "
+                "subnets routed to an internet gateway, one per AZ, for the load balancer",
+            )
+        self._check_subnet_ids("network.public_subnet_ids", self.public_subnet_ids, ())
+        if self.private_subnet_ids:
+            self._check_subnet_ids(
+                "network.private_subnet_ids", self.private_subnet_ids, self.public_subnet_ids
+            )
+
+    @staticmethod
+    def _check_subnet_ids(key: str, given: tuple[str, ...], others: tuple[str, ...]) -> None:
+        for subnet in given:
+            check_pattern(key, subnet, SUBNET_ID, "a subnet ID (subnet- and 8 or 17 hex digits)")
+        if not 2 <= len(given) <= MOST_SUBNETS:
+            raise ConfigError(
+                key,
+                f"has {len(given)} subnet(s); allowed 2-{MOST_SUBNETS}, one per "
+                "Availability Zone (a load balancer needs two zones)",
+            )
+        for index, subnet in enumerate(given):
+            if subnet in given[:index]:
+                raise ConfigError(key, f"names {subnet} twice; each subnet once, one per AZ")
+            if subnet in others:
+                raise ConfigError(
+                    key, f"names {subnet}, a public subnet too; private subnets are others"
+                )
 
     def _check_public(self, vpc: ipaddress.IPv4Network) -> None:
         if not self.subnet_cidrs:
@@ -341,6 +452,10 @@ class ServiceConfig(_Section):
     bake_minutes: int = 15
     """Canary and linear: minutes at full traffic before the old revision stops; the
     rollback alarms still roll back until then."""
+    writable_paths: tuple[str, ...] = ()
+    """Absolute paths the container writes, each a volume of task storage (the root file
+    system is read-only); empty: the profile's, nginx's ``/run`` and ``/var/cache/nginx``,
+    or under ``governed`` nginx-unprivileged's ``/tmp`` and ``/var/cache/nginx``."""
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -389,6 +504,7 @@ class ServiceConfig(_Section):
             ("service.bake_minutes", self.bake_minutes),
         ):
             check_range(key, minutes, 0, 1440)
+        writable_volumes("service.writable_paths", self.writable_paths)
 
     @property
     def linear_steps(self) -> int:
@@ -403,6 +519,13 @@ class ServiceConfig(_Section):
         if self.deployment == "linear":
             return self.linear_steps * self.linear_step_minutes
         return 0
+
+    @property
+    def volumes(self) -> dict[str, str] | None:
+        """``writable_paths`` as volume name -> path; ``None`` when empty (nginx's)."""
+        if not self.writable_paths:
+            return None
+        return writable_volumes("service.writable_paths", self.writable_paths)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -455,7 +578,7 @@ class ProbeConfig(_Section):
         self._check_types()
         check_choice("probe.schedule", self.schedule, PROBE_SCHEDULES)
         check_range("probe.request_timeout_seconds", self.request_timeout_seconds, 0.1, 30)
-        check_pattern("probe.path", self.path, HTTP_PATH, "a path")
+        check_pattern("probe.path", self.path, PROBE_PATH, "a path without a comma")
         check_range("probe.max_body_bytes", self.max_body_bytes, 1, 10 * 1024 * 1024)
         check_pattern(
             "probe.metric_namespace",
@@ -585,6 +708,83 @@ class SecurityConfig(_Section):
         self._check_types()
 
 
+@dataclass(frozen=True, kw_only=True)
+class DomainConfig(_Section):
+    """The service's own DNS name: a certificate, an alias record to the load balancer and
+    HTTPS, HTTP only redirecting. Empty by default: the load balancer's own name."""
+
+    section: ClassVar[str] = "domain"
+
+    name: str = ""
+    """The name the service answers on, e.g. ``www.example.com`` or the zone's apex
+    ``example.com``: lower-case, without the trailing dot; at most 64 characters when the
+    stack requests its certificate (ACM's limit on a certificate's first name). Requires
+    ``hosted_zone_id``."""
+    hosted_zone_id: str = ""
+    """The ID of the Route 53 public hosted zone of ``name``, in the stack's account
+    (``Z`` and upper-case letters and digits, without ``/hostedzone/``): the alias record
+    goes there, and CloudFormation writes the certificate's validation record there."""
+    certificate_arn: str = ""
+    """An ACM certificate made elsewhere that covers ``name`` (in the stack's Region):
+    the stack then requests none and serves this one. Empty: the stack requests a
+    certificate for ``name``, validated in DNS."""
+
+    def __post_init__(self) -> None:
+        self._check_types()
+        if self.name:
+            problem = dns_name_problem(self.name)
+            if problem:
+                raise ConfigError("domain.name", f"{shown(self.name)} is not a DNS name: {problem}")
+            if not self.certificate_arn and len(self.name) > ACM_DOMAIN_MAX:
+                raise ConfigError(
+                    "domain.name",
+                    f"has {len(self.name)} characters; ACM issues a certificate's first name "
+                    f"of at most {ACM_DOMAIN_MAX}: allowed at most {ACM_DOMAIN_MAX}, or a "
+                    "certificate made elsewhere as domain.certificate_arn",
+                )
+        if self.hosted_zone_id:
+            if self.hosted_zone_id.startswith("/hostedzone/"):
+                raise ConfigError(
+                    "domain.hosted_zone_id",
+                    f"{shown(self.hosted_zone_id)}: write the ID without /hostedzone/",
+                )
+            check_pattern(
+                "domain.hosted_zone_id",
+                self.hosted_zone_id,
+                HOSTED_ZONE_ID,
+                "a Route 53 hosted zone ID: Z and up to 31 upper-case letters and digits, "
+                "e.g. Z0123456789ABCDEFGHIJ",
+            )
+        if self.certificate_arn:
+            check_pattern(
+                "domain.certificate_arn",
+                self.certificate_arn,
+                ACM_ARN,
+                "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+            )
+        self._check_together()
+
+    def _check_together(self) -> None:
+        if self.name and not self.hosted_zone_id:
+            raise ConfigError(
+                "domain.hosted_zone_id",
+                f"is empty while domain.name is {self.name!r}; allowed: the ID of the public "
+                "hosted zone that holds the name, e.g. Z0123456789ABCDEFGHIJ",
+            )
+        for key in ("hosted_zone_id", "certificate_arn"):
+            if getattr(self, key) and not self.name:
+                raise ConfigError(
+                    f"domain.{key}",
+                    "is given while domain.name is empty; give the name too"
+                    + (
+                        ", or, without a domain, the certificate at deploy time as the "
+                        "CertificateArn Parameter"
+                        if key == "certificate_arn"
+                        else ""
+                    ),
+                )
+
+
 # Settings outside any table, and their types.
 TOP_LEVEL: dict[str, type] = {"governed": bool}
 
@@ -597,4 +797,5 @@ SECTIONS: dict[str, type[_Section]] = {
     "alarms": AlarmsConfig,
     "scaling": ScalingConfig,
     "security": SecurityConfig,
+    "domain": DomainConfig,
 }

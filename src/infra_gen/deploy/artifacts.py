@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import DeployError, one_line
 from ..template.ids import ArtifactStack
-from .changeset import Sleep, describe_stack
+from .changeset import Sleep, describe_stack, object_url
 
 __all__ = ["KEY_PREFIX", "STACK_NAME", "artifact_bucket", "template_url", "upload"]
 
@@ -91,8 +90,7 @@ def artifact_bucket(
 
 def template_url(s3: Any, bucket: str, key: str) -> str:
     """The object's path-style URL on the S3 client's own endpoint, its key percent-encoded."""
-    endpoint = str(s3.meta.endpoint_url).rstrip("/")
-    return f"{endpoint}/{urllib.parse.quote(f'{bucket}/{key}', safe='/')}"
+    return object_url(s3, bucket, key)
 
 
 def upload(s3: Any, bucket: str, owner: str, text: str) -> dict[str, str]:

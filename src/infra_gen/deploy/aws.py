@@ -24,6 +24,7 @@ __all__ = [
     "error_code",
     "error_message",
     "region_source",
+    "retry_mode",
 ]
 
 EXTRA = "infra-gen[deploy]"
@@ -33,6 +34,11 @@ INSTALL_HINT = ".venv/bin/pip install -e '.[deploy]'"
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # AWS_MAX_ATTEMPTS: each attempt backs off longer; past this a run would wait for hours.
 MAX_ATTEMPTS = 100
+# botocore's retry modes. "standard" (the AWS CLI v2's default) retries throttling and
+# transient errors with exponential back-off and jitter; "legacy", botocore 1.x's old
+# default, retries fewer errors; "adaptive" also rate-limits the client.
+RETRY_MODES = ("standard", "adaptive", "legacy")
+DEFAULT_RETRY_MODE = "standard"
 
 Make = Callable[[str], Any]
 """service name -> boto3 client: :class:`Clients`, or a stand-in under test."""
@@ -86,13 +92,33 @@ def _check_environment(environ: Mapping[str, str]) -> None:
             f"AWS_MAX_ATTEMPTS={one_line(repr(attempts))}: expected a whole number from 1 to "
             f"{MAX_ATTEMPTS} (digits 0-9)"
         )
+    mode = environ.get("AWS_RETRY_MODE")
+    if mode is not None and mode not in RETRY_MODES:
+        raise UsageError(
+            f"AWS_RETRY_MODE={one_line(repr(mode))}: not a retry mode; allowed: "
+            + ", ".join(RETRY_MODES)
+        )
+
+
+def retry_mode(session: Any, environ: Mapping[str, str]) -> str:
+    """The retry mode of the clients: ``AWS_RETRY_MODE``, else the profile's
+    ``retry_mode``, else :data:`DEFAULT_RETRY_MODE` (whatever botocore's own default)."""
+    mode = environ.get("AWS_RETRY_MODE")
+    if not mode:
+        try:
+            mode = session._session.get_config_variable("retry_mode")
+        except Exception:  # noqa: BLE001 - a profile botocore cannot read: the default
+            mode = None
+    return mode if mode in RETRY_MODES else DEFAULT_RETRY_MODE
 
 
 class Clients:
     """service -> boto3 client, from one session made on first use.
 
     The Region is the AWS CLI's: ``AWS_REGION``, then ``AWS_DEFAULT_REGION``, then the
-    profile's (``AWS_PROFILE``, else the default profile).
+    profile's (``AWS_PROFILE``, else the default profile). Every client retries in
+    :func:`retry_mode` (standard: back-off with jitter on throttling and transient
+    errors), up to ``AWS_MAX_ATTEMPTS`` (or the profile's ``max_attempts``) attempts.
     """
 
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
@@ -127,7 +153,12 @@ class Clients:
             if self._session is None:
                 self._session = self._make_session()
             try:
-                self._clients[service] = self._session.client(service)
+                from botocore.config import Config
+
+                retries = {"mode": retry_mode(self._session, self._environ)}
+                self._clients[service] = self._session.client(
+                    service, config=Config(retries=retries)
+                )
             except Exception as e:  # botocore's errors, and its ValueErrors
                 found = region_source(self._environ)
                 where = f" (Region {found[0]!r} from {found[1]})" if found else ""

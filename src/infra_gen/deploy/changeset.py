@@ -9,6 +9,7 @@ caller (:class:`infra_gen.deploy.aws.Clients`).
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,17 +17,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import DeployError, UsageError, one_line
+from ..errors import AfterExecution, DeployError, UsageError, one_line
 from ..template.budget import INLINE_TEMPLATE_LIMIT
 from .aws import error_code, error_message
 from .parameters import parameters_for
+from .recovery import recovery
 
 __all__ = [
+    "CHANGE_SET_INTERVAL",
     "INLINE_LIMIT",
+    "WATCH_INTERVAL",
     "Change",
     "Event",
+    "Interrupted",
     "Preview",
+    "change_set_name",
     "discard",
+    "follow_commands",
+    "leftovers",
+    "object_url",
     "execute",
     "first_failure",
     "fits_inline",
@@ -36,6 +45,7 @@ __all__ = [
     "describe_stack",
     "newest_event_id",
     "read_changes",
+    "request_token",
     "stack_status",
     "template_source",
     "watch",
@@ -56,6 +66,15 @@ NO_CHANGES = (
 )
 CAPABILITIES = ("CAPABILITY_IAM",)
 CHANGE_SET_PREFIX = "infra-gen-"
+# How often to ask. `aws cloudformation deploy` polls a change set every 5 s ("should be
+# fast") and the executed stack every 30 s ("polling too frequently risks hitting rate
+# limits on CloudFormation's DescribeStacks API"). The watch shows progress, so it asks
+# more often than the CLI's 30 s, but each poll is two CloudFormation calls (DescribeStacks,
+# DescribeStackEvents) plus the ECS follower's, so not every 2 s: 10 s is a fifth of a
+# call a second for CloudFormation, and throttling, if it comes, is retried with back-off
+# (standard retry mode, deploy/aws.py). ``deploy --poll-interval`` changes it.
+CHANGE_SET_INTERVAL = 5.0
+WATCH_INTERVAL = 10.0
 # A stack in these states cannot take a change set; the message says what to do.
 _BLOCKED = {
     "ROLLBACK_COMPLETE": "it failed to create and must be deleted first: "
@@ -68,6 +87,24 @@ _BLOCKED = {
 }
 
 Sleep = Callable[[float], None]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after this run made something in the account: ``str()`` says what it left
+    and the commands to follow or delete it (one line)."""
+
+
+def change_set_name() -> str:
+    """A change-set name of its own: the UTC time to the second and 8 random hex digits,
+    so that two runs within a second never collide (``infra-gen-20260102T030405-1a2b3c4d``)."""
+    when = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return f"{CHANGE_SET_PREFIX}{when}-{secrets.token_hex(4)}"
+
+
+def request_token() -> str:
+    """A ClientRequestToken for ExecuteChangeSet: the stack's events of this execution
+    carry it, which is how :func:`watch` tells them from older ones."""
+    return f"{CHANGE_SET_PREFIX}{secrets.token_hex(16)}"
 
 
 def fits_inline(body: str | int) -> bool:
@@ -111,10 +148,15 @@ def template_source(
         key = f"{s3_prefix.strip('/')}/{key}"
     bucket = s3()
     bucket.put_object(Bucket=s3_bucket, Key=key, Body=data)
-    region = bucket.meta.region_name
-    # The key percent-encoded: a "#", "?" or space in --s3-prefix names this key still.
-    path = urllib.parse.quote(f"{s3_bucket}/{key}", safe="/")
-    return {"TemplateURL": f"https://s3.{region}.amazonaws.com/{path}"}
+    return {"TemplateURL": object_url(bucket, s3_bucket, key)}
+
+
+def object_url(s3: Any, bucket: str, key: str) -> str:
+    """The object's path-style URL on the S3 client's own endpoint (botocore's, so the
+    partition's host: ``s3.cn-north-1.amazonaws.com.cn`` in China), its key
+    percent-encoded: a ``#``, ``?`` or space in it names this key still."""
+    endpoint = str(s3.meta.endpoint_url).rstrip("/")
+    return f"{endpoint}/{urllib.parse.quote(f'{bucket}/{key}', safe='/')}"
 
 
 # --------------------------------------------------------------------------------------
@@ -155,6 +197,8 @@ class Preview:
     """The stack's newest event before the change set: the events of a run follow it."""
     previous: Mapping[str, str] = field(default_factory=dict)
     """The existing stack's Parameter values (empty for a new stack)."""
+    role_arn: str = ""
+    """The CloudFormation service role the change set was created with; empty for none."""
 
 
 def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
@@ -229,9 +273,11 @@ def preview(
     declared: Sequence[str],
     overrides: Mapping[str, str],
     *,
+    role_arn: str = "",
     sleep: Sleep = time.sleep,
-    interval: float = 2.0,
+    interval: float = CHANGE_SET_INTERVAL,
     timeout: float = 600.0,
+    on_failure: str | None = None,
 ) -> Preview:
     """Create a change set for the template and read its changes.
 
@@ -241,7 +287,10 @@ def preview(
         source: :func:`template_source`'s answer. Default: required.
         declared: the template's Parameter names. Default: required.
         overrides: ``--parameter`` values; the others keep the stack's. Default: required.
-        sleep, interval, timeout: how to wait for the change set. Default: 2 s, 600 s.
+        role_arn: the CloudFormation service role (``RoleARN``). Default: none.
+        sleep, interval, timeout: how to wait for the change set. Default: 5 s, 600 s.
+        on_failure: a new stack's ``OnStackFailure`` (:mod:`.recovery`); ignored for an
+            update, which CloudFormation always rolls back. Default: None, CloudFormation's.
 
     Returns:
         The preview; no changes leaves no change set. Else the caller executes or discards it.
@@ -249,6 +298,7 @@ def preview(
     Raises:
         DeployError: a stack that cannot take a change set, or a change set that failed.
         UsageError: CloudFormation refused the template or a Parameter (ValidationError).
+        Interrupted: Ctrl-C, and what this run made could not be deleted: what is left.
     """
     found = stack_status(cfn, stack_name)
     if found is not None and found[0] in _BLOCKED:
@@ -266,7 +316,12 @@ def preview(
     change_set_type = "UPDATE" if exists else "CREATE"
     previous = found[1] if exists and found else {}
     parameters = parameters_for(declared, overrides, previous if exists else None)
-    name = f"{CHANGE_SET_PREFIX}{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+    name = change_set_name()
+    role = {"RoleARN": role_arn} if role_arn else {}
+    # CreateChangeSet takes OnStackFailure for CREATE change sets only.
+    failure = {"OnStackFailure": on_failure} if on_failure and change_set_type == "CREATE" else {}
+    # Until CreateChangeSet answers, the change set is known by its name only.
+    made = Preview(stack_name, name, change_set_type, (), "", role_arn=role_arn)
     try:
         created = cfn.create_change_set(
             StackName=stack_name,
@@ -275,57 +330,86 @@ def preview(
             Parameters=parameters,
             Capabilities=list(CAPABILITIES),
             Description="Created by infra-gen",
+            **role,
+            **failure,
             **source,
         )
     except cfn.exceptions.ClientError as e:
         if any(m in error_message(e) for m in NO_CHANGES):
-            return Preview(stack_name, "", change_set_type, (), "", previous)
+            return Preview(stack_name, "", change_set_type, (), "", previous, role_arn)
         if error_code(e) == "ValidationError":
             raise UsageError(error_message(e)) from None
         raise
-    change_set_id = created["Id"]
+    except BaseException:
+        # Ctrl-C (or a lost connection) while CreateChangeSet answers: it may exist.
+        discard(cfn, made)
+        raise
+    made = Preview(stack_name, created["Id"], change_set_type, (), "", role_arn=role_arn)
     deadline = time.monotonic() + timeout
     try:
         while True:
-            described = cfn.describe_change_set(ChangeSetName=change_set_id)
+            described = cfn.describe_change_set(ChangeSetName=made.change_set_id)
             status = described["Status"]
             if status == "CREATE_COMPLETE":
                 break
             if status == "FAILED":
                 reason = described.get("StatusReason", "")
                 if any(m in reason for m in NO_CHANGES):
-                    discard(cfn, Preview(stack_name, change_set_id, change_set_type, (), ""))
-                    return Preview(stack_name, "", change_set_type, (), "", previous)
+                    discard(cfn, made)
+                    return Preview(stack_name, "", change_set_type, (), "", previous, role_arn)
                 raise DeployError(f"change set failed: {reason}")
             if time.monotonic() > deadline:
                 raise DeployError(f"change set still {status} after {timeout:.0f} s")
             sleep(interval)
-        changes = tuple(read_changes(cfn, change_set_id, described))
+        changes = tuple(read_changes(cfn, made.change_set_id, described))
+        last_event = newest_event_id(cfn, stack_name)
     except BaseException:
         # Ctrl-C or an error while waiting: leave nothing behind.
-        discard(cfn, Preview(stack_name, change_set_id, change_set_type, (), ""))
+        discard(cfn, made)
         raise
     return Preview(
-        stack_name,
-        change_set_id,
-        change_set_type,
-        changes,
-        newest_event_id(cfn, stack_name),
-        previous,
+        stack_name, made.change_set_id, change_set_type, changes, last_event, previous, role_arn
     )
 
 
-def discard(cfn: Any, p: Preview) -> None:
-    """Delete the change set, and the empty stack a CREATE change set made."""
+def leftovers(p: Preview) -> str:
+    """What a preview may leave in the account, with the commands that delete it."""
+    name = p.stack_name
+    found = []
     if p.change_set_id:
-        try:
-            cfn.delete_change_set(ChangeSetName=p.change_set_id)
-        except cfn.exceptions.ClientError:
-            pass  # already gone: nothing is left to clean up
+        which = f"--change-set-name {p.change_set_id}"
+        if not p.change_set_id.startswith("arn:"):
+            which += f" --stack-name {name}"
+        found.append(f"change set {p.change_set_id} (aws cloudformation delete-change-set {which})")
     if p.change_set_type == "CREATE":
-        found = stack_status(cfn, p.stack_name)
-        if found is not None and found[0] == "REVIEW_IN_PROGRESS":
-            cfn.delete_stack(StackName=p.stack_name)
+        found.append(
+            f"stack {name} if it is REVIEW_IN_PROGRESS (aws cloudformation describe-stacks "
+            f"--stack-name {name}; aws cloudformation delete-stack --stack-name {name})"
+        )
+    return "; ".join(found) or "nothing"
+
+
+def discard(cfn: Any, p: Preview) -> None:
+    """Delete the change set, and the empty stack a CREATE change set made.
+
+    Raises:
+        Interrupted: Ctrl-C before both were deleted: what may be left, and how to delete it.
+    """
+    try:
+        if p.change_set_id:
+            try:
+                which = {} if p.change_set_id.startswith("arn:") else {"StackName": p.stack_name}
+                cfn.delete_change_set(ChangeSetName=p.change_set_id, **which)
+            except cfn.exceptions.ClientError:
+                pass  # already gone, or never made: nothing is left to clean up
+        if p.change_set_type == "CREATE":
+            found = stack_status(cfn, p.stack_name)
+            if found is not None and found[0] == "REVIEW_IN_PROGRESS":
+                cfn.delete_stack(StackName=p.stack_name)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"while this run's change set was being deleted; it may be left: {leftovers(p)}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -343,6 +427,8 @@ class Event:
     resource_type: str
     status: str
     reason: str
+    token: str = ""
+    """The ClientRequestToken of the operation that caused it; empty when none was given."""
 
     @property
     def is_stack(self) -> bool:
@@ -350,11 +436,36 @@ class Event:
         return self.resource_type == "AWS::CloudFormation::Stack"
 
 
-def execute(cfn: Any, p: Preview) -> None:
-    """Execute the change set; when CloudFormation refuses, what this left is cleaned up
-    (a new stack's change set and empty stack) or named with how to delete it."""
+def follow_commands(stack_name: str, change_set_type: str = "UPDATE") -> str:
+    """The AWS CLI commands that follow a stack CloudFormation is changing."""
+    waiter = {"CREATE": "stack-create-complete", "DELETE": "stack-delete-complete"}.get(
+        change_set_type, "stack-update-complete"
+    )
+    return (
+        f"aws cloudformation describe-stack-events --stack-name {stack_name}; "
+        f"aws cloudformation wait {waiter} --stack-name {stack_name}"
+    )
+
+
+def execute(cfn: Any, p: Preview) -> str:
+    """Execute the change set; its ClientRequestToken, for :func:`watch`.
+
+    When CloudFormation refuses, what this left is cleaned up (a new stack's change set and
+    empty stack) or named with how to delete it (DeployError). Ctrl-C (Interrupted) or
+    another error (AfterExecution) while ExecuteChangeSet answers: the stack may be
+    changing, and the line says how to follow it.
+    """
+    token = request_token()
     try:
-        cfn.execute_change_set(ChangeSetName=p.change_set_id, StackName=p.stack_name)
+        cfn.execute_change_set(
+            ChangeSetName=p.change_set_id, StackName=p.stack_name, ClientRequestToken=token
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"while ExecuteChangeSet answered: stack {p.stack_name} may be changing; follow "
+            f"it: {follow_commands(p.stack_name, p.change_set_type)}; if it is not, its "
+            f"change set is left: {leftovers(p)}"
+        ) from None
     except cfn.exceptions.ClientError as e:
         reason = one_line(error_message(e))
         if p.change_set_type == "CREATE":
@@ -368,11 +479,21 @@ def execute(cfn: Any, p: Preview) -> None:
             f"change set is left: aws cloudformation delete-change-set --change-set-name "
             f"{p.change_set_id} deletes it"
         ) from None
+    except Exception as e:  # noqa: BLE001 - e.g. a connection lost: it may have started
+        raise AfterExecution(
+            f"no answer to ExecuteChangeSet ({one_line(str(e))}): stack {p.stack_name} may "
+            f"be changing; follow it: {follow_commands(p.stack_name, p.change_set_type)}"
+        ) from None
+    return token
 
 
-def left_behind(p: Preview, status: str) -> str:
-    """What a run that ended in ``status`` left, and how to clear it."""
+def left_behind(p: Preview, status: str, protected: Sequence[str] = ()) -> str:
+    """What a run that ended in ``status`` left, and how to clear it (``protected``: the
+    load balancers created with deletion protection on, which must have it off first)."""
     name = p.stack_name
+    way_out = recovery(name, status, protected)
+    if way_out is not None:
+        return f"stack {name} is left {status}: {way_out}"
     if status in _BLOCKED:
         return f"stack {name} is left {status}: " + _BLOCKED[status].format(name=name)
     if status == "UPDATE_ROLLBACK_COMPLETE":
@@ -397,11 +518,22 @@ def _events_since(cfn: Any, stack_name: str, last_id: str) -> list[Event]:
                     resource_type=e.get("ResourceType", ""),
                     status=e.get("ResourceStatus", ""),
                     reason=e.get("ResourceStatusReason", ""),
+                    token=e.get("ClientRequestToken", ""),
                 )
             )
         if not page.get("NextToken"):
             return found[::-1]
         kwargs["NextToken"] = page["NextToken"]
+
+
+def _ends(e: Event, stack_name: str, token: str) -> bool:
+    """Whether ``e`` is the stack's own event that ends an operation with ``token``."""
+    return (
+        e.is_stack
+        and e.logical_id in (stack_name, "")
+        and not e.status.endswith("_IN_PROGRESS")
+        and e.token in (token, "")
+    )
 
 
 def watch(
@@ -410,30 +542,40 @@ def watch(
     on_event: Callable[[Event], None],
     on_tick: Callable[[], None],
     *,
+    token: str = "",
     sleep: Sleep = time.sleep,
-    interval: float = 2.0,
+    interval: float = WATCH_INTERVAL,
 ) -> str:
-    """Report the run's events until the stack settles; return its final status.
+    """Report the run's events until this run's operation ends; return the stack's status.
 
     Args:
         cfn: the CloudFormation client. Default: required.
         p: the executed change set's preview. Default: required.
         on_event: hears each new stack event, oldest first. Default: required.
         on_tick: called between polls. Default: required.
-        sleep, interval: how to wait between polls. Default: 2 s.
+        token: ExecuteChangeSet's ClientRequestToken (:func:`execute`). Default: none.
+        sleep, interval: how to wait between polls. Default: 10 s.
 
-    Only watching: an interrupt (KeyboardInterrupt) stops this loop, never the stack.
+    The end is the stack's own final event after ``p.last_event_id`` that carries
+    ``token`` (an event without a token counts too, as some endpoints record none): never
+    a status from before the execution, such as the previous ``UPDATE_COMPLETE`` that
+    DescribeStacks may still answer just after ExecuteChangeSet. Only watching: an
+    interrupt (KeyboardInterrupt) stops this loop, never the stack.
     """
     last = p.last_event_id
+    name = p.stack_name.split("/")[1] if p.stack_name.startswith("arn:") else p.stack_name
+    ended = ""
     while True:
         status = cfn.describe_stacks(StackName=p.stack_name)["Stacks"][0]["StackStatus"]
         events = _events_since(cfn, p.stack_name, last)
         for event in events:
             on_event(event)
+            if _ends(event, name, token):
+                ended = event.status
         if events:
             last = events[-1].event_id
-        if not status.endswith("_IN_PROGRESS"):
-            return str(status)
+        if ended and not status.endswith("_IN_PROGRESS"):
+            return ended
         on_tick()
         sleep(interval)
 

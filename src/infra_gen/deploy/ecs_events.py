@@ -6,9 +6,11 @@ tasks' reasons (image pull failures, an essential container that exited, failing
 health checks) and the deployment circuit breaker. A canary or linear service stays in
 progress through its traffic shifts and bake times too: the service deployment's
 stage, the share of production traffic on the new revision, the bake ahead, and a
-rollback with the alarms that caused it. :class:`EcsFollower` reads them while the
-service resource is in progress and hands each one out once, as a :class:`Note`; it
-also decides when waiting is pointless (``tripped``), for ``deploy --fail-fast``.
+rollback with the alarms that caused it. :class:`EcsFollower` reads them for every
+service resource in progress (a stack with added services updates several at once) and
+hands each one out once, as a :class:`Note`; it also decides when waiting is pointless
+(``tripped``), for ``deploy --fail-fast``. The services are found through
+ListStackResources' pages: DescribeStackResources returns the first 100 resources only.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def _stopped(task: dict[str, Any]) -> str:
 
 
 class EcsFollower:
-    """Follows the stack's ECS service while a CloudFormation event says it is in progress.
+    """Follows the stack's ECS services while CloudFormation events say they are in progress.
 
     Args:
         cfn: the CloudFormation client, to find the service. Default: required.
@@ -123,8 +125,8 @@ class EcsFollower:
         self._cfn, self._ecs, self._stack = cfn, ecs, stack_name
         self._stops = stops
         self._since: datetime | None = None
-        self._service: str | None = None  # the logical ID while it is in progress
-        self._where: tuple[str, str] | None = None  # (cluster, service ARN)
+        # Logical ID of each service in progress -> (cluster, service ARN) once known.
+        self._services: dict[str, tuple[str, str] | None] = {}
         self._seen: set[str] = set()
         self._reasons: Counter[str] = Counter()
         self._broken = False
@@ -134,45 +136,50 @@ class EcsFollower:
         """The latest ECS reason a task stopped or a deployment failed: for the failure line."""
 
     def on_event(self, e: Event) -> None:
-        """Hear a stack event: follow the service while its resource is in progress."""
+        """Hear a stack event: follow each service while its resource is in progress."""
         if self._since is None:
             self._since = e.timestamp  # the run's first event: older ECS news is not its own
         if e.resource_type != SERVICE_TYPE:
             return
-        self._service = e.logical_id if e.status.endswith("_IN_PROGRESS") else None
+        if e.status.endswith("_IN_PROGRESS"):
+            self._services.setdefault(e.logical_id, None)
+        else:
+            self._services.pop(e.logical_id, None)
 
     @property
     def following(self) -> bool:
-        """Whether the service's resource is in progress, so that ECS is read."""
-        return self._service is not None
+        """Whether a service's resource is in progress, so that ECS is read."""
+        return bool(self._services)
 
-    def _locate(self) -> tuple[str, str] | None:
-        resources = self._cfn.describe_stack_resources(StackName=self._stack)["StackResources"]
-        service = next(
+    def _resources(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        kwargs = {"StackName": self._stack}
+        while True:
+            page = self._cfn.list_stack_resources(**kwargs)
+            found += page.get("StackResourceSummaries", [])
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def _locate(self) -> None:
+        """Find the ARN and cluster of each service in progress that has none yet."""
+        resources = self._resources()
+        physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
+        stack_cluster = next(
             (
                 r.get("PhysicalResourceId", "")
                 for r in resources
-                if r["LogicalResourceId"] == self._service
+                if r["ResourceType"] == CLUSTER_TYPE
             ),
-            "",
+            "default",
         )
-        if not service.startswith("arn:"):
-            return None  # ECS has not answered CreateService yet
-        # arn:...:service/CLUSTER/NAME; the old format has no cluster: the stack's one.
-        parts = service.split(":", 5)[-1].split("/")
-        cluster = (
-            parts[1]
-            if len(parts) == 3
-            else next(
-                (
-                    r.get("PhysicalResourceId", "")
-                    for r in resources
-                    if r["ResourceType"] == CLUSTER_TYPE
-                ),
-                "default",
-            )
-        )
-        return cluster, service
+        for logical_id in [k for k, v in self._services.items() if v is None]:
+            service = physical.get(logical_id, "")
+            if not service.startswith("arn:"):
+                continue  # ECS has not answered CreateService yet
+            # arn:...:service/CLUSTER/NAME; the old format has no cluster: the stack's one.
+            parts = service.split(":", 5)[-1].split("/")
+            self._services[logical_id] = (parts[1] if len(parts) == 3 else stack_cluster, service)
 
     def _new(self, key: str) -> bool:
         if key in self._seen:
@@ -189,7 +196,7 @@ class EcsFollower:
         An AWS error (e.g. no ecs:DescribeServices) is one note, and following ends: it
         must not end the watch of the stack.
         """
-        if self._service is None or self._broken:
+        if not self._services or self._broken:
             return []
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -200,11 +207,14 @@ class EcsFollower:
             return [Note("error", f"cannot follow the service any more: {e}")]
 
     def _poll(self) -> list[Note]:
-        if self._where is None:
-            self._where = self._locate()
-            if self._where is None:
-                return []
-        cluster, service = self._where
+        if None in self._services.values():
+            self._locate()
+        notes: list[Note] = []
+        for where in sorted({w for w in self._services.values() if w is not None}):
+            notes += self._poll_service(*where)
+        return notes
+
+    def _poll_service(self, cluster: str, service: str) -> list[Note]:
         ecs = self._ecs()
         notes: list[Note] = []
         found = ecs.describe_services(cluster=cluster, services=[service])["services"]

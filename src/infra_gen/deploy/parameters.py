@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..config.checks import SUBNET_ID, VPC_ID
 from ..errors import UsageError, one_line, shown
 
 __all__ = [
@@ -88,7 +89,30 @@ def problems(spec: Mapping[str, Any], value: str) -> list[Problem]:
         )
     if spec.get("Type") == "Number":
         found += _number_problems(spec, value, why)
+    if spec.get("Type") in _ID_TYPES:
+        found += _id_problems(spec["Type"], value)
     return found
+
+
+# AWS-specific Parameter types whose form is known here: CloudFormation looks the IDs up
+# in the account, after the form; a bad form is refused before any AWS call.
+_ID_TYPES = {
+    "AWS::EC2::VPC::Id": ("a VPC ID (vpc-", VPC_ID),
+    "AWS::EC2::Subnet::Id": ("a subnet ID (subnet-", SUBNET_ID),
+    "List<AWS::EC2::Subnet::Id>": ("a list of subnet IDs (subnet-", SUBNET_ID),
+}
+
+
+def _id_problems(kind: str, value: str) -> list[Problem]:
+    what, pattern = _ID_TYPES[kind]
+    items = value.split(",") if kind.startswith("List<") else [value]
+    bad = [item for item in items if not pattern.fullmatch(item)]
+    if not bad:
+        return []
+    expected = f"{what} and 8 or 17 hex digits" + (
+        ", separated by commas)" if kind.startswith("List<") else ")"
+    )
+    return [Problem("Type", f"expected {expected}", f"is not {expected}: {shown(bad[0])}")]
 
 
 def _number_problems(spec: Mapping[str, Any], value: str, why: str | None) -> list[Problem]:

@@ -214,8 +214,15 @@ def _alarms(cloudwatch: Any, names: Sequence[str]) -> Check:
     raised = []
     for i in range(0, len(names), _ALARMS_PER_CALL):
         chunk = list(names[i : i + _ALARMS_PER_CALL])
-        answer = cloudwatch.describe_alarms(AlarmNames=chunk, AlarmTypes=["MetricAlarm"])
-        raised += [a for a in answer["MetricAlarms"] if a["StateValue"] != "OK"]
+        # DescribeAlarms answers at most MaxRecords (default 50) per page, also when the
+        # names are given: every page is read.
+        kwargs: dict[str, Any] = {"AlarmNames": chunk, "AlarmTypes": ["MetricAlarm"]}
+        while True:
+            answer = cloudwatch.describe_alarms(**kwargs)
+            raised += [a for a in answer["MetricAlarms"] if a["StateValue"] != "OK"]
+            if not answer.get("NextToken"):
+                break
+            kwargs["NextToken"] = answer["NextToken"]
     if not raised:
         return Check("alarms", True, f"{len(names)} alarms OK")
     lines = [

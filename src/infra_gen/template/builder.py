@@ -33,6 +33,7 @@ from troposphere import Template
 
 from .._version import __version__
 from ..config import Config, ConfigError
+from ..config.sections import VPC_HOST
 from .alarms import add_alarms
 from .boundary import add_permissions_boundary
 from .cloudmap import add_discovery
@@ -40,7 +41,7 @@ from .compose import into_host
 from .dashboard import add_dashboard
 from .loadbalancer import add_load_balancer
 from .loggroups import add_log_settings
-from .network import add_network
+from .network import ExistingNetwork, add_network, check_existing
 from .outputs import add_outputs
 from .probe import add_probe
 from .scaling import add_scaling
@@ -90,19 +91,32 @@ def new_template(cfg: Config | Mapping[str, Any] | None = None) -> Template:
 
 
 def build_stack(
-    cfg: Config | Mapping[str, Any] | None = None, *, template: Template | None = None
+    cfg: Config | Mapping[str, Any] | None = None,
+    *,
+    template: Template | None = None,
+    network: ExistingNetwork | None = None,
 ) -> Stack:
     """Build the whole stack for ``cfg`` (a :class:`Config`, a mapping, or the defaults).
 
     With ``template`` (a host troposphere ``Template``) the stack is built into it, as
     :func:`new_template` then the documented order would: the host keeps its resources,
     Description, Metadata and console groups (the stack's groups follow its own), and
-    gets the stack's provenance Metadata. Raises :class:`ConfigError` for a bad
-    configuration, or a logical ID both the host and the stack hold, before anything is
-    built.
+    gets the stack's provenance Metadata. With ``network`` (an
+    :class:`~infra_gen.template.network.ExistingNetwork` of the host's VPC and subnets)
+    the stack adds no network of its own and uses the host's. Raises
+    :class:`ConfigError` for a bad configuration or ``network``, or a logical ID both the
+    host and the stack hold, before anything is built.
     """
-    cfg = as_config(cfg)
-    stack = _build(new_template(cfg), cfg)
+    cfg = as_config(_on_host_vpc(cfg) if network is not None else cfg)
+    if network is not None:
+        network = check_existing(template, network, cfg)
+    elif cfg.network.vpc_id == VPC_HOST:
+        raise ConfigError(
+            "network.vpc_id",
+            f"{VPC_HOST!r} is a host template's VPC, which build_stack(template=host, "
+            "network=ExistingNetwork(...)) gives; allowed here: a VPC ID or 'parameter'",
+        )
+    stack = _build(new_template(cfg), cfg, network)
     if template is None:
         return stack
     # Built alone first, the stack says exactly what it adds (its IDs follow the
@@ -111,10 +125,32 @@ def build_stack(
     return replace(stack, template=host)
 
 
-def _build(t: Template, cfg: Config) -> Stack:
+def _on_host_vpc(cfg: Config | Mapping[str, Any] | None) -> Config | Mapping[str, Any] | None:
+    """``cfg`` with ``network.vpc_id = "host"``: the profile's checks then see an existing
+    VPC (no AZ IDs, no private blocks of its own), as for a VPC given by ID."""
+    if isinstance(cfg, Config):
+        given = cfg.network.vpc_id
+    elif isinstance(cfg, Mapping) and isinstance(cfg.get("network", {}), Mapping):
+        given = cfg.get("network", {}).get("vpc_id", "")
+    elif cfg is None:
+        given = ""
+    else:
+        return cfg  # as_config names what is wrong with it
+    if given and given != VPC_HOST:
+        raise ConfigError(
+            "network", f"and network.vpc_id={given!r} both give the VPC; give one of them"
+        )
+    if isinstance(cfg, Config):
+        return cfg.with_changes({"network": {"vpc_id": VPC_HOST}})
+    mapping = dict(cfg or {})
+    mapping["network"] = {**mapping.get("network", {}), "vpc_id": VPC_HOST}
+    return mapping
+
+
+def _build(t: Template, cfg: Config, existing: ExistingNetwork | None = None) -> Stack:
     """Every concern added to ``t`` in the documented order."""
     log_settings = add_log_settings(t, cfg)
-    network = add_network(t, cfg, log_settings=log_settings)
+    network = add_network(t, cfg, log_settings=log_settings, existing=existing)
     load_balancer = add_load_balancer(t, cfg, network=network)
     discovery = add_discovery(t, cfg, network=network)
     service = add_service(

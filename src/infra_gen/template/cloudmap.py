@@ -81,7 +81,7 @@ def add_discovery(t: Template, cfg: Config, *, network: Network) -> Discovery:
         servicediscovery.PrivateDnsNamespace(
             ids.Discovery.NAMESPACE,
             Name=cfg.discovery.namespace,
-            Vpc=network.vpc.ref(),
+            Vpc=network.vpc_id,
             Description="Service discovery for the stack's services",
         )
     )

@@ -21,7 +21,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Role
 
 from ..config import Config, ConfigError, check_writable_paths
-from ..config.checks import HTTP_PATH, check_text
+from ..config.checks import PROBE_PATH, check_text
 from ..errors import shown
 from . import ids, loadbalancer, references
 from .alarms import GREATER_OR_EQUAL, LESS, Alarms, AlarmSpec
@@ -245,6 +245,11 @@ def check(
     values: Mapping[str, object] = dict(secrets or {})
     if writable_paths is not None:
         writable_paths = check_writable_paths("writable_paths", writable_paths)
+        if isinstance(service, Mapping) and "writable_paths" in service:
+            raise ConfigError(
+                "writable_paths",
+                "is given twice, as the argument and as service.writable_paths; allowed: one",
+            )
     both = sorted(variables.keys() & values.keys())
     if both:
         raise ConfigError(f"secrets.{both[0]}", f"{both[0]} is in environment too")
@@ -340,7 +345,9 @@ def add_service(
         route=route,
         discovery=own_discovery,
         scope=scope,
-        writable_paths=request.writable_paths,
+        writable_paths=(
+            cfg.service.volumes if request.writable_paths is None else request.writable_paths
+        ),
         # Scaled, the scalable target sets the count, as for the first service.
         desired_count=None if request.scaled else s.desired_count,
         health_check=request.health_check,
@@ -462,14 +469,15 @@ def _check_route(path_pattern: object, priority: object) -> None:
 def _probe_path(cfg: Config, probe_path: object) -> str | None:
     """The path the probe requests on the service, ``None`` for none; else a refusal."""
     if probe_path is HEALTH_CHECK_PATH:
-        return cfg.service.health_check_path
+        probe_path = cfg.service.health_check_path
     if probe_path is None:
         return None
-    if not (isinstance(probe_path, str) and HTTP_PATH.fullmatch(probe_path)):
+    # No comma: the probe's PROBE_SERVICE_NAMES separates services with commas.
+    if not (isinstance(probe_path, str) and PROBE_PATH.fullmatch(probe_path)):
         raise ConfigError(
             "probe_path",
-            f"{shown(probe_path)} is not allowed; allowed: a path like /health "
-            "(at most 1,024 characters), or None for a service the probe does not request",
+            f"{shown(probe_path)} is not allowed; allowed: a path like /health without a "
+            "comma (at most 1,024 characters), or None for a service the probe does not request",
         )
     return probe_path
 

@@ -22,6 +22,7 @@ __all__ = [
     "Boundary",
     "Dashboard",
     "Discovery",
+    "Domain",
     "LoadBalancer",
     "Logs",
     "Network",
@@ -60,6 +61,10 @@ class Network:
     # private route table and its route
     NAT_GATEWAY: Final = "NetworkNatGateway{}"
     NAT_ADDRESS: Final = "NetworkNatGatewayEip{}"
+    # network.vpc_id = "parameter": an existing VPC's IDs at deploy time (Parameters).
+    VPC_ID: Final = "VpcId"
+    PUBLIC_SUBNET_IDS: Final = "PublicSubnetIds"
+    PRIVATE_SUBNET_IDS: Final = "PrivateSubnetIds"  # governed
 
 
 class Boundary:
@@ -88,6 +93,13 @@ class LoadBalancer:
     # service's path.
     RULE: Final = "LoadBalancerRule"
     ALTERNATE_TARGET_GROUP: Final = "LoadBalancerAlternateTargetGroup"
+
+
+class Domain:
+    """The service's own DNS name (``[domain]``): its certificate and alias record."""
+
+    CERTIFICATE: Final = "DomainCertificate"  # unless domain.certificate_arn is given
+    ALIAS_RECORD: Final = "DomainAliasRecord"
 
 
 class Discovery:

@@ -1,7 +1,9 @@
 """The internet-facing Application Load Balancer in front of the service.
 
 HTTP always; HTTPS with an HTTP->HTTPS redirect when the ``CertificateArn``
-Parameter is given. The world reaches only this load balancer's security group.
+Parameter is given, or always with a domain (``[domain]``: the stack's own certificate
+and alias record, :mod:`.domain`) or governed. The world reaches only this load
+balancer's security group.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from troposphere import (
 from troposphere import elasticloadbalancingv2 as elb
 
 from ..config import Config
+from ..config.checks import ACM_ARN
 from . import ids
 from .buckets import deny_insecure_transport, private_bucket_settings
 from .checkov_skips import skip_checks
+from .domain import Domain, add_alias, add_certificate
 from .metrics import Metric
 from .network import NO_EGRESS, Network
 from .params import GROUP_SECURITY, add_parameter
@@ -46,7 +50,7 @@ RULE = ids.LoadBalancer.RULE
 LAST_PRIORITY = 50000
 ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
-_ACM_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+_ACM_ARN = f"^{ACM_ARN}$"
 # TLS 1.3 with TLS 1.2 fallback and forward secrecy only: the current ELB recommendation.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
@@ -116,11 +120,15 @@ class LoadBalancer:
     http_listener: elb.Listener
     """Port 80: forwards, or redirects to HTTPS when a certificate is given."""
     https_listener: elb.Listener
-    """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``)."""
+    """Port 443, only with the ``CertificateArn`` Parameter (Condition ``HasCertificate``),
+    always with a domain or governed."""
     rule: elb.ListenerRule | None = None
     """The listener rule forwarding to ``target_group``; ``None`` for the default action's."""
     https_only: bool = False
-    """Governed: the HTTPS listener always exists and forwards; HTTP only redirects."""
+    """Governed or with a domain: the HTTPS listener always exists and forwards; HTTP only
+    redirects."""
+    domain: Domain | None = None
+    """With ``[domain]``: the name, the certificate the HTTPS listener serves, the alias."""
     alternate_target_group: elb.TargetGroup | None = None
     """Canary or linear: the target group a new revision starts in; ECS shifts the
     rule's weights between the two, so either may hold production traffic."""
@@ -218,11 +226,13 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
 
     Governed: HTTPS always (``CertificateArn`` required), HTTP only redirects, deletion
     protection on (no ``DeletionProtection`` Parameter), no ``HasCertificate`` Condition.
+    With a domain: HTTPS always with the domain's certificate (no ``CertificateArn``
+    Parameter), HTTP only redirects, and the alias record.
 
     Args:
         t: the template it adds to.
-        cfg: reads ``[service]`` (port, health check path), ``security.alb_access_logs``
-            and ``profile`` (HTTPS only, deletion protection).
+        cfg: reads ``[service]`` (port, health check path), ``security.alb_access_logs``,
+            ``[domain]`` and ``profile`` (HTTPS only, deletion protection).
         network: the VPC and subnets it runs in.
 
     Returns:
@@ -230,18 +240,25 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
 
     Template cost: about 3.7 KB of compact JSON (default configuration).
     """
-    https_only = cfg.profile.https_only
-    certificate = add_parameter(
-        t,
-        ids.LoadBalancer.CERTIFICATE_ARN,
-        group=GROUP_SECURITY,
-        description="ACM certificate for an HTTPS listener"
-        + ("." if https_only else "; empty serves plain HTTP only."),
-        Type="String",
-        **({} if https_only else {"Default": ""}),
-        AllowedPattern=_ACM_ARN if https_only else f"^({_ACM_ARN[1:-1]})?$",
-        ConstraintDescription=f"must be {'' if https_only else 'empty or '}an ACM certificate ARN",
-    )
+    domain = add_certificate(t, cfg.domain) if cfg.domain.name else None
+    https_only = cfg.profile.https_only or domain is not None
+    certificate: object
+    if domain is not None:
+        certificate = domain.certificate_arn
+    else:
+        certificate = add_parameter(
+            t,
+            ids.LoadBalancer.CERTIFICATE_ARN,
+            group=GROUP_SECURITY,
+            description="ACM certificate for an HTTPS listener"
+            + ("." if https_only else "; empty serves plain HTTP only."),
+            Type="String",
+            **({} if https_only else {"Default": ""}),
+            AllowedPattern=_ACM_ARN if https_only else f"^({_ACM_ARN[1:-1]})?$",
+            ConstraintDescription=(
+                f"must be {'' if https_only else 'empty or '}an ACM certificate ARN"
+            ),
+        ).ref()
     protection: object = "true"
     if not cfg.profile.deletion_protection:
         protection = add_parameter(
@@ -254,7 +271,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             AllowedValues=["false", "true"],
         ).ref()
     if not https_only:
-        t.add_condition(ids.LoadBalancer.HAS_CERTIFICATE, Not(Equals(certificate.ref(), "")))
+        t.add_condition(ids.LoadBalancer.HAS_CERTIFICATE, Not(Equals(certificate, "")))
     # Resources that exist only with a certificate: all of them when HTTPS only.
     when_certified = {} if https_only else {"Condition": ids.LoadBalancer.HAS_CERTIFICATE}
 
@@ -262,7 +279,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         ec2.SecurityGroup(
             ids.LoadBalancer.SECURITY_GROUP,
             GroupDescription="Load balancer: HTTP(S) from the internet",
-            VpcId=network.vpc.ref(),
+            VpcId=network.vpc_id,
             SecurityGroupEgress=[NO_EGRESS],
         )
     )
@@ -271,7 +288,9 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         http_ingress,
         {"CKV_AWS_260": ("The public listener: HTTP without a certificate, a redirect with one")},
     )
-    t.add_resource(_world_ingress(ids.LoadBalancer.HTTPS_INGRESS, group, 443, **when_certified))
+    https_ingress = t.add_resource(
+        _world_ingress(ids.LoadBalancer.HTTPS_INGRESS, group, 443, **when_certified)
+    )
 
     attributes = {
         # Drop headers that are not valid HTTP field names instead of passing them on.
@@ -295,13 +314,15 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
                 elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(attributes.items())
             ],
             # The ALB needs a route to the internet before it can become active, in every
-            # subnet; the service waits for the ALB, so its tasks can pull the image.
-            DependsOn=network.internet,
+            # subnet; the service waits for the ALB, so its tasks can pull the image. (An
+            # existing VPC given by ID has its routes already.)
+            **_depends_on(
+                network.internet,
+                [ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY] if cfg.security.alb_access_logs else [],
+            ),
         )
     )
-    if cfg.security.alb_access_logs:
-        load_balancer.DependsOn.append(ids.LoadBalancer.ACCESS_LOG_BUCKET_POLICY)
-    else:
+    if not cfg.security.alb_access_logs:
         skip_checks(
             load_balancer,
             {"CKV_AWS_91": ("security.alb_access_logs, off by default: the bucket costs money")},
@@ -309,7 +330,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     target_group = t.add_resource(
         _target_group(
             ids.LoadBalancer.TARGET_GROUP,
-            network.vpc.ref(),
+            network.vpc_id,
             cfg.service.container_port,
             cfg.service.health_check_path,
         )
@@ -330,6 +351,18 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
             ],
         )
     )
+    https_listener = t.add_resource(
+        elb.Listener(
+            ids.LoadBalancer.HTTPS_LISTENER,
+            **when_certified,
+            LoadBalancerArn=load_balancer.ref(),
+            Protocol="HTTPS",
+            Port=443,
+            SslPolicy=TLS_POLICY,
+            Certificates=[elb.Certificate(CertificateArn=certificate)],
+            DefaultActions=[forward],
+        )
+    )
     if not https_only:
         # checkov does not evaluate Fn::If, so it cannot see the redirect.
         skip_checks(
@@ -339,18 +372,24 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
                 "CKV_AWS_103": ("HTTP has no TLS policy; HTTPS uses " + TLS_POLICY),
             },
         )
-    https_listener = t.add_resource(
-        elb.Listener(
-            ids.LoadBalancer.HTTPS_LISTENER,
-            **when_certified,
-            LoadBalancerArn=load_balancer.ref(),
-            Protocol="HTTPS",
-            Port=443,
-            SslPolicy=TLS_POLICY,
-            Certificates=[elb.Certificate(CertificateArn=certificate.ref())],
-            DefaultActions=[forward],
-        )
-    )
+        # A CertificateArn given to a running stack turns port 80 into a redirect: only
+        # once port 443 listens and is open. A DependsOn cannot name a resource whose
+        # Condition may be false; a reference in Metadata orders the update as one does.
+        http_listener.Metadata = {
+            **http_listener.Metadata,
+            "RedirectAfter": If(
+                ids.LoadBalancer.HAS_CERTIFICATE,
+                [https_listener.ref(), https_ingress.ref()],
+                "",
+            ),
+        }
+    else:
+        # HTTPS always: an update from a template without it (a domain added, default to
+        # governed) creates the HTTPS listener, after the certificate is issued, and turns
+        # port 80 into a redirect; only once port 443 listens and is open.
+        http_listener.DependsOn = [https_listener.title, https_ingress.title]
+    if domain is not None:
+        domain = add_alias(t, cfg.domain, domain, load_balancer)
     handle = LoadBalancer(
         security_group=group,
         load_balancer=load_balancer,
@@ -358,6 +397,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         http_listener=http_listener,
         https_listener=https_listener,
         https_only=https_only,
+        domain=domain,
     )
     if cfg.service.deployment == "rolling":
         return handle
@@ -368,7 +408,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
     alternate = t.add_resource(
         _target_group(
             ids.LoadBalancer.ALTERNATE_TARGET_GROUP,
-            network.vpc.ref(),
+            network.vpc_id,
             s.container_port,
             s.health_check_path,
         )
@@ -413,6 +453,12 @@ def _rule(
         ],
         Actions=[action],
     )
+
+
+def _depends_on(*waits: list[Any]) -> dict[str, list[Any]]:
+    """``DependsOn`` of everything in ``waits``, or nothing when there is nothing to wait for."""
+    every = [w for wait in waits for w in wait]
+    return {"DependsOn": every} if every else {}
 
 
 def _target_group(logical_id: str, vpc: object, port: int, path: str) -> elb.TargetGroup:
@@ -470,6 +516,11 @@ def _add_access_log_bucket(t: Template) -> s3.Bucket:
             # ELB access log delivery supports SSE-S3 only.
             **private_bucket_settings(),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            # CT.S3.PR.4 at the least cost: no resource more, only EventBridge's charge
+            # for S3's opt-in data events (a few per log object: cents a month).
+            NotificationConfiguration=s3.NotificationConfiguration(
+                EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)
+            ),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(

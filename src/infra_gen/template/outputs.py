@@ -1,4 +1,10 @@
-"""The stack's contract: Outputs for people and, exported, for other stacks."""
+"""The stack's contract: Outputs for people and, exported, for other stacks.
+
+An Output is exported only when no Parameter changes its value: CloudFormation refuses
+to change an exported value that another stack imports. A URL that a certificate given
+at deploy time turns from ``http://`` into ``https://`` is not exported (the load
+balancer's DNS name is); a URL fixed at generation time (governed, a domain) is.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ class Outputs:
     """
 
     service_url: Output
-    """``ServiceUrl``: the public URL, https when a certificate is given."""
+    """``ServiceUrl``: the public URL, https when a certificate is given; ``https://<name>``
+    with a domain. Not exported while ``CertificateArn`` can change its scheme."""
     load_balancer_dns_name: Output
     """``LoadBalancerDnsName``: the load balancer's DNS name."""
     cluster_name: Output
@@ -49,7 +56,8 @@ class ServiceOutputs:
 
     service_url: Output | None
     """``<scope>ServiceUrl``: the public URL of its path (:func:`request_path`), e.g.
-    ``http://<load balancer DNS name>/api/``; https when the first service's is."""
+    ``http://<load balancer DNS name>/api/``; https when the first service's is, and
+    exported when the first service's is."""
     service_name: Output
     """``<scope>ServiceName``: its ECS service."""
     discovery_name: Output
@@ -71,13 +79,15 @@ def export_name(name: str) -> Sub:
     return Sub("${AWS::StackName}-" + name)
 
 
-def _output(t: Template, name: str, description: str, value: object) -> Output:
+def _output(
+    t: Template, name: str, description: str, value: object, *, exported: bool = True
+) -> Output:
     return t.add_output(
         Output(
             name,
             Description=description,
             Value=value,
-            Export=Export(export_name(name)),
+            **({"Export": Export(export_name(name))} if exported else {}),
         )
     )
 
@@ -101,7 +111,11 @@ def add_outputs(
     dns = GetAtt(load_balancer.load_balancer, "DNSName")
     return Outputs(
         service_url=_output(
-            t, ids.Outputs.SERVICE_URL, "Public URL of the nginx service", _url(load_balancer)
+            t,
+            ids.Outputs.SERVICE_URL,
+            "Public URL of the nginx service",
+            _url(load_balancer),
+            exported=load_balancer.https_only,
         ),
         load_balancer_dns_name=_output(
             t, ids.Outputs.LOAD_BALANCER_DNS, "DNS name of the load balancer", dns
@@ -161,6 +175,7 @@ def add_service_outputs(
             scope + ids.Outputs.SERVICE_URL,
             f"{scope} URL",
             _url(load_balancer, request_path(path_pattern)),
+            exported=load_balancer.https_only,
         ),
         service_name=_output(
             t,
@@ -174,9 +189,11 @@ def add_service_outputs(
     )
 
 
-def _url(load_balancer: LoadBalancer, path: str = "") -> Join:
-    """The load balancer's URL (https when a certificate is given, or always when
-    governed), with ``path`` when given."""
+def _url(load_balancer: LoadBalancer, path: str = "") -> Join | str:
+    """The service's URL, with ``path`` when given: ``https://<name>`` with a domain, else
+    the load balancer's (https when a certificate is given, or always when governed)."""
+    if load_balancer.domain is not None:
+        return f"https://{load_balancer.domain.name}{path}"
     dns = GetAtt(load_balancer.load_balancer, "DNSName")
     scheme: object = (
         "https"

@@ -10,6 +10,7 @@ __all__ = [
     "add_parameter",
     "add_to_group",
     "GROUPS",
+    "GROUP_NETWORK",
     "GROUP_SERVICE",
     "GROUP_PROBE",
     "GROUP_ALARMS",
@@ -17,11 +18,12 @@ __all__ = [
 ]
 
 # Console groups (AWS::CloudFormation::Interface), in the order the console shows them.
+GROUP_NETWORK = "Network"
 GROUP_SERVICE = "Service"
 GROUP_PROBE = "Probe"
 GROUP_ALARMS = "Alarms"
 GROUP_SECURITY = "Security"
-GROUPS = (GROUP_SERVICE, GROUP_PROBE, GROUP_ALARMS, GROUP_SECURITY)
+GROUPS = (GROUP_NETWORK, GROUP_SERVICE, GROUP_PROBE, GROUP_ALARMS, GROUP_SECURITY)
 """The stack's groups in console order, among the places they hold; any other group (a
 host template's) keeps its own place."""
 

@@ -19,7 +19,8 @@ from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Join, Ref, Template, awslambda, ec2, events, logs
 from troposphere.iam import Policy, Role
 
-from ..config import PROBE_SCHEDULES, Config
+from ..config import PROBE_PATH, PROBE_SCHEDULES, Config
+from ..errors import ConfigError, shown
 from . import iam, ids
 from .checkov_skips import skip_checks
 from .cloudmap import Discovery
@@ -103,12 +104,15 @@ class Probe:
     service_name: GetAtt
     """Value of the ``Service`` dimension of the custom metrics."""
     service_names: list[object]
-    """The Cloud Map names it requests, the first service's first: the list inside
-    ``PROBE_SERVICE_NAMES``; :meth:`watch` appends to it."""
+    """The services it requests, the first service's first: the list inside
+    ``PROBE_SERVICE_NAMES``, each a Cloud Map name followed by ``:port`` and the path
+    unless they are 80 and ``/``; :meth:`watch` appends to it."""
     schedules: tuple[str, ...]
     """The schedules ``ProbeSchedule`` allows, fastest first."""
     port: int
-    """The container port it requests on every service."""
+    """The container port it requests on the first service."""
+    path: str
+    """The path it requests on the first service (``probe.path``), and on another by default."""
 
     def metric(self, name: str, statistic: str = "Sum", *, service_name: object = None) -> Metric:
         """A custom metric the probe writes, of the first service or of another it watches.
@@ -127,17 +131,34 @@ class Probe:
         return Metric(self.metric_namespace, name, dimensions, statistic)
 
     def watch(
-        self, t: Template, service: Service, discovery: Discovery, *, scope: str, path: str
+        self,
+        t: Template,
+        service: Service,
+        discovery: Discovery,
+        *,
+        scope: str,
+        path: str | None = None,
     ) -> None:
         """Probe another service too: admit the function to its tasks and request it.
 
         Args:
             t: the template it adds to.
-            service: the other service, requested on its own port (:attr:`Service.port`).
+            service: the other service; the probe requests its container port
+                (``service.port``), which its group opens to the function.
             discovery: its Cloud Map service, appended to :attr:`service_names`.
             scope: prefix of the two rules' logical IDs.
-            path: the path requested on it.
+            path: the path requested on it, e.g. ``"/health"``. Default: :attr:`path`.
+
+        Raises:
+            ConfigError: a path that is not one without a comma (``PROBE_SERVICE_NAMES``
+                separates services with commas), or what :meth:`Service.admit` refuses;
+                nothing is added.
         """
+        path = self.path if path is None else path
+        if not (isinstance(path, str) and PROBE_PATH.fullmatch(path)):
+            raise ConfigError(
+                "path", f"{shown(path)} is not allowed; allowed: a path without a comma, e.g. /"
+            )
         service.admit(
             t,
             self.security_group,
@@ -145,8 +166,8 @@ class Probe:
             egress_id=scope + ids.Probe.SERVICE_EGRESS,
             description="probe function",
         )
-        self.service_names.append(discovery.service_name)
-        # One service: its name alone; several: the comma-separated list, which Join
+        self.service_names.append(_entry(discovery.service_name, service.port, path))
+        # One service: its entry alone; several: the comma-separated list, which Join
         # keeps, so that a later service only appends to it.
         variables = self.function.Environment.Variables
         variables["PROBE_SERVICE_NAMES"] = Join(",", self.service_names)
@@ -157,6 +178,13 @@ class Probe:
         E.g. ``Invocations``, ``Errors``, ``Throttles``, ``Duration``.
         """
         return Metric("AWS/Lambda", name, (("FunctionName", self.function.ref()),), statistic)
+
+
+def _entry(name: object, port: int, path: str) -> object:
+    """A service as ``PROBE_SERVICE_NAMES`` names it: its Cloud Map name, then ``:port``
+    unless 80 and its path unless ``/`` (the function's defaults)."""
+    suffix = (f":{port}" if port != 80 else "") + (path if path != "/" else "")
+    return Join("", [name, suffix]) if suffix else name
 
 
 def add_probe(
@@ -205,7 +233,7 @@ def add_probe(
         ec2.SecurityGroup(
             ids.Probe.SECURITY_GROUP,
             GroupDescription="Probe function: reaches the service tasks only",
-            VpcId=network.vpc.ref(),
+            VpcId=network.vpc_id,
             SecurityGroupEgress=[NO_EGRESS],
         )
     )
@@ -231,9 +259,8 @@ def add_probe(
             ],
         )
     )
-    skip_checks(
-        role, {"CKV_AWS_111": ("Network interface IDs do not exist ahead; Describe takes * only")}
-    )
+    skip_checks(role, {"CKV_AWS_111": ("ENI IDs are unknown ahead; Describe takes * only")})
+    first = _entry(discovery.service_name, cfg.service.container_port, cfg.probe.path)
     function = t.add_resource(
         awslambda.Function(
             ids.Probe.FUNCTION,
@@ -252,10 +279,8 @@ def add_probe(
             Environment=awslambda.Environment(
                 Variables={
                     "PROBE_STACK": Ref("AWS::StackName"),
-                    "PROBE_SERVICE_NAMES": discovery.service_name,
+                    "PROBE_SERVICE_NAMES": first,
                     "PROBE_NAMESPACE": discovery.namespace_name,
-                    "PROBE_PORT": str(cfg.service.container_port),
-                    "PROBE_PATH": cfg.probe.path,
                     "PROBE_TIMEOUT_SECONDS": str(cfg.probe.request_timeout_seconds),
                     "PROBE_MAX_BODY_BYTES": str(cfg.probe.max_body_bytes),
                     "PROBE_METRIC_NAMESPACE": cfg.probe.metric_namespace,
@@ -266,11 +291,9 @@ def add_probe(
     skip_checks(
         function,
         {
-            "CKV_AWS_115": (
-                "Reserved concurrency fails in accounts limited to 10 (all unreserved)"
-            ),
-            "CKV_AWS_116": ("No replay: the next scheduled run is the retry; errors are alarmed"),
-            "CKV_AWS_173": ("No secret in the variables; Lambda encrypts them with its own key"),
+            "CKV_AWS_115": ("Fails in accounts limited to 10 concurrent runs"),
+            "CKV_AWS_116": ("No replay: the next scheduled run is the retry"),
+            "CKV_AWS_173": ("No secret in the variables; Lambda encrypts them"),
         },
     )
     # A failed run is not replayed: the next scheduled run is the retry.
@@ -316,9 +339,10 @@ def add_probe(
         security_group=group,
         metric_namespace=cfg.probe.metric_namespace,
         service_name=discovery.service_name,
-        service_names=[discovery.service_name],
+        service_names=[first],
         schedules=schedules,
         port=cfg.service.container_port,
+        path=cfg.probe.path,
     )
 
 

@@ -42,7 +42,8 @@ TASK_SIZE_PATTERN = "^({})$".format(
 # Where nginx writes: its pid and lock files under /run (the nginx.org packages'
 # --pid-path and --lock-path; /var/run links to /run in Alpine and Debian) and its
 # temporary files under /var/cache/nginx (--http-*-temp-path). Task storage here
-# lets the root file system be read-only; logs go to stdout/stderr links.
+# lets the root file system be read-only; logs go to stdout/stderr links. The default
+# of an empty service.writable_paths (governed gives nginx-unprivileged's).
 WRITABLE_PATHS = {"nginx-cache": "/var/cache/nginx", "nginx-run": "/run"}
 # awslogs never blocks the container on a slow CloudWatch Logs: events go through a
 # buffer, and only a full buffer drops them. Set here, not left to the account's
@@ -329,6 +330,7 @@ def add_service(
         route=load_balancer,
         discovery=discovery,
         health_check=["CMD-SHELL", wget],
+        writable_paths=cfg.service.volumes,
     )
 
 
@@ -481,7 +483,7 @@ def _add_security_group(t: Template, network: Network, scope: str) -> ec2.Securi
         ec2.SecurityGroup(
             scope + ids.Service.SECURITY_GROUP,
             GroupDescription="Service tasks: container port from the load balancer",
-            VpcId=network.vpc.ref(),
+            VpcId=network.vpc_id,
             SecurityGroupEgress=[
                 # Image pulls (ECR Public, Docker Hub) and the awslogs driver, both HTTPS.
                 # DNS to the VPC resolver is not filtered by security groups.

@@ -37,7 +37,7 @@ class Stack:
     log_settings: LogSettings
     """Retention Parameter and optional KMS key of every log group."""
     network: Network
-    """VPC, public subnets and their default route."""
+    """VPC, public subnets and their default route (or an existing VPC's, by ID)."""
     load_balancer: LoadBalancer
     """The ALB, its security group, target group and listeners."""
     discovery: Discovery
@@ -89,7 +89,8 @@ class Stack:
             health_check: its container health check, ``["CMD-SHELL", "..."]`` or
                 ``["CMD", ...]``. Default: none.
             image_parameter: its image as a Parameter, ``<scope>Image``. Default: False.
-            writable_paths: volume name -> path the image writes. Default: nginx's.
+            writable_paths: volume name -> path the image writes. Default: its
+                ``service.writable_paths`` (the stack's unless given; empty: nginx's).
             environment, secrets: its container's variables and secret ARNs, text or
                 intrinsics (see :meth:`Service.add_secrets`). Default: none.
             scaling: ``[scaling]`` keys; ``{}`` scales like the first service. Default: unscaled.

@@ -40,9 +40,19 @@ against the AWS API model and moto's service stores them:
     AWS::ApplicationAutoScaling::ScalableTarget, ...::ScalingPolicy (no handler); moto
         does not move the service's count into the registered range as
         RegisterScalableTarget does, so the scalable target's handler does that too.
+    AWS::CertificateManager::Certificate (no handler): requested through ACM, and, as
+        CloudFormation does for a certificate whose DomainValidationOptions name a
+        hosted zone, its validation CNAME written in that zone. moto does NOT validate:
+        it reports a DNS-validated certificate ISSUED once a set time has passed,
+        whatever DNS holds, and the handler returns without waiting, where CloudFormation
+        waits for ACM to issue it (minutes; a failure after 72 hours). What the tests
+        check is the request and the record, not the validation.
 
 moto leaves None where an Fn::If yields AWS::NoValue in a list; the role handler drops
 it, as CloudFormation does.
+
+A stack's deletion (``infra-gen delete``) deletes moto's own resources; a bridged one
+leaves the stack but stays in moto's service, where nothing reads it after.
 
 Not modelled at all: moto skips these without an error and they are NOT checked here
 (``test_every_resource_is_emulated_or_listed`` in tests/emulator/test_deploy.py keeps this
@@ -55,8 +65,13 @@ strategy, the load balancer's attributes
 attributes (deregistration delay), the function's LoggingConfig and the namespace's VPC.
 
 Further emulator gaps worked around here, each in one place:
+    - moto's hosted zone IDs are 22 random upper-case letters and digits; Route 53's
+      start with ``Z`` (which ``domain.hosted_zone_id`` requires), so moto's are made
+      to as well.
     - ``GetAtt LoadBalancer.LoadBalancerFullName`` and ``TargetGroup.TargetGroupFullName``
       are not implemented; they are computed from the ARN as AWS defines them.
+      ``LoadBalancer.CanonicalHostedZoneID`` is not either; it is the zone ID moto's
+      DescribeLoadBalancers returns.
     - A stack created or updated through a change set keeps the Outputs of the empty
       template it started with; they are recomputed after each execution.
     - moto reads a path-style ``TemplateURL`` (``http://host:port/bucket/key``, the form
@@ -78,15 +93,46 @@ Further emulator gaps worked around here, each in one place:
       cannot update, and runs in template key order (a service before the task definition
       it names); updates are made to compare Parameters with their previous values and
       to run in dependency order, as CloudFormation does.
+
+What moto 5.2 does not do, and ``emulating`` adds on top of it (``_emulate_*``):
+
+- Replacement. moto's change set lists Action, LogicalResourceId and ResourceType only,
+  and misses resources that change through a Parameter. Here a change set also gets
+  the resources whose Properties refer to a changed Parameter, and for each Modify the
+  changed top-level properties: ``Replacement`` is True when one of them is in the
+  resource type's ``createOnlyProperties`` (CloudFormation's own resource schemas, as
+  shipped with cfn-lint), which is how CloudFormation decides it for these types.
+  What is checked: that ``diff`` reads ``Replacement`` and ``Details`` as the API
+  returns them and that the replaced resource really gets a new physical ID.
+- Conditions. moto's CREATE change set also lists the resources whose Condition is
+  false (the e-mail subscription, the HTTPS listener); CloudFormation leaves them out.
+  The diff of a new stack is checked against the template's count, as moto lists it.
+- Resource events. moto records stack events only; here each resource it creates or
+  updates gets its IN_PROGRESS and COMPLETE events, so progress has something to show.
+- Failure. moto raises out of ExecuteChangeSet when a resource fails; CloudFormation
+  instead records the resource's ``CREATE_FAILED`` with its reason and rolls back. Here
+  the failure is injected into one resource's handler, the event recorded and the
+  stack set to ``ROLLBACK_COMPLETE`` (nothing is rolled back). What is checked: the
+  reason reaches the user, with the resource, and the exit status is non-zero.
+
+Run it for a try-out of the commands on a laptop (``make emulator``, or
+``python -m devtools.emulator --port 5000``): it prints the environment variables that
+point boto3's usual chain (and so ``infra-gen``) at it. Every resource lives in memory
+and is gone when it stops. This is a development tool: moto is a test dependency, so it
+stays outside the ``infra_gen`` package.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
 import logging
 import re
+import signal
+import sys
+import tempfile
 import threading
 import urllib.request
 import zipfile
@@ -98,12 +144,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
+from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 from moto.elbv2 import models as elbv2_models
+from moto.route53 import models as route53_models
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -530,6 +578,36 @@ def _scaling_policy(api: Api, name: str, p: dict[str, Any]) -> _Made:
     return _Made(policy["PolicyARN"], {"Arn": policy["PolicyARN"]})
 
 
+def _certificate(api: Api, name: str, p: dict[str, Any]) -> _Made:
+    acm = api("acm")
+    arn = acm.request_certificate(
+        DomainName=p["DomainName"], ValidationMethod=p.get("ValidationMethod", "EMAIL")
+    )["CertificateArn"]
+    # CloudFormation writes each validation record in the hosted zone the option names.
+    zones = {o["DomainName"]: o["HostedZoneId"] for o in p.get("DomainValidationOptions", [])}
+    described = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    for option in described.get("DomainValidationOptions", []):
+        if option["DomainName"] in zones:
+            record = option["ResourceRecord"]
+            api("route53").change_resource_record_sets(
+                HostedZoneId=zones[option["DomainName"]],
+                ChangeBatch={
+                    "Changes": [
+                        {
+                            "Action": "UPSERT",
+                            "ResourceRecordSet": {
+                                "Name": record["Name"],
+                                "Type": record["Type"],
+                                "TTL": 300,
+                                "ResourceRecords": [{"Value": record["Value"]}],
+                            },
+                        }
+                    ]
+                },
+            )
+    return _Made(arn)
+
+
 def _bucket_settings(api: Api, name: str, p: dict[str, Any]) -> None:
     """A bucket's CloudFormation properties through the S3 API calls that set them."""
     s3 = api("s3")
@@ -607,6 +685,7 @@ _BRIDGES: dict[str, _Bridge] = {
         "", _scalable_target, _update_scalable_target
     ),
     "AWS::ApplicationAutoScaling::ScalingPolicy": _Bridge("PolicyName", _scaling_policy),
+    "AWS::CertificateManager::Certificate": _Bridge("", _certificate),
     "AWS::CloudWatch::Alarm": _Bridge("AlarmName", _alarm),
     "AWS::EC2::SecurityGroup": _Bridge("GroupName", _security_group),
     "AWS::EC2::SecurityGroupEgress": _Bridge("", _group_rule("egress", "Destination")),
@@ -675,6 +754,11 @@ def _handler(api: Api, resource_type: str, bridge: _Bridge) -> type:
             made.properties = properties
             return made
 
+        @classmethod
+        def delete_from_cloudformation_json(cls, *_: Any, **__: Any) -> None:
+            # The stack lets go of it; moto's service keeps it (see the module docstring).
+            return None
+
     return Handler
 
 
@@ -697,12 +781,15 @@ def _bridge_resource_types(monkeypatch: pytest.MonkeyPatch, api: Api) -> None:
 
 
 def _full_name_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LoadBalancerFullName and TargetGroupFullName: the ARN's resource part, as AWS defines."""
+    """LoadBalancerFullName and TargetGroupFullName: the ARN's resource part, as AWS defines;
+    CanonicalHostedZoneID: the zone DescribeLoadBalancers names."""
     load_balancer_attribute = elbv2_models.FakeLoadBalancer.get_cfn_attribute
 
     def load_balancer(self: Any, name: str) -> Any:
         if name == "LoadBalancerFullName":
             return self.arn.split(":loadbalancer/", 1)[1]
+        if name == "CanonicalHostedZoneID":
+            return self.canonical_hosted_zone_id
         return load_balancer_attribute(self, name)
 
     def target_group(self: Any, name: str) -> Any:
@@ -716,15 +803,32 @@ def _full_name_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def _zone_ids_as_route53_makes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hosted zone IDs that start with Z, as Route 53's do."""
+    make = route53_models.create_route53_zone_id
+
+    def zone_id(*args: Any, **kwargs: Any) -> str:
+        return "Z" + str(make(*args, **kwargs))[1:]
+
+    monkeypatch.setattr(route53_models, "create_route53_zone_id", zone_id)
+
+
 def _outputs_after_change_sets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Recompute a stack's Outputs from the template its change set applied."""
+    """Recompute a stack's Outputs (and register its exports) from the template its change
+    set applied."""
     execute = CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        stack_id = self.describe_change_set(change_set_name).stack_id
         execute(self, change_set_name, stack_name)
-        for stack in self.stacks.values():
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
+        # This change set's stack only: another one may be an empty REVIEW_IN_PROGRESS
+        # stack whose template moto cannot parse.
+        stack = self.stacks[stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        # As CreateStack registers them: DeleteStack removes each, and fails on one missing.
+        for export in stack.exports:
+            self.exports[export.name] = export
 
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", execute_change_set)
 
@@ -892,8 +996,9 @@ def _updates_as_cloudformation_orders_them(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @contextlib.contextmanager
-def serving(workdir: Path) -> Iterator[Api]:
-    """moto in server mode on a free loopback port, its gaps bridged, until the block ends."""
+def serving(workdir: Path, port: int = 0) -> Iterator[Api]:
+    """moto in server mode on a loopback port (0: a free one), its gaps bridged, until the
+    block ends."""
     with pytest.MonkeyPatch.context() as mp:
         # Fake credentials, and no profile or metadata service of the machine.
         empty = workdir / "none"
@@ -912,13 +1017,14 @@ def serving(workdir: Path) -> Iterator[Api]:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             mp.delenv(name, raising=False)
 
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
         emulator = Api(f"http://{host}:{port}")
 
         _bridge_resource_types(mp, emulator)
         _full_name_attributes(mp)
+        _zone_ids_as_route53_makes_them(mp)
         _outputs_after_change_sets(mp)
         _change_sets_as_cloudformation_answers(mp)
         _template_urls_on_the_emulator(mp, emulator.endpoint)
@@ -935,3 +1041,250 @@ def serving(workdir: Path) -> Iterator[Api]:
             reset = urllib.request.Request(f"{emulator.endpoint}/moto-api/reset", method="POST")
             urllib.request.urlopen(reset, timeout=10).close()
             server.stop()
+
+
+# --------------------------------------------------------------------------------------
+# What moto lacks in replacement, resource events and failures, emulated (the docstring).
+# --------------------------------------------------------------------------------------
+
+
+def _create_only(resource_type: str) -> set[str]:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type).schema
+    return {p.removeprefix("/properties/") for p in schema.get("createOnlyProperties", [])}
+
+
+def _emulate_replacement(mp: pytest.MonkeyPatch) -> None:
+    diff = cfn_models.ChangeSet.diff
+
+    def diff_with_replacement(self: Any) -> list[Any]:
+        changes = diff(self)
+        if self.change_set_type != "UPDATE":
+            return changes
+        rmap = self.stack.resource_map
+        old = rmap._resource_json_map
+        new = self.template_dict["Resources"]
+        previous = {k: str(v) for k, v in rmap.resolved_parameters.items()}
+        # Parameters whose value changes, then resources that will be replaced: what
+        # refers to either changes too.
+        changed = {k for k, v in self.parameters.items() if previous.get(k) != str(v)}
+        kept = [c for c in changes if c.action != "Modify"]
+        modified: dict[str, Any] = {}
+        while True:
+            found = False
+            for name in sorted(new.keys() & old.keys() - modified.keys()):
+                before = old[name].get("Properties", {})
+                after = new[name].get("Properties", {})
+                names = sorted(
+                    k
+                    for k in before.keys() | after.keys()
+                    if before.get(k) != after.get(k) or references(after.get(k)) & changed
+                )
+                if not names:
+                    continue  # moto lists some unchanged resources; CloudFormation does not
+                if rmap[name] is None:
+                    # Never made (its Condition was false): CloudFormation adds it now.
+                    modified[name] = cfn_models.Change("Add", name, new[name]["Type"])
+                    continue
+                c = cfn_models.Change("Modify", name, new[name]["Type"])
+                forced = _create_only(c.resource_type)
+                c.replacement = "True" if forced & set(names) else "False"
+                c.physical_resource_id = rmap[name].physical_resource_id
+                c.details = [
+                    {
+                        "Target": {
+                            "Attribute": "Properties",
+                            "Name": n,
+                            "RequiresRecreation": "Always" if n in forced else "Never",
+                        }
+                    }
+                    for n in names
+                ]
+                modified[name] = c
+                found = True
+                if c.replacement == "True":
+                    changed.add(name)  # its Ref and attributes change
+            if not found:
+                return kept + list(modified.values())
+
+    mp.setattr(cfn_models.ChangeSet, "diff", diff_with_replacement)
+
+
+def _stack_of(rmap: Any) -> Any:
+    backend = cfn_models.cloudformation_backends[rmap._account_id][rmap._region_name]
+    # None for a stack being deleted: moto parses its resources once more (to list its
+    # exports) after the stack left ``stacks``; that is no event of CloudFormation's.
+    return backend.stacks.get(rmap.stack_id)
+
+
+def _record(
+    rmap: Any,
+    logical_id: str,
+    resource_type: str,
+    status: str,
+    reason: str = "",
+    physical: str = "",
+) -> None:
+    stack = _stack_of(rmap)
+    if stack is None:
+        return
+    stack.events.append(
+        cfn_models.Event(
+            stack.stack_id,
+            stack.name,
+            logical_id,
+            physical,
+            resource_type,
+            status,
+            reason or None,
+            None,
+        )
+    )
+
+
+def _emulate_resource_events(mp: pytest.MonkeyPatch) -> None:
+    create, update = cfn_parsing.parse_and_create_resource, cfn_parsing.parse_and_update_resource
+
+    def created(logical_id: str, resource_json: Any, rmap: Any, **kwargs: Any) -> Any:
+        resource_type = resource_json["Type"]
+        try:
+            made = create(logical_id, resource_json, rmap, **kwargs)
+        except Exception as e:
+            _record(rmap, logical_id, resource_type, "CREATE_IN_PROGRESS")
+            _record(rmap, logical_id, resource_type, "CREATE_FAILED", str(e))
+            raise
+        if made is not None:
+            _record(rmap, logical_id, resource_type, "CREATE_IN_PROGRESS")
+            _record(
+                rmap,
+                logical_id,
+                resource_type,
+                "CREATE_COMPLETE",
+                physical=getattr(made, "physical_resource_id", None) or "",
+            )
+        return made
+
+    def updated(logical_id: str, resource_json: Any, rmap: Any, **kwargs: Any) -> Any:
+        before = rmap._parsed_resources.get(logical_id)
+        made = update(logical_id, resource_json, rmap, **kwargs)  # moto retries failures
+        if made is not before:  # the bridges return the resource itself when nothing changed
+            _record(rmap, logical_id, resource_json["Type"], "UPDATE_IN_PROGRESS")
+            _record(rmap, logical_id, resource_json["Type"], "UPDATE_COMPLETE")
+        return made
+
+    mp.setattr(cfn_parsing, "parse_and_create_resource", created)
+    mp.setattr(cfn_parsing, "parse_and_update_resource", updated)
+
+    execute = cfn_models.CloudFormationBackend.execute_change_set
+
+    def execute_and_fail_like_cloudformation(
+        self: Any, change_set_name: str, stack_name: str | None = None
+    ) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        try:
+            execute(self, change_set_name, stack_name)
+        except Exception:
+            failed = [
+                e.logical_resource_id for e in stack.events if e.resource_status.endswith("_FAILED")
+            ]
+            if not failed:
+                raise  # not a resource's failure: a gap of the emulator, shown as such
+            kind = "create" if change_set.change_set_type == "CREATE" else "update"
+            status = "ROLLBACK" if kind == "create" else "UPDATE_ROLLBACK"
+            stack._add_stack_event(
+                f"{status}_IN_PROGRESS",
+                f"The following resource(s) failed to {kind}: [{', '.join(failed)}]. "
+                "Rollback requested by user.",
+            )
+            stack._add_stack_event(f"{status}_COMPLETE")
+            stack.status = f"{status}_COMPLETE"
+            stack.template = change_set.template  # GetTemplate returns the failed template
+            change_set.execution_status = "EXECUTE_FAILED"
+
+    mp.setattr(
+        cfn_models.CloudFormationBackend, "execute_change_set", execute_and_fail_like_cloudformation
+    )
+
+
+@contextlib.contextmanager
+def emulating(api: Api) -> Iterator[Api]:
+    """``api`` that also replaces, records resource events and fails as CloudFormation does."""
+    with pytest.MonkeyPatch.context() as mp:
+        _emulate_replacement(mp)
+        _emulate_resource_events(mp)
+        # An account that has used ECS, as deploy's preflight requires. moto's
+        # CreateServiceLinkedRole names it AWSServiceRoleForecs; AWS, as here.
+        api("iam").create_role(
+            RoleName="AWSServiceRoleForECS",
+            Path="/aws-service-role/ecs.amazonaws.com/",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "ecs.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )
+        yield api
+
+
+# --------------------------------------------------------------------------------------
+# make emulator: the same emulator, for a try-out of the commands on a laptop.
+# --------------------------------------------------------------------------------------
+
+# What points boto3's usual chain at the emulator: its endpoint, a Region and fake
+# credentials, and no profile of the machine's.
+ENVIRONMENT = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:{port}",
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE")
+
+
+def environment_lines(port: int) -> list[str]:
+    """The shell lines that point boto3's usual chain at an emulator on ``port``."""
+    lines = [f"export {k}={v.format(port=port)}" for k, v in ENVIRONMENT.items()]
+    return [*lines, f"unset {' '.join(UNSET)}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the emulator on a port until Ctrl-C (SIGINT); 0."""
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.emulator",
+        description="moto's AWS emulator with the bridges the suite uses, for trying "
+        "infra-gen diff, deploy, preflight, verify and delete on a laptop",
+    )
+    parser.add_argument("--port", type=int, default=5000, help="TCP port (default 5000)")
+    args = parser.parse_args(argv)
+    # Ctrl-C, and kill (SIGTERM), stop it cleanly, also when started in the background of
+    # a shell that ignores SIGINT there.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with tempfile.TemporaryDirectory() as workdir:
+        try:
+            with serving(Path(workdir), port=args.port) as api, emulating(api):
+                port = int(api.endpoint.rsplit(":", 1)[1])
+                print(f"AWS emulator on {api.endpoint} (account {ACCOUNT}, Region {REGION}).")
+                print("In another shell:")
+                for line in environment_lines(port):
+                    print(f"  {line}")
+                print("  infra-gen deploy --stack-name demo --yes")
+                print("Ctrl-C stops it; every resource lives in memory and goes with it.")
+                sys.stdout.flush()
+                threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
