@@ -43,16 +43,26 @@ def _mounted(t: dict[str, Any]) -> list[str]:
     return sorted(m["ContainerPath"] for m in container["MountPoints"])
 
 
+def _probed(probe: dict[str, Any]) -> tuple[int, str]:
+    """The first service's port and path as ``PROBE_SERVICE_NAMES`` names them: its Cloud
+    Map name, then ``:port`` unless 80 and the path unless ``/``."""
+    entry = probe["PROBE_SERVICE_NAMES"]
+    suffix = entry["Fn::Join"][1][1] if "Fn::Join" in entry else ""
+    found = re.fullmatch(r"(?::([0-9]+))?(/[^,]*)?", suffix)
+    assert found is not None, entry
+    port, path = found.groups()
+    return int(port or 80), path or "/"
+
+
 def _start(t: dict[str, Any], writable: dict[str, tuple[int, int]]) -> readonly_nginx.Outcome:
     reason = harness.unavailable_reason()
     if reason is not None:
         pytest.skip(f"real nginx unavailable: {reason}")
     container, probe = _task(t)
     uid = container["User"].split(":")[0]
-    assert probe["PROBE_PORT"] == str(container["PortMappings"][0]["ContainerPort"])
-    return readonly_nginx.run(
-        user=uid, port=int(probe["PROBE_PORT"]), path=probe["PROBE_PATH"], writable=writable
-    )
+    port, path = _probed(probe)
+    assert port == container["PortMappings"][0]["ContainerPort"]
+    return readonly_nginx.run(user=uid, port=port, path=path, writable=writable)
 
 
 def test_governed_mounts_what_nginx_unprivileged_writes(governed: dict[str, Any]) -> None:
