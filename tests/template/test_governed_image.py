@@ -46,13 +46,23 @@ def _mounted(t: dict[str, Any]) -> list[str]:
 def _start(t: dict[str, Any], writable: dict[str, tuple[int, int]]) -> readonly_nginx.Outcome:
     reason = harness.unavailable_reason()
     if reason is not None:
-        pytest.skip(f"real nginx unavailable: {reason}")
+        pytest.fail(f"the servers this test needs are unavailable: {reason}")
     container, probe = _task(t)
     uid = container["User"].split(":")[0]
-    assert probe["PROBE_PORT"] == str(container["PortMappings"][0]["ContainerPort"])
-    return readonly_nginx.run(
-        user=uid, port=int(probe["PROBE_PORT"]), path=probe["PROBE_PATH"], writable=writable
-    )
+    port, path = _probed(probe["PROBE_SERVICE_NAMES"])
+    assert port == container["PortMappings"][0]["ContainerPort"]
+    return readonly_nginx.run(user=uid, port=port, path=path, writable=writable)
+
+
+def _probed(names: Any) -> tuple[int, str]:
+    """The port and path the probe requests on the first service: what its
+    ``PROBE_SERVICE_NAMES`` entry adds to the Cloud Map name (``:port``, ``/path``; 80 and
+    ``/`` without)."""
+    first = names["Fn::Join"][1] if isinstance(names, dict) else [names]
+    suffix = "".join(part for part in first[1:] if isinstance(part, str)).split(",")[0]
+    found = re.fullmatch(r"(?::([0-9]+))?(/[^,]*)?", suffix)
+    assert found, f"PROBE_SERVICE_NAMES {names!r}"
+    return int(found[1] or 80), found[2] or "/"
 
 
 def test_governed_mounts_what_nginx_unprivileged_writes(governed: dict[str, Any]) -> None:
