@@ -43,26 +43,26 @@ def _mounted(t: dict[str, Any]) -> list[str]:
     return sorted(m["ContainerPath"] for m in container["MountPoints"])
 
 
-def _probed(probe: dict[str, Any]) -> tuple[int, str]:
-    """The first service's port and path as ``PROBE_SERVICE_NAMES`` names them: its Cloud
-    Map name, then ``:port`` unless 80 and the path unless ``/``."""
-    entry = probe["PROBE_SERVICE_NAMES"]
-    suffix = entry["Fn::Join"][1][1] if "Fn::Join" in entry else ""
-    found = re.fullmatch(r"(?::([0-9]+))?(/[^,]*)?", suffix)
-    assert found is not None, entry
-    port, path = found.groups()
-    return int(port or 80), path or "/"
-
-
 def _start(t: dict[str, Any], writable: dict[str, tuple[int, int]]) -> readonly_nginx.Outcome:
     reason = harness.unavailable_reason()
     if reason is not None:
-        pytest.skip(f"real nginx unavailable: {reason}")
+        pytest.fail(f"the servers this test needs are unavailable: {reason}")
     container, probe = _task(t)
     uid = container["User"].split(":")[0]
-    port, path = _probed(probe)
+    port, path = _probed(probe["PROBE_SERVICE_NAMES"])
     assert port == container["PortMappings"][0]["ContainerPort"]
     return readonly_nginx.run(user=uid, port=port, path=path, writable=writable)
+
+
+def _probed(names: Any) -> tuple[int, str]:
+    """The port and path the probe requests on the first service: what its
+    ``PROBE_SERVICE_NAMES`` entry adds to the Cloud Map name (``:port``, ``/path``; 80 and
+    ``/`` without)."""
+    first = names["Fn::Join"][1] if isinstance(names, dict) else [names]
+    suffix = "".join(part for part in first[1:] if isinstance(part, str)).split(",")[0]
+    found = re.fullmatch(r"(?::([0-9]+))?(/[^,]*)?", suffix)
+    assert found, f"PROBE_SERVICE_NAMES {names!r}"
+    return int(found[1] or 80), found[2] or "/"
 
 
 def test_governed_mounts_what_nginx_unprivileged_writes(governed: dict[str, Any]) -> None:
