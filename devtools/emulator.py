@@ -22,7 +22,8 @@ against the AWS API model and moto's service stores them:
         (no handler: the stack could not even resolve ``GetAtt DiscoveryService.Arn``),
     AWS::CloudWatch::Alarm, AWS::EC2::SecurityGroupEgress (no handler),
     AWS::ECS::Cluster (moto drops capacity providers, strategy and settings),
-    AWS::ECS::Service (drops load balancers, registries, network configuration),
+    AWS::ECS::Service (drops load balancers, registries, network configuration; moto's
+        ECS itself keeps no deploymentConfiguration: see DEPLOYMENT_CONFIGURATIONS),
     AWS::ECS::TaskDefinition (drops network mode, compatibilities, size and roles;
         registers an empty container definition on update),
     AWS::Lambda::Function (drops Architectures),
@@ -511,11 +512,19 @@ _SERVICE_UPDATABLE = (
 )
 
 
+# moto's ECS keeps no deploymentConfiguration (strategy, canary or linear settings,
+# bake time, rollback alarms) and no service deployments: CreateService and
+# UpdateService still get it, so botocore checks it against the ECS API model, and it is
+# kept here, by service ARN, for the tests to read. No traffic is shifted, nothing bakes.
+DEPLOYMENT_CONFIGURATIONS: dict[str, dict[str, Any]] = {}
+
+
 def _ecs_service(api: Api, name: str, p: dict[str, Any]) -> _Made:
     params = _camel({"ServiceName": name, **p})
     # CloudFormation creates a service without DesiredCount with one task.
     params["desiredCount"] = int(params.get("desiredCount", 1))
     service = api("ecs").create_service(**params)["service"]
+    DEPLOYMENT_CONFIGURATIONS[service["serviceArn"]] = params.get("deploymentConfiguration", {})
     return _Made(service["serviceArn"], {"Name": service["serviceName"]})
 
 
@@ -529,6 +538,8 @@ def _update_ecs_service(api: Api, old: _Made, name: str, p: dict[str, Any]) -> _
     service = api("ecs").update_service(
         cluster=params["cluster"], service=old.physical_id, **changes
     )["service"]
+    if "deploymentConfiguration" in changes:
+        DEPLOYMENT_CONFIGURATIONS[service["serviceArn"]] = changes["deploymentConfiguration"]
     return _Made(service["serviceArn"], {"Name": service["serviceName"]})
 
 
@@ -998,6 +1009,9 @@ def serving(workdir: Path, port: int = 0) -> Iterator[Api]:
             "AWS_CONFIG_FILE": str(empty),
             "AWS_SHARED_CREDENTIALS_FILE": str(empty),
             "AWS_EC2_METADATA_DISABLED": "true",
+            # AWS managed policies (moto's copy of AWS's list), which a role attaches
+            # by ARN: ECS's load balancer role.
+            "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
         }.items():
             mp.setenv(name, value)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):

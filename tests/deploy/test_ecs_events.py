@@ -137,8 +137,8 @@ UNHEALTHY = (
 )
 
 
-def a_failing_update(c: Clients) -> None:
-    """An update whose new tasks exit: CloudFormation's and ECS's answers, poll by poll."""
+def the_plan_executes(c: Clients) -> None:
+    """The plan's change set still matches the stack, and is executed."""
     c.cfn_says("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK})
     c.cfn_says(
         "describe_stack_events",
@@ -185,15 +185,20 @@ def a_failing_update(c: Clients) -> None:
         {},
         {"ChangeSetName": CS_ARN, "StackName": STACK, "ClientRequestToken": ANY},
     )
-    # Poll 1: the service is being updated; one task stopped.
-    running = [
-        event(3, "EcsService", "UPDATE_IN_PROGRESS"),
-        event(2, "EcsTaskDefinition", "UPDATE_COMPLETE"),
-        event(1, STACK, "UPDATE_IN_PROGRESS", "User Initiated"),
-        event(0, STACK, "UPDATE_COMPLETE"),
-    ]
+
+
+RUNNING = [
+    event(3, "EcsService", "UPDATE_IN_PROGRESS"),
+    event(2, "EcsTaskDefinition", "UPDATE_COMPLETE"),
+    event(1, STACK, "UPDATE_IN_PROGRESS", "User Initiated"),
+    event(0, STACK, "UPDATE_COMPLETE"),
+]
+
+
+def the_service_is_in_progress(c: Clients) -> None:
+    """A poll in which the stack's service is being updated: the follower finds it."""
     c.cfn_says("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK})
-    c.cfn_says("describe_stack_events", {"StackEvents": running}, {"StackName": STACK})
+    c.cfn_says("describe_stack_events", {"StackEvents": RUNNING}, {"StackName": STACK})
     c.cfn_says(
         "list_stack_resources",
         {
@@ -209,6 +214,14 @@ def a_failing_update(c: Clients) -> None:
         },
         {"StackName": STACK},
     )
+
+
+def a_failing_update(c: Clients) -> None:
+    """An update whose new tasks exit: CloudFormation's and ECS's answers, poll by poll."""
+    the_plan_executes(c)
+    # Poll 1: the service is being updated; one task stopped.
+    the_service_is_in_progress(c)
+    running = RUNNING
     c.ecs_says("describe_services", service([OLD_EVENT, STARTED]), SERVICES)
     c.ecs_says("list_tasks", {"taskArns": [f"{TASK}task1"]}, STOPPED)
     c.ecs_says(
@@ -405,3 +418,129 @@ def test_no_ecs_call_while_the_service_is_not_in_progress() -> None:
             cf.Event("e2", at(2), "EcsService", "AWS::ECS::Service", "CREATE_COMPLETE", "")
         )
         assert follower.poll() == []
+
+
+# --------------------------------------------------------------------------------------
+# Canary: ECS's traffic-shift stages, and a rollback on an alarm.
+# --------------------------------------------------------------------------------------
+
+DEPLOYMENT_ARN = f"arn:aws:ecs:us-east-1:123456789012:service-deployment/{CLUSTER}/demo/d1"
+CANARY = {
+    "strategy": "CANARY",
+    "bakeTimeInMinutes": 15,
+    "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 15},
+}
+
+
+def shifting(status: str, stage: str, weight: float, **more: Any) -> dict[str, Any]:
+    return {
+        "serviceDeployments": [
+            {
+                "serviceDeploymentArn": DEPLOYMENT_ARN,
+                "createdAt": at(3),
+                "status": status,
+                "lifecycleStage": stage,
+                "targetServiceRevision": {"requestedProductionTrafficWeight": weight},
+                "deploymentConfiguration": CANARY,
+                **more,
+            }
+        ]
+    }
+
+
+def a_canary_poll(c: Clients, answer: dict[str, Any]) -> None:
+    """One poll of the canary service: its deployment's stage, no stopped task."""
+    canary = service([])
+    canary["services"][0]["deploymentConfiguration"] = {"strategy": "CANARY"}
+    c.ecs_says("describe_services", canary, SERVICES)
+    c.ecs_says(
+        "list_service_deployments",
+        {"serviceDeployments": [{"serviceDeploymentArn": DEPLOYMENT_ARN}]},
+        {"cluster": CLUSTER, "service": SERVICE_ARN, "createdAt": {"after": at(1)}},
+    )
+    c.ecs_says("describe_service_deployments", answer, {"serviceDeploymentArns": [DEPLOYMENT_ARN]})
+    c.ecs_says("list_tasks", {"taskArns": []}, STOPPED)
+
+
+def test_a_canary_deploy_shows_each_traffic_shift_stage(tmp_path: Path) -> None:
+    c = Clients()
+    the_plan_executes(c)
+    the_service_is_in_progress(c)
+    a_canary_poll(c, shifting("IN_PROGRESS", "SCALE_UP", 0.0))
+    for answer in (
+        shifting("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 10.0),
+        shifting("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 10.0),  # the same: shown once
+        shifting("IN_PROGRESS", "BAKE_TIME", 100.0),
+        shifting("SUCCESSFUL", "CLEAN_UP", 100.0),
+    ):
+        c.cfn_says("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK})
+        c.cfn_says("describe_stack_events", {"StackEvents": RUNNING}, {"StackName": STACK})
+        a_canary_poll(c, answer)
+    c.cfn_says("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK})
+    c.cfn_says(
+        "describe_stack_events",
+        {
+            "StackEvents": [
+                event(5, STACK, "UPDATE_COMPLETE"),
+                event(4, "EcsService", "UPDATE_COMPLETE"),
+                *RUNNING,
+            ]
+        },
+        {"StackName": STACK},
+    )
+    c.cfn_says("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK})  # Outputs
+    with c.stub["cloudformation"], c.stub["ecs"]:
+        code, out = deploy(c, plan_file(tmp_path))
+        for s in c.stub.values():
+            s.assert_no_pending_responses()
+    assert code == 0
+    shifts = [line.split(None, 2)[2] for line in out.splitlines() if " ECS " in line]
+    assert shifts == [
+        "ECS shift                    starting the new revision's tasks",
+        "ECS shift                    shifting production traffic: 10 % of production traffic "
+        "on the new revision; the rest shifts after 15 min",
+        "ECS shift                    baking: 100 % of production traffic on the new revision; "
+        "the old revision stops after the 15 min bake",
+        "ECS shift                    deployment complete: all traffic on the new revision, "
+        "the old one stopped",
+    ]
+    # docs/deploy.md shows this run from the service's start on.
+    start = out.index("     0s 1/1 UPDATE_IN_PROGRESS           EcsService")
+    assert out[start:].rstrip("\n") in README
+
+
+def test_a_rollback_names_its_reason_and_alarms_and_trips_fail_fast() -> None:
+    c = Clients()
+    c.cfn_says(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "EcsService",
+                    "PhysicalResourceId": SERVICE_ARN,
+                    "ResourceType": "AWS::ECS::Service",
+                    "LastUpdatedTimestamp": T0,
+                    "ResourceStatus": "UPDATE_IN_PROGRESS",
+                }
+            ]
+        },
+        {"StackName": STACK},
+    )
+    rolled_back = shifting(
+        "ROLLBACK_IN_PROGRESS",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        10.0,
+        rollback={"reason": "CloudWatch alarm in ALARM state"},
+        alarms={"status": "TRIGGERED", "triggeredAlarmNames": ["demo-AlarmTarget5xx-1"]},
+    )
+    a_canary_poll(c, rolled_back)
+    follower = EcsFollower(c.cfn, lambda: c.ecs, STACK)
+    follower.on_event(
+        cf.Event("e1", at(1), "EcsService", "AWS::ECS::Service", "UPDATE_IN_PROGRESS", "")
+    )
+    with c.stub["cloudformation"], c.stub["ecs"]:
+        notes = follower.poll()
+    why = "CloudWatch alarm in ALARM state (alarms: demo-AlarmTarget5xx-1)"
+    assert [(n.kind, n.text) for n in notes] == [("rollback", f"ROLLBACK_IN_PROGRESS: {why}")]
+    assert follower.reason == why
+    assert follower.tripped == f"ECS rolls the deployment back: {why}"

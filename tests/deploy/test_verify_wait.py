@@ -26,6 +26,38 @@ def in_readme(out: str) -> bool:
     return masked(out) in masked(README)
 
 
+def test_wait_waits_through_a_releases_bake(
+    site: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site["status"] = 200
+    url = f"http://127.0.0.1:{site['port']}"
+    sleeps: list[float] = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    # Every task runs, but the old revision's deployment is still there: a canary bakes.
+    stubs = stubbed(url, probe=HEALTHY, s=stubbed(url, probe=HEALTHY, deployments=2))
+    out = io.StringIO()
+    with stubs:
+        code = commands.main(
+            ["verify", "--stack-name", STACK, "--wait", "1800", "--interval", "60"],
+            clients=stubs,
+            stdout=out,
+        )
+    assert code == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"Stack {STACK}: not healthy yet (tasks); checking again in 60s, ")
+    assert lines[-1] == f"Stack {STACK}: healthy"
+    assert sleeps == [60.0]
+    # Without --wait, the bake is a failed check that says why.
+    with stubbed(url, probe=HEALTHY, deployments=2) as once:
+        code, text = run(once)
+    assert code != 0
+    assert (
+        "FAIL tasks        2 running of 2 desired (0 pending); 2 deployments: a release is "
+        "shifting traffic or baking"
+    ) in text
+
+
 def test_wait_checks_again_until_healthy(
     site: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,

@@ -26,8 +26,15 @@ import pytest
 import yaml
 from moto.cloudformation import parsing as cfn_parsing
 
-from devtools.emulator import ACCOUNT, REGION, Api, ParameterValidationError, parameter_errors
-from infra_gen import Config, build_template, render
+from devtools.emulator import (
+    ACCOUNT,
+    DEPLOYMENT_CONFIGURATIONS,
+    REGION,
+    Api,
+    ParameterValidationError,
+    parameter_errors,
+)
+from infra_gen import Config, build_stack, build_template, render
 from infra_gen.template.probe import RUNTIME
 from tests.support.stack import GOVERNED
 
@@ -67,10 +74,18 @@ pytestmark = pytest.mark.filterwarnings(
 # --------------------------------------------------------------------------------------
 
 
-def deploy(api: Api, stack_name: str, body: str, overrides: Mapping[str, str] | None = None) -> str:
-    """Create or update ``stack_name`` through a change set; return the change set type."""
+def deploy(
+    api: Api,
+    stack_name: str,
+    body: str,
+    overrides: Mapping[str, str] | None = None,
+    s3_bucket: str = "",
+) -> str:
+    """Create or update ``stack_name`` through a change set; return the change set type.
+
+    With ``s3_bucket``, the template goes through that bucket (``--s3-bucket``)."""
     overrides = dict(overrides or {})
-    if len(body.encode()) > INLINE_TEMPLATE_LIMIT:
+    if len(body.encode()) > INLINE_TEMPLATE_LIMIT and not s3_bucket:
         raise ValueError(
             "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket."
         )
@@ -98,11 +113,16 @@ def deploy(api: Api, stack_name: str, body: str, overrides: Mapping[str, str] | 
             if k not in overrides and k in previous
         ]
     change_set_type = "UPDATE" if exists else "CREATE"
+    source: dict[str, str] = {"TemplateBody": body}
+    if s3_bucket:
+        api("s3").create_bucket(Bucket=s3_bucket)
+        api("s3").put_object(Bucket=s3_bucket, Key=stack_name, Body=body.encode())
+        source = {"TemplateURL": f"https://s3.{REGION}.amazonaws.com/{s3_bucket}/{stack_name}"}
     change_set = cfn.create_change_set(
         StackName=stack_name,
         ChangeSetName=f"infra-gen-{change_set_type.lower()}",
         ChangeSetType=change_set_type,
-        TemplateBody=body,
+        **source,
         Parameters=parameters,
         Capabilities=["CAPABILITY_IAM"],
     )["Id"]
@@ -662,6 +682,13 @@ def test_alarms_watch_this_stacks_resources(api: Api, stack: Stack) -> None:
                 dims = query["MetricStat"]["Metric"]["Dimensions"]
                 assert {d["Name"]: d["Value"] for d in dims} == service
             continue
+        if alarm.get("Metrics"):  # an error rate: errors and requests of the same resource
+            stats = [q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
+            assert [m["MetricName"].split("_")[-1] for m in stats] == ["Count", "RequestCount"]
+            for m in stats:
+                dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
+                assert dims == expected_dimensions[logical], logical
+            continue
         dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
         assert dims == expected_dimensions[logical], logical
 
@@ -974,3 +1001,106 @@ def test_every_parameter_is_constrained(declared: dict[str, dict[str, Any]]) -> 
     assert parameter_errors(declared, {"NoSuchParameter": "1"}) == [
         "Parameters: [NoSuchParameter] do not exist in the template"
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Canary and linear: ECS shifts the traffic between two target groups.
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deployment", ["canary", "linear"])
+def test_a_shifted_deployment_deploys_with_its_rule_role_and_rates(
+    api: Api, deployment: str
+) -> None:
+    name = f"infra-gen-{deployment}"
+    cfg = Config.from_mapping({"service": {"deployment": deployment}})
+    built = build_stack(cfg)
+    built.add_service(
+        "Api",
+        {"name": "api"},
+        path_pattern="/api/*",
+        priority=10,
+        all_alarms=True,
+        deployment=deployment,
+    )
+    body = json.dumps(built.template.to_dict(), separators=(",", ":"))
+    # Two shifted services with every alarm: over the inline limit, from S3.
+    assert deploy(api, name, body, s3_bucket=f"{name}-templates") == "CREATE"
+    stack = read_stack(api, name, cfg)
+    assert stack.description["StackStatus"] == "CREATE_COMPLETE"
+    template = json.loads(body)
+    assert set(stack.physical) == {
+        lid
+        for lid, r in template["Resources"].items()
+        if r["Type"] not in NOT_EMULATED and r.get("Condition") not in FALSE_CONDITIONS
+    }
+    ecs, elb, iam = api("ecs"), api("elbv2"), api("iam")
+    role = stack.physical["EcsLoadBalancerRole"]
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == [
+        "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    ]
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": ["ecs.amazonaws.com"]}]
+    role_arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+    for scope, priority, path in (("", 50000, "/*"), ("Api", 10, "/api/*")):
+        primary = stack.physical[f"{scope}LoadBalancerTargetGroup"]
+        alternate = stack.physical[f"{scope}LoadBalancerAlternateTargetGroup"]
+        rule_arn = stack.physical[f"{scope}LoadBalancerRule"]
+        (rule,) = elb.describe_rules(RuleArns=[rule_arn])["Rules"]
+        (condition,) = rule["Conditions"]
+        assert (rule["Priority"], condition["PathPatternConfig"]["Values"]) == (
+            str(priority),
+            [path],
+        )
+        (action,) = rule["Actions"]
+        weights = [
+            (g["TargetGroupArn"], g["Weight"]) for g in action["ForwardConfig"]["TargetGroups"]
+        ]
+        assert weights == [(primary, 100), (alternate, 0)]
+        (service,) = ecs.describe_services(
+            cluster=stack.physical["EcsCluster"], services=[stack.physical[f"{scope}EcsService"]]
+        )["services"]
+        (balancer,) = service["loadBalancers"]
+        assert balancer["targetGroupArn"] == primary
+        # moto keeps what CreateService was given here, checked by botocore against
+        # the ECS API model on the way in.
+        assert balancer["advancedConfiguration"] == {
+            "alternateTargetGroupArn": alternate,
+            "productionListenerRule": rule_arn,
+            "roleArn": role_arn,
+        }
+        # moto drops deploymentConfiguration (strategy, bake times, alarms): the bridge
+        # passed them through botocore, which refuses a member the API lacks; the
+        # values are what the emulator's CloudFormation resolved.
+        config = DEPLOYMENT_CONFIGURATIONS[service["serviceArn"]]
+        assert config["strategy"] == deployment.upper()
+        assert config["bakeTimeInMinutes"] == 15
+        assert "deploymentCircuitBreaker" not in config  # rolling deployments only
+        assert {
+            "canary": (
+                "canaryConfiguration",
+                {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 15},
+            ),
+            "linear": ("linearConfiguration", {"stepPercent": 20.0, "stepBakeTimeInMinutes": 5}),
+        }[deployment] in config.items()
+        assert (config["alarms"]["enable"], config["alarms"]["rollback"]) == (True, True)
+        rollback = config["alarms"]["alarmNames"]
+        assert rollback == [
+            stack.physical[f"{scope}{a}"]
+            for a in (
+                "AlarmTarget5xx",
+                "AlarmUnhealthyTargets",
+                "AlarmResponseTime",
+                "AlarmProbeFailedRequests",
+            )
+        ]
+        (rate,) = api("cloudwatch").describe_alarms(AlarmNames=[rollback[0]])["MetricAlarms"]
+        groups = {
+            d["Value"]
+            for q in rate["Metrics"]
+            if "MetricStat" in q
+            for d in q["MetricStat"]["Metric"]["Dimensions"]
+            if d["Name"] == "TargetGroup"
+        }
+        assert groups == {arn.split(":", 5)[5] for arn in (primary, alternate)}

@@ -377,11 +377,13 @@ def test_second_service_example_runs_the_pinned_whoami_under_its_path() -> None:
     assert r["ApiScalingTarget"]["Properties"]["MaxCapacity"] == 4
     alarm = r["ApiAlarmTarget5xx"]["Properties"]
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
-    assert {
-        "Name": "TargetGroup",
-        "Value": {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]},
-    } in alarm["Dimensions"]
-    # Fully alarmed: the first service's alarm set under its scope, two rolling back.
+    # A rate: its errors and requests are both of the service's target group.
+    for query in [q for q in alarm["Metrics"] if "MetricStat" in q]:
+        assert {
+            "Name": "TargetGroup",
+            "Value": {"Fn::GetAtt": ["ApiLoadBalancerTargetGroup", "TargetGroupFullName"]},
+        } in query["MetricStat"]["Metric"]["Dimensions"]
+    # Fully alarmed: the first service's alarm set under its scope, four rolling back.
     alarms = sorted(
         k for k, v in r.items() if k.startswith("Api") and v["Type"] == "AWS::CloudWatch::Alarm"
     )
@@ -400,6 +402,8 @@ def test_second_service_example_runs_the_pinned_whoami_under_its_path() -> None:
     assert rollback["AlarmNames"] == [
         {"Ref": "ApiAlarmTarget5xx"},
         {"Ref": "ApiAlarmUnhealthyTargets"},
+        {"Ref": "ApiAlarmResponseTime"},
+        {"Ref": "ApiAlarmProbeFailedRequests"},
     ]
     assert "Api: CPU, memory, tasks" in json.dumps(r["Dashboard"])
 

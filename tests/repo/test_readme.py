@@ -13,12 +13,12 @@ from tests.support.stack import lint_findings
 
 # What each README block must show: (a line of its output, a resource it adds or None).
 BLOCKS = {
-    "admit": ("BastionEgressToService:", "EcsServiceIngressFromBastion:"),
-    "add_alarm": ("AlarmNoTraffic:", "Namespace: AWS/ApplicationELB"),
+    "admit": ('"BastionEgressToService":', '"EcsServiceIngressFromBastion":'),  # JSON
+    "add_alarm": ('"AlarmNoTraffic":', '"Namespace":"AWS/ApplicationELB"'),  # JSON
     "with_changes": ("service.memory: ", None),
     "add_service": ('"ApiLoadBalancerRule":', '"PROBE_SERVICE_NAMES":'),  # JSON: see README
     "grant": ("grant-1", None),  # YAML or JSON
-    "add_secrets": ("PolicyName: read-secrets", None),
+    "add_secrets": ('"PolicyName":"read-secrets"', None),  # JSON
     "read_write": ("dynamodb:ConditionCheckItem", "- ${Arn}/index/*"),
 }
 

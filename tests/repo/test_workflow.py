@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "publish.yml"
@@ -52,6 +53,18 @@ def test_main_deploys_that_plan_and_waits_until_healthy() -> None:
     assert "--wait 600" in script
     (aws,) = [s for s in deploy["steps"] if "configure-aws-credentials" in str(s.get("uses"))]
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+
+
+@pytest.mark.parametrize("deployment", ["rolling", "canary", "linear"])
+def test_the_deploy_job_outlasts_a_releases_shift_and_bake(deployment: str) -> None:
+    from infra_gen import Config
+
+    service = Config.from_mapping({"service": {"deployment": deployment}}).service
+    bake = service.bake_minutes if deployment != "rolling" else 0
+    setup, tasks = 10, 10  # make artifact and the installs; the new revision's tasks
+    verify = int(runs(jobs()["deploy"]).split("--wait ", 1)[1].split()[0]) // 60
+    needed = setup + tasks + service.shift_minutes + bake + verify
+    assert jobs()["deploy"]["timeout-minutes"] >= needed, (deployment, needed)
 
 
 def test_every_setup_caches_pip_on_the_pinned_files() -> None:

@@ -99,6 +99,7 @@ def stubbed(
     s: Stubs | None = None,
     services: Sequence[tuple[str, str, int]] = (),
     outputs: dict[str, str] | None = None,
+    deployments: int = 1,
 ) -> Stubs:
     """The AWS answers of one run of verify, each request checked.
 
@@ -113,6 +114,7 @@ def stubbed(
         services: (logical ID, ARN, running of 2) of each ECS service of a composed
             stack. Default: the one service.
         outputs: the stack's other Outputs (key -> value). Default: none.
+        deployments: the service's deployments (two while a release bakes). Default: 1.
     """
     s = s or Stubs()
     s.add(
@@ -205,6 +207,10 @@ def stubbed(
                         "desiredCount": 2,
                         "runningCount": up,
                         "pendingCount": 2 - up,
+                        "deployments": [
+                            {"id": f"ecs-svc/{n}", "status": "ACTIVE" if n else "PRIMARY"}
+                            for n in range(deployments)
+                        ],
                     }
                 ]
             },

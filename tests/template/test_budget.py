@@ -26,6 +26,8 @@ PRODUCTION = {
     "service": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.0"},
     "security": {"flow_logs": True, "kms_logs": True, "alb_access_logs": True},
 }
+# Canary: ECS shifts traffic between two target groups (an alternate group, a rule, a role).
+CANARY_IMAGE = {**PRODUCTION["service"], "deployment": "canary"}
 GOVERNED_LARGEST = {
     **GOVERNED,
     "security": {"kms_logs": True},
@@ -80,6 +82,8 @@ COMPOSITIONS: dict[str, Callable[[], Stack]] = {
     "governed in an existing VPC, IDs as Parameters": lambda: build_stack(GOVERNED_EXISTING_VPC),
     "default + a domain": lambda: build_stack(DOMAIN),
     "governed + a domain": lambda: build_stack(GOVERNED_DOMAIN),
+    "default, canary": lambda: build_stack({"service": {"deployment": "canary"}}),
+    "production, canary": lambda: build_stack({**PRODUCTION, "service": CANARY_IMAGE}),
     "default + 1 service, unscaled, its two probe alarms": lambda: minimal_service(build_stack()),
     "default + 1 worker: no route, not probed, unscaled": lambda: worker(build_stack()),
     "default + 1 fully alarmed service": lambda: composed({}, 1),

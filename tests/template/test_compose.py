@@ -567,10 +567,14 @@ def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resource
     ):
         props = r["Api" + alarm]["Properties"]
         first = default[alarm]["Properties"]
-        assert props["MetricName"] == metric
-        assert {"Name": "TargetGroup", "Value": target_group} in props["Dimensions"]
+        # The error rate is metric math: its inputs name the target group.
+        (stat, *_) = [q["MetricStat"] for q in props.get("Metrics", []) if "MetricStat" in q] or [
+            {"Metric": props, "Period": props["Period"]}
+        ]
+        assert stat["Metric"]["MetricName"] == metric
+        assert {"Name": "TargetGroup", "Value": target_group} in stat["Metric"]["Dimensions"]
         assert props["AlarmActions"] == props["OKActions"] == [{"Ref": "AlarmTopic"}]
-        for key in ("ComparisonOperator", "Threshold", "Period", "EvaluationPeriods"):
+        for key in ("ComparisonOperator", "Threshold", "EvaluationPeriods"):
             assert props[key] == first[key], (alarm, key)
         assert props["AlarmDescription"].startswith("Api ")
     running = r["ApiAlarmRunningTasks"]["Properties"]["Metrics"]
@@ -580,7 +584,12 @@ def test_all_alarms_give_an_added_service_the_first_ones_set_on_its_own_resource
     assert r["ApiAlarmRunningTasks"]["Properties"]["AlarmDescription"].startswith("Fewer Api ")
     # A failing release of the added service rolls back on its own alarms, not the first's.
     assert r["ApiEcsService"]["Properties"]["DeploymentConfiguration"]["Alarms"] == {
-        "AlarmNames": [{"Ref": "ApiAlarmTarget5xx"}, {"Ref": "ApiAlarmUnhealthyTargets"}],
+        "AlarmNames": [
+            {"Ref": "ApiAlarmTarget5xx"},
+            {"Ref": "ApiAlarmUnhealthyTargets"},
+            {"Ref": "ApiAlarmResponseTime"},
+            {"Ref": "ApiAlarmProbeFailedRequests"},
+        ],
         "Enable": True,
         "Rollback": True,
     }
@@ -952,6 +961,55 @@ def test_handles_keep_the_lists_the_template_renders() -> None:
     assert len(stack.service.shared.log_group_arns) == 2
     allowed = rendered["Parameters"]["ProbeSchedule"]["AllowedValues"]
     assert list(stack.probe.schedules) == allowed
+
+
+def test_an_added_service_deploys_canary_with_its_own_groups_rule_and_rollback() -> None:
+    stack = build_stack()
+    stack.add_service(
+        "Api",
+        {"name": "api", "canary_percent": 20.0},
+        path_pattern="/api/*",
+        priority=10,
+        all_alarms=True,
+        deployment="canary",
+    )
+    r = _resources(stack.template)
+    service = r["ApiEcsService"]["Properties"]
+    (balancer,) = service["LoadBalancers"]
+    assert balancer["AdvancedConfiguration"] == {
+        "AlternateTargetGroupArn": {"Ref": "ApiLoadBalancerAlternateTargetGroup"},
+        "ProductionListenerRule": {"Ref": "ApiLoadBalancerRule"},
+        "RoleArn": {"Fn::GetAtt": ["EcsLoadBalancerRole", "Arn"]},
+    }
+    config = service["DeploymentConfiguration"]
+    assert (config["Strategy"], config["CanaryConfiguration"]["CanaryPercent"]) == ("CANARY", 20.0)
+    (action,) = r["ApiLoadBalancerRule"]["Properties"]["Actions"]
+    assert [g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]] == [100, 0]
+    # The first service stays rolling: its rule-less default action, no role of its own.
+    first = r["EcsService"]["Properties"]
+    assert "AdvancedConfiguration" not in first["LoadBalancers"][0]
+    assert "LoadBalancerRule" not in r
+    assert lint_findings(render(stack.template, "yaml")) == []
+
+
+def test_a_shifted_added_service_needs_its_rollback_alarms() -> None:
+    stack = build_stack()
+    before = set(stack.template.resources)
+    with pytest.raises(
+        ConfigError, match=r"^deployment: 'canary' needs a path_pattern and all_alarms=True"
+    ):
+        stack.add_service(
+            "Api", {"name": "api"}, path_pattern="/api/*", priority=10, deployment="canary"
+        )
+    with pytest.raises(ConfigError, match=r"^service\.deployment: is add_service's deployment="):
+        stack.add_service(
+            "Api", {"name": "api", "deployment": "canary"}, path_pattern="/api/*", priority=10
+        )
+    with pytest.raises(ConfigError, match=r"^service\.deployment: 'blue' is not allowed"):
+        stack.add_service(
+            "Api", {"name": "api"}, path_pattern="/api/*", priority=10, deployment="blue"
+        )
+    assert set(stack.template.resources) == before
 
 
 def _mounts(t: Template, logical_id: str) -> dict[str, str]:

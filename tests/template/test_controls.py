@@ -233,16 +233,25 @@ def test_iam_every_role_takes_the_permissions_boundary(mapping: dict[str, Any]) 
 def test_releases_roll_back_on_target_errors_and_unhealthy_hosts(mapping: dict) -> None:
     t = template(Config.from_mapping(mapping))
     deployment = t["Resources"]["EcsService"]["Properties"]["DeploymentConfiguration"]
+    rollback = ["AlarmTarget5xx", "AlarmUnhealthyTargets", "AlarmResponseTime"]
+    rollback.append("AlarmProbeFailedRequests")
     assert deployment["Alarms"] == {
-        "AlarmNames": [{"Ref": "AlarmTarget5xx"}, {"Ref": "AlarmUnhealthyTargets"}],
+        "AlarmNames": [{"Ref": name} for name in rollback],
         "Enable": True,
         "Rollback": True,
     }
     watched = {
-        t["Resources"][a]["Properties"]["MetricName"]
-        for a in ("AlarmTarget5xx", "AlarmUnhealthyTargets")
+        stat["MetricStat"]["Metric"]["MetricName"]
+        for stat in t["Resources"]["AlarmTarget5xx"]["Properties"]["Metrics"]
+        if "MetricStat" in stat
+    } | {t["Resources"][a]["Properties"]["MetricName"] for a in rollback[1:]}
+    assert watched == {
+        "HTTPCode_Target_5XX_Count",
+        "RequestCount",
+        "UnHealthyHostCount",
+        "TargetResponseTime",
+        "FailedRequests",
     }
-    assert watched == {"HTTPCode_Target_5XX_Count", "UnHealthyHostCount"}
 
 
 @pytest.mark.parametrize("mapping", [{}, GOVERNED], ids=["default", "governed"])

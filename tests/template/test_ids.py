@@ -113,6 +113,12 @@ GOVERNED_EXTRA_RESOURCES = {
     "NetworkPrivateSubnet2RouteTableAssociation",
 }
 GOVERNED_PARAMETERS = PARAMETERS - {"DeletionProtection", "TaskSize"}
+# A canary or linear service: ECS's second target group, the rule it shifts, its role.
+SHIFTED_EXTRA_RESOURCES = {
+    "EcsLoadBalancerRole",
+    "LoadBalancerAlternateTargetGroup",
+    "LoadBalancerRule",
+}
 # A domain: the stack's own certificate and the alias record; no CertificateArn Parameter
 # (nor its HasCertificate Condition): HTTPS is always on.
 DOMAIN_EXTRA_RESOURCES = {"DomainAliasRecord", "DomainCertificate"}
@@ -150,6 +156,17 @@ def test_default_template_keeps_its_logical_ids() -> None:
 def test_largest_configuration_adds_only_its_own_ids() -> None:
     t = build_template(Config.from_mapping(LARGEST))
     _same("Resources", set(t.resources), RESOURCES | LARGEST_EXTRA_RESOURCES)
+    _same("Parameters", set(t.parameters), PARAMETERS)
+    _same("Outputs", set(t.outputs), OUTPUTS)
+
+
+CANARY = {"service": {"deployment": "canary"}}
+
+
+@pytest.mark.parametrize("deployment", ["canary", "linear"])
+def test_a_shifted_deployment_adds_only_its_own_ids(deployment: str) -> None:
+    t = build_template(Config.from_mapping({"service": {"deployment": deployment}}))
+    _same("Resources", set(t.resources), RESOURCES | SHIFTED_EXTRA_RESOURCES)
     _same("Parameters", set(t.parameters), PARAMETERS)
     _same("Outputs", set(t.outputs), OUTPUTS)
 
@@ -210,6 +227,7 @@ def test_the_ids_module_names_every_id_and_nothing_else() -> None:
     domain = build_template(Config.from_mapping(DOMAIN))
     everything = set(t.resources) | set(t.parameters) | set(t.outputs) | set(t.conditions)
     everything |= set(governed.resources) | set(governed.parameters) | set(domain.resources)
+    everything |= set(build_template(Config.from_mapping(CANARY)).resources)
     given = {**GOVERNED, "network": {"vpc_id": "parameter"}}
     everything |= set(build_template(Config.from_mapping(given)).parameters)
     exported = set()
@@ -218,7 +236,7 @@ def test_the_ids_module_names_every_id_and_nothing_else() -> None:
             if key.isupper():
                 exported |= {value.format(n) for n in (1, 2, 3)}
     template_ids = RESOURCES | LARGEST_EXTRA_RESOURCES | GOVERNED_EXTRA_RESOURCES | PARAMETERS
-    template_ids |= OUTPUTS | DOMAIN_EXTRA_RESOURCES
+    template_ids |= OUTPUTS | SHIFTED_EXTRA_RESOURCES | DOMAIN_EXTRA_RESOURCES
     assert template_ids <= exported, sorted(template_ids - exported)
     assert exported <= everything, sorted(exported - everything)
 

@@ -29,6 +29,7 @@ from .checks import (
     check_writable_paths,
 )
 from .limits import (
+    CFN_DEPLOYMENT_MINUTES,
     DNS_NAME_MAX,
     FARGATE_TASK_SIZES,
     LOG_RETENTION_DAYS,
@@ -208,6 +209,7 @@ class Config:
                 f"{self.alarms.probe_missing_minutes} is shorter than probe.schedule "
                 f"{self.probe.schedule!r}; allowed {interval}..1440",
             )
+        self._check_deployment()
         if self.service.desired_count > self.scaling.max_tasks:
             raise ConfigError(
                 "service.desired_count",
@@ -225,6 +227,54 @@ class Config:
                 "alarms.evaluation_periods",
                 f"{periods} periods of {period} s (probe schedules up to {slowest} minutes) "
                 f"exceed CloudWatch's evaluation limit of {evaluation_limit(period)} s",
+            )
+
+    @property
+    def slowest_schedule_minutes(self) -> int:
+        """The slowest probe schedule the ``ProbeSchedule`` Parameter allows: those at most
+        ``alarms.probe_missing_minutes`` apart."""
+        return max(m for m in PROBE_SCHEDULES.values() if m <= self.alarms.probe_missing_minutes)
+
+    @property
+    def rollback_minutes(self) -> int:
+        """Minutes the slowest rollback alarm takes to fire once a release fails: the probe's
+        ``alarms.datapoints_to_alarm`` periods at the slowest schedule allowed."""
+        period = probe_alarm_period(self.alarms.period_seconds, self.slowest_schedule_minutes)
+        return self.alarms.datapoints_to_alarm * period // 60
+
+    def _check_deployment(self) -> None:
+        """A traffic shift must last long enough for the rollback alarms to judge it."""
+        s, need = self.service, self.rollback_minutes
+        if s.deployment == "rolling":
+            return
+        why = (
+            f"the rollback alarms need {need} minutes to fire (alarms.datapoints_to_alarm "
+            f"periods at probe schedules up to {self.slowest_schedule_minutes} minutes)"
+        )
+        if s.shift_minutes < need:
+            if s.deployment == "canary":
+                raise ConfigError(
+                    "service.canary_bake_minutes",
+                    f"{s.canary_bake_minutes} is shorter than {why}; allowed {need}..1440",
+                )
+            steps = s.linear_steps
+            raise ConfigError(
+                "service.linear_step_minutes",
+                f"{s.linear_step_minutes} x {steps} steps (service.linear_step_percent="
+                f"{s.linear_step_percent}) is shorter than {why}; allowed: "
+                + (f"{-(-need // steps)}..1440" if steps else "linear_step_percent under 50"),
+            )
+        if s.bake_minutes < need:
+            raise ConfigError(
+                "service.bake_minutes",
+                f"{s.bake_minutes} is shorter than {why}; allowed {need}..1440",
+            )
+        # CloudFormation refuses a deployment it computes at over 33 hours.
+        if s.bake_minutes + s.shift_minutes > CFN_DEPLOYMENT_MINUTES:
+            raise ConfigError(
+                "service.bake_minutes",
+                f"{s.bake_minutes} plus {s.shift_minutes} minutes of shifting exceeds "
+                f"CloudFormation's {CFN_DEPLOYMENT_MINUTES} minutes for a deployment",
             )
 
     @classmethod

@@ -14,6 +14,7 @@ __all__ = [
     "LOG_RETENTION_DAYS",
     "PROBE_ALARM_PERIODS",
     "PROBE_SCHEDULES",
+    "CFN_DEPLOYMENT_MINUTES",
     "MOST_SUBNETS",
     "SMALLEST_SUBNET",
     "evaluation_limit",
@@ -79,6 +80,10 @@ PROBE_SCHEDULES: Mapping[str, int] = types.MappingProxyType(
         "rate(1 hour)": 60,
     }
 )
+
+# CloudFormation refuses a canary or linear deployment whose bake times add up to more
+# than 33 hours (its operations time out at 36).
+CFN_DEPLOYMENT_MINUTES = 33 * 60
 
 # ECS: a container definition's image is at most 255 characters.
 IMAGE_MAX = 255

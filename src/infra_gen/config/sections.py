@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ __all__ = [
 
 # The private subnets' ways out (governed): a NAT gateway per AZ, or one for all.
 NAT_GATEWAYS = ("per_az", "one")
+# How ECS releases a new revision: replace tasks as they pass the health check, or
+# shift production traffic to them through the load balancer (ECS's own controller).
+DEPLOYMENTS = ("rolling", "canary", "linear")
 # network.vpc_id's value for an existing VPC whose IDs are Parameters given at deploy time.
 VPC_PARAMETER = "parameter"
 # network.vpc_id's value for a host template's own VPC, given to build_stack(network=...).
@@ -434,6 +438,20 @@ class ServiceConfig(_Section):
     user: str = ""
     """The container's user (``uid[:gid]`` or a name); empty runs the image's (root for
     nginx). ``governed`` requires a non-root one, e.g. ``101`` for nginx-unprivileged."""
+    deployment: str = "rolling"
+    """How a release reaches users: ``rolling`` (tasks replaced as they pass the health
+    check), ``canary`` or ``linear`` (ECS shifts traffic between two target groups)."""
+    canary_percent: float = 10.0
+    """Canary: the share of production traffic the new revision gets first (0.1-100)."""
+    canary_bake_minutes: int = 15
+    """Canary: minutes at ``canary_percent`` before the rest of the traffic shifts."""
+    linear_step_percent: float = 20.0
+    """Linear: the share of traffic each step shifts (3-100)."""
+    linear_step_minutes: int = 5
+    """Linear: minutes between two steps."""
+    bake_minutes: int = 15
+    """Canary and linear: minutes at full traffic before the old revision stops; the
+    rollback alarms still roll back until then."""
     writable_paths: tuple[str, ...] = ()
     """Absolute paths the container writes, each a volume of task storage (the root file
     system is read-only); empty: the profile's, nginx's ``/run`` and ``/var/cache/nginx``,
@@ -472,7 +490,35 @@ class ServiceConfig(_Section):
         check_range("service.desired_count", self.desired_count, 1, 100)
         check_pattern("service.health_check_path", self.health_check_path, HTTP_PATH, "a path")
         check_choice("service.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+        check_choice("service.deployment", self.deployment, DEPLOYMENTS)
+        for key, percent, low in (
+            ("service.canary_percent", self.canary_percent, 0.1),
+            ("service.linear_step_percent", self.linear_step_percent, 3),
+        ):
+            check_range(key, percent, low, 100)
+            if abs(percent * 10 - round(percent * 10)) > 1e-9:
+                raise ConfigError(key, f"{percent} is not allowed; allowed: multiples of 0.1")
+        for key, minutes in (
+            ("service.canary_bake_minutes", self.canary_bake_minutes),
+            ("service.linear_step_minutes", self.linear_step_minutes),
+            ("service.bake_minutes", self.bake_minutes),
+        ):
+            check_range(key, minutes, 0, 1440)
         writable_volumes("service.writable_paths", self.writable_paths)
+
+    @property
+    def linear_steps(self) -> int:
+        """Linear: the bakes between shifts before all traffic is on the new revision."""
+        return math.ceil(100 / self.linear_step_percent - 1e-9) - 1
+
+    @property
+    def shift_minutes(self) -> int:
+        """Minutes from the first traffic shift to the last (0 for ``rolling``)."""
+        if self.deployment == "canary":
+            return self.canary_bake_minutes
+        if self.deployment == "linear":
+            return self.linear_steps * self.linear_step_minutes
+        return 0
 
     @property
     def volumes(self) -> dict[str, str] | None:
@@ -565,8 +611,10 @@ class AlarmsConfig(_Section):
     """Breaching periods among ``evaluation_periods`` that raise the alarm."""
     probe_failed_requests: int = 1
     """Failed probe requests per period that count as breaching."""
-    alb_5xx_count: int = 5
-    """Load balancer and target 5xx responses per period."""
+    error_rate_percent: float = 1.0
+    """Load balancer and target 5xx responses, percent of the period's requests."""
+    min_requests: int = 10
+    """Requests a period needs before its error rate counts; fewer read as 0 %."""
     response_time_seconds: float = 1.0
     """p90 target response time."""
     cpu_percent: float = 80.0
@@ -602,7 +650,8 @@ class AlarmsConfig(_Section):
             "alarms.datapoints_to_alarm", self.datapoints_to_alarm, 1, self.evaluation_periods
         )
         check_range("alarms.probe_failed_requests", self.probe_failed_requests, 1, 1000)
-        check_range("alarms.alb_5xx_count", self.alb_5xx_count, 1, 100000)
+        check_range("alarms.error_rate_percent", self.error_rate_percent, 0.01, 100)
+        check_range("alarms.min_requests", self.min_requests, 1, 1000000)
         check_range("alarms.response_time_seconds", self.response_time_seconds, 0.01, 60)
         check_range("alarms.cpu_percent", self.cpu_percent, 1, 100)
         check_range("alarms.memory_percent", self.memory_percent, 1, 100)

@@ -3,10 +3,13 @@
 CloudFormation shows an ECS service as ``*_IN_PROGRESS`` until it is stable, for up to
 three hours, and says nothing of why it is not: ECS's service events, the stopped
 tasks' reasons (image pull failures, an essential container that exited, failing
-health checks) and the deployment circuit breaker. :class:`EcsFollower` reads them
-for every service resource in progress (a stack with added services updates several at
-once) and hands each one out once, as a :class:`Note`; it also decides when waiting is
-pointless (``tripped``), for ``deploy --fail-fast``. The services are found through
+health checks) and the deployment circuit breaker. A canary or linear service stays in
+progress through its traffic shifts and bake times too: the service deployment's
+stage, the share of production traffic on the new revision, the bake ahead, and a
+rollback with the alarms that caused it. :class:`EcsFollower` reads them for every
+service resource in progress (a stack with added services updates several at once) and
+hands each one out once, as a :class:`Note`; it also decides when waiting is pointless
+(``tripped``), for ``deploy --fail-fast``. The services are found through
 ListStackResources' pages: DescribeStackResources returns the first 100 resources only.
 """
 
@@ -32,12 +35,67 @@ class Note:
     """One piece of ECS news, handed out once."""
 
     kind: str
-    """event (a service event), stopped (a stopped task) or circuit-breaker."""
+    """event (a service event), stopped (a stopped task), circuit-breaker, shift (a
+    traffic-shift stage) or rollback."""
     text: str
 
 
 def _short(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
+
+
+# What each stage of an ECS service deployment (canary, linear, blue/green) does.
+_STAGES = {
+    "RECONCILE_SERVICE": "reconciling the service",
+    "PRE_SCALE_UP": "about to start the new revision's tasks",
+    "SCALE_UP": "starting the new revision's tasks",
+    "POST_SCALE_UP": "the new revision's tasks are running",
+    "TEST_TRAFFIC_SHIFT": "shifting test traffic",
+    "POST_TEST_TRAFFIC_SHIFT": "test traffic shifted",
+    "PRODUCTION_TRAFFIC_SHIFT": "shifting production traffic",
+    "POST_PRODUCTION_TRAFFIC_SHIFT": "production traffic shifted",
+    "BAKE_TIME": "baking",
+    "CLEAN_UP": "stopping the old revision",
+}
+_SHIFT_STAGES = ("PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME")
+_DEPLOYMENTS_PER_CALL = 20  # DescribeServiceDeployments' limit
+
+
+def _shift(d: dict[str, Any]) -> str:
+    """One service deployment's progress in a line: the stage, the production traffic on
+    the new revision, and the bake ahead as its configuration sets it."""
+    status, stage = str(d.get("status", "")), str(d.get("lifecycleStage", ""))
+    if status == "SUCCESSFUL":
+        return "deployment complete: all traffic on the new revision, the old one stopped"
+    if status != "IN_PROGRESS":
+        return f"deployment {status}" + (f": {d['statusReason']}" if d.get("statusReason") else "")
+    words = _STAGES.get(stage, stage)
+    if stage not in _SHIFT_STAGES:
+        return words
+    weight = float(d.get("targetServiceRevision", {}).get("requestedProductionTrafficWeight", 0))
+    c = d.get("deploymentConfiguration", {})
+    if weight >= 100:
+        bake = c.get("bakeTimeInMinutes")
+        ahead = f"; the old revision stops after the {bake} min bake" if bake is not None else ""
+        return f"{words}: 100 % of production traffic on the new revision{ahead}"
+    ahead = ""
+    if "canaryConfiguration" in c:
+        canary = c["canaryConfiguration"]
+        ahead = f"; the rest shifts after {canary.get('canaryBakeTimeInMinutes')} min"
+    elif "linearConfiguration" in c:
+        step = c["linearConfiguration"]
+        ahead = (
+            f"; the next {step.get('stepPercent'):g} % after "
+            f"{step.get('stepBakeTimeInMinutes')} min"
+        )
+    return f"{words}: {weight:g} % of production traffic on the new revision{ahead}"
+
+
+def _rollback(d: dict[str, Any]) -> str:
+    """Why ECS rolls a deployment back: its reason and the alarms in ALARM."""
+    why = str(d.get("rollback", {}).get("reason") or d.get("statusReason") or d.get("status"))
+    raised = d.get("alarms", {}).get("triggeredAlarmNames", [])
+    return why + (f" (alarms: {', '.join(raised)})" if raised else "")
 
 
 def _stopped(task: dict[str, Any]) -> str:
@@ -175,6 +233,9 @@ class EcsFollower:
                     self.reason = why
                     self.tripped = f"ECS deployment circuit breaker tripped: {why}"
                     notes.append(Note("circuit-breaker", self.tripped))
+            strategy = s.get("deploymentConfiguration", {}).get("strategy", "ROLLING")
+            if strategy != "ROLLING":
+                notes += self._shifts(ecs, cluster, service)
         stopped = ecs.list_tasks(
             cluster=cluster, serviceName=_short(service), desiredStatus="STOPPED"
         )["taskArns"]
@@ -191,6 +252,27 @@ class EcsFollower:
                 notes.append(Note("stopped", f"task {_short(task['taskArn'])} stopped: {why}"))
                 if self._reasons[why] >= self._stops and not self.tripped:
                     self.tripped = f"{self._reasons[why]} tasks stopped: {why}"
+        return notes
+
+    def _shifts(self, ecs: Any, cluster: str, service: str) -> list[Note]:
+        """The traffic-shift progress of the service's deployments of this run."""
+        since = {"createdAt": {"after": self._since}} if self._since is not None else {}
+        listed = ecs.list_service_deployments(cluster=cluster, service=service, **since)
+        arns = [d["serviceDeploymentArn"] for d in listed.get("serviceDeployments", [])]
+        notes: list[Note] = []
+        for i in range(0, len(arns), _DEPLOYMENTS_PER_CALL):
+            chunk = arns[i : i + _DEPLOYMENTS_PER_CALL]
+            found = ecs.describe_service_deployments(serviceDeploymentArns=chunk)
+            for d in sorted(found["serviceDeployments"], key=lambda d: str(d.get("createdAt"))):
+                if d.get("status", "").startswith("ROLLBACK"):
+                    kind, text = "rollback", f"{d['status']}: {_rollback(d)}"
+                    if not self.tripped:
+                        self.reason = _rollback(d)
+                        self.tripped = f"ECS rolls the deployment back: {self.reason}"
+                else:
+                    kind, text = "shift", _shift(d)
+                if self._new(f"shift:{d['serviceDeploymentArn']}:{text}"):
+                    notes.append(Note(kind, text))
         return notes
 
 

@@ -201,6 +201,12 @@ def _tasks(ecs: Any, cluster: str, service: str, name: str = "tasks") -> Check:
     desired, running, pending = s["desiredCount"], s["runningCount"], s["pendingCount"]
     ok = running >= desired > 0
     detail = f"{running} running of {desired} desired ({pending} pending)"
+    # A canary or linear release keeps the old revision's deployment beside the new one
+    # through its traffic shifts and bake: not done until only one is left.
+    deployments = s.get("deployments", [])
+    if len(deployments) > 1:
+        ok = False
+        detail += f"; {len(deployments)} deployments: a release is shifting traffic or baking"
     return Check(name, ok, detail, "" if ok else where + " (see events)")
 
 

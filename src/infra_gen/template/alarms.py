@@ -29,6 +29,8 @@ __all__ = [
     "AlarmSpec",
     "Alarms",
     "add_alarms",
+    "error_rate",
+    "heartbeat_periods",
     "roll_back_on",
     "service_specs",
     "GREATER",
@@ -38,6 +40,58 @@ __all__ = [
 ]
 
 PROBE_PERIOD = "ProbeAlarmPeriod{}"  # condition: the schedule needs this period (s)
+# The alarms that roll a deployment back: what users feel (errors, latency), what the
+# probe sees of the new tasks, and targets failing their checks.
+ROLLBACK = (
+    ids.Alarms.TARGET_5XX,
+    ids.Alarms.UNHEALTHY_TARGETS,
+    ids.Alarms.RESPONSE_TIME,
+    ids.Alarms.PROBE_FAILED_REQUESTS,
+)
+
+
+def error_rate(errors: list[Metric], requests: list[Metric], min_requests: int) -> MetricMath:
+    """The percentage of ``requests`` that are ``errors``, pair by pair, the worst pair's.
+
+    A period with fewer than ``min_requests`` requests reads 0: two requests, one
+    failing, are not a 50 % error rate. A count the load balancer did not publish (it
+    publishes none while nothing fails) is 0 (FILL). Two pairs are a canary's two target
+    groups: the rate of the one holding the new revision is not diluted by the other.
+    """
+    inputs: list[tuple[str, Metric]] = []
+    rates = []
+    for n, (e, r) in enumerate(zip(errors, requests, strict=True)):
+        suffix = str(n) if len(errors) > 1 else ""
+        inputs += [(f"e{suffix}", e), (f"r{suffix}", r)]
+        rates.append(f"IF(r{suffix}>={min_requests},100*FILL(e{suffix},0)/r{suffix},0)")
+    return MetricMath(
+        expression=rates[0] if len(rates) == 1 else f"MAX([{','.join(rates)}])",
+        label="5xx %",
+        inputs=tuple(inputs),
+        result_id="rate",
+    )
+
+
+def _worst(metrics: list[Metric]) -> Metric | MetricMath:
+    """One target group's metric as it is; two groups' (a canary's) as the worse of them
+    at each period, the idle group's read as 0."""
+    if len(metrics) == 1:
+        return metrics[0]
+    ids_ = [f"m{n}" for n in range(len(metrics))]
+    return MetricMath(
+        expression="MAX([" + ",".join(f"FILL({i},0)" for i in ids_) + "])",
+        label=metrics[0].name,
+        inputs=tuple(zip(ids_, metrics, strict=True)),
+        result_id="worst",
+    )
+
+
+def heartbeat_periods(cfg: Config) -> int:
+    """Periods of ``alarms.probe_missing_minutes`` the probe-not-running alarm needs
+    empty: together at least twice the slowest schedule's interval the template allows,
+    so a run that EventBridge delays by seconds never leaves the whole window empty."""
+    minutes = cfg.alarms.probe_missing_minutes
+    return max(1, -(-2 * cfg.slowest_schedule_minutes // minutes))
 
 
 GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
@@ -270,17 +324,18 @@ def add_alarms(
     )
     specs = _specs(cfg, handle.probe_period, load_balancer, service, probe)
     alarms = {spec.logical_id: handle.add_alarm(t, spec) for spec in specs}
-    roll_back_on(service, alarms[ids.Alarms.TARGET_5XX], alarms[ids.Alarms.UNHEALTHY_TARGETS])
+    roll_back_on(service, *(alarms[name] for name in ROLLBACK))
     return replace(handle, alarms=tuple(alarms.values()))
 
 
 def roll_back_on(service: Service, *alarms: cloudwatch.Alarm) -> None:
     """Roll back a deployment of ``service`` that raises one of ``alarms``.
 
-    ECS watches the alarms during each deployment.
+    ECS watches the alarms during each deployment, through the bake time of a canary
+    or linear one.
     """
-    # A release that passes the health check path but serves errors, or whose targets
-    # fail the checks, is rolled back.
+    # A release that passes the health check path but serves errors, answers slowly,
+    # fails the probe's requests, or whose targets fail the checks, is rolled back.
     service.service.DeploymentConfiguration.Alarms = ecs.DeploymentAlarms(
         AlarmNames=[alarm.ref() for alarm in alarms], Enable=True, Rollback=True
     )
@@ -303,6 +358,12 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
     """
     a = cfg.alarms
     named = f"{scope} " if scope else ""  # "Api p90 response time", "Fewer Api tasks"
+    route = service.route
+
+    def per_group(name: str, statistic: str = "Sum") -> list[Metric]:
+        groups = route.target_groups if route is not None else ()
+        return [route.target_metric(name, statistic, g) for g in groups if route is not None]
+
     missing_tasks = MetricMath(
         expression="desired - running",
         label="Tasks missing",
@@ -324,15 +385,17 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
     return [
         AlarmSpec(
             logical_id=scope + ids.Alarms.TARGET_5XX,
-            metric=service.target_metric("HTTPCode_Target_5XX_Count"),
+            metric=error_rate(
+                per_group("HTTPCode_Target_5XX_Count"), per_group("RequestCount"), a.min_requests
+            ),
             comparison=GREATER_OR_EQUAL,
-            threshold=a.alb_5xx_count,
+            threshold=a.error_rate_percent,
             description=(f"{scope} tasks" if scope else "Tasks")
             + " answer 5xx. Look first at the service log group.",
         ),
         AlarmSpec(
             logical_id=scope + ids.Alarms.UNHEALTHY_TARGETS,
-            metric=service.target_metric("UnHealthyHostCount", "Maximum"),
+            metric=_worst(per_group("UnHealthyHostCount", "Maximum")),
             comparison=GREATER_OR_EQUAL,
             threshold=1,
             description=(f"{scope} targets" if scope else "Targets")
@@ -340,7 +403,7 @@ def service_specs(cfg: Config, service: Service, scope: str = "") -> list[AlarmS
         ),
         AlarmSpec(
             logical_id=scope + ids.Alarms.RESPONSE_TIME,
-            metric=service.target_metric("TargetResponseTime", "p90"),
+            metric=_worst(per_group("TargetResponseTime", "p90")),
             comparison=GREATER,
             threshold=a.response_time_seconds,
             description=f"{named}p90 response time is degraded. Look first at the service CPU "
@@ -385,8 +448,8 @@ def _specs(
             threshold=1,
             treat_missing_data="breaching",
             period=a.probe_missing_minutes * 60,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
+            evaluation_periods=heartbeat_periods(cfg),
+            datapoints_to_alarm=heartbeat_periods(cfg),
             description="The probe has not run: the service is unwatched. Look first at the "
             "schedule rule.",
         ),
@@ -409,9 +472,11 @@ def _specs(
         ),
         AlarmSpec(
             logical_id=ids.Alarms.LOAD_BALANCER_5XX,
-            metric=lb.metric("HTTPCode_ELB_5XX_Count"),
+            metric=error_rate(
+                [lb.metric("HTTPCode_ELB_5XX_Count")], [lb.metric("RequestCount")], a.min_requests
+            ),
             comparison=GREATER_OR_EQUAL,
-            threshold=a.alb_5xx_count,
+            threshold=a.error_rate_percent,
             description="The load balancer answers 5xx itself. Look first at target health.",
         ),
         *service_specs(cfg, service),

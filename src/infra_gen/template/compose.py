@@ -87,6 +87,7 @@ class _Shape:
     all_alarms: bool
     routed: bool
     probed: bool
+    shifted: bool = False
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -156,6 +157,7 @@ def check(
     dashboard: bool,
     discovery: Discovery,
     load_balancer: LoadBalancer,
+    deployment: str = "rolling",
 ) -> Request:
     """The :meth:`infra_gen.Stack.add_service` call as a :class:`Request`, or its refusal.
 
@@ -163,8 +165,8 @@ def check(
         t: the stack's template, which the call must not collide with.
         stack_cfg: the stack's configuration, under the call's ``service`` and ``scaling``.
         scope, service, path_pattern, priority, probe_path, health_check, image_parameter,
-            writable_paths, environment, secrets, scaling, all_alarms, dashboard: as
-            :meth:`infra_gen.Stack.add_service` takes them.
+            writable_paths, environment, secrets, scaling, all_alarms, dashboard, deployment:
+            as :meth:`infra_gen.Stack.add_service` takes them.
         discovery: the namespace whose Cloud Map names it must not take.
         load_balancer: the listeners whose priorities and path patterns it must not take.
 
@@ -186,7 +188,17 @@ def check(
         raise ConfigError("scaling", f"{shown(scaling)} is not allowed; [scaling] keys, e.g. {{}}")
     if not isinstance(service, Mapping):
         raise ConfigError("service", f"{shown(service)} is not allowed; [service] keys, e.g. {{}}")
+    if "deployment" in service:
+        raise ConfigError("service.deployment", "is add_service's deployment= argument")
+    service = {**service, "deployment": deployment}
     cfg = stack_cfg.with_changes({"service": service, "scaling": scaling or {}})
+    shifted = cfg.service.deployment != "rolling"
+    if shifted and (all_alarms is not True or path_pattern is None):
+        raise ConfigError(
+            "deployment",
+            f"{deployment!r} needs a path_pattern and all_alarms=True: the load "
+            "balancer's traffic to shift and the alarms that roll a shift back",
+        )
     if cfg.service.log_retention_days != stack_cfg.service.log_retention_days:
         raise ConfigError(
             "service.log_retention_days",
@@ -217,6 +229,7 @@ def check(
         all_alarms=all_alarms,
         routed=path_pattern is not None,
         probed=probed is not None,
+        shifted=shifted,
     )
     _check_ids(t, call, scope, _scoped_ids(scope, shape))
     if image_parameter:
@@ -297,6 +310,7 @@ def add_service(
             health_check_path=cfg.service.health_check_path,
             path_pattern=request.path_pattern,
             priority=request.priority,
+            shifted=cfg.service.deployment != "rolling",
         )
     log_group = t.add_resource(log_settings.log_group(scope + ids.Service.LOG_GROUP))
     # A size budget: one more execution role would cost 1.6 KB of the template's
@@ -421,6 +435,7 @@ def _scoped_ids(scope: str, shape: _Shape) -> list[str]:
             ids.Service.INGRESS_FROM_LOAD_BALANCER,
             ids.Service.LOAD_BALANCER_EGRESS,
         ]
+        names += [ids.LoadBalancer.ALTERNATE_TARGET_GROUP] if shape.shifted else []
     if shape.probed:
         names += [
             ids.Probe.SERVICE_INGRESS,

@@ -89,6 +89,10 @@ class LoadBalancer:
     CERTIFICATE_ARN: Final = "CertificateArn"  # Parameter
     DELETION_PROTECTION: Final = "DeletionProtection"  # Parameter, not governed
     HAS_CERTIFICATE: Final = "HasCertificate"  # Condition, not governed
+    # With service.deployment canary or linear, as the next; under a scope, another
+    # service's path.
+    RULE: Final = "LoadBalancerRule"
+    ALTERNATE_TARGET_GROUP: Final = "LoadBalancerAlternateTargetGroup"
 
 
 class Domain:
@@ -120,6 +124,7 @@ class Service:
     IMAGE: Final = "ServiceImage"  # Parameter
     TASK_SIZE: Final = "TaskSize"  # Parameter
     PRIVATE_ECR_IMAGE: Final = "IsPrivateEcrImage"  # Condition
+    LOAD_BALANCER_ROLE: Final = "EcsLoadBalancerRole"  # a canary or linear service's
 
 
 class Scaling:

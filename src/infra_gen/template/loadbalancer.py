@@ -44,8 +44,10 @@ __all__ = [
     "OTHER_PARTITION_REGIONS",
 ]
 
-# Only under a scope, another service's path; ids names what a built stack holds.
-RULE = "LoadBalancerRule"
+RULE = ids.LoadBalancer.RULE
+# The first service's production rule, when ECS shifts its traffic: every path, after
+# any other service's rule (ECS shifts weights on a rule, never on a default action).
+LAST_PRIORITY = 50000
 ELB_ACCOUNTS = "ElbLogDeliveryAccounts"
 
 _ACM_ARN = f"^{ACM_ARN}$"
@@ -127,6 +129,16 @@ class LoadBalancer:
     redirects."""
     domain: Domain | None = None
     """With ``[domain]``: the name, the certificate the HTTPS listener serves, the alias."""
+    alternate_target_group: elb.TargetGroup | None = None
+    """Canary or linear: the target group a new revision starts in; ECS shifts the
+    rule's weights between the two, so either may hold production traffic."""
+
+    @property
+    def target_groups(self) -> tuple[elb.TargetGroup, ...]:
+        """The target groups that may hold the service's tasks: one, or two when ECS
+        shifts traffic."""
+        alternate = self.alternate_target_group
+        return (self.target_group,) if alternate is None else (self.target_group, alternate)
 
     def add_route(
         self,
@@ -137,6 +149,7 @@ class LoadBalancer:
         health_check_path: str,
         path_pattern: str,
         priority: int,
+        shifted: bool = False,
     ) -> LoadBalancer:
         """Route ``path_pattern`` to a new target group of another service.
 
@@ -150,29 +163,29 @@ class LoadBalancer:
             health_check_path: the path the target group checks.
             path_pattern: the rule's path pattern, e.g. ``/api/*``.
             priority: the rule's priority, 1-50000.
+            shifted: a second target group that ECS shifts traffic to (canary, linear).
+                Default: False.
 
         Returns:
-            This handle, naming the new target group and its rule.
+            This handle, naming the new target group(s) and its rule.
         """
         vpc = self.target_group.VpcId
         target_group = t.add_resource(
             _target_group(scope + ids.LoadBalancer.TARGET_GROUP, vpc, port, health_check_path)
         )
+        alternate = None
+        if shifted:
+            alternate = t.add_resource(
+                _target_group(
+                    scope + ids.LoadBalancer.ALTERNATE_TARGET_GROUP, vpc, port, health_check_path
+                )
+            )
         rule = t.add_resource(
-            elb.ListenerRule(
-                scope + RULE,
-                ListenerArn=self.active_listener,
-                Priority=priority,
-                Conditions=[
-                    elb.Condition(
-                        Field="path-pattern",
-                        PathPatternConfig=elb.PathPatternConfig(Values=[path_pattern]),
-                    )
-                ],
-                Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=target_group.ref())],
+            _rule(
+                scope + RULE, self.active_listener, priority, path_pattern, target_group, alternate
             )
         )
-        return replace(self, target_group=target_group, rule=rule)
+        return replace(self, target_group=target_group, rule=rule, alternate_target_group=alternate)
 
     def metric(self, name: str, statistic: str = "Sum") -> Metric:
         """An ``AWS/ApplicationELB`` metric of the load balancer.
@@ -181,11 +194,15 @@ class LoadBalancer:
         """
         return Metric("AWS/ApplicationELB", name, (("LoadBalancer", self._full_name),), statistic)
 
-    def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
+    def target_metric(
+        self, name: str, statistic: str = "Sum", target_group: elb.TargetGroup | None = None
+    ) -> Metric:
         """An ``AWS/ApplicationELB`` metric of the service's target group, e.g.
-        ``HTTPCode_Target_5XX_Count``, ``UnHealthyHostCount``, ``TargetResponseTime``."""
+        ``HTTPCode_Target_5XX_Count``, ``UnHealthyHostCount``, ``TargetResponseTime``;
+        of ``target_group`` (one of :attr:`target_groups`) when given."""
+        group = self.target_group if target_group is None else target_group
         dimensions = (
-            ("TargetGroup", GetAtt(self.target_group, "TargetGroupFullName")),
+            ("TargetGroup", GetAtt(group, "TargetGroupFullName")),
             ("LoadBalancer", self._full_name),
         )
         return Metric("AWS/ApplicationELB", name, dimensions, statistic)
@@ -373,7 +390,7 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         http_listener.DependsOn = [https_listener.title, https_ingress.title]
     if domain is not None:
         domain = add_alias(t, cfg.domain, domain, load_balancer)
-    return LoadBalancer(
+    handle = LoadBalancer(
         security_group=group,
         load_balancer=load_balancer,
         target_group=target_group,
@@ -381,6 +398,60 @@ def add_load_balancer(t: Template, cfg: Config, *, network: Network) -> LoadBala
         https_listener=https_listener,
         https_only=https_only,
         domain=domain,
+    )
+    if cfg.service.deployment == "rolling":
+        return handle
+    # ECS shifts traffic by the weights of a listener rule's forward action: the first
+    # service gets a rule for every path, evaluated after every other rule, and keeps the
+    # default actions (the logical IDs and bytes of a rolling stack stay as they are).
+    s = cfg.service
+    alternate = t.add_resource(
+        _target_group(
+            ids.LoadBalancer.ALTERNATE_TARGET_GROUP,
+            network.vpc_id,
+            s.container_port,
+            s.health_check_path,
+        )
+    )
+    rule = t.add_resource(
+        _rule(RULE, handle.active_listener, LAST_PRIORITY, "/*", target_group, alternate)
+    )
+    return replace(handle, rule=rule, alternate_target_group=alternate)
+
+
+def _rule(
+    logical_id: str,
+    listener: object,
+    priority: int,
+    path_pattern: str,
+    target_group: elb.TargetGroup,
+    alternate: elb.TargetGroup | None,
+) -> elb.ListenerRule:
+    if alternate is None:
+        action = elb.ListenerRuleAction(Type="forward", TargetGroupArn=target_group.ref())
+    else:
+        # ECS moves the weights during a release (100/0 at rest); CloudFormation never
+        # rewrites them while this action is unchanged in the template.
+        action = elb.ListenerRuleAction(
+            Type="forward",
+            ForwardConfig=elb.ForwardConfig(
+                TargetGroups=[
+                    elb.TargetGroupTuple(TargetGroupArn=target_group.ref(), Weight=100),
+                    elb.TargetGroupTuple(TargetGroupArn=alternate.ref(), Weight=0),
+                ]
+            ),
+        )
+    return elb.ListenerRule(
+        logical_id,
+        ListenerArn=listener,
+        Priority=priority,
+        Conditions=[
+            elb.Condition(
+                Field="path-pattern",
+                PathPatternConfig=elb.PathPatternConfig(Values=[path_pattern]),
+            )
+        ],
+        Actions=[action],
     )
 
 

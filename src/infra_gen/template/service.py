@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from awacs.aws import PolicyDocument, Statement
-from troposphere import GetAtt, Ref, Select, Split, Tags, Template, ec2, ecs, logs
+from troposphere import GetAtt, Ref, Select, Split, Sub, Tags, Template, ec2, ecs, logs
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere.iam import Policy, Role
 
@@ -74,8 +74,9 @@ class Service:
     what :meth:`grant` adds; never shared with another service."""
     route: LoadBalancer | None = None
     """The load balancer as this service sees it: :attr:`LoadBalancer.target_group` is
-    its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for the
-    first service, the listeners' default action)."""
+    its target group, :attr:`LoadBalancer.rule` its listener rule (``None`` for a rolling
+    first service, the listeners' default action), :attr:`LoadBalancer.alternate_target_group`
+    the second group of a canary or linear one."""
     shared: Cluster | None = None
     """The cluster and execution role every service of the stack shares."""
 
@@ -86,7 +87,7 @@ class Service:
 
     @property
     def rule(self) -> elb.ListenerRule | None:
-        """The listener rule forwarding to it; ``None`` for the first service."""
+        """The listener rule forwarding to it; ``None`` for a rolling first service."""
         return self.route.rule if self.route else None
 
     def target_metric(self, name: str, statistic: str = "Sum") -> Metric:
@@ -521,12 +522,22 @@ def _add_ecs_service(
         # it. Referencing the listener that forwards to it orders the service
         # after that listener; a DependsOn cannot name the conditional one.
         order["Tags"] = Tags({"infra-gen:listener": route.active_listener})
-    else:
+    elif route.alternate_target_group is None:
         # Another service's group belongs to the load balancer through its rule,
-        # which is unconditional: a plain DependsOn orders the service after it.
+        # which is unconditional: a plain DependsOn orders the service after it. A
+        # shifted service refers to its rule (ProductionListenerRule), which orders it.
         depends_on.append(route.rule)
     if depends_on:
         order["DependsOn"] = depends_on
+    deployment = ecs.DeploymentConfiguration(
+        # Start new tasks before stopping old ones; roll back a deployment
+        # whose tasks never become healthy.
+        MinimumHealthyPercent=100,
+        MaximumPercent=200,
+        DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+    )
+    if route is not None and route.alternate_target_group is not None:
+        deployment = _shifted_deployment(cfg)
     return t.add_resource(
         ecs.Service(
             scope + ids.Service.SERVICE,
@@ -546,15 +557,9 @@ def _add_ecs_service(
                     SecurityGroups=[group.ref()],
                 )
             ),
-            **_behind(cfg, route),
+            **_behind(t, cfg, route),
             ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(discovery.service, "Arn"))],
-            DeploymentConfiguration=ecs.DeploymentConfiguration(
-                # Start new tasks before stopping old ones; roll back a deployment
-                # whose tasks never become healthy.
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-            ),
+            DeploymentConfiguration=deployment,
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
             **order,
@@ -562,21 +567,66 @@ def _add_ecs_service(
     )
 
 
-def _behind(cfg: Config, route: LoadBalancer | None) -> dict[str, object]:
+def _shifted_deployment(cfg: Config) -> ecs.DeploymentConfiguration:
+    """Canary or linear: ECS starts the new revision beside the old one in the alternate
+    target group, shifts the production rule's weights, and bakes. The circuit breaker is
+    for rolling deployments only; the rollback alarms judge these."""
+    s = cfg.service
+    shift: dict[str, object] = {}
+    if s.deployment == "canary":
+        shift["CanaryConfiguration"] = ecs.CanaryConfiguration(
+            CanaryPercent=s.canary_percent, CanaryBakeTimeInMinutes=s.canary_bake_minutes
+        )
+    else:
+        shift["LinearConfiguration"] = ecs.LinearConfiguration(
+            StepPercent=s.linear_step_percent, StepBakeTimeInMinutes=s.linear_step_minutes
+        )
+    return ecs.DeploymentConfiguration(
+        Strategy=s.deployment.upper(), BakeTimeInMinutes=s.bake_minutes, **shift
+    )
+
+
+def _load_balancer_role(t: Template) -> Role:
+    """The role ECS assumes to move a production rule's weights: one for every service
+    that shifts traffic (docs/security.md says why its AWS managed policy)."""
+    role = t.resources.get(ids.Service.LOAD_BALANCER_ROLE)
+    if isinstance(role, Role):
+        return role
+    return t.add_resource(
+        Role(
+            ids.Service.LOAD_BALANCER_ROLE,
+            # The trust policy of ECS's own guide, without aws:SourceAccount: the guide
+            # does not say that ECS sets the key when it assumes this role.
+            AssumeRolePolicyDocument=iam.assume_role("ecs.amazonaws.com", source_account=False),
+            ManagedPolicyArns=[
+                Sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/"
+                    "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+                )
+            ],
+        )
+    )
+
+
+def _behind(t: Template, cfg: Config, route: LoadBalancer | None) -> dict[str, object]:
     """The ECS service's load balancer and grace period; none for a service without a
-    route (ECS takes a grace period only with a load balancer or a health check)."""
+    route (ECS takes a grace period only with a load balancer or a health check). A
+    canary or linear route names its second target group, the production rule ECS
+    shifts and the role ECS shifts it with."""
     if route is None:
         return {}
-    return {
-        "LoadBalancers": [
-            ecs.LoadBalancer(
-                ContainerName=cfg.service.name,
-                ContainerPort=cfg.service.container_port,
-                TargetGroupArn=route.target_group.ref(),
-            )
-        ],
-        "HealthCheckGracePeriodSeconds": 60,
-    }
+    balancer = ecs.LoadBalancer(
+        ContainerName=cfg.service.name,
+        ContainerPort=cfg.service.container_port,
+        TargetGroupArn=route.target_group.ref(),
+    )
+    if route.alternate_target_group is not None and route.rule is not None:
+        balancer.AdvancedConfiguration = ecs.AdvancedConfiguration(
+            AlternateTargetGroupArn=route.alternate_target_group.ref(),
+            ProductionListenerRule=route.rule.ref(),
+            RoleArn=GetAtt(_load_balancer_role(t), "Arn"),
+        )
+    return {"LoadBalancers": [balancer], "HealthCheckGracePeriodSeconds": 60}
 
 
 def image_pattern(cfg: Config) -> str:

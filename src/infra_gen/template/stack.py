@@ -73,6 +73,7 @@ class Stack:
         scaling: Mapping[str, Any] | None = None,
         all_alarms: bool = False,
         dashboard: bool = False,
+        deployment: str = "rolling",
     ) -> AddedService:
         """Add another container service to the stack's cluster, probe and (routed) load balancer.
 
@@ -94,6 +95,9 @@ class Stack:
                 intrinsics (see :meth:`Service.add_secrets`). Default: none.
             scaling: ``[scaling]`` keys; ``{}`` scales like the first service. Default: unscaled.
             all_alarms, dashboard: the first service's alarms, two widgets. Default: False.
+            deployment: ``rolling``, ``canary`` or ``linear`` (which needs ``all_alarms``:
+                the alarms that roll it back); the shift's settings are ``service`` keys.
+                Default: ``"rolling"``.
 
         Returns:
             The added service's handle (:class:`~infra_gen.template.compose.AddedService`).
@@ -121,6 +125,7 @@ class Stack:
             scaling=scaling,
             all_alarms=all_alarms,
             dashboard=dashboard,
+            deployment=deployment,
             discovery=self.discovery,
             load_balancer=self.load_balancer,
         )
@@ -135,15 +140,19 @@ class Stack:
         )
         if self.boundary is not None and added.task_role is not None:
             self.boundary.apply(added.task_role)
+        probe_alarms = []
         if request.probe_path is not None:
             self.probe.watch(t, added, added.discovery, scope=scope, path=request.probe_path)
-            for spec in compose.probe_alarms(self.config, scope, added, self.probe, self.alarms):
+            probe_alarms = [
                 self.alarms.add_alarm(t, spec)
+                for spec in compose.probe_alarms(self.config, scope, added, self.probe, self.alarms)
+            ]
         if all_alarms:
             specs = service_specs(request.cfg, added, scope)
             alarms = [self.alarms.add_alarm(t, spec) for spec in specs]
             if added.route is not None:
-                roll_back_on(added, *alarms[:2])  # target 5xx, unhealthy targets
+                # Target 5xx rate, unhealthy targets, response time, the probe's failures.
+                roll_back_on(added, *alarms[:3], *probe_alarms[:1])
         if dashboard:
             self.dashboard.add_service(t, added, scope=scope)
         return added
