@@ -67,7 +67,7 @@ class Fail(Exception):  # ends a request, a lookup or the configuration; args[0]
 
 
 def _config(env):
-    """The settings under their names without PROBE_, in lowercase: PROBE_PORT is port."""
+    """The settings under their names without PROBE_, in lowercase: PROBE_STACK is stack."""
     cfg = {}
     for name, (default, pattern, number, allowed) in SETTINGS.items():
         text = env.get(name, default)

@@ -2,7 +2,7 @@
 
 The hosted zone is the account's, made first as a user has it. The certificate is
 requested through moto's ACM and its validation record written in the zone, as
-CloudFormation does; moto does not validate it (tests/support/emulator.py says what it
+CloudFormation does; moto does not validate it (devtools/emulator.py says what it
 does instead), so what is checked is the request, the validation record, the alias
 record, the listeners serving the certificate and the Outputs.
 """
