@@ -131,7 +131,7 @@ def test_the_template_url_is_on_the_s3_clients_own_endpoint(
         s3 = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         ).client("s3")
-        assert artifacts.template_url(s3, "b", "templates/a b#c.template") == (
+        assert cf.object_url(s3, "b", "templates/a b#c.template") == (
             f"{host}/b/templates/a%20b%23c.template"
         )
 

@@ -20,7 +20,7 @@ from ..errors import DeployError, one_line
 from ..template.ids import ArtifactStack
 from .changeset import Sleep, describe_stack, object_url
 
-__all__ = ["KEY_PREFIX", "STACK_NAME", "artifact_bucket", "template_url", "upload"]
+__all__ = ["KEY_PREFIX", "STACK_NAME", "artifact_bucket", "upload"]
 
 STACK_NAME = ArtifactStack.STACK_NAME
 # As infra_gen.template.artifacts.KEY_PREFIX, which its lifecycle rule expires.
@@ -88,11 +88,6 @@ def artifact_bucket(
     return str(name), str(stack["StackId"]).split(":")[4]
 
 
-def template_url(s3: Any, bucket: str, key: str) -> str:
-    """The object's path-style URL on the S3 client's own endpoint, its key percent-encoded."""
-    return object_url(s3, bucket, key)
-
-
 def upload(s3: Any, bucket: str, owner: str, text: str) -> dict[str, str]:
     """Upload a template under its SHA-256; CreateChangeSet's ``TemplateURL`` argument.
 
@@ -107,4 +102,4 @@ def upload(s3: Any, bucket: str, owner: str, text: str) -> dict[str, str]:
         raise DeployError(
             f"cannot upload the template to s3://{bucket}/{key}: {one_line(str(e))}"
         ) from None
-    return {"TemplateURL": template_url(s3, bucket, key)}
+    return {"TemplateURL": object_url(s3, bucket, key)}

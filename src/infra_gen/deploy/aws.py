@@ -25,6 +25,7 @@ __all__ = [
     "error_message",
     "region_source",
     "retry_mode",
+    "stack_resources",
 ]
 
 EXTRA = "infra-gen[deploy]"
@@ -171,3 +172,16 @@ class Clients:
 def client(service: str) -> Any:
     """A boto3 client, as :class:`Clients` makes it."""
     return Clients()(service)
+
+
+def stack_resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
+    """Every resource summary of the stack, through ListStackResources' pages (not the
+    first 100 that DescribeStackResources returns)."""
+    found: list[dict[str, Any]] = []
+    kwargs = {"StackName": stack_name}
+    while True:
+        page = cfn.list_stack_resources(**kwargs)
+        found += page.get("StackResourceSummaries", [])
+        if not page.get("NextToken"):
+            return found
+        kwargs["NextToken"] = page["NextToken"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .aws import stack_resources
 from .changeset import Event, Preview
 
 __all__ = ["SERVICE_TYPE", "EcsFollower", "Note", "fail_fast"]
@@ -151,19 +152,9 @@ class EcsFollower:
         """Whether a service's resource is in progress, so that ECS is read."""
         return bool(self._services)
 
-    def _resources(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        kwargs = {"StackName": self._stack}
-        while True:
-            page = self._cfn.list_stack_resources(**kwargs)
-            found += page.get("StackResourceSummaries", [])
-            if not page.get("NextToken"):
-                return found
-            kwargs["NextToken"] = page["NextToken"]
-
     def _locate(self) -> None:
         """Find the ARN and cluster of each service in progress that has none yet."""
-        resources = self._resources()
+        resources = stack_resources(self._cfn, self._stack)
         physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
         stack_cluster = next(
             (

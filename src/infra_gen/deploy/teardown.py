@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DeployError, one_line
+from . import aws
 from .aws import error_code
 from .changeset import Interrupted, follow_commands, request_token
 
@@ -93,19 +94,13 @@ class Teardown:
 def stack_resources(cfn: Any, stack_name: str) -> Iterator[Resource]:
     """Every resource of the stack, through ListStackResources' pages (not the first 100
     that DescribeStackResources returns)."""
-    kwargs = {"StackName": stack_name}
-    while True:
-        page = cfn.list_stack_resources(**kwargs)
-        for r in page.get("StackResourceSummaries", []):
-            yield Resource(
-                r.get("LogicalResourceId", ""),
-                r.get("ResourceType", ""),
-                r.get("PhysicalResourceId", ""),
-                r.get("ResourceStatus", ""),
-            )
-        if not page.get("NextToken"):
-            return
-        kwargs["NextToken"] = page["NextToken"]
+    for r in aws.stack_resources(cfn, stack_name):
+        yield Resource(
+            r.get("LogicalResourceId", ""),
+            r.get("ResourceType", ""),
+            r.get("PhysicalResourceId", ""),
+            r.get("ResourceStatus", ""),
+        )
 
 
 Parse = Callable[[str], Mapping[str, Any]]

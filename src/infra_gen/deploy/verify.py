@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..template import ids
-from .aws import Make
+from .aws import Make, stack_resources
 
 __all__ = ["Check", "fetch_status", "probe_checks", "verify", "verify_until"]
 
@@ -84,17 +84,6 @@ def fetch_status(url: str, timeout: float) -> int:
             return int(response.status)
     except urllib.error.HTTPError as e:
         return int(e.code)
-
-
-def _resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    kwargs = {"StackName": stack_name}
-    while True:
-        page = cfn.list_stack_resources(**kwargs)
-        found += page["StackResourceSummaries"]
-        if not page.get("NextToken"):
-            return found
-        kwargs["NextToken"] = page["NextToken"]
 
 
 def _urls(values: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -264,7 +253,7 @@ def verify(
     if missing:
         checks.append(Check("outputs", False, f"missing {', '.join(missing)}", events))
         return checks
-    resources = _resources(cfn, stack_name)
+    resources = stack_resources(cfn, stack_name)
     physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
     # A composed stack has a URL per service (its path on the load balancer): each checked.
     checks += [_url(url, fetch, timeout, name, output) for name, output, url in _urls(values)]
